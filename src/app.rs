@@ -1,0 +1,200 @@
+//! `passlink serve`: opens the store, binds the listener, starts the HTTP server and runs until
+//! SIGTERM or SIGINT, then drains in-flight requests and closes the database.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rusqlite::Connection;
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
+
+use crate::config::{Config, ConfigError, LogLevel, Source};
+use crate::db::{self, DbError};
+use crate::http::{Server, ServerOptions};
+use crate::logging;
+use crate::router::{self, Router};
+
+/// What every request handler may read: fixed for the life of the process.
+pub struct App {
+    pub config: Config,
+    /// Base URL for links, without a trailing slash.
+    pub public_url: String,
+}
+
+/// A worker's own context: the shared app and the worker's database connection.
+pub struct Ctx {
+    pub app: Arc<App>,
+    pub db: Connection,
+}
+
+#[derive(Debug)]
+pub enum AppError {
+    Config(ConfigError),
+    Db(DbError),
+    Io { what: String, error: std::io::Error },
+}
+
+impl fmt::Display for AppError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AppError::Config(e) => e.fmt(f),
+            AppError::Db(e) => e.fmt(f),
+            AppError::Io { what, error } => write!(f, "{what}: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for AppError {}
+
+impl From<DbError> for AppError {
+    fn from(e: DbError) -> Self {
+        AppError::Db(e)
+    }
+}
+
+impl From<ConfigError> for AppError {
+    fn from(e: ConfigError) -> Self {
+        AppError::Config(e)
+    }
+}
+
+/// The level from `PASSLINK_LOG` if set and valid, else from the config.
+pub fn log_level(config: &Config) -> LogLevel {
+    std::env::var("PASSLINK_LOG")
+        .ok()
+        .and_then(|v| LogLevel::parse(&v))
+        .unwrap_or(config.log.level)
+}
+
+pub fn busy_timeout(config: &Config) -> Duration {
+    Duration::from_millis(config.storage.busy_timeout_ms.get())
+}
+
+fn server_options(config: &Config) -> ServerOptions {
+    let s = &config.server;
+    ServerOptions {
+        queue_depth: s.queue_depth.get(),
+        max_connections: s.max_connections.get(),
+        max_connections_per_ip: s.max_connections_per_ip.get(),
+        max_body_bytes: s.max_body_bytes.get(),
+        head_timeout: Duration::from_secs(s.head_timeout_secs.get()),
+        read_timeout: Duration::from_secs(s.read_timeout_secs.get()),
+        write_timeout: Duration::from_secs(s.write_timeout_secs.get()),
+        keepalive_timeout: Duration::from_secs(s.keepalive_timeout_secs.get()),
+        shutdown_grace: Duration::from_secs(s.shutdown_grace_secs.get()),
+        log_path: router::log_path,
+    }
+}
+
+/// Runs the appliance until a stop signal. Returns once every worker has finished and every
+/// database connection is closed.
+pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Result<(), AppError> {
+    logging::init(log_level(&config).filter());
+    let db_path = config.storage.database_path();
+    let mut conn = db::open_or_create(&db_path, busy_timeout(&config))?;
+    let (from, to) = db::migrate(&mut conn)?;
+    if from != to {
+        log::info!("database migrated from schema version {from} to {to}");
+    }
+
+    let listener =
+        std::net::TcpListener::bind(config.server.listen).map_err(|error| AppError::Io {
+            what: format!("cannot listen on {}", config.server.listen),
+            error,
+        })?;
+    let bound = listener.local_addr().map_err(|error| AppError::Io {
+        what: "listener address".into(),
+        error,
+    })?;
+    let app = Arc::new(App {
+        public_url: config.server.public_url_for(bound),
+        config,
+    });
+
+    let workers = app.config.server.worker_count();
+    let mut states = Vec::with_capacity(workers);
+    for _ in 0..workers {
+        states.push(Ctx {
+            app: app.clone(),
+            db: db::open_or_create(&db_path, busy_timeout(&app.config))?,
+        });
+    }
+    drop(conn);
+
+    let mut signals = Signals::new([SIGTERM, SIGINT, SIGHUP]).map_err(|error| AppError::Io {
+        what: "installing signal handlers".into(),
+        error,
+    })?;
+    let router = Router::default();
+    let server = Server::start(
+        listener,
+        server_options(&app.config),
+        states,
+        move |ctx: &mut Ctx, req| router.dispatch(ctx, req),
+    )
+    .map_err(|error| AppError::Io {
+        what: "starting the HTTP server".into(),
+        error,
+    })?;
+
+    let data_dir = absolute(&app.config.storage.data_dir);
+    logging::announce(&format!(
+        "passlink {} listening on http://{bound} (public URL {}), data in {}, config: {source}, {workers} workers",
+        env!("CARGO_PKG_VERSION"),
+        app.public_url,
+        data_dir.display(),
+    ));
+
+    let shutdown = server.shutdown_handle();
+    let signal_handle = signals.handle();
+    let signal_thread = std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            let mut stopping = false;
+            for signal in signals.forever() {
+                match signal {
+                    SIGHUP => reload(config_path.as_deref()),
+                    _ if stopping => {
+                        log::warn!("second stop signal: exiting at once");
+                        std::process::exit(1);
+                    }
+                    _ => {
+                        stopping = true;
+                        log::info!("stop signal received; finishing in-flight requests");
+                        shutdown.shutdown();
+                    }
+                }
+            }
+        })
+        .map_err(|error| AppError::Io {
+            what: "starting the signal thread".into(),
+            error,
+        })?;
+
+    server.wait();
+    signal_handle.close();
+    let _ = signal_thread.join();
+    log::info!("passlink stopped");
+    Ok(())
+}
+
+/// SIGHUP: re-reads the config file and applies what can change while running (the log level).
+/// Everything else needs a restart, and the log says so.
+fn reload(config_path: Option<&Path>) {
+    match Config::load(config_path) {
+        Ok((config, source)) => {
+            let level = log_level(&config);
+            logging::init(level.filter());
+            log::info!(
+                "reloaded {source}: log level {level:?}; other settings take effect on restart"
+            );
+        }
+        Err(e) => log::error!("reload failed, keeping the running configuration: {e}"),
+    }
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+}

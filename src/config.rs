@@ -1,0 +1,539 @@
+//! The configuration file: TOML, every table `deny_unknown_fields`, every key defaulted so that
+//! no file at all is a valid configuration (the embedded defaults).
+//!
+//! Errors name the file, line, column and the dotted key, because an operator editing
+//! `/etc/passlink/passlink.toml` over ssh needs to know exactly where to look.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::num::{NonZeroU32, NonZeroU64, NonZeroUsize};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// Where the packaged config lives; used when no `--config` or `PASSLINK_CONFIG` is given.
+pub const SYSTEM_CONFIG_PATH: &str = "/etc/passlink/passlink.toml";
+
+/// A secret string (SMTP password, later reseller keys). Its `Debug` and `Display` print none
+/// of it, so a stray `{:?}` in a log line cannot leak it.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The secret itself, for the one place that must send it (the SMTP login).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Secret)
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("[redacted]")
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub storage: StorageConfig,
+    pub log: LogConfig,
+    pub smtp: SmtpConfig,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    /// Base of every link passlink hands out. Derived from `listen` when absent.
+    #[serde(
+        deserialize_with = "de_public_url",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub public_url: Option<String>,
+    /// Worker threads; 0 means four per CPU core.
+    pub workers: usize,
+    pub queue_depth: NonZeroUsize,
+    pub max_connections: NonZeroUsize,
+    pub max_connections_per_ip: NonZeroU32,
+    pub max_body_bytes: NonZeroU64,
+    pub head_timeout_secs: NonZeroU64,
+    pub read_timeout_secs: NonZeroU64,
+    pub write_timeout_secs: NonZeroU64,
+    pub keepalive_timeout_secs: NonZeroU64,
+    pub shutdown_grace_secs: NonZeroU64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 5445)),
+            public_url: None,
+            workers: 0,
+            queue_depth: nz_usize(1024),
+            max_connections: nz_usize(4096),
+            max_connections_per_ip: nz_u32(256),
+            max_body_bytes: nz_u64(8 * 1024 * 1024),
+            head_timeout_secs: nz_u64(10),
+            read_timeout_secs: nz_u64(30),
+            write_timeout_secs: nz_u64(30),
+            keepalive_timeout_secs: nz_u64(30),
+            shutdown_grace_secs: nz_u64(10),
+        }
+    }
+}
+
+impl ServerConfig {
+    /// The worker pool size, resolving 0 to four per core.
+    pub fn worker_count(&self) -> usize {
+        if self.workers > 0 {
+            return self.workers;
+        }
+        let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
+        4 * cores
+    }
+
+    /// `public_url` as configured, or derived from the address actually bound.
+    pub fn public_url_for(&self, bound: SocketAddr) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_string(),
+            None => format!("http://{bound}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    /// Holds `passlink.sqlite3` (and later the mail spool). Relative paths are taken from the
+    /// working directory at start.
+    pub data_dir: PathBuf,
+    pub busy_timeout_ms: NonZeroU64,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig {
+            data_dir: PathBuf::from("./passlink-data"),
+            busy_timeout_ms: nz_u64(5000),
+        }
+    }
+}
+
+impl StorageConfig {
+    pub fn database_path(&self) -> PathBuf {
+        self.data_dir.join("passlink.sqlite3")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    Error,
+    Warn,
+    #[default]
+    Info,
+    Debug,
+    Trace,
+}
+
+impl LogLevel {
+    pub fn filter(self) -> log::LevelFilter {
+        match self {
+            LogLevel::Error => log::LevelFilter::Error,
+            LogLevel::Warn => log::LevelFilter::Warn,
+            LogLevel::Info => log::LevelFilter::Info,
+            LogLevel::Debug => log::LevelFilter::Debug,
+            LogLevel::Trace => log::LevelFilter::Trace,
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<LogLevel> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "error" => Some(LogLevel::Error),
+            "warn" | "warning" => Some(LogLevel::Warn),
+            "info" => Some(LogLevel::Info),
+            "debug" => Some(LogLevel::Debug),
+            "trace" => Some(LogLevel::Trace),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// Overridden by the `PASSLINK_LOG` environment variable.
+    pub level: LogLevel,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurity {
+    #[default]
+    Starttls,
+    Tls,
+    None,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmtpConfig {
+    /// No host means mail is written to the spool directory instead of being sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// Defaults by `security`: 587 for starttls, 465 for tls, 25 for none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    pub security: SmtpSecurity,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<Secret>,
+    /// Read the password from this file instead (systemd `LoadCredential=`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password_file: Option<PathBuf>,
+    pub from: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub helo: Option<String>,
+    /// Turning certificate checks off must be explicit; it is never implied.
+    pub accept_invalid_certs: bool,
+    pub timeout_secs: NonZeroU64,
+}
+
+impl Default for SmtpConfig {
+    fn default() -> Self {
+        SmtpConfig {
+            host: None,
+            port: None,
+            security: SmtpSecurity::default(),
+            username: None,
+            password: None,
+            password_file: None,
+            from: "passlink@localhost".to_string(),
+            helo: None,
+            accept_invalid_certs: false,
+            timeout_secs: nz_u64(30),
+        }
+    }
+}
+
+impl SmtpConfig {
+    pub fn effective_port(&self) -> u16 {
+        self.port.unwrap_or(match self.security {
+            SmtpSecurity::Starttls => 587,
+            SmtpSecurity::Tls => 465,
+            SmtpSecurity::None => 25,
+        })
+    }
+}
+
+/// Where the effective configuration came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    File(PathBuf),
+    Defaults,
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::File(path) => write!(f, "{}", path.display()),
+            Source::Defaults => f.write_str("embedded defaults"),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub enum ConfigError {
+    Read {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    /// A syntax, type or unknown-key error at a place in the file.
+    Invalid {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        key: String,
+        message: String,
+    },
+    /// A rule that spans keys, or a file a key points to.
+    Semantic {
+        path: String,
+        key: String,
+        message: String,
+    },
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::Read { path, error } => {
+                write!(f, "{}: cannot read config file: {error}", path.display())
+            }
+            ConfigError::Invalid {
+                path,
+                line,
+                column,
+                key,
+                message,
+            } => {
+                let key = if key.is_empty() { "(top level)" } else { key };
+                write!(
+                    f,
+                    "{}:{line}:{column}: key `{key}`: {message}",
+                    path.display()
+                )
+            }
+            ConfigError::Semantic { path, key, message } => {
+                write!(f, "{path}: key `{key}`: {message}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    /// Finds and loads the configuration: an explicit path (from `--config` or
+    /// `PASSLINK_CONFIG`), else the system file if it exists, else the embedded defaults.
+    pub fn load(explicit: Option<&Path>) -> Result<(Config, Source), ConfigError> {
+        let path = match explicit {
+            Some(path) => path.to_path_buf(),
+            None => {
+                let system = PathBuf::from(SYSTEM_CONFIG_PATH);
+                if !system.exists() {
+                    return Ok((Config::default(), Source::Defaults));
+                }
+                system
+            }
+        };
+        let text = std::fs::read_to_string(&path).map_err(|error| ConfigError::Read {
+            path: path.clone(),
+            error,
+        })?;
+        let config = Config::parse(&text, &path)?;
+        Ok((config, Source::File(path)))
+    }
+
+    /// Parses and validates config text; `path` is only used in error messages.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let deserializer = toml::Deserializer::parse(text).map_err(|e| invalid(path, text, "", &e))?;
+        let mut config: Config = serde_path_to_error::deserialize(deserializer).map_err(|e| {
+            let key = e.path().to_string();
+            let key = if key == "." { String::new() } else { key };
+            invalid(path, text, &key, e.inner())
+        })?;
+        config.resolve_secrets(path)?;
+        Ok(config)
+    }
+
+    /// Turns `*_file` keys into the secrets they point at, so the rest of the program sees one
+    /// field.
+    fn resolve_secrets(&mut self, path: &Path) -> Result<(), ConfigError> {
+        let smtp = &mut self.smtp;
+        if let Some(file) = smtp.password_file.as_ref() {
+            if smtp.password.is_some() {
+                return Err(ConfigError::Semantic {
+                    path: path.display().to_string(),
+                    key: "smtp.password_file".into(),
+                    message: "give either `smtp.password` or `smtp.password_file`, not both"
+                        .into(),
+                });
+            }
+            smtp.password = Some(read_secret_file(file).map_err(|message| {
+                ConfigError::Semantic {
+                    path: path.display().to_string(),
+                    key: "smtp.password_file".into(),
+                    message,
+                }
+            })?);
+        }
+        Ok(())
+    }
+}
+
+/// Reads a secret from a file, dropping one trailing newline (editors and `echo` add one).
+pub fn read_secret_file(file: &Path) -> Result<Secret, String> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| format!("cannot read secret file {}: {e}", file.display()))?;
+    let text = text
+        .strip_suffix("\r\n")
+        .or_else(|| text.strip_suffix('\n'))
+        .unwrap_or(&text);
+    if text.is_empty() {
+        return Err(format!("secret file {} is empty", file.display()));
+    }
+    Ok(Secret::new(text))
+}
+
+fn invalid(path: &Path, text: &str, key: &str, error: &toml::de::Error) -> ConfigError {
+    let (line, column) = error
+        .span()
+        .map_or((1, 1), |span| line_column(text, span.start));
+    ConfigError::Invalid {
+        path: path.to_path_buf(),
+        line,
+        column,
+        key: key.to_string(),
+        message: error.message().trim().to_string(),
+    }
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before.get(line_start..).map_or(0, |s| s.chars().count()) + 1;
+    (line, column)
+}
+
+fn de_public_url<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let url = String::deserialize(d)?;
+    let lower = url.to_ascii_lowercase();
+    let rest = lower
+        .strip_prefix("http://")
+        .or_else(|| lower.strip_prefix("https://"));
+    match rest {
+        Some(host) if !host.is_empty() && !url.chars().any(char::is_whitespace) => Ok(Some(url)),
+        _ => Err(serde::de::Error::custom(
+            "expected an absolute http:// or https:// URL, such as \"https://passlink.example.org\"",
+        )),
+    }
+}
+
+// Const-friendly constructors for the defaults above; the literals are all non-zero.
+fn nz_u64(n: u64) -> NonZeroU64 {
+    NonZeroU64::new(n).unwrap_or(NonZeroU64::MIN)
+}
+fn nz_u32(n: u32) -> NonZeroU32 {
+    NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN)
+}
+fn nz_usize(n: usize) -> NonZeroUsize {
+    NonZeroUsize::new(n).unwrap_or(NonZeroUsize::MIN)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new("/etc/passlink/passlink.toml"))
+    }
+
+    #[test]
+    fn empty_file_is_the_defaults() {
+        let config = parse("").unwrap();
+        assert_eq!(config.server.listen.to_string(), "127.0.0.1:5445");
+        assert_eq!(config.storage.data_dir, PathBuf::from("./passlink-data"));
+        assert_eq!(config.server.max_body_bytes.get(), 8 * 1024 * 1024);
+    }
+
+    #[test]
+    fn misspelled_key_names_line_column_and_key() {
+        let err = parse("[server]\nworkers = 2\nlisen = \"127.0.0.1:1\"\n").unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.starts_with("/etc/passlink/passlink.toml:3:1: key `server"),
+            "{text}"
+        );
+        assert!(text.contains("unknown field `lisen`"), "{text}");
+        assert!(text.contains("expected one of"), "{text}");
+    }
+
+    #[test]
+    fn wrong_type_names_the_dotted_key() {
+        let err = parse("[server]\n\nworkers = \"many\"\n").unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.starts_with("/etc/passlink/passlink.toml:3:11: key `server.workers`"),
+            "{text}"
+        );
+        assert!(text.contains("invalid type"), "{text}");
+    }
+
+    #[test]
+    fn zero_timeout_is_rejected() {
+        let err = parse("[server]\nhead_timeout_secs = 0\n").unwrap_err();
+        assert!(err.to_string().contains("server.head_timeout_secs"), "{err}");
+        assert!(err.to_string().contains("nonzero"), "{err}");
+    }
+
+    #[test]
+    fn public_url_must_be_http() {
+        let err = parse("[server]\npublic_url = \"ftp://x\"\n").unwrap_err();
+        assert!(err.to_string().contains("server.public_url"), "{err}");
+        let ok = parse("[server]\npublic_url = \"https://pl.example.org/\"\n").unwrap();
+        let bound = SocketAddr::from(([127, 0, 0, 1], 1));
+        assert_eq!(ok.server.public_url_for(bound), "https://pl.example.org");
+    }
+
+    #[test]
+    fn public_url_derives_from_bound_address() {
+        let config = parse("").unwrap();
+        let bound = SocketAddr::from(([127, 0, 0, 1], 40123));
+        assert_eq!(config.server.public_url_for(bound), "http://127.0.0.1:40123");
+    }
+
+    #[test]
+    fn secret_never_prints() {
+        let secret = Secret::new("hunter2");
+        assert_eq!(format!("{secret}"), "[redacted]");
+        assert_eq!(format!("{secret:?}"), "[redacted]");
+        let config = parse("[smtp]\npassword = \"hunter2\"\n").unwrap();
+        assert!(!format!("{config:?}").contains("hunter2"));
+        assert!(!toml::to_string(&config).unwrap().contains("hunter2"));
+        assert_eq!(config.smtp.password.unwrap().expose(), "hunter2");
+    }
+
+    #[test]
+    fn password_file_is_read_and_exclusive() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("smtp-password");
+        std::fs::write(&file, "s3cret\n").unwrap();
+        let text = format!("[smtp]\npassword_file = {:?}\n", file.display().to_string());
+        let config = parse(&text).unwrap();
+        assert_eq!(config.smtp.password.unwrap().expose(), "s3cret");
+
+        let both = format!("{text}password = \"x\"\n");
+        let err = parse(&both).unwrap_err().to_string();
+        assert!(err.contains("not both"), "{err}");
+
+        let missing = "[smtp]\npassword_file = \"/nonexistent/pw\"\n";
+        let err = parse(missing).unwrap_err().to_string();
+        assert!(err.contains("/nonexistent/pw"), "{err}");
+    }
+
+    #[test]
+    fn smtp_port_follows_security() {
+        let config = parse("[smtp]\nsecurity = \"tls\"\n").unwrap();
+        assert_eq!(config.smtp.effective_port(), 465);
+        let err = parse("[smtp]\nsecurity = \"ssl\"\n").unwrap_err().to_string();
+        assert!(err.contains("smtp.security"), "{err}");
+    }
+}

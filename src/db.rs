@@ -1,0 +1,369 @@
+//! The one SQLite file: opening it with the pragmas passlink relies on, migrating it forward
+//! from `schema.sql`, online backups and integrity checks.
+//!
+//! Each worker thread owns one connection. Writes use `BEGIN IMMEDIATE` (see [`write`]) so that a
+//! writer takes the lock up front and waits within the busy timeout, instead of failing with
+//! SQLITE_BUSY halfway through a transaction that started as a reader.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+
+/// The migration history, embedded so the binary carries its own schema.
+pub const SCHEMA_SQL: &str = include_str!("../schema.sql");
+
+#[derive(Debug)]
+pub enum DbError {
+    Sqlite(rusqlite::Error),
+    Io { path: PathBuf, error: std::io::Error },
+    Missing(PathBuf),
+    /// The file was written by a newer passlink; running an older one against it could lose data.
+    TooNew { found: i64, supported: i64 },
+    Schema(String),
+    NotWal(String),
+}
+
+impl fmt::Display for DbError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DbError::Sqlite(e) => write!(f, "database error: {e}"),
+            DbError::Io { path, error } => write!(f, "{}: {error}", path.display()),
+            DbError::Missing(path) => write!(f, "no database at {}", path.display()),
+            DbError::TooNew { found, supported } => write!(
+                f,
+                "database schema version {found} is newer than this passlink supports \
+                 ({supported}); upgrade passlink instead of downgrading"
+            ),
+            DbError::Schema(msg) => write!(f, "schema.sql: {msg}"),
+            DbError::NotWal(mode) => write!(
+                f,
+                "the database could not be put in WAL mode (journal_mode is {mode}); \
+                 is the data directory on a network filesystem?"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for DbError {}
+
+impl From<rusqlite::Error> for DbError {
+    fn from(e: rusqlite::Error) -> Self {
+        DbError::Sqlite(e)
+    }
+}
+
+/// One migration: the SQL that takes `user_version` from `version - 1` to `version`.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Migration<'a> {
+    pub version: i64,
+    pub sql: &'a str,
+}
+
+/// Splits `schema.sql` at its `-- migrate: N` markers, insisting on 1, 2, 3, … in order.
+pub fn migrations(schema: &str) -> Result<Vec<Migration<'_>>, DbError> {
+    let mut found: Vec<Migration<'_>> = Vec::new();
+    let mut offset = 0;
+    let mut current: Option<(i64, usize)> = None;
+    for line in schema.split_inclusive('\n') {
+        if let Some(rest) = line.trim().strip_prefix("-- migrate:") {
+            let version: i64 = rest
+                .trim()
+                .parse()
+                .map_err(|_| DbError::Schema(format!("bad migration marker {:?}", line.trim())))?;
+            if let Some((v, start)) = current.take() {
+                found.push(Migration {
+                    version: v,
+                    sql: &schema[start..offset],
+                });
+            }
+            let expected = found.len() as i64 + 1;
+            if version != expected {
+                return Err(DbError::Schema(format!(
+                    "migration {version} found where {expected} was expected"
+                )));
+            }
+            current = Some((version, offset + line.len()));
+        }
+        offset += line.len();
+    }
+    if let Some((v, start)) = current {
+        found.push(Migration {
+            version: v,
+            sql: &schema[start..],
+        });
+    }
+    if found.is_empty() {
+        return Err(DbError::Schema("no migrations".into()));
+    }
+    Ok(found)
+}
+
+/// The schema version this binary writes.
+pub fn latest_version() -> i64 {
+    migrations(SCHEMA_SQL).map_or(0, |m| m.len() as i64)
+}
+
+/// Opens (creating if needed) the database under `data_dir` for the server and `db migrate`.
+pub fn open_or_create(path: &Path, busy_timeout: Duration) -> Result<Connection, DbError> {
+    if let Some(dir) = path.parent() {
+        create_private_dir(dir)?;
+    }
+    let existed = path.exists();
+    let conn = Connection::open(path)?;
+    if !existed {
+        restrict_file(path)?;
+    }
+    configure(&conn, busy_timeout)?;
+    Ok(conn)
+}
+
+/// Opens an existing database; for `db backup` and `db check`, which must never create one.
+pub fn open_existing(path: &Path, busy_timeout: Duration) -> Result<Connection, DbError> {
+    if !path.exists() {
+        return Err(DbError::Missing(path.to_path_buf()));
+    }
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_URI
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)?;
+    configure(&conn, busy_timeout)?;
+    Ok(conn)
+}
+
+/// The pragmas every connection gets. `synchronous=FULL` because an acknowledged write must
+/// survive power loss, not just a process crash.
+fn configure(conn: &Connection, busy_timeout: Duration) -> Result<(), DbError> {
+    conn.busy_timeout(busy_timeout)?;
+    let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(DbError::NotWal(mode));
+    }
+    conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")?;
+    Ok(())
+}
+
+fn create_private_dir(dir: &Path) -> Result<(), DbError> {
+    use std::os::unix::fs::DirBuilderExt;
+    if dir.as_os_str().is_empty() || dir.is_dir() {
+        return Ok(());
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|error| DbError::Io {
+            path: dir.to_path_buf(),
+            error,
+        })
+}
+
+/// The database holds password hashes and tokens: owner-only, whatever the umask.
+fn restrict_file(path: &Path) -> Result<(), DbError> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(|error| {
+        DbError::Io {
+            path: path.to_path_buf(),
+            error,
+        }
+    })
+}
+
+pub fn schema_version(conn: &Connection) -> Result<i64, DbError> {
+    Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+}
+
+/// Brings the database to the latest schema in one transaction; returns (from, to).
+pub fn migrate(conn: &mut Connection) -> Result<(i64, i64), DbError> {
+    let all = migrations(SCHEMA_SQL)?;
+    let latest = all.len() as i64;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    // Read inside the write lock, so two processes migrating at once cannot both apply a step.
+    let from = schema_version(&tx)?;
+    if from > latest {
+        return Err(DbError::TooNew {
+            found: from,
+            supported: latest,
+        });
+    }
+    for step in all.iter().filter(|m| m.version > from) {
+        tx.execute_batch(step.sql)?;
+    }
+    if from < latest {
+        tx.pragma_update(None, "user_version", latest)?;
+    }
+    tx.commit()?;
+    Ok((from, latest))
+}
+
+/// Runs `body` in a `BEGIN IMMEDIATE` transaction and commits it when `body` succeeds.
+pub fn write<T, E: From<rusqlite::Error>>(
+    conn: &mut Connection,
+    body: impl FnOnce(&Transaction<'_>) -> Result<T, E>,
+) -> Result<T, E> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let value = body(&tx)?;
+    tx.commit()?;
+    Ok(value)
+}
+
+/// Answers whether the database is readable: the cheap check behind `/healthz`.
+pub fn ping(conn: &Connection) -> Result<i64, DbError> {
+    schema_version(conn)
+}
+
+/// `PRAGMA integrity_check`: an empty list means the file is sound.
+pub fn integrity_problems(conn: &Connection) -> Result<Vec<String>, DbError> {
+    let mut stmt = conn.prepare("PRAGMA integrity_check")?;
+    let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+    let mut problems = Vec::new();
+    for row in rows {
+        let row = row?;
+        if row != "ok" {
+            problems.push(row);
+        }
+    }
+    Ok(problems)
+}
+
+/// An online, consistent copy through SQLite's backup API, written beside `dest` and renamed
+/// into place so that `dest` is never a half-written file.
+pub fn backup(src: &Connection, dest: &Path) -> Result<(), DbError> {
+    let dir = match dest.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = dest.file_name().map_or_else(
+        || "backup".to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let partial = dir.join(format!(".{name}.partial-{}", std::process::id()));
+    let io = |error, path: &Path| DbError::Io {
+        path: path.to_path_buf(),
+        error,
+    };
+    let _ = std::fs::remove_file(&partial);
+    let result = (|| {
+        let mut out = Connection::open(&partial)?;
+        restrict_file(&partial)?;
+        {
+            use rusqlite::backup::{Backup, StepResult};
+            let copy = Backup::new(src, &mut out)?;
+            // All pages in one step (-1): one read transaction, so concurrent writers neither
+            // block the copy (WAL) nor make it start over, as page-by-page steps would.
+            let mut waits = 0;
+            loop {
+                match copy.step(-1)? {
+                    StepResult::Done => break,
+                    StepResult::More => {}
+                    StepResult::Busy | StepResult::Locked if waits < 200 => {
+                        waits += 1;
+                        std::thread::sleep(Duration::from_millis(50));
+                    }
+                    StepResult::Busy | StepResult::Locked => {
+                        return Err(DbError::Sqlite(rusqlite::Error::SqliteFailure(
+                            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+                            Some("database stayed locked for 10 s".into()),
+                        )));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        out.close().map_err(|(_, e)| DbError::Sqlite(e))?;
+        std::fs::File::open(&partial)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| io(e, &partial))?;
+        std::fs::rename(&partial, dest).map_err(|e| io(e, dest))?;
+        // Make the rename itself durable.
+        std::fs::File::open(&dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| io(e, &dir))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&partial);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_sql_is_a_valid_history() {
+        let all = migrations(SCHEMA_SQL).unwrap();
+        assert_eq!(all[0].version, 1);
+        assert_eq!(latest_version(), all.len() as i64);
+    }
+
+    #[test]
+    fn markers_must_be_sequential() {
+        let bad = "-- migrate: 1\nSELECT 1;\n-- migrate: 3\nSELECT 1;\n";
+        assert!(migrations(bad).is_err());
+        let good = "-- header\n-- migrate: 1\nA;\n-- migrate: 2\nB;\n";
+        let got = migrations(good).unwrap();
+        assert_eq!(got[0].sql, "A;\n");
+        assert_eq!(got[1].sql, "B;\n");
+    }
+
+    #[test]
+    fn create_migrate_and_check() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("data/passlink.sqlite3");
+        let mut conn = open_or_create(&path, Duration::from_secs(1)).unwrap();
+        assert_eq!(migrate(&mut conn).unwrap(), (0, latest_version()));
+        // A second run is a no-op.
+        assert_eq!(
+            migrate(&mut conn).unwrap(),
+            (latest_version(), latest_version())
+        );
+        assert!(integrity_problems(&conn).unwrap().is_empty());
+        let sync: i64 = conn
+            .query_row("PRAGMA synchronous", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(sync, 2, "synchronous=FULL");
+        let fk: i64 = conn
+            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(fk, 1);
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn refuses_a_newer_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("passlink.sqlite3");
+        let mut conn = open_or_create(&path, Duration::from_secs(1)).unwrap();
+        conn.pragma_update(None, "user_version", 999).unwrap();
+        let err = migrate(&mut conn).unwrap_err();
+        assert!(matches!(err, DbError::TooNew { found: 999, .. }), "{err}");
+    }
+
+    #[test]
+    fn backup_is_a_sound_copy() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("passlink.sqlite3");
+        let mut conn = open_or_create(&path, Duration::from_secs(1)).unwrap();
+        migrate(&mut conn).unwrap();
+        let dest = dir.path().join("copy.sqlite3");
+        backup(&conn, &dest).unwrap();
+        let copy = open_existing(&dest, Duration::from_secs(1)).unwrap();
+        assert!(integrity_problems(&copy).unwrap().is_empty());
+        assert_eq!(schema_version(&copy).unwrap(), latest_version());
+    }
+
+    #[test]
+    fn open_existing_never_creates() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("none.sqlite3");
+        assert!(matches!(
+            open_existing(&path, Duration::from_secs(1)),
+            Err(DbError::Missing(_))
+        ));
+        assert!(!path.exists());
+    }
+}

@@ -1,0 +1,17 @@
+//! passlink: xmlStorageSystem and OpenSRS XCP password services on one SQLite file.
+//!
+//! The flow of a request is one way: bytes, codec, method, store, result, codec, bytes.
+//! [`http`] turns bytes into requests, [`router`] picks the handler, and the modules that own
+//! the tables hold the SQL.
+
+#![forbid(unsafe_code)]
+
+pub mod app;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod http;
+pub mod logging;
+pub mod router;
+pub mod status;

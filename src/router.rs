@@ -1,0 +1,103 @@
+//! The one table of method and path to handler. Every endpoint passlink serves is listed in
+//! [`routes`], and nowhere else.
+
+use crate::app::Ctx;
+use crate::http::{Request, Response};
+use crate::status;
+
+pub type Handler = fn(&mut Ctx, &Request) -> Response;
+
+/// How a route's path is compared with the request's.
+#[derive(Debug, Clone, Copy)]
+pub enum PathMatch {
+    Exact(&'static str),
+    /// The path starts with this (for trees such as `/users/`).
+    Prefix(&'static str),
+}
+
+impl PathMatch {
+    fn matches(self, path: &str) -> bool {
+        match self {
+            PathMatch::Exact(p) => path == p,
+            PathMatch::Prefix(p) => path.starts_with(p),
+        }
+    }
+}
+
+pub struct Route {
+    pub method: &'static str,
+    pub path: PathMatch,
+    pub handler: Handler,
+}
+
+/// The routing table. Later protocols add their rows here.
+pub fn routes() -> Vec<Route> {
+    vec![Route {
+        method: "GET",
+        path: PathMatch::Exact("/healthz"),
+        handler: status::healthz,
+    }]
+}
+
+pub struct Router {
+    routes: Vec<Route>,
+}
+
+impl Default for Router {
+    fn default() -> Self {
+        Router { routes: routes() }
+    }
+}
+
+impl Router {
+    /// Finds the handler for a request: 404 when no route has the path, 405 with `Allow` when
+    /// some do but not with this method. `HEAD` is served by the `GET` handler.
+    pub fn dispatch(&self, ctx: &mut Ctx, req: &Request) -> Response {
+        let path = req.path();
+        let method = if req.method == "HEAD" {
+            "GET"
+        } else {
+            req.method.as_str()
+        };
+        let mut allowed: Vec<&'static str> = Vec::new();
+        for route in self.routes.iter().filter(|r| r.path.matches(path)) {
+            if route.method == method {
+                return (route.handler)(ctx, req);
+            }
+            allowed.push(route.method);
+            if route.method == "GET" {
+                allowed.push("HEAD");
+            }
+        }
+        if allowed.is_empty() {
+            return Response::text(404, "not found");
+        }
+        allowed.sort_unstable();
+        allowed.dedup();
+        Response::text(405, "method not allowed").with_header("Allow", allowed.join(", "))
+    }
+}
+
+/// How a request path appears in the log: escaped, capped, and with bearer tokens in the
+/// path (reset links) replaced, since whoever reads the log must not be able to use them.
+pub fn log_path(path: &str) -> String {
+    const SECRET_PREFIXES: [&str; 1] = ["/reset/"];
+    for prefix in SECRET_PREFIXES {
+        if path.len() > prefix.len() && path.starts_with(prefix) {
+            return format!("{prefix}[redacted]");
+        }
+    }
+    crate::logging::sanitize(path, 200)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_never_reach_the_log() {
+        assert_eq!(log_path("/reset/abcdef"), "/reset/[redacted]");
+        assert_eq!(log_path("/healthz"), "/healthz");
+        assert_eq!(log_path("/a\nb"), "/a\\nb");
+    }
+}
