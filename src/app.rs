@@ -12,7 +12,7 @@ use signal_hook::iterator::Signals;
 
 use crate::config::{Config, ConfigError, LogLevel, Source};
 use crate::db::{self, DbError};
-use crate::http::{Server, ServerOptions};
+use crate::http::{self, Server, ServerOptions};
 use crate::logging;
 use crate::router::{self, Router};
 
@@ -99,11 +99,10 @@ pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Re
         log::info!("database migrated from schema version {from} to {to}");
     }
 
-    let listener =
-        std::net::TcpListener::bind(config.server.listen).map_err(|error| AppError::Io {
-            what: format!("cannot listen on {}", config.server.listen),
-            error,
-        })?;
+    let listener = http::bind(config.server.listen).map_err(|error| AppError::Io {
+        what: format!("cannot listen on {}", config.server.listen),
+        error,
+    })?;
     let bound = listener.local_addr().map_err(|error| AppError::Io {
         what: "listener address".into(),
         error,

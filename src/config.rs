@@ -341,7 +341,8 @@ impl Config {
 
     /// Parses and validates config text; `path` is only used in error messages.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        let deserializer = toml::Deserializer::parse(text).map_err(|e| invalid(path, text, "", &e))?;
+        let deserializer =
+            toml::Deserializer::parse(text).map_err(|e| invalid(path, text, "", &e))?;
         let mut config: Config = serde_path_to_error::deserialize(deserializer).map_err(|e| {
             let key = e.path().to_string();
             let key = if key == "." { String::new() } else { key };
@@ -360,17 +361,17 @@ impl Config {
                 return Err(ConfigError::Semantic {
                     path: path.display().to_string(),
                     key: "smtp.password_file".into(),
-                    message: "give either `smtp.password` or `smtp.password_file`, not both"
-                        .into(),
+                    message: "give either `smtp.password` or `smtp.password_file`, not both".into(),
                 });
             }
-            smtp.password = Some(read_secret_file(file).map_err(|message| {
-                ConfigError::Semantic {
-                    path: path.display().to_string(),
-                    key: "smtp.password_file".into(),
-                    message,
-                }
-            })?);
+            smtp.password =
+                Some(
+                    read_secret_file(file).map_err(|message| ConfigError::Semantic {
+                        path: path.display().to_string(),
+                        key: "smtp.password_file".into(),
+                        message,
+                    })?,
+                );
         }
         Ok(())
     }
@@ -480,7 +481,10 @@ mod tests {
     #[test]
     fn zero_timeout_is_rejected() {
         let err = parse("[server]\nhead_timeout_secs = 0\n").unwrap_err();
-        assert!(err.to_string().contains("server.head_timeout_secs"), "{err}");
+        assert!(
+            err.to_string().contains("server.head_timeout_secs"),
+            "{err}"
+        );
         assert!(err.to_string().contains("nonzero"), "{err}");
     }
 
@@ -497,7 +501,10 @@ mod tests {
     fn public_url_derives_from_bound_address() {
         let config = parse("").unwrap();
         let bound = SocketAddr::from(([127, 0, 0, 1], 40123));
-        assert_eq!(config.server.public_url_for(bound), "http://127.0.0.1:40123");
+        assert_eq!(
+            config.server.public_url_for(bound),
+            "http://127.0.0.1:40123"
+        );
     }
 
     #[test]
@@ -533,7 +540,9 @@ mod tests {
     fn smtp_port_follows_security() {
         let config = parse("[smtp]\nsecurity = \"tls\"\n").unwrap();
         assert_eq!(config.smtp.effective_port(), 465);
-        let err = parse("[smtp]\nsecurity = \"ssl\"\n").unwrap_err().to_string();
+        let err = parse("[smtp]\nsecurity = \"ssl\"\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("smtp.security"), "{err}");
     }
 }

@@ -17,10 +17,16 @@ pub const SCHEMA_SQL: &str = include_str!("../schema.sql");
 #[derive(Debug)]
 pub enum DbError {
     Sqlite(rusqlite::Error),
-    Io { path: PathBuf, error: std::io::Error },
+    Io {
+        path: PathBuf,
+        error: std::io::Error,
+    },
     Missing(PathBuf),
     /// The file was written by a newer passlink; running an older one against it could lose data.
-    TooNew { found: i64, supported: i64 },
+    TooNew {
+        found: i64,
+        supported: i64,
+    },
     Schema(String),
     NotWal(String),
 }

@@ -8,5 +8,5 @@
 mod server;
 pub mod wire;
 
-pub use server::{Server, ServerOptions, ShutdownHandle};
+pub use server::{Server, ServerOptions, ShutdownHandle, bind};
 pub use wire::{Request, Response, Version};

@@ -32,6 +32,7 @@ const WAKER: Token = Token(1);
 const FIRST_CONN: usize = 2;
 /// How often deadlines are checked; timeouts are whole seconds, so this is precise enough.
 const TICK: Duration = Duration::from_millis(100);
+const LISTEN_BACKLOG: i32 = 1024;
 const READ_CHUNK: usize = 16 * 1024;
 /// After an error reply, input is read and dropped for this long (or this much) before the
 /// socket closes, so the client gets to read the reply instead of a TCP reset.
@@ -52,6 +53,18 @@ pub struct ServerOptions {
     pub shutdown_grace: Duration,
     /// How a request path is written into the log (the app redacts tokens in paths).
     pub log_path: fn(&str) -> String,
+}
+
+/// Binds a listening socket with `SO_REUSEADDR` and a backlog of 1024. (std and mio use 128,
+/// which a burst of connections overflows, costing clients seconds of SYN retries.)
+pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(LISTEN_BACKLOG)?;
+    socket.set_nonblocking(true)?;
+    Ok(TcpListener::from_std(socket.into()))
 }
 
 /// Stops a running server from any thread (the signal thread, a test).
@@ -80,7 +93,7 @@ impl Server {
     /// Starts serving on `listener` with one worker per element of `states`; each worker owns
     /// its state (a database connection) for its whole life.
     pub fn start<S, H>(
-        listener: std::net::TcpListener,
+        mut listener: TcpListener,
         options: ServerOptions,
         states: Vec<S>,
         handler: H,
@@ -89,9 +102,7 @@ impl Server {
         S: Send + 'static,
         H: Fn(&mut S, &Request) -> Response + Send + Sync + 'static,
     {
-        listener.set_nonblocking(true)?;
         let local_addr = listener.local_addr()?;
-        let mut listener = TcpListener::from_std(listener);
         let poll = Poll::new()?;
         poll.registry()
             .register(&mut listener, LISTENER, Interest::READABLE)?;
@@ -243,11 +254,11 @@ impl IoLoop {
         let mut next_tick = Instant::now() + TICK;
         loop {
             let timeout = next_tick.saturating_duration_since(Instant::now());
-            if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
-                if e.kind() != io::ErrorKind::Interrupted {
-                    log::error!("http: poll failed: {e}");
-                    std::thread::sleep(TICK);
-                }
+            if let Err(e) = self.poll.poll(&mut events, Some(timeout))
+                && e.kind() != io::ErrorKind::Interrupted
+            {
+                log::error!("http: poll failed: {e}");
+                std::thread::sleep(TICK);
             }
             for event in events.iter() {
                 match event.token() {
@@ -270,13 +281,12 @@ impl IoLoop {
                 }
             }
             if let Some(deadline) = self.stop_deadline {
-                if (self.conns.is_empty() && self.in_workers == 0) || now >= deadline {
-                    if self.in_workers > 0 || !self.conns.is_empty() {
-                        log::warn!(
-                            "http: shutdown grace period over; dropping {} connection(s)",
-                            self.in_workers + self.conns.len()
-                        );
-                    }
+                let open = self.in_workers + self.conns.len();
+                if open == 0 {
+                    break;
+                }
+                if now >= deadline {
+                    log::warn!("http: shutdown grace period over; dropping {open} connection(s)");
                     break;
                 }
             }
@@ -537,7 +547,9 @@ fn step(conn: &mut Conn, options: &ServerOptions) -> Step {
             // Parse what is buffered before reading more: a pipelined request may be complete.
             match advance(conn, options) {
                 Progress::NeedInput => {}
-                Progress::Ready(request, persistence) => return Step::Dispatch(request, persistence),
+                Progress::Ready(request, persistence) => {
+                    return Step::Dispatch(request, persistence);
+                }
                 Progress::Refused(error) => {
                     log_refusal(conn, error);
                     let resp = Response::text(error.status(), &error.to_string());
@@ -797,8 +809,8 @@ impl Worker {
             request,
             mut persistence,
         } = job;
-        let response = catch_unwind(AssertUnwindSafe(|| handler(state, &request)))
-            .unwrap_or_else(|_| {
+        let response =
+            catch_unwind(AssertUnwindSafe(|| handler(state, &request))).unwrap_or_else(|_| {
                 log::error!(
                     "http: handler panicked on {} {}",
                     logging::sanitize(&request.method, 16),
@@ -839,5 +851,106 @@ impl Worker {
             then,
             failed,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpStream;
+
+    fn options(queue_depth: usize) -> ServerOptions {
+        ServerOptions {
+            queue_depth,
+            max_connections: 100,
+            max_connections_per_ip: 100,
+            max_body_bytes: 1024,
+            head_timeout: Duration::from_secs(5),
+            read_timeout: Duration::from_secs(5),
+            write_timeout: Duration::from_secs(5),
+            keepalive_timeout: Duration::from_secs(5),
+            shutdown_grace: Duration::from_secs(5),
+            log_path: |p| p.to_string(),
+        }
+    }
+
+    fn start(queue_depth: usize, handler: fn(&mut (), &Request) -> Response) -> Server {
+        let listener = bind(SocketAddr::from(([127, 0, 0, 1], 0))).unwrap();
+        Server::start(listener, options(queue_depth), vec![()], handler).unwrap()
+    }
+
+    fn get(addr: SocketAddr, path: &str) -> String {
+        let mut stream = TcpStream::connect(addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut out = String::new();
+        let _ = stream.read_to_string(&mut out);
+        out
+    }
+
+    #[test]
+    fn a_panicking_handler_becomes_500_and_the_worker_lives_on() {
+        let server = start(8, |_, req| {
+            if req.path() == "/panic" {
+                panic!("handler bug");
+            }
+            Response::text(200, "fine")
+        });
+        let addr = server.local_addr();
+        assert!(get(addr, "/panic").starts_with("HTTP/1.1 500 "));
+        // The pool has exactly one worker: it must have survived to answer this.
+        assert!(get(addr, "/ok").starts_with("HTTP/1.1 200 "));
+        assert!(get(addr, "/panic").starts_with("HTTP/1.1 500 "));
+        assert!(get(addr, "/ok").ends_with("fine\n"));
+        server.shutdown_handle().shutdown();
+        server.wait();
+    }
+
+    #[test]
+    fn a_full_queue_answers_503_at_once() {
+        let server = start(1, |_, req| {
+            if req.path() == "/slow" {
+                std::thread::sleep(Duration::from_millis(800));
+            }
+            Response::text(200, "done")
+        });
+        let addr = server.local_addr();
+        // One request occupies the only worker, one waits in the queue of one...
+        let busy: Vec<_> = (0..2)
+            .map(|_| {
+                let handle = std::thread::spawn(move || get(addr, "/slow"));
+                std::thread::sleep(Duration::from_millis(100));
+                handle
+            })
+            .collect();
+        // ...so the third is refused without waiting.
+        let start = Instant::now();
+        let refused = get(addr, "/slow");
+        assert!(refused.starts_with("HTTP/1.1 503 "), "{refused}");
+        assert!(refused.contains("Retry-After: 1\r\n"), "{refused}");
+        assert!(start.elapsed() < Duration::from_millis(500));
+        for handle in busy {
+            assert!(handle.join().unwrap().starts_with("HTTP/1.1 200 "));
+        }
+        server.shutdown_handle().shutdown();
+        server.wait();
+    }
+
+    #[test]
+    fn a_header_with_a_newline_becomes_500() {
+        let server = start(8, |_, _| {
+            Response::text(200, "x").with_header("Location", "/a\r\nSet-Cookie: evil=1")
+        });
+        let reply = get(server.local_addr(), "/");
+        assert!(reply.starts_with("HTTP/1.1 500 "), "{reply}");
+        assert!(!reply.contains("evil"), "{reply}");
+        server.shutdown_handle().shutdown();
+        server.wait();
     }
 }

@@ -147,7 +147,9 @@ pub fn parse_head(buf: &[u8], max_body: u64) -> Result<Option<(Head, usize)>, Re
             }
             "transfer-encoding" => {
                 if version == Version::Http10 {
-                    return Err(RequestError::Malformed("Transfer-Encoding in an HTTP/1.0 request"));
+                    return Err(RequestError::Malformed(
+                        "Transfer-Encoding in an HTTP/1.0 request",
+                    ));
                 }
                 let text = std::str::from_utf8(&h.value)
                     .map_err(|_| RequestError::Malformed("bad Transfer-Encoding"))?;
@@ -519,7 +521,9 @@ fn is_token(name: &str) -> bool {
 /// Header values may hold visible characters, spaces and tabs; CR, LF, NUL and other controls
 /// would let a value end the header and inject another.
 fn is_safe_value(value: &str) -> bool {
-    value.bytes().all(|b| b == b'\t' || (b >= 0x20 && b != 0x7f))
+    value
+        .bytes()
+        .all(|b| b == b'\t' || (b >= 0x20 && b != 0x7f))
 }
 
 /// Writes `resp` as HTTP/1.1 into `out`. The status line is always `HTTP/1.1` and the length is
@@ -682,7 +686,8 @@ mod tests {
 
     #[test]
     fn chunked_bodies() {
-        let (body, used) = decode_all(b"4\r\nWiki\r\n5;x=y\r\npedia\r\n0\r\nT: v\r\n\r\nNEXT").unwrap();
+        let (body, used) =
+            decode_all(b"4\r\nWiki\r\n5;x=y\r\npedia\r\n0\r\nT: v\r\n\r\nNEXT").unwrap();
         assert_eq!(body, b"Wikipedia");
         assert_eq!(used, 34);
         // Byte by byte gives the same.
@@ -749,10 +754,21 @@ mod tests {
         let evil = Response::new(200).with_header("X-A", "1\r\nSet-Cookie: a=b");
         assert!(serialize(&evil, false, Persistence::KeepAlive, "D", &mut Vec::new()).is_err());
         let evil_name = Response::new(200).with_header("X-A\r\nB", "1");
-        assert!(serialize(&evil_name, false, Persistence::KeepAlive, "D", &mut Vec::new()).is_err());
+        assert!(
+            serialize(
+                &evil_name,
+                false,
+                Persistence::KeepAlive,
+                "D",
+                &mut Vec::new()
+            )
+            .is_err()
+        );
 
         let mut out = Vec::new();
         serialize(&resp, true, Persistence::KeepAlive, "D", &mut out).unwrap();
-        assert!(String::from_utf8(out).unwrap().ends_with("Content-Length: 3\r\nContent-Type: text/plain; charset=utf-8\r\nX-A: 1\r\n\r\n"));
+        assert!(String::from_utf8(out).unwrap().ends_with(
+            "Content-Length: 3\r\nContent-Type: text/plain; charset=utf-8\r\nX-A: 1\r\n\r\n"
+        ));
     }
 }

@@ -1,0 +1,138 @@
+//! `passlink db …` and `version` against real database files.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use crate::support::{Server, passlink, write_config};
+
+fn run(args: &[&str], config: &std::path::Path) -> std::process::Output {
+    passlink()
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn version_names_schema_and_sqlite() {
+    let out = passlink().arg("version").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(text.starts_with("passlink "), "{text}");
+    assert!(text.contains("schema version"), "{text}");
+    assert!(text.contains("SQLite 3."), "{text}");
+}
+
+#[test]
+fn migrate_then_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "", "");
+    let out = run(&["db", "check"], &config);
+    assert!(!out.status.success(), "check never creates a database");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no database at"));
+
+    let out = run(&["db", "migrate"], &config);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("migrated schema version 0 -> "));
+    let out = run(&["db", "migrate"], &config);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("already at schema version"));
+    let out = run(&["db", "check"], &config);
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .trim_end()
+            .ends_with(": ok")
+    );
+}
+
+#[test]
+fn check_reports_a_damaged_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "", "");
+    assert!(run(&["db", "migrate"], &config).status.success());
+    let db = dir.path().join("data/passlink.sqlite3");
+    // Fill some pages, then overwrite the middle of the file.
+    let conn = passlink::db::open_existing(&db, Duration::from_secs(1)).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE filler(x BLOB); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i < 2000) INSERT INTO filler SELECT randomblob(200) FROM n; PRAGMA wal_checkpoint(TRUNCATE);",
+    )
+    .unwrap();
+    drop(conn);
+    let mut bytes = std::fs::read(&db).unwrap();
+    let middle = bytes.len() / 2;
+    for b in &mut bytes[middle..middle + 8192] {
+        *b = 0x5a;
+    }
+    std::fs::write(&db, bytes).unwrap();
+    let out = run(&["db", "check"], &config);
+    assert!(
+        !out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn backup_during_writes_while_serving_is_consistent() {
+    let server = Server::start();
+    let db = server.dir.path().join("data/passlink.sqlite3");
+    let writer_conn = passlink::db::open_existing(&db, Duration::from_secs(5)).unwrap();
+    writer_conn
+        .execute_batch(
+            "CREATE TABLE IF NOT EXISTS scratch(n INTEGER PRIMARY KEY, payload BLOB NOT NULL)",
+        )
+        .unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let written = Arc::new(AtomicU64::new(0));
+    let writer = {
+        let stop = stop.clone();
+        let written = written.clone();
+        std::thread::spawn(move || {
+            let mut conn = writer_conn;
+            while !stop.load(Ordering::SeqCst) {
+                passlink::db::write(&mut conn, |tx| {
+                    tx.execute("INSERT INTO scratch(payload) VALUES (randomblob(512))", [])
+                })
+                .unwrap();
+                written.fetch_add(1, Ordering::SeqCst);
+            }
+        })
+    };
+    std::thread::sleep(Duration::from_millis(200));
+    for i in 0..3 {
+        let before = written.load(Ordering::SeqCst);
+        let dest = server.dir.path().join(format!("backup-{i}.sqlite3"));
+        let out = passlink()
+            .args(["db", "backup"])
+            .arg(&dest)
+            .arg("--config")
+            .arg(&server.config)
+            .output()
+            .unwrap();
+        let after = written.load(Ordering::SeqCst);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let copy = passlink::db::open_existing(&dest, Duration::from_secs(5)).unwrap();
+        assert!(passlink::db::integrity_problems(&copy).unwrap().is_empty());
+        let rows: i64 = copy
+            .query_row("SELECT count(*) FROM scratch", [], |r| r.get(0))
+            .unwrap();
+        let rows = rows as u64;
+        assert!(
+            rows >= before && rows <= after,
+            "backup holds {rows} rows, writes were at {before}..{after}"
+        );
+        server.assert_healthy(Duration::from_secs(1));
+    }
+    stop.store(true, Ordering::SeqCst);
+    writer.join().unwrap();
+    assert!(
+        written.load(Ordering::SeqCst) > 10,
+        "the writer made progress"
+    );
+}

@@ -1,0 +1,137 @@
+//! Config files: errors that point at the mistake, and `check-config`.
+
+use std::time::Duration;
+
+use crate::support::{Server, passlink, write_config};
+
+#[test]
+fn misspelled_key_fails_with_file_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("passlink.toml");
+    std::fs::write(
+        &path,
+        "# test\n[server]\nlisten = \"127.0.0.1:0\"\nworkerz = 3\n",
+    )
+    .unwrap();
+    for command in ["check-config", "serve"] {
+        let out = passlink()
+            .args([command, "--config"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(78), "{command}: {stderr}");
+        assert!(
+            stderr.contains(&format!("{}:4:1:", path.display())),
+            "{command}: {stderr}"
+        );
+        assert!(stderr.contains("workerz"), "{command}: {stderr}");
+        assert!(stderr.contains("expected one of"), "{command}: {stderr}");
+    }
+}
+
+#[test]
+fn check_config_prints_the_effective_config_with_secrets_redacted() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret_file = dir.path().join("smtp-password");
+    std::fs::write(&secret_file, "from-a-credential-file\n").unwrap();
+    let rest = format!(
+        "[smtp]\nhost = \"mail.example.org\"\nusername = \"passlink\"\npassword_file = {:?}\n",
+        secret_file.display().to_string()
+    );
+    let path = write_config(dir.path(), "", &rest);
+    let out = passlink()
+        .arg("check-config")
+        .env("PASSLINK_CONFIG", &path)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains(&path.display().to_string()), "{stdout}");
+    assert!(stdout.contains("password = \"[redacted]\""), "{stdout}");
+    assert!(!stdout.contains("from-a-credential-file"), "{stdout}");
+    assert!(
+        stdout.contains("public_url = \"http://127.0.0.1:0\""),
+        "{stdout}"
+    );
+    assert!(stdout.contains("port = 587"), "{stdout}");
+    // The printed config is itself a valid config.
+    let echo = dir.path().join("echo.toml");
+    let printed: String = stdout
+        .lines()
+        .filter(|l| !l.contains("[redacted]"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(&echo, printed).unwrap();
+    let again = passlink()
+        .args(["check-config", "--config"])
+        .arg(&echo)
+        .output()
+        .unwrap();
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+}
+
+#[test]
+fn unreadable_secret_file_is_a_config_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_config(
+        dir.path(),
+        "",
+        "[smtp]\npassword_file = \"/nonexistent/secret\"\n",
+    );
+    let out = passlink()
+        .args(["check-config", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(78));
+    assert!(stderr.contains("smtp.password_file"), "{stderr}");
+    assert!(stderr.contains("/nonexistent/secret"), "{stderr}");
+}
+
+#[test]
+fn the_shipped_example_config_is_valid_and_all_defaults() {
+    let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/etc/passlink.toml");
+    let out = passlink()
+        .args(["check-config", "--config", shipped])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let defaults = passlink()
+        .arg("check-config")
+        .env("PASSLINK_CONFIG", "/dev/null")
+        .output()
+        .unwrap();
+    let strip = |out: &[u8]| -> String {
+        String::from_utf8_lossy(out)
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(
+        strip(&out.stdout),
+        strip(&defaults.stdout),
+        "etc/passlink.toml must spell out exactly the built-in defaults"
+    );
+}
+
+#[test]
+fn secrets_never_reach_the_log() {
+    let server = Server::start_with("", "[smtp]\npassword = \"never-log-this-42\"\n");
+    assert_eq!(server.get("/healthz").status, 200);
+    server.signal("HUP");
+    std::thread::sleep(Duration::from_millis(300));
+    let log = server.log();
+    assert!(log.contains("reloaded"), "{log}");
+    assert!(!log.contains("never-log-this-42"), "{log}");
+}

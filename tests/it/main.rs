@@ -1,0 +1,8 @@
+//! The integration tests: each starts the real `passlink` binary on a free loopback port with
+//! a temporary data directory and talks to it over HTTP or its command line.
+
+mod cli;
+mod config;
+mod http;
+mod lifecycle;
+mod support;

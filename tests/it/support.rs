@@ -1,0 +1,267 @@
+//! Starting the real `passlink` binary and talking raw HTTP to it.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_passlink");
+
+/// A `passlink` command that ignores any config of the machine it runs on.
+pub fn passlink() -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.env_remove("PASSLINK_CONFIG").env_remove("PASSLINK_LOG");
+    cmd
+}
+
+/// A config for a test: an ephemeral loopback port and a data directory in `dir`.
+/// `server` goes into `[server]`; `rest` is appended as further tables.
+pub fn write_config(dir: &Path, server: &str, rest: &str) -> PathBuf {
+    let path = dir.join("passlink.toml");
+    let text = format!(
+        "[server]\nlisten = \"127.0.0.1:0\"\n{server}\n\n[storage]\ndata_dir = {:?}\n\n{rest}\n",
+        dir.join("data").display().to_string()
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+pub struct Server {
+    child: Child,
+    pub addr: SocketAddr,
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Server {
+    pub fn start() -> Server {
+        Server::start_with("", "")
+    }
+
+    pub fn start_with(server: &str, rest: &str) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let config = write_config(dir.path(), server, rest);
+        let mut cmd = passlink();
+        cmd.arg("serve").arg("--config").arg(&config);
+        let (child, addr, log) = spawn_and_wait(cmd, dir.path());
+        Server {
+            child,
+            addr,
+            dir,
+            config,
+            log,
+        }
+    }
+
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().join("\n")
+    }
+
+    pub fn signal(&self, name: &str) {
+        let ok = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill -{name} failed");
+    }
+
+    /// Waits for the process to exit on its own.
+    pub fn wait_exit(&mut self, limit: Duration) -> ExitStatus {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                start.elapsed() < limit,
+                "passlink did not exit within {limit:?}; log:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn get(&self, path: &str) -> HttpResponse {
+        get(self.addr, path)
+    }
+
+    /// A good request must still be answered, quickly: the check after every hostile input.
+    pub fn assert_healthy(&self, within: Duration) {
+        assert_healthy_from(self.addr, None, within);
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `cmd`, collects its stderr, and waits for the "listening on" line.
+pub fn spawn_and_wait(
+    mut cmd: Command,
+    cwd: &Path,
+) -> (Child, SocketAddr, Arc<Mutex<Vec<String>>>) {
+    let mut child = cmd
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let (tx, rx) = mpsc::channel();
+    let sink = log.clone();
+    std::thread::spawn(move || {
+        // Keep draining after the announcement so the server never blocks on a full pipe.
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if let Some(rest) = line.split("listening on http://").nth(1) {
+                let addr = rest.split_whitespace().next().unwrap_or("").to_string();
+                let _ = tx.send(addr);
+            }
+            sink.lock().unwrap().push(line);
+        }
+    });
+    let addr = match rx.recv_timeout(Duration::from_secs(10)) {
+        Ok(addr) => addr.parse().unwrap(),
+        Err(_) => {
+            let _ = child.kill();
+            panic!(
+                "passlink did not announce its address; log:\n{}",
+                log.lock().unwrap().join("\n")
+            );
+        }
+    };
+    (child, addr, log)
+}
+
+#[derive(Debug)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// Parses one response from the front of `bytes`, returning it and the bytes it used.
+pub fn parse_response(bytes: &[u8]) -> Option<(HttpResponse, usize)> {
+    let end = bytes.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = std::str::from_utf8(&bytes[..end]).ok()?;
+    let mut lines = head.split("\r\n");
+    let status = lines.next()?.split(' ').nth(1)?.parse().ok()?;
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
+        .collect();
+    let length: usize = headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
+    let start = end + 4;
+    let body = bytes.get(start..start + length)?.to_vec();
+    Some((
+        HttpResponse {
+            status,
+            headers,
+            body,
+        },
+        start + length,
+    ))
+}
+
+/// Parses every complete response in `bytes`, in order.
+pub fn parse_all(mut bytes: &[u8]) -> Vec<HttpResponse> {
+    let mut out = Vec::new();
+    while let Some((resp, used)) = parse_response(bytes) {
+        out.push(resp);
+        bytes = &bytes[used..];
+    }
+    out
+}
+
+/// Sends `request` and reads until the server closes or `limit` passes.
+pub fn exchange(addr: SocketAddr, request: &[u8], limit: Duration) -> Vec<u8> {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(limit)).unwrap();
+    // The server may answer and close before a large request is fully written.
+    let _ = stream.write_all(request);
+    read_to_close(&mut stream, limit)
+}
+
+pub fn read_to_close(stream: &mut TcpStream, limit: Duration) -> Vec<u8> {
+    let start = Instant::now();
+    let mut out = Vec::new();
+    let mut buf = [0u8; 65536];
+    while start.elapsed() < limit {
+        match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => break,
+        }
+    }
+    out
+}
+
+pub fn get(addr: SocketAddr, path: &str) -> HttpResponse {
+    let request = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+    let bytes = exchange(addr, request.as_bytes(), Duration::from_secs(10));
+    parse_response(&bytes)
+        .unwrap_or_else(|| panic!("no response: {:?}", String::from_utf8_lossy(&bytes)))
+        .0
+}
+
+/// A TCP connection to `addr` from a chosen loopback source address.
+pub fn connect_from(addr: SocketAddr, source: Option<&str>) -> std::io::Result<TcpStream> {
+    let Some(source) = source else {
+        return TcpStream::connect(addr);
+    };
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;
+    let local: SocketAddr = format!("{source}:0").parse().unwrap();
+    socket.bind(&local.into())?;
+    socket.connect(&addr.into())?;
+    Ok(socket.into())
+}
+
+/// GET /healthz (optionally from another loopback address) must answer 200 within `within`.
+pub fn assert_healthy_from(addr: SocketAddr, source: Option<&str>, within: Duration) {
+    let start = Instant::now();
+    let mut stream = connect_from(addr, source).unwrap();
+    stream.set_read_timeout(Some(within)).unwrap();
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let bytes = read_to_close(&mut stream, within);
+    let elapsed = start.elapsed();
+    let (resp, _) = parse_response(&bytes).unwrap_or_else(|| {
+        panic!(
+            "no /healthz answer within {within:?}: {:?}",
+            String::from_utf8_lossy(&bytes)
+        )
+    });
+    assert_eq!(resp.status, 200, "{resp:?}");
+    assert_eq!(resp.text(), "ok\n");
+    assert!(elapsed < within, "/healthz took {elapsed:?}");
+}
