@@ -13,3 +13,71 @@ CREATE TABLE meta (
 ) STRICT;
 
 INSERT INTO meta (key, value) VALUES ('created_at', strftime('%Y-%m-%dT%H:%M:%SZ', 'now'));
+
+-- migrate: 2
+-- xmlStorageSystem users (owned by src/accounts.rs). `id` is the usernum; AUTOINCREMENT so a
+-- removed user's number, and with it their URLs, is never handed to someone else.
+CREATE TABLE users (
+    id                  INTEGER PRIMARY KEY AUTOINCREMENT,
+    email               TEXT NOT NULL,
+    email_key           TEXT NOT NULL UNIQUE,      -- lower-cased email, the lookup key
+    name                TEXT NOT NULL,
+    password_hash       TEXT NOT NULL,             -- argon2id PHC string of md5hex(password)
+    disabled            INTEGER NOT NULL DEFAULT 0,
+    client_port         INTEGER,
+    user_agent          TEXT NOT NULL DEFAULT '',
+    serial_number       TEXT NOT NULL DEFAULT '',
+    weblog_title        TEXT NOT NULL DEFAULT '',
+    organization        TEXT NOT NULL DEFAULT '',
+    url                 TEXT NOT NULL DEFAULT '',
+    behind_firewall     INTEGER NOT NULL DEFAULT 0,
+    signed_on           INTEGER NOT NULL DEFAULT 0,
+    ct_signons          INTEGER NOT NULL DEFAULT 0,
+    ct_upstreams        INTEGER NOT NULL DEFAULT 0,
+    ct_bytes_upstreamed INTEGER NOT NULL DEFAULT 0,
+    ct_file_deletions   INTEGER NOT NULL DEFAULT 0,
+    ct_accesses         INTEGER NOT NULL DEFAULT 0,
+    last_ip             TEXT NOT NULL DEFAULT '',
+    created_at          INTEGER NOT NULL,          -- unix seconds, like every *_at below
+    last_access_at      INTEGER,
+    last_upstream_at    INTEGER,
+    last_signon_at      INTEGER,
+    last_signoff_at     INTEGER
+) STRICT;
+
+-- Files users upload (owned by src/files.rs), stored in the database so one file holds all
+-- state. Every file of one saveMultipleFiles call is written in one transaction.
+CREATE TABLE files (
+    id         INTEGER PRIMARY KEY,
+    user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    path       TEXT NOT NULL,                      -- validated, no leading '/'
+    content    BLOB NOT NULL,
+    size       INTEGER NOT NULL,
+    etag       TEXT NOT NULL,                      -- quoted strong validator
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    UNIQUE (user_id, path)
+) STRICT;
+
+-- rssCloud / requestNotification registrations (owned by src/xss.rs). Callbacks only ever go
+-- to the registering client's own IP address.
+CREATE TABLE notifications (
+    id         INTEGER PRIMARY KEY,
+    url        TEXT NOT NULL,                      -- the watched URL
+    host       TEXT NOT NULL,                      -- the caller's IP address
+    port       INTEGER NOT NULL,
+    path       TEXT NOT NULL,
+    procedure  TEXT NOT NULL,
+    protocol   TEXT NOT NULL CHECK (protocol IN ('xml-rpc', 'soap')),
+    expires_at INTEGER NOT NULL,
+    UNIQUE (url, host, port, path, procedure)
+) STRICT;
+CREATE INDEX notifications_by_url ON notifications (url);
+
+-- weblogUpdates.ping log (owned by src/xss.rs), listed at /weblogUpdates/changes.xml.
+CREATE TABLE weblog_pings (
+    id   INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    url  TEXT NOT NULL UNIQUE,
+    at   INTEGER NOT NULL
+) STRICT;

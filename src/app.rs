@@ -21,6 +21,8 @@ pub struct App {
     pub config: Config,
     /// Base URL for links, without a trailing slash.
     pub public_url: String,
+    /// Base URL of users' stored files, without a trailing slash.
+    pub files_url: String,
 }
 
 /// A worker's own context: the shared app and the worker's database connection.
@@ -109,6 +111,7 @@ pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Re
     })?;
     let app = Arc::new(App {
         public_url: config.server.public_url_for(bound),
+        files_url: config.server.files_url_for(bound),
         config,
     });
 

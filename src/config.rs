@@ -61,6 +61,7 @@ pub struct Config {
     pub storage: StorageConfig,
     pub log: LogConfig,
     pub smtp: SmtpConfig,
+    pub xmlstorage: XmlStorageConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -73,6 +74,13 @@ pub struct ServerConfig {
         skip_serializing_if = "Option::is_none"
     )]
     pub public_url: Option<String>,
+    /// Base URL for users' stored files, to serve them from a separate origin. Defaults to
+    /// `public_url`.
+    #[serde(
+        deserialize_with = "de_public_url",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub files_url: Option<String>,
     /// Worker threads; 0 means four per CPU core.
     pub workers: usize,
     pub queue_depth: NonZeroUsize,
@@ -91,6 +99,7 @@ impl Default for ServerConfig {
         ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 5445)),
             public_url: None,
+            files_url: None,
             workers: 0,
             queue_depth: nz_usize(1024),
             max_connections: nz_usize(4096),
@@ -115,11 +124,74 @@ impl ServerConfig {
         4 * cores
     }
 
+    /// Base URL of users' files: `files_url`, else the public URL.
+    pub fn files_url_for(&self, bound: SocketAddr) -> String {
+        match &self.files_url {
+            Some(url) => url.trim_end_matches('/').to_string(),
+            None => self.public_url_for(bound),
+        }
+    }
+
     /// `public_url` as configured, or derived from the address actually bound.
     pub fn public_url_for(&self, bound: SocketAddr) -> String {
         match &self.public_url {
             Some(url) => url.trim_end_matches('/').to_string(),
             None => format!("http://{bound}"),
+        }
+    }
+}
+
+/// The xmlStorageSystem service: quotas, the extension allowlist, and what
+/// `getServerCapabilities` advertises.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct XmlStorageConfig {
+    pub max_file_size: NonZeroU64,
+    pub max_bytes_per_user: NonZeroU64,
+    /// Lower-case extensions without the dot. Files with other extensions are refused.
+    pub legal_file_extensions: Vec<String>,
+    /// How long a verified credential is remembered, sparing an argon2 verification per call.
+    pub credential_cache_ttl_secs: u64,
+    /// `community.name` in getServerCapabilities; Radio UserLand fails without it.
+    pub community_name: String,
+    pub minutes_between_pings: NonZeroU32,
+    /// `messageOfTheDay` in the ping reply's cloudData.
+    pub message_of_the_day: String,
+    /// Register no more users than this (0 = no limit).
+    pub max_users: u64,
+}
+
+impl Default for XmlStorageConfig {
+    fn default() -> Self {
+        XmlStorageConfig {
+            max_file_size: nz_u64(1024 * 1024),
+            max_bytes_per_user: nz_u64(40 * 1024 * 1024),
+            legal_file_extensions: [
+                "css", "htm", "html", "opml", "text", "rss", "txt", "svg", "xml", "root", "pdf",
+                "doc", "xls", "ppt", "ftsc", "fttb", "gif", "ico", "jpeg", "jpg", "png", "wav",
+                "swf", "sit", "hqx", "gz", "zip",
+            ]
+            .iter()
+            .map(|e| e.to_string())
+            .collect(),
+            credential_cache_ttl_secs: 300,
+            community_name: "passlink community server".to_string(),
+            minutes_between_pings: nz_u32(20),
+            message_of_the_day: String::new(),
+            max_users: 0,
+        }
+    }
+}
+
+impl XmlStorageConfig {
+    pub fn allows_extension(&self, path: &str) -> bool {
+        let name = path.rsplit('/').next().unwrap_or(path);
+        match name.rsplit_once('.') {
+            Some((stem, ext)) if !stem.is_empty() => self
+                .legal_file_extensions
+                .iter()
+                .any(|legal| legal.eq_ignore_ascii_case(ext)),
+            _ => false,
         }
     }
 }

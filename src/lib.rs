@@ -6,12 +6,19 @@
 
 #![forbid(unsafe_code)]
 
+pub mod accounts;
 pub mod app;
 pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod db;
+pub mod files;
 pub mod http;
 pub mod logging;
 pub mod router;
+pub mod soap;
 pub mod status;
+pub mod value;
+pub mod xml;
+pub mod xmlrpc;
+pub mod xss;
