@@ -136,3 +136,54 @@ fn backup_during_writes_while_serving_is_consistent() {
         "the writer made progress"
     );
 }
+
+#[test]
+fn a_database_from_schema_version_1_is_migrated_forward() {
+    // Written by the first release's `passlink db migrate` (schema version 1).
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/db/passlink-schema-v1.sqlite3"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "", "");
+    std::fs::create_dir_all(dir.path().join("data")).unwrap();
+    let db = dir.path().join("data/passlink.sqlite3");
+    std::fs::copy(fixture, &db).unwrap();
+    let before: String = {
+        let conn = passlink::db::open_existing(&db, Duration::from_secs(1)).unwrap();
+        assert_eq!(passlink::db::schema_version(&conn).unwrap(), 1);
+        conn.query_row("SELECT value FROM meta WHERE key = 'created_at'", [], |r| {
+            r.get(0)
+        })
+        .unwrap()
+    };
+    let out = run(&["db", "migrate"], &config);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    let latest = passlink::db::latest_version();
+    assert!(
+        stdout.contains(&format!("migrated schema version 1 -> {latest}")),
+        "{stdout}"
+    );
+    let conn = passlink::db::open_existing(&db, Duration::from_secs(1)).unwrap();
+    assert_eq!(passlink::db::schema_version(&conn).unwrap(), latest);
+    let after: String = conn
+        .query_row("SELECT value FROM meta WHERE key = 'created_at'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(before, after, "existing data survives the migration");
+    let users: i64 = conn
+        .query_row("SELECT count(*) FROM users", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(users, 0, "the new tables exist");
+    assert!(passlink::db::integrity_problems(&conn).unwrap().is_empty());
+    // And the server starts on it.
+    drop(conn);
+    let mut cmd = passlink();
+    cmd.args(["serve", "--config"]).arg(&config);
+    let (mut child, addr, _log) = crate::support::spawn_and_wait(cmd, dir.path());
+    assert_eq!(crate::support::get(addr, "/healthz").status, 200);
+    let _ = child.kill();
+    let _ = child.wait();
+}
