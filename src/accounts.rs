@@ -543,7 +543,11 @@ mod tests {
         let id = create(&conn, &new, 1).unwrap().unwrap();
         assert_eq!(create(&conn, &new, 1).unwrap(), None, "email taken");
         for login in ["1", "0000001", "me@example.com", " ME@EXAMPLE.COM "] {
-            assert_eq!(find_by_login(&conn, login).unwrap().unwrap().id, id, "{login}");
+            assert_eq!(
+                find_by_login(&conn, login).unwrap().unwrap().id,
+                id,
+                "{login}"
+            );
         }
         assert!(find_by_login(&conn, "2").unwrap().is_none());
         assert_eq!(find(&conn, id).unwrap().unwrap().usernum(), "0000001");
