@@ -82,6 +82,21 @@ pub fn wire_credential(password: &str) -> String {
     }
 }
 
+/// The policy for xmlStorageSystem passwords set on this server: 8 to 128 printable ASCII
+/// characters (what every legacy client can type and hash the same way).
+pub fn check_password_policy(password: &str) -> Result<(), String> {
+    let len = password.chars().count();
+    if !(8..=128).contains(&len) {
+        return Err(format!(
+            "the password must be 8 to 128 characters long (it has {len})"
+        ));
+    }
+    if !password.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return Err("the password may only contain printable ASCII characters".into());
+    }
+    Ok(())
+}
+
 /// A counting semaphore: at most `permits` argon2 computations at once, so that a flood of
 /// wrong passwords cannot occupy every core and starve other requests.
 struct Permits {
