@@ -10,11 +10,15 @@ use rusqlite::Connection;
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
+use std::sync::mpsc::SyncSender;
+
+use crate::accounts::Credentials;
 use crate::config::{Config, ConfigError, LogLevel, Source};
 use crate::db::{self, DbError};
 use crate::http::{self, Server, ServerOptions};
 use crate::logging;
 use crate::router::{self, Router};
+use crate::xss::{self, Notification};
 
 /// What every request handler may read: fixed for the life of the process.
 pub struct App {
@@ -23,6 +27,13 @@ pub struct App {
     pub public_url: String,
     /// Base URL of users' stored files, without a trailing slash.
     pub files_url: String,
+    /// argon2id hashing and the verified-credential cache, shared by all workers.
+    pub credentials: Credentials,
+    /// A valid hash that no credential matches, verified for unknown users so that a login for
+    /// an account that does not exist costs the same time as one that does.
+    pub dummy_hash: String,
+    /// Change notifications for rssCloud subscribers, delivered by a background thread.
+    pub notifier: SyncSender<Notification>,
 }
 
 /// A worker's own context: the shared app and the worker's database connection.
@@ -35,7 +46,14 @@ pub struct Ctx {
 pub enum AppError {
     Config(ConfigError),
     Db(DbError),
-    Io { what: String, error: std::io::Error },
+    Io {
+        what: String,
+        error: std::io::Error,
+    },
+    /// What a command was asked to act on does not exist.
+    NotFound(String),
+    /// A command's input breaks a rule (a password policy).
+    Invalid(String),
 }
 
 impl fmt::Display for AppError {
@@ -44,6 +62,7 @@ impl fmt::Display for AppError {
             AppError::Config(e) => e.fmt(f),
             AppError::Db(e) => e.fmt(f),
             AppError::Io { what, error } => write!(f, "{what}: {error}"),
+            AppError::NotFound(what) | AppError::Invalid(what) => f.write_str(what),
         }
     }
 }
@@ -109,9 +128,27 @@ pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Re
         what: "listener address".into(),
         error,
     })?;
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let credentials = Credentials::new(
+        cores,
+        Duration::from_secs(config.xmlstorage.credential_cache_ttl_secs),
+    );
+    let dummy_hash = credentials
+        .hash(&crate::accounts::md5_hex(&rand::random::<[u8; 16]>()))
+        .map_err(|e| AppError::Io {
+            what: "preparing password hashing".into(),
+            error: std::io::Error::other(e.to_string()),
+        })?;
+    let notifier = xss::start_notifier().map_err(|error| AppError::Io {
+        what: "starting the notification thread".into(),
+        error,
+    })?;
     let app = Arc::new(App {
         public_url: config.server.public_url_for(bound),
         files_url: config.server.files_url_for(bound),
+        credentials,
+        dummy_hash,
+        notifier,
         config,
     });
 

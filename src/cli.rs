@@ -51,8 +51,30 @@ pub enum Command {
         #[command(subcommand)]
         command: DbCommand,
     },
+    /// Manage xmlStorageSystem users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
     /// Print the version, schema version and SQLite version.
     Version,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// List every user.
+    List,
+    /// Show one user, by usernum or email.
+    Show { user: String },
+    /// Refuse the user's logins and stop serving their files (reversible).
+    Disable { user: String },
+    /// Undo `disable`.
+    Enable { user: String },
+    /// Delete the user and every file they stored. Their usernum is never reused.
+    Remove { user: String },
+    /// Set a new password, read from the first line of standard input (8 to 128 printable
+    /// ASCII characters). Clients then send its MD5, as always.
+    SetPassword { user: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -93,6 +115,7 @@ pub fn run() -> ExitCode {
             Ok(())
         }
         Command::Db { command } => run_db(&config, command),
+        Command::User { command } => run_user(&config, command),
         Command::Version => Ok(()),
     };
     match result {
@@ -161,6 +184,119 @@ fn run_db(config: &Config, command: DbCommand) -> Result<(), AppError> {
                     problems.len()
                 ))));
             }
+        }
+    }
+    Ok(())
+}
+
+fn run_user(config: &Config, command: UserCommand) -> Result<(), AppError> {
+    use crate::{accounts, clock, files};
+    let mut conn = db::open_or_create(&config.storage.database_path(), app::busy_timeout(config))?;
+    db::migrate(&mut conn)?;
+    let find = |conn: &rusqlite::Connection, who: &str| -> Result<accounts::User, AppError> {
+        accounts::find_by_login(conn, who)
+            .map_err(|e| AppError::Db(e.into()))?
+            .ok_or_else(|| AppError::NotFound(format!("no user {who:?}")))
+    };
+    let db_err = |e: rusqlite::Error| AppError::Db(e.into());
+    match command {
+        UserCommand::List => {
+            let users = accounts::list(&conn).map_err(db_err)?;
+            println!(
+                "{:<8} {:<8} {:>10} {:<20} {:<30} NAME",
+                "USERNUM", "STATUS", "BYTES", "CREATED", "EMAIL"
+            );
+            for u in users {
+                let bytes = files::bytes_in_use(&conn, u.id).map_err(db_err)?;
+                println!(
+                    "{:<8} {:<8} {:>10} {:<20} {:<30} {}",
+                    u.usernum(),
+                    if u.disabled { "disabled" } else { "active" },
+                    bytes,
+                    clock::rfc3339(u.created_at),
+                    u.email,
+                    u.name
+                );
+            }
+        }
+        UserCommand::Show { user } => {
+            let u = find(&conn, &user)?;
+            let listing = files::list(&conn, u.id).map_err(db_err)?;
+            let when = |t: Option<i64>| t.map_or_else(|| "never".to_string(), clock::rfc3339);
+            println!("usernum:        {}", u.usernum());
+            println!("email:          {}", u.email);
+            println!("name:           {}", u.name);
+            println!(
+                "status:         {}",
+                if u.disabled { "disabled" } else { "active" }
+            );
+            println!("created:        {}", clock::rfc3339(u.created_at));
+            println!(
+                "last access:    {} from {}",
+                when(u.last_access_at),
+                if u.last_ip.is_empty() {
+                    "-"
+                } else {
+                    &u.last_ip
+                }
+            );
+            println!("last upstream:  {}", when(u.last_upstream_at));
+            println!("user agent:     {}", u.user_agent);
+            println!("weblog title:   {}", u.weblog_title);
+            println!(
+                "files:          {} ({} bytes)",
+                listing.len(),
+                listing.iter().map(|f| f.size).sum::<i64>()
+            );
+            for f in listing {
+                println!(
+                    "  {:>10}  {}  {}",
+                    f.size,
+                    clock::rfc3339(f.updated_at),
+                    f.path
+                );
+            }
+        }
+        UserCommand::Disable { user } => {
+            let u = find(&conn, &user)?;
+            db::write(&mut conn, |tx| accounts::set_disabled(tx, u.id, true)).map_err(db_err)?;
+            println!("user {} ({}) disabled", u.usernum(), u.email);
+        }
+        UserCommand::Enable { user } => {
+            let u = find(&conn, &user)?;
+            db::write(&mut conn, |tx| accounts::set_disabled(tx, u.id, false)).map_err(db_err)?;
+            println!("user {} ({}) enabled", u.usernum(), u.email);
+        }
+        UserCommand::SetPassword { user } => {
+            let u = find(&conn, &user)?;
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .map_err(|error| AppError::Io {
+                    what: "reading the new password from standard input".into(),
+                    error,
+                })?;
+            let password = line.trim_end_matches(['\r', '\n']);
+            if let Err(why) = accounts::check_password_policy(password) {
+                return Err(AppError::Invalid(why));
+            }
+            let credentials = accounts::Credentials::new(1, std::time::Duration::ZERO);
+            let hash = credentials
+                .hash(&accounts::md5_hex(password.as_bytes()))
+                .map_err(|e| AppError::Invalid(e.to_string()))?;
+            db::write(&mut conn, |tx| accounts::set_password_hash(tx, u.id, &hash))
+                .map_err(db_err)?;
+            println!("user {} ({}): password changed", u.usernum(), u.email);
+        }
+        UserCommand::Remove { user } => {
+            let u = find(&conn, &user)?;
+            let removed_files = files::count(&conn, u.id).map_err(db_err)?;
+            db::write(&mut conn, |tx| accounts::remove(tx, u.id)).map_err(db_err)?;
+            println!(
+                "user {} ({}) removed with {removed_files} file(s)",
+                u.usernum(),
+                u.email
+            );
         }
     }
     Ok(())

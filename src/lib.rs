@@ -19,6 +19,7 @@ pub mod router;
 pub mod soap;
 pub mod status;
 pub mod value;
+pub mod xcp;
 pub mod xml;
 pub mod xmlrpc;
 pub mod xss;

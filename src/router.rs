@@ -3,7 +3,7 @@
 
 use crate::app::Ctx;
 use crate::http::{Request, Response};
-use crate::status;
+use crate::{files, status, xss};
 
 pub type Handler = fn(&mut Ctx, &Request) -> Response;
 
@@ -13,6 +13,9 @@ pub enum PathMatch {
     Exact(&'static str),
     /// The path starts with this (for trees such as `/users/`).
     Prefix(&'static str),
+    /// The path starts with this, in any case: `/RPC2`, as Medusa (PyCS) and davexmlrpc
+    /// matched it.
+    PrefixAnyCase(&'static str),
 }
 
 impl PathMatch {
@@ -20,6 +23,9 @@ impl PathMatch {
         match self {
             PathMatch::Exact(p) => path == p,
             PathMatch::Prefix(p) => path.starts_with(p),
+            PathMatch::PrefixAnyCase(p) => path
+                .get(..p.len())
+                .is_some_and(|head| head.eq_ignore_ascii_case(p)),
         }
     }
 }
@@ -32,11 +38,33 @@ pub struct Route {
 
 /// The routing table. Later protocols add their rows here.
 pub fn routes() -> Vec<Route> {
-    vec![Route {
-        method: "GET",
-        path: PathMatch::Exact("/healthz"),
-        handler: status::healthz,
-    }]
+    use PathMatch::{Exact, Prefix, PrefixAnyCase};
+    fn route(method: &'static str, path: PathMatch, handler: Handler) -> Route {
+        Route {
+            method,
+            path,
+            handler,
+        }
+    }
+    vec![
+        route("GET", Exact("/healthz"), status::healthz),
+        // xmlStorageSystem: XML-RPC, SOAP 1.1 and its WSDL, and the sibling namespaces.
+        route("POST", PrefixAnyCase("/RPC2"), xss::handle_rpc2),
+        route("POST", Exact("/xmlStorageSystem"), xss::handle_soap),
+        route("GET", Exact("/xmlStorageSystem"), xss::handle_wsdl),
+        route(
+            "GET",
+            Exact("/weblogUpdates/changes.xml"),
+            xss::serve_changes,
+        ),
+        route(
+            "GET",
+            Prefix("/initialResources/"),
+            xss::serve_initial_resource,
+        ),
+        // Users' stored files.
+        route("GET", Prefix("/users/"), files::serve),
+    ]
 }
 
 pub struct Router {

@@ -444,6 +444,58 @@ pub fn encode_response(method_operation: &str, value: &Value, encoding: Encoding
     xml::encode_document(&out, encoding)
 }
 
+/// The parts of the SOAP 1.1 encoding schema (namespace [`ENCODING_NS`]) that rpc/encoded
+/// WSDLs refer to: `Array` with `arrayType`, `Struct`, and the common attributes. It never
+/// refers to its own namespace, because zeep would then fetch the original from the network. Served at
+/// `/xmlStorageSystem?xsd=soapenc` and imported from there by [`wsdl`].
+pub const ENCODING_SCHEMA: &str = r###"<?xml version="1.0" encoding="UTF-8"?>
+<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"
+           targetNamespace="http://schemas.xmlsoap.org/soap/encoding/">
+ <xs:attribute name="arrayType" type="xs:string"/>
+ <xs:attribute name="offset" type="xs:string"/>
+ <xs:attribute name="position" type="xs:string"/>
+ <xs:complexType name="Array">
+  <xs:sequence>
+   <xs:any namespace="##any" minOccurs="0" maxOccurs="unbounded" processContents="lax"/>
+  </xs:sequence>
+  <xs:attribute name="id" type="xs:ID"/>
+  <xs:attribute name="href" type="xs:anyURI"/>
+  <xs:anyAttribute namespace="##any" processContents="lax"/>
+ </xs:complexType>
+ <xs:complexType name="Struct">
+  <xs:sequence>
+   <xs:any namespace="##any" minOccurs="0" maxOccurs="unbounded" processContents="lax"/>
+  </xs:sequence>
+  <xs:attribute name="id" type="xs:ID"/>
+  <xs:attribute name="href" type="xs:anyURI"/>
+  <xs:anyAttribute namespace="##any" processContents="lax"/>
+ </xs:complexType>
+ <xs:simpleType name="base64">
+  <xs:restriction base="xs:base64Binary"/>
+ </xs:simpleType>
+</xs:schema>
+"###;
+
+/// Encodes a call of `operation` with named parameters (UTF-8), for change notifications sent
+/// to SOAP subscribers.
+pub fn encode_call(operation: &str, params: &[(&str, Value)]) -> Vec<u8> {
+    let operation = xml::element_name(operation);
+    let mut out = xml::declaration(Encoding::Utf8);
+    out.push_str(ENVELOPE_OPEN);
+    out.push_str("<SOAP-ENV:Body><m:");
+    out.push_str(&operation);
+    out.push_str(" xmlns:m=\"");
+    xml::escape_attribute(&mut out, NAMESPACE);
+    out.push_str("\">");
+    for (name, value) in params {
+        write_element(&mut out, name, value);
+    }
+    out.push_str("</m:");
+    out.push_str(&operation);
+    out.push_str("></SOAP-ENV:Body></SOAP-ENV:Envelope>\n");
+    xml::encode_document(&out, Encoding::Utf8)
+}
+
 /// Encodes a SOAP Fault, `Client` or `Server` after [`Fault::client`]. The caller sends it
 /// with HTTP 500, as SOAP 1.1 requires.
 pub fn encode_fault(fault: &Fault) -> Vec<u8> {
@@ -500,9 +552,13 @@ pub fn wsdl(methods: &[MethodSpec], endpoint_url: &str) -> String {
         xml::XSD
     ));
 
+    // The encoding schema is served by passlink itself, so a client such as zeep can build
+    // itself from this WSDL without reaching schemas.xmlsoap.org.
+    let mut encoding_schema = String::new();
+    xml::escape_attribute(&mut encoding_schema, &format!("{endpoint_url}?xsd=soapenc"));
     out.push_str(&format!(
         " <types>\n  <xsd:schema targetNamespace=\"{NAMESPACE}\">\n   \
-         <xsd:import namespace=\"{ENCODING_NS}\"/>\n   \
+         <xsd:import namespace=\"{ENCODING_NS}\" schemaLocation=\"{encoding_schema}\"/>\n   \
          <xsd:import namespace=\"http://schemas.xmlsoap.org/wsdl/\"/>\n   \
          <xsd:complexType name=\"ArrayOfString\">\n    <xsd:complexContent>\n     \
          <xsd:restriction base=\"soapenc:Array\">\n      \
@@ -576,6 +632,20 @@ pub fn wsdl(methods: &[MethodSpec], endpoint_url: &str) -> String {
          <soap:address location=\"{location}\"/>\n  </port>\n </service>\n</definitions>\n"
     ));
     out
+}
+
+#[cfg(test)]
+mod encode_call_tests {
+    use super::*;
+
+    #[test]
+    fn an_encoded_call_decodes_back() {
+        let body = encode_call("notify", &[("url", Value::string("http://x/a&b"))]);
+        let (call, _) = decode_call(&body).unwrap();
+        assert_eq!(call.method, "notify");
+        assert_eq!(call.params[0].name.as_deref(), Some("url"));
+        assert_eq!(call.params[0].value, Value::string("http://x/a&b"));
+    }
 }
 
 #[cfg(test)]

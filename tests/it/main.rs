@@ -6,3 +6,4 @@ mod config;
 mod http;
 mod lifecycle;
 mod support;
+mod xss;
