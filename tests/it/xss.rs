@@ -551,3 +551,94 @@ fn a_changed_file_notifies_subscribers_at_the_callers_own_address() {
     conn.write_all(b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n")
         .unwrap();
 }
+
+#[test]
+fn stored_files_are_served_with_validators_and_guards() {
+    let server = Server::start();
+    let usernum = register(&server, "files@example.com", MD5_ASDF);
+    let save = xmlrpc_call(
+        "xmlStorageSystem.saveMultipleFiles",
+        &[
+            &usernum,
+            MD5_ASDF,
+            "<array><data><value>blog/index.html</value><value>a b.txt</value></data></array>",
+            "<array><data><value>&lt;p&gt;home&lt;/p&gt;</value><value>spaced</value></data></array>",
+        ],
+    );
+    assert!(
+        post(&server, "/RPC2", &save)
+            .text()
+            .contains("<boolean>0</boolean>")
+    );
+    let page = server.get(&format!("/users/{usernum}/blog/"));
+    assert_eq!(page.status, 200, "a folder serves its index.html");
+    assert_eq!(page.body, b"<p>home</p>");
+    assert_eq!(
+        page.header("Content-Type"),
+        Some("text/html; charset=utf-8")
+    );
+    assert_eq!(page.header("X-Content-Type-Options"), Some("nosniff"));
+    assert_eq!(page.header("Content-Security-Policy"), Some("sandbox"));
+    let etag = page.header("ETag").unwrap().to_string();
+    let modified = page.header("Last-Modified").unwrap().to_string();
+    assert_eq!(
+        server.get(&format!("/users/{usernum}/a%20b.txt")).body,
+        b"spaced"
+    );
+
+    let conditional = |header: &str| {
+        let request = format!(
+            "GET /users/{usernum}/blog/index.html HTTP/1.1\r\nHost: t\r\n{header}\r\nConnection: close\r\n\r\n"
+        );
+        let bytes = exchange(server.addr, request.as_bytes(), Duration::from_secs(5));
+        parse_response(&bytes).unwrap().0
+    };
+    let not_modified = conditional(&format!("If-None-Match: {etag}"));
+    assert_eq!(not_modified.status, 304);
+    assert!(not_modified.body.is_empty());
+    assert_eq!(not_modified.header("ETag"), Some(etag.as_str()));
+    assert_eq!(
+        conditional(&format!("If-Modified-Since: {modified}")).status,
+        304
+    );
+    assert_eq!(conditional("If-None-Match: \"other\"").status, 200);
+
+    let head = exchange(
+        server.addr,
+        format!(
+            "HEAD /users/{usernum}/blog/index.html HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+        )
+        .as_bytes(),
+        Duration::from_secs(5),
+    );
+    let text = String::from_utf8_lossy(&head);
+    assert!(
+        text.starts_with("HTTP/1.1 200 ") && text.ends_with("\r\n\r\n"),
+        "{text}"
+    );
+    assert!(text.contains("Content-Length: 11\r\n"), "{text}");
+
+    let bare = server.get(&format!("/users/{usernum}"));
+    assert_eq!(bare.status, 301);
+    assert_eq!(
+        bare.header("Location"),
+        Some(format!("/users/{usernum}/").as_str())
+    );
+    assert_eq!(
+        server.get(&format!("/users/{usernum}/missing.html")).status,
+        404
+    );
+    assert_eq!(server.get("/users/0000999/blog/").status, 404);
+
+    let out = passlink()
+        .args(["user", "disable", &usernum, "--config"])
+        .arg(&server.config)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        server.get(&format!("/users/{usernum}/blog/")).status,
+        404,
+        "a disabled user's files are not served"
+    );
+}
