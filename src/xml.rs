@@ -8,6 +8,7 @@
 //! caps element nesting so a deep document cannot exhaust the stack of the codecs' recursive
 //! decoders, and reports every problem as an [`XmlError`] instead of panicking.
 
+use crate::clock::days_from_civil;
 use std::borrow::Cow;
 use std::fmt;
 use std::rc::Rc;
@@ -775,17 +776,6 @@ fn days_in_month(year: i64, month: i64) -> i64 {
         4 | 6 | 9 | 11 => 30,
         _ => 31,
     }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 /// The civil date and time of Unix seconds: (year, month, day, hour, minute, second).

@@ -732,15 +732,7 @@ fn save_multiple_files(ctx: &mut Ctx, _caller: &Caller<'_>, args: &Args<'_>) -> 
         }
     }
     notify_changes(ctx, &changed);
-    let mut message = format!(
-        "{saved} {} been saved for you, {}.",
-        if saved == 1 { "file has" } else { "files have" },
-        user.name
-    );
-    if !errors.is_empty() {
-        message.push_str("; ");
-        message.push_str(&errors.join("; "));
-    }
+    let message = outcome_message(saved, "saved", &user.name, &errors);
     Ok(structure([
         ("flError", Value::Bool(!errors.is_empty())),
         ("message", Value::string(message)),
@@ -750,6 +742,17 @@ fn save_multiple_files(ctx: &mut Ctx, _caller: &Caller<'_>, args: &Args<'_>) -> 
             Value::string(folder_url(ctx, &user)),
         ),
     ]))
+}
+
+/// PyCS's summary ("2 files have been saved for you, Name.") with each failure appended.
+fn outcome_message(count: usize, done: &str, name: &str, errors: &[String]) -> String {
+    let files = if count == 1 { "file has" } else { "files have" };
+    let mut message = format!("{count} {files} been {done} for you, {name}.");
+    for error in errors {
+        message.push_str("; ");
+        message.push_str(error);
+    }
+    message
 }
 
 fn delete_multiple_files(ctx: &mut Ctx, _caller: &Caller<'_>, args: &Args<'_>) -> MethodResult {
@@ -781,19 +784,7 @@ fn delete_multiple_files(ctx: &mut Ctx, _caller: &Caller<'_>, args: &Args<'_>) -
     }
     notify_changes(ctx, &changed);
     let deleted = paths.len() - errors.len();
-    let mut message = format!(
-        "{deleted} {} been deleted for you, {}.",
-        if deleted == 1 {
-            "file has"
-        } else {
-            "files have"
-        },
-        user.name
-    );
-    if !errors.is_empty() {
-        message.push_str("; ");
-        message.push_str(&errors.join("; "));
-    }
+    let message = outcome_message(deleted, "deleted", &user.name, &errors);
     Ok(structure([
         ("flError", Value::Bool(!errors.is_empty())),
         ("message", Value::string(message)),
