@@ -81,3 +81,15 @@ CREATE TABLE weblog_pings (
     url  TEXT NOT NULL UNIQUE,
     at   INTEGER NOT NULL
 ) STRICT;
+
+-- migrate: 3
+-- OpenSRS XCP resellers (owned by src/xcp/resellers.rs). Every request is signed with
+-- md5_hex(md5_hex(body || key) || key), so the server must hold the key itself: it is stored
+-- as issued, shown once when created or rotated, and never printed or logged after that.
+CREATE TABLE resellers (
+    id          INTEGER PRIMARY KEY,
+    username    TEXT NOT NULL UNIQUE,
+    private_key TEXT NOT NULL,
+    allowed_ips TEXT NOT NULL DEFAULT '',          -- space-separated CIDRs; empty allows any
+    created_at  INTEGER NOT NULL
+) STRICT;

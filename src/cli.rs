@@ -56,8 +56,31 @@ pub enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Manage OpenSRS XCP resellers.
+    Reseller {
+        #[command(subcommand)]
+        command: ResellerCommand,
+    },
     /// Print the version, schema version and SQLite version.
     Version,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ResellerCommand {
+    /// Add a reseller and print its private key. The key is shown this once: store it now.
+    Add {
+        name: String,
+        /// Accept requests only from this address or CIDR range (repeatable). Without any,
+        /// every address is accepted.
+        #[arg(long = "allow-ip", value_name = "CIDR")]
+        allow_ip: Vec<String>,
+    },
+    /// List resellers and their allowlists (never their keys).
+    List,
+    /// Replace a reseller's private key and print the new one; the old key stops working.
+    RotateKey { name: String },
+    /// Remove a reseller.
+    Remove { name: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -116,6 +139,7 @@ pub fn run() -> ExitCode {
         }
         Command::Db { command } => run_db(&config, command),
         Command::User { command } => run_user(&config, command),
+        Command::Reseller { command } => run_reseller(&config, command),
         Command::Version => Ok(()),
     };
     match result {
@@ -297,6 +321,63 @@ fn run_user(config: &Config, command: UserCommand) -> Result<(), AppError> {
                 u.usernum(),
                 u.email
             );
+        }
+    }
+    Ok(())
+}
+
+fn run_reseller(config: &Config, command: ResellerCommand) -> Result<(), AppError> {
+    use crate::clock;
+    use crate::xcp::resellers::{self, Cidr};
+    let mut conn = db::open_or_create(&config.storage.database_path(), app::busy_timeout(config))?;
+    db::migrate(&mut conn)?;
+    let db_err = |e: rusqlite::Error| AppError::Db(e.into());
+    match command {
+        ResellerCommand::Add { name, allow_ip } => {
+            if !resellers::valid_username(&name) {
+                return Err(AppError::Invalid(format!(
+                    "{name:?}: a reseller name is 1 to 64 letters, digits, '-', '_' or '.'"
+                )));
+            }
+            let allowed = allow_ip
+                .iter()
+                .map(|c| c.parse::<Cidr>())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(AppError::Invalid)?;
+            let now = clock::unix_now();
+            let key = db::write(&mut conn, |tx| resellers::add(tx, &name, &allowed, now))
+                .map_err(db_err)?
+                .ok_or_else(|| AppError::Invalid(format!("reseller {name:?} already exists")))?;
+            println!("reseller {name} added");
+            println!("private key (shown only now): {key}");
+        }
+        ResellerCommand::List => {
+            println!("{:<24} {:<20} ALLOWED IPS", "RESELLER", "CREATED");
+            for r in resellers::list(&conn).map_err(db_err)? {
+                let allowed: Vec<String> = r.allowed_ips.iter().map(Cidr::to_string).collect();
+                let allowed = if allowed.is_empty() {
+                    "any".to_string()
+                } else {
+                    allowed.join(" ")
+                };
+                println!(
+                    "{:<24} {:<20} {allowed}",
+                    r.username,
+                    clock::rfc3339(r.created_at)
+                );
+            }
+        }
+        ResellerCommand::RotateKey { name } => {
+            let key = db::write(&mut conn, |tx| resellers::rotate_key(tx, &name))
+                .map_err(db_err)?
+                .ok_or_else(|| AppError::NotFound(format!("no reseller {name:?}")))?;
+            println!("reseller {name}: new private key (shown only now): {key}");
+        }
+        ResellerCommand::Remove { name } => {
+            if !db::write(&mut conn, |tx| resellers::remove(tx, &name)).map_err(db_err)? {
+                return Err(AppError::NotFound(format!("no reseller {name:?}")));
+            }
+            println!("reseller {name} removed");
         }
     }
     Ok(())

@@ -2,3 +2,4 @@
 //! codec (bytes to typed values and back) and the request signature.
 
 pub mod envelope;
+pub mod resellers;

@@ -187,3 +187,71 @@ fn a_database_from_schema_version_1_is_migrated_forward() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+#[test]
+fn reseller_keys_are_shown_once_and_rotate() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "", "");
+    let out = run(
+        &[
+            "reseller",
+            "add",
+            "resellerx",
+            "--allow-ip",
+            "127.0.0.0/8",
+            "--allow-ip",
+            "::1",
+        ],
+        &config,
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{text}");
+    let key = text
+        .lines()
+        .find_map(|l| l.strip_prefix("private key (shown only now): "))
+        .unwrap()
+        .to_string();
+    assert!(key.len() >= 32, "{key}");
+    let listed = String::from_utf8_lossy(&run(&["reseller", "list"], &config).stdout).into_owned();
+    assert!(
+        listed.contains("resellerx") && listed.contains("127.0.0.0/8 ::1/128"),
+        "{listed}"
+    );
+    assert!(!listed.contains(&key), "list never shows keys");
+    assert!(
+        !run(&["reseller", "add", "resellerx"], &config)
+            .status
+            .success()
+    );
+    assert!(
+        !run(&["reseller", "add", "bad name"], &config)
+            .status
+            .success()
+    );
+    assert!(
+        !run(
+            &["reseller", "add", "r2", "--allow-ip", "300.1.1.1"],
+            &config
+        )
+        .status
+        .success()
+    );
+
+    let rotated =
+        String::from_utf8_lossy(&run(&["reseller", "rotate-key", "resellerx"], &config).stdout)
+            .into_owned();
+    assert!(
+        rotated.contains("new private key") && !rotated.contains(&key),
+        "{rotated}"
+    );
+    assert!(
+        run(&["reseller", "remove", "resellerx"], &config)
+            .status
+            .success()
+    );
+    assert!(
+        !run(&["reseller", "remove", "resellerx"], &config)
+            .status
+            .success()
+    );
+}

@@ -1,0 +1,315 @@
+//! XCP resellers: the `resellers` table, their private keys and IP allowlists, and the check
+//! of a request's `X-Username` and `X-Signature`.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::str::FromStr;
+
+use md5::{Digest, Md5};
+use rusqlite::{Connection, OptionalExtension, params};
+use subtle::ConstantTimeEq;
+
+use crate::accounts::hex;
+
+/// An address range such as `192.0.2.0/24` or `2001:db8::/32` (a bare address is a /32 or
+/// /128).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cidr {
+    network: IpAddr,
+    prefix: u8,
+}
+
+impl FromStr for Cidr {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let (addr, prefix) = match text.split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (text, None),
+        };
+        let network: IpAddr = addr
+            .trim()
+            .parse()
+            .map_err(|_| format!("{text:?} is not an IP address or CIDR range"))?;
+        let max = if network.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            Some(p) => p
+                .trim()
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= max)
+                .ok_or_else(|| format!("{text:?}: the prefix length must be 0 to {max}"))?,
+            None => max,
+        };
+        Ok(Cidr { network, prefix })
+    }
+}
+
+impl fmt::Display for Cidr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.network, self.prefix)
+    }
+}
+
+impl Cidr {
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        // An IPv4 client on a dual-stack socket shows up as ::ffff:a.b.c.d.
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
+        match (self.network, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Reseller {
+    pub id: i64,
+    pub username: String,
+    /// Kept out of `Debug` by [`crate::config::Secret`].
+    pub private_key: crate::config::Secret,
+    pub allowed_ips: Vec<Cidr>,
+    pub created_at: i64,
+}
+
+/// The request signature OpenSRS defines: `md5_hex(md5_hex(body ‖ key) ‖ key)`, lower case.
+pub fn signature(body: &[u8], key: &str) -> String {
+    let mut inner = Md5::new();
+    inner.update(body);
+    inner.update(key.as_bytes());
+    let mut outer = Md5::new();
+    outer.update(hex(&inner.finalize()).as_bytes());
+    outer.update(key.as_bytes());
+    hex(&outer.finalize())
+}
+
+/// Compares a request's `X-Signature` with the expected one in constant time, ignoring case.
+pub fn signature_matches(body: &[u8], key: &str, given: &str) -> bool {
+    let expected = signature(body, key);
+    let given = given.trim().to_ascii_lowercase();
+    expected.len() == given.len() && bool::from(expected.as_bytes().ct_eq(given.as_bytes()))
+}
+
+/// A new private key: 32 random bytes as 64 hex characters.
+pub fn generate_key() -> String {
+    let mut bytes = [0u8; 32];
+    rand::fill(&mut bytes);
+    hex(&bytes)
+}
+
+/// Why a request was not accepted as coming from a reseller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthFailure {
+    /// Unknown username, missing or wrong signature: XCP 401 "Authentication Failed".
+    Unauthenticated,
+    /// The source address is outside the reseller's allowlist: XCP 400.
+    IpDenied,
+}
+
+/// Checks `X-Username`/`X-Signature` over the exact body, then the source address.
+pub fn authenticate(
+    conn: &Connection,
+    username: Option<&str>,
+    signature_header: Option<&str>,
+    body: &[u8],
+    peer: IpAddr,
+) -> rusqlite::Result<Result<Reseller, AuthFailure>> {
+    let (Some(username), Some(given)) = (username, signature_header) else {
+        return Ok(Err(AuthFailure::Unauthenticated));
+    };
+    let Some(reseller) = find(conn, username.trim())? else {
+        return Ok(Err(AuthFailure::Unauthenticated));
+    };
+    if !signature_matches(body, reseller.private_key.expose(), given) {
+        return Ok(Err(AuthFailure::Unauthenticated));
+    }
+    if !reseller.allowed_ips.is_empty() && !reseller.allowed_ips.iter().any(|c| c.contains(peer)) {
+        return Ok(Err(AuthFailure::IpDenied));
+    }
+    Ok(Ok(reseller))
+}
+
+fn parse_allowlist(text: &str) -> Vec<Cidr> {
+    text.split_whitespace()
+        .filter_map(|c| c.parse().ok())
+        .collect()
+}
+
+fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Reseller> {
+    Ok(Reseller {
+        id: r.get(0)?,
+        username: r.get(1)?,
+        private_key: crate::config::Secret::new(r.get::<_, String>(2)?),
+        allowed_ips: parse_allowlist(&r.get::<_, String>(3)?),
+        created_at: r.get(4)?,
+    })
+}
+
+pub fn find(conn: &Connection, username: &str) -> rusqlite::Result<Option<Reseller>> {
+    conn.query_row(
+        "SELECT id, username, private_key, allowed_ips, created_at FROM resellers \
+         WHERE username = ?1",
+        params![username],
+        from_row,
+    )
+    .optional()
+}
+
+pub fn list(conn: &Connection) -> rusqlite::Result<Vec<Reseller>> {
+    let mut stmt = conn.prepare(
+        "SELECT id, username, private_key, allowed_ips, created_at FROM resellers \
+         ORDER BY username",
+    )?;
+    let rows = stmt.query_map([], from_row)?;
+    rows.collect()
+}
+
+/// A reseller username: what `X-Username` can carry cleanly.
+pub fn valid_username(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+}
+
+/// Adds a reseller and returns its new key; `None` if the name is taken.
+pub fn add(
+    conn: &Connection,
+    username: &str,
+    allowed: &[Cidr],
+    now: i64,
+) -> rusqlite::Result<Option<String>> {
+    let key = generate_key();
+    let allowed: Vec<String> = allowed.iter().map(Cidr::to_string).collect();
+    let n = conn.execute(
+        "INSERT INTO resellers (username, private_key, allowed_ips, created_at) \
+         VALUES (?1, ?2, ?3, ?4) ON CONFLICT (username) DO NOTHING",
+        params![username, key, allowed.join(" "), now],
+    )?;
+    Ok((n == 1).then_some(key))
+}
+
+/// Replaces a reseller's key; the old one stops working at once. `None` if unknown.
+pub fn rotate_key(conn: &Connection, username: &str) -> rusqlite::Result<Option<String>> {
+    let key = generate_key();
+    let n = conn.execute(
+        "UPDATE resellers SET private_key = ?2 WHERE username = ?1",
+        params![username, key],
+    )?;
+    Ok((n == 1).then_some(key))
+}
+
+pub fn remove(conn: &Connection, username: &str) -> rusqlite::Result<bool> {
+    Ok(conn.execute(
+        "DELETE FROM resellers WHERE username = ?1",
+        params![username],
+    )? == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn fixture(name: &str) -> Vec<u8> {
+        std::fs::read(format!(
+            "{}/tests/fixtures/opensrs/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_captured_signatures_verify() {
+        for client in ["net-opensrs", "php-toolkit"] {
+            let body = fixture(&format!("{client}-send_password.body.xml"));
+            let record =
+                String::from_utf8(fixture(&format!("{client}-send_password.signature.txt")))
+                    .unwrap();
+            let sig = record
+                .lines()
+                .find_map(|l| l.strip_prefix("x_signature="))
+                .unwrap()
+                .trim();
+            assert_eq!(signature(&body, "testkey123"), sig, "{client}");
+            assert!(signature_matches(
+                &body,
+                "testkey123",
+                &sig.to_ascii_uppercase()
+            ));
+            assert!(!signature_matches(&body, "testkey124", sig));
+            assert!(!signature_matches(&body, "testkey123", &sig[1..]));
+        }
+    }
+
+    #[test]
+    fn cidrs() {
+        let net: Cidr = "192.0.2.0/24".parse().unwrap();
+        assert!(net.contains("192.0.2.200".parse().unwrap()));
+        assert!(net.contains("::ffff:192.0.2.1".parse().unwrap()));
+        assert!(!net.contains("192.0.3.1".parse().unwrap()));
+        let one: Cidr = "127.0.0.5".parse().unwrap();
+        assert!(one.contains("127.0.0.5".parse().unwrap()));
+        assert!(!one.contains("127.0.0.1".parse().unwrap()));
+        let v6: Cidr = "2001:db8::/32".parse().unwrap();
+        assert!(v6.contains("2001:db8:1::1".parse().unwrap()));
+        let any: Cidr = "0.0.0.0/0".parse().unwrap();
+        assert!(any.contains("203.0.113.9".parse().unwrap()));
+        assert!("10.0.0.0/33".parse::<Cidr>().is_err());
+        assert!("nope".parse::<Cidr>().is_err());
+    }
+
+    #[test]
+    fn add_authenticate_rotate_remove() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn =
+            crate::db::open_or_create(&dir.path().join("t.sqlite3"), Duration::from_secs(1))
+                .unwrap();
+        crate::db::migrate(&mut conn).unwrap();
+        let allow = ["127.0.0.0/8".parse().unwrap()];
+        let key = add(&conn, "resellerx", &allow, 1).unwrap().unwrap();
+        assert_eq!(key.len(), 64);
+        assert!(add(&conn, "resellerx", &[], 1).unwrap().is_none());
+        let body = b"<OPS_envelope/>";
+        let sig = signature(body, &key);
+        let local: IpAddr = "127.0.0.1".parse().unwrap();
+        let auth =
+            |user, sig: &str, ip| authenticate(&conn, Some(user), Some(sig), body, ip).unwrap();
+        assert!(auth("resellerx", &sig, local).is_ok());
+        assert_eq!(
+            auth("resellerx", "00", local).unwrap_err(),
+            AuthFailure::Unauthenticated
+        );
+        assert_eq!(
+            auth("nobody", &sig, local).unwrap_err(),
+            AuthFailure::Unauthenticated
+        );
+        assert_eq!(
+            auth("resellerx", &sig, "192.0.2.1".parse().unwrap()).unwrap_err(),
+            AuthFailure::IpDenied
+        );
+        let new = rotate_key(&conn, "resellerx").unwrap().unwrap();
+        assert_ne!(new, key);
+        assert!(
+            auth("resellerx", &sig, local).is_err(),
+            "the old key stops working"
+        );
+        assert!(!format!("{:?}", find(&conn, "resellerx").unwrap()).contains(&new));
+        assert!(remove(&conn, "resellerx").unwrap());
+        assert!(list(&conn).unwrap().is_empty());
+    }
+}
