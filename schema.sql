@@ -93,3 +93,59 @@ CREATE TABLE resellers (
     allowed_ips TEXT NOT NULL DEFAULT '',          -- space-separated CIDRs; empty allows any
     created_at  INTEGER NOT NULL
 ) STRICT;
+
+-- migrate: 4
+-- OpenSRS domain owners (owned by src/xcp/domains.rs). A profile is a domain owner's
+-- management login under one reseller; each domain belongs to one reseller and one profile.
+CREATE TABLE profiles (
+    id            INTEGER PRIMARY KEY,
+    reseller_id   INTEGER NOT NULL REFERENCES resellers(id) ON DELETE CASCADE,
+    username      TEXT NOT NULL,
+    password_hash TEXT NOT NULL,                   -- argon2id PHC string
+    created_at    INTEGER NOT NULL,
+    UNIQUE (reseller_id, username)
+) STRICT;
+
+CREATE TABLE domains (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL UNIQUE,              -- lower case
+    reseller_id INTEGER NOT NULL REFERENCES resellers(id) ON DELETE CASCADE,
+    profile_id  INTEGER NOT NULL REFERENCES profiles(id) ON DELETE CASCADE,
+    created_at  INTEGER NOT NULL,
+    expires_at  INTEGER
+) STRICT;
+CREATE INDEX domains_by_profile ON domains (profile_id);
+
+CREATE TABLE contacts (
+    domain_id  INTEGER NOT NULL REFERENCES domains(id) ON DELETE CASCADE,
+    role       TEXT NOT NULL CHECK (role IN ('owner', 'admin', 'billing', 'tech')),
+    first_name TEXT NOT NULL DEFAULT '',
+    last_name  TEXT NOT NULL DEFAULT '',
+    org_name   TEXT NOT NULL DEFAULT '',
+    email      TEXT NOT NULL DEFAULT '',
+    phone      TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (domain_id, role)
+) STRICT;
+
+-- At most one sub-user per profile (UNIQUE profile_id). permission is the OpenSRS bitmask:
+-- 1 owner, 2 admin, 4 billing, 8 tech, 16 nameservers, 32 rsp_whois_info.
+CREATE TABLE subusers (
+    id            INTEGER PRIMARY KEY,
+    profile_id    INTEGER NOT NULL UNIQUE REFERENCES profiles(id) ON DELETE CASCADE,
+    username      TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    permission    INTEGER NOT NULL,
+    created_at    INTEGER NOT NULL
+) STRICT;
+
+-- XCP session cookies: only a SHA-256 of the cookie is stored.
+CREATE TABLE cookies (
+    token_hash     BLOB PRIMARY KEY,
+    profile_id     INTEGER NOT NULL REFERENCES profiles(id) ON DELETE CASCADE,
+    subuser_id     INTEGER REFERENCES subusers(id) ON DELETE CASCADE,
+    domain_id      INTEGER NOT NULL REFERENCES domains(id) ON DELETE CASCADE,
+    created_at     INTEGER NOT NULL,
+    expires_at     INTEGER NOT NULL,
+    last_access_at INTEGER NOT NULL,
+    last_ip        TEXT NOT NULL
+) STRICT;

@@ -75,6 +75,12 @@ impl From<DbError> for AppError {
     }
 }
 
+impl From<rusqlite::Error> for AppError {
+    fn from(e: rusqlite::Error) -> Self {
+        AppError::Db(e.into())
+    }
+}
+
 impl From<ConfigError> for AppError {
     fn from(e: ConfigError) -> Self {
         AppError::Config(e)

@@ -61,8 +61,58 @@ pub enum Command {
         #[command(subcommand)]
         command: ResellerCommand,
     },
+    /// Manage OpenSRS domains and their owners' profiles.
+    Domain {
+        #[command(subcommand)]
+        command: DomainCommand,
+    },
     /// Print the version, schema version and SQLite version.
     Version,
+}
+
+// Parsed once per process; boxing the big variant would only add noise.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Subcommand)]
+pub enum DomainCommand {
+    /// Add a domain to a reseller, under a new or existing owner profile. A new profile's
+    /// password is read from standard input with --password-stdin, else generated and printed.
+    Add {
+        domain: String,
+        #[arg(long)]
+        reseller: String,
+        /// The owner's profile (management login) username.
+        #[arg(long)]
+        profile: String,
+        #[arg(long)]
+        owner_email: String,
+        #[arg(long)]
+        admin_email: String,
+        #[arg(long, default_value = "")]
+        owner_first_name: String,
+        #[arg(long, default_value = "")]
+        owner_last_name: String,
+        #[arg(long, default_value = "")]
+        admin_first_name: String,
+        #[arg(long, default_value = "")]
+        admin_last_name: String,
+        #[arg(long, default_value = "")]
+        org_name: String,
+        /// Read the new profile's password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List every domain with its reseller and profile.
+    List,
+    /// Show a domain and its contacts.
+    Show { domain: String },
+    /// Remove a domain (and its profile, if it has no other domain).
+    Remove { domain: String },
+    /// Add many domains from a CSV file, all or none. The header names the columns: domain,
+    /// reseller, profile, owner_email, admin_email (required) and password,
+    /// owner_first_name, owner_last_name, admin_first_name, admin_last_name, org_name, phone,
+    /// billing_email, tech_email. An empty password for a new profile is generated and
+    /// printed.
+    Import { file: std::path::PathBuf },
 }
 
 #[derive(Debug, Subcommand)]
@@ -140,6 +190,7 @@ pub fn run() -> ExitCode {
         Command::Db { command } => run_db(&config, command),
         Command::User { command } => run_user(&config, command),
         Command::Reseller { command } => run_reseller(&config, command),
+        Command::Domain { command } => run_domain(&config, command),
         Command::Version => Ok(()),
     };
     match result {
@@ -378,6 +429,240 @@ fn run_reseller(config: &Config, command: ResellerCommand) -> Result<(), AppErro
                 return Err(AppError::NotFound(format!("no reseller {name:?}")));
             }
             println!("reseller {name} removed");
+        }
+    }
+    Ok(())
+}
+
+fn run_domain(config: &Config, command: DomainCommand) -> Result<(), AppError> {
+    use crate::accounts::Credentials;
+    use crate::clock;
+    use crate::xcp::domains::{self, Contact, DomainError, NewDomain};
+    let mut conn = db::open_or_create(&config.storage.database_path(), app::busy_timeout(config))?;
+    db::migrate(&mut conn)?;
+    let db_err = |e: rusqlite::Error| AppError::Db(e.into());
+    let dom_err = |e: DomainError| match e {
+        DomainError::Db(e) => AppError::Db(e.into()),
+        DomainError::Invalid(why) => AppError::Invalid(why),
+    };
+    let rules = &config.xcp;
+    let credentials = Credentials::new(1, std::time::Duration::ZERO);
+    let hash = |password: &str| {
+        credentials
+            .hash(password)
+            .map_err(|e| AppError::Invalid(e.to_string()))
+    };
+    match command {
+        DomainCommand::Add {
+            domain,
+            reseller,
+            profile,
+            owner_email,
+            admin_email,
+            owner_first_name,
+            owner_last_name,
+            admin_first_name,
+            admin_last_name,
+            org_name,
+            password_stdin,
+        } => {
+            let mut generated = None;
+            let password_hash =
+                if domains::profile_exists(&conn, &reseller, &profile).map_err(db_err)? {
+                    None
+                } else {
+                    let password = if password_stdin {
+                        let mut line = String::new();
+                        std::io::stdin()
+                            .read_line(&mut line)
+                            .map_err(|error| AppError::Io {
+                                what: "reading the password from standard input".into(),
+                                error,
+                            })?;
+                        line.trim_end_matches(['\r', '\n']).to_string()
+                    } else {
+                        let p = domains::generate_password(rules);
+                        generated = Some(p.clone());
+                        p
+                    };
+                    domains::check_password(&password, rules).map_err(AppError::Invalid)?;
+                    Some(hash(&password)?)
+                };
+            let contact = |first: String, last: String, email: String| Contact {
+                first_name: first,
+                last_name: last,
+                org_name: org_name.clone(),
+                email,
+                phone: String::new(),
+            };
+            let new = NewDomain {
+                domain: domain.clone(),
+                reseller,
+                profile: profile.clone(),
+                password_hash,
+                contacts: [
+                    contact(owner_first_name, owner_last_name, owner_email),
+                    contact(admin_first_name, admin_last_name, admin_email),
+                    Contact::default(),
+                    Contact::default(),
+                ],
+            };
+            let now = clock::unix_now();
+            db::write(&mut conn, |tx| {
+                domains::add(tx, &new, now).map(|_| ()).map_err(dom_err)
+            })?;
+            println!(
+                "domain {} added under profile {profile}",
+                domain.to_ascii_lowercase()
+            );
+            if let Some(password) = generated {
+                println!("profile {profile} password (shown only now): {password}");
+            }
+        }
+        DomainCommand::List => {
+            println!(
+                "{:<40} {:<20} {:<20} CREATED",
+                "DOMAIN", "RESELLER", "PROFILE"
+            );
+            for d in domains::list(&conn).map_err(db_err)? {
+                println!(
+                    "{:<40} {:<20} {:<20} {}",
+                    d.name,
+                    d.reseller,
+                    d.profile,
+                    clock::rfc3339(d.created_at)
+                );
+            }
+        }
+        DomainCommand::Show { domain } => {
+            let d = domains::show(&conn, &domain)
+                .map_err(db_err)?
+                .ok_or_else(|| AppError::NotFound(format!("no domain {domain:?}")))?;
+            println!("domain:   {}", d.name);
+            println!("reseller: {}", d.reseller);
+            println!("profile:  {}", d.profile);
+            println!("created:  {}", clock::rfc3339(d.created_at));
+            for (role, c) in d.contacts {
+                println!(
+                    "{role:<8}  {} {} <{}> {} {}",
+                    c.first_name, c.last_name, c.email, c.org_name, c.phone
+                );
+            }
+        }
+        DomainCommand::Remove { domain } => {
+            if !db::write(&mut conn, |tx| domains::remove(tx, &domain)).map_err(db_err)? {
+                return Err(AppError::NotFound(format!("no domain {domain:?}")));
+            }
+            println!("domain {domain} removed");
+        }
+        DomainCommand::Import { file } => {
+            let text = std::fs::read_to_string(&file).map_err(|error| AppError::Io {
+                what: format!("reading {}", file.display()),
+                error,
+            })?;
+            let at = |line: usize, why: String| {
+                AppError::Invalid(format!("{}:{line}: {why}", file.display()))
+            };
+            let records = domains::parse_csv(&text)
+                .map_err(|e| AppError::Invalid(format!("{}: {e}", file.display())))?;
+            let Some(((_, header), rows)) = records.split_first() else {
+                return Err(AppError::Invalid(format!(
+                    "{}: the file is empty",
+                    file.display()
+                )));
+            };
+            let header: Vec<String> = header
+                .iter()
+                .map(|h| h.trim().to_ascii_lowercase())
+                .collect();
+            const KNOWN: [&str; 14] = [
+                "domain",
+                "reseller",
+                "profile",
+                "owner_email",
+                "admin_email",
+                "password",
+                "owner_first_name",
+                "owner_last_name",
+                "admin_first_name",
+                "admin_last_name",
+                "org_name",
+                "phone",
+                "billing_email",
+                "tech_email",
+            ];
+            if let Some(unknown) = header.iter().find(|h| !KNOWN.contains(&h.as_str())) {
+                return Err(at(1, format!("unknown column {unknown:?}")));
+            }
+            for required in &KNOWN[..5] {
+                if !header.iter().any(|h| h == required) {
+                    return Err(at(1, format!("missing required column {required:?}")));
+                }
+            }
+            let now = clock::unix_now();
+            let mut generated: Vec<(String, String)> = Vec::new();
+            let mut added = 0;
+            let tx = conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(db_err)?;
+            // New profiles seen earlier in this file, so a profile's second domain needs no
+            // password.
+            for (line, row) in rows {
+                if row.len() != header.len() {
+                    return Err(at(
+                        *line,
+                        format!("expected {} fields, found {}", header.len(), row.len()),
+                    ));
+                }
+                let get = |name: &str| {
+                    header
+                        .iter()
+                        .position(|h| h == name)
+                        .map_or(String::new(), |i| row[i].trim().to_string())
+                };
+                let (reseller, profile) = (get("reseller"), get("profile"));
+                let password_hash =
+                    if domains::profile_exists(&tx, &reseller, &profile).map_err(db_err)? {
+                        None
+                    } else {
+                        let mut password = get("password");
+                        if password.is_empty() {
+                            password = domains::generate_password(rules);
+                            generated.push((profile.clone(), password.clone()));
+                        }
+                        domains::check_password(&password, rules).map_err(|why| at(*line, why))?;
+                        Some(hash(&password)?)
+                    };
+                let contact = |prefix: &str| Contact {
+                    first_name: get(&format!("{prefix}_first_name")),
+                    last_name: get(&format!("{prefix}_last_name")),
+                    org_name: get("org_name"),
+                    email: get(&format!("{prefix}_email")),
+                    phone: get("phone"),
+                };
+                let new = NewDomain {
+                    domain: get("domain"),
+                    reseller,
+                    profile,
+                    password_hash,
+                    contacts: [
+                        contact("owner"),
+                        contact("admin"),
+                        contact("billing"),
+                        contact("tech"),
+                    ],
+                };
+                domains::add(&tx, &new, now).map_err(|e| match e {
+                    DomainError::Invalid(why) => at(*line, why),
+                    DomainError::Db(e) => AppError::Db(e.into()),
+                })?;
+                added += 1;
+            }
+            tx.commit().map_err(db_err)?;
+            println!("{}: imported {added} domain(s)", file.display());
+            for (profile, password) in generated {
+                println!("profile {profile} password (shown only now): {password}");
+            }
         }
     }
     Ok(())

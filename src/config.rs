@@ -62,6 +62,7 @@ pub struct Config {
     pub log: LogConfig,
     pub smtp: SmtpConfig,
     pub xmlstorage: XmlStorageConfig,
+    pub xcp: XcpConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -192,6 +193,24 @@ impl XmlStorageConfig {
                 .iter()
                 .any(|legal| legal.eq_ignore_ascii_case(ext)),
             _ => false,
+        }
+    }
+}
+
+/// The OpenSRS XCP service.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct XcpConfig {
+    /// Length bounds for domain-owner and sub-user passwords.
+    pub password_min_length: NonZeroUsize,
+    pub password_max_length: NonZeroUsize,
+}
+
+impl Default for XcpConfig {
+    fn default() -> Self {
+        XcpConfig {
+            password_min_length: nz_usize(10),
+            password_max_length: nz_usize(20),
         }
     }
 }

@@ -255,3 +255,130 @@ fn reseller_keys_are_shown_once_and_rotate() {
             .success()
     );
 }
+
+#[test]
+fn domains_are_added_listed_imported_all_or_nothing_and_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "", "");
+    assert!(
+        run(&["reseller", "add", "resellerx"], &config)
+            .status
+            .success()
+    );
+    let out = run(
+        &[
+            "domain",
+            "add",
+            "Example.INFO",
+            "--reseller",
+            "resellerx",
+            "--profile",
+            "owner1",
+            "--owner-email",
+            "owner@example.info",
+            "--admin-email",
+            "admin@example.info",
+            "--owner-first-name",
+            "Olive",
+        ],
+        &config,
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("password (shown only now): "), "{text}");
+    // A password from standard input must meet the OpenSRS rules.
+    let mut child = passlink()
+        .args([
+            "domain",
+            "add",
+            "second.example",
+            "--reseller",
+            "resellerx",
+            "--profile",
+            "owner2",
+            "--owner-email",
+            "o@second.example",
+            "--admin-email",
+            "a@second.example",
+            "--password-stdin",
+            "--config",
+        ])
+        .arg(&config)
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(b"short\n").unwrap();
+    let failed = child.wait_with_output().unwrap();
+    assert!(!failed.status.success());
+    assert!(String::from_utf8_lossy(&failed.stderr).contains("10 to 20 characters"));
+
+    let show = String::from_utf8_lossy(&run(&["domain", "show", "example.info"], &config).stdout)
+        .into_owned();
+    assert!(
+        show.contains("profile:  owner1") && show.contains("Olive"),
+        "{show}"
+    );
+    assert!(
+        show.contains("billing") && show.contains("admin@example.info"),
+        "{show}"
+    );
+
+    let csv = dir.path().join("domains.csv");
+    std::fs::write(
+        &csv,
+        "domain,reseller,profile,owner_email,admin_email,password\n\
+         a.example,resellerx,bulk,o@a.example,a@a.example,Bulk-password1\n\
+         b.example,resellerx,bulk,o@b.example,a@b.example,\n\
+         bad_domain,resellerx,bulk,o@c.example,a@c.example,\n",
+    )
+    .unwrap();
+    let out = run(&["domain", "import", csv.to_str().unwrap()], &config);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success());
+    assert!(
+        err.contains("domains.csv:4:"),
+        "the bad row is named by line: {err}"
+    );
+    let listed = String::from_utf8_lossy(&run(&["domain", "list"], &config).stdout).into_owned();
+    assert!(
+        !listed.contains("a.example"),
+        "nothing was imported: {listed}"
+    );
+
+    std::fs::write(
+        &csv,
+        "domain,reseller,profile,owner_email,admin_email,password\n\
+         a.example,resellerx,bulk,o@a.example,a@a.example,Bulk-password1\n\
+         \"b.example\",resellerx,bulk,o@b.example,a@b.example,\n",
+    )
+    .unwrap();
+    let out = run(&["domain", "import", csv.to_str().unwrap()], &config);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("imported 2 domain(s)"));
+    let listed = String::from_utf8_lossy(&run(&["domain", "list"], &config).stdout).into_owned();
+    assert!(
+        listed.contains("a.example") && listed.contains("b.example"),
+        "{listed}"
+    );
+
+    assert!(
+        run(&["domain", "remove", "a.example"], &config)
+            .status
+            .success()
+    );
+    assert!(
+        !run(&["domain", "show", "a.example"], &config)
+            .status
+            .success()
+    );
+}
