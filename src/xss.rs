@@ -28,6 +28,8 @@ const REGISTRATION_REFUSED: &str = "Can't register with that email address and p
      password you registered with.";
 /// rssCloud's convention: registrations expire after 25 hours.
 const NOTIFICATION_LIFETIME_SECS: i64 = 25 * 3600;
+/// A read-only call updates the user's last-access time at most this often.
+const ACCESS_RECORD_INTERVAL_SECS: i64 = 60;
 /// How many recent weblogUpdates pings are kept for changes.xml.
 const WEBLOG_PINGS_KEPT: i64 = 1000;
 
@@ -547,9 +549,18 @@ fn register_user(ctx: &mut Ctx, caller: &Caller<'_>, args: &Args<'_>) -> MethodR
 fn get_server_capabilities(ctx: &mut Ctx, caller: &Caller<'_>, args: &Args<'_>) -> MethodResult {
     let user = authenticated!(ctx, args);
     let now = clock::unix_now();
-    crate::db::write(&mut ctx.db, |tx| {
-        accounts::record_access(tx, user.id, &caller.ip.to_string(), now)
-    })?;
+    let ip = caller.ip.to_string();
+    // Radio polls this; recording every call would turn a read into a synchronous disk write.
+    // An access is recorded at most once a minute per user (or when the address changes).
+    if user
+        .last_access_at
+        .is_none_or(|t| now - t >= ACCESS_RECORD_INTERVAL_SECS)
+        || user.last_ip != ip
+    {
+        crate::db::write(&mut ctx.db, |tx| {
+            accounts::record_access(tx, user.id, &ip, now)
+        })?;
+    }
     let xs = &ctx.app.config.xmlstorage;
     let public = &ctx.app.public_url;
     let (host, port) = host_and_port(public);
