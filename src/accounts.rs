@@ -542,11 +542,7 @@ mod tests {
 
     #[test]
     fn users_by_usernum_or_email() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut conn =
-            crate::db::open_or_create(&dir.path().join("t.sqlite3"), Duration::from_secs(1))
-                .unwrap();
-        crate::db::migrate(&mut conn).unwrap();
+        let (_dir, conn) = crate::db::migrated_temp_db();
         let new = NewUser {
             email: "Me@Example.com",
             name: "Me",

@@ -293,6 +293,17 @@ pub fn backup(src: &Connection, dest: &Path) -> Result<(), DbError> {
     result
 }
 
+/// A migrated database in a fresh temporary directory, for unit tests of the modules that own
+/// tables. Keep the directory alive as long as the connection.
+#[cfg(test)]
+pub fn migrated_temp_db() -> (tempfile::TempDir, Connection) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut conn =
+        open_or_create(&dir.path().join("test.sqlite3"), Duration::from_secs(1)).unwrap();
+    migrate(&mut conn).unwrap();
+    (dir, conn)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -392,7 +392,6 @@ pub fn serve(ctx: &mut Ctx, req: &Request) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     #[test]
     fn paths() {
@@ -416,11 +415,7 @@ mod tests {
 
     #[test]
     fn quotas_and_upserts() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut conn =
-            crate::db::open_or_create(&dir.path().join("t.sqlite3"), Duration::from_secs(1))
-                .unwrap();
-        crate::db::migrate(&mut conn).unwrap();
+        let (_dir, conn) = crate::db::migrated_temp_db();
         conn.execute(
             "INSERT INTO users (email, email_key, name, password_hash, created_at) \
              VALUES ('a', 'a', 'A', 'x', 0)",

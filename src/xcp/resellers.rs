@@ -223,7 +223,6 @@ pub fn remove(conn: &Connection, username: &str) -> rusqlite::Result<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     fn fixture(name: &str) -> Vec<u8> {
         std::fs::read(format!(
@@ -275,11 +274,7 @@ mod tests {
 
     #[test]
     fn add_authenticate_rotate_remove() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut conn =
-            crate::db::open_or_create(&dir.path().join("t.sqlite3"), Duration::from_secs(1))
-                .unwrap();
-        crate::db::migrate(&mut conn).unwrap();
+        let (_dir, conn) = crate::db::migrated_temp_db();
         let allow = ["127.0.0.0/8".parse().unwrap()];
         let key = add(&conn, "resellerx", &allow, 1).unwrap().unwrap();
         assert_eq!(key.len(), 64);
