@@ -214,24 +214,10 @@ pub struct OpsReply {
     pub attributes: Vec<(String, OpsValue)>,
 }
 
-/// Text for XML: the five special characters escaped, control characters dropped (as Tucows'
-/// own codec did).
+/// Text for XML: all five special characters escaped and characters XML forbids (controls)
+/// dropped, as Tucows' own codec did.
 fn push_text(out: &mut String, text: &str) {
-    let clean: String = text
-        .chars()
-        .filter(|c| !c.is_control() || matches!(c, '\t' | '\n' | '\r'))
-        .collect();
-    for c in clean.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\r' => out.push_str("&#13;"),
-            c => out.push(c),
-        }
-    }
+    xml::escape_attribute(out, text);
 }
 
 fn push_item(out: &mut String, indent: usize, key: &str, value: &OpsValue) {
