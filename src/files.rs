@@ -1,5 +1,10 @@
-//! Users' stored files: the `files` table, path rules, quotas, and serving the files over HTTP
-//! at `/users/NNNNNNN/<path>`. Files live in the database so that one file holds all state.
+//! Users' stored files: the `files` table, the path rules, quotas, and serving the files over
+//! HTTP at `/users/NNNNNNN/<path>`.
+//!
+//! Files live in the database rather than on disk so that one SQLite file holds all state: a
+//! backup is one online copy, and a `saveMultipleFiles` batch commits or rolls back as a whole
+//! with the counters that describe it. This module holds every statement that touches `files`
+//! and knows nothing of XML-RPC or SOAP; callers turn its per-file outcomes into replies.
 
 use std::fmt;
 
@@ -11,71 +16,136 @@ use crate::app::Ctx;
 use crate::clock;
 use crate::http::{Request, Response};
 
-const MAX_PATH_BYTES: usize = 255;
+/// The longest stored path. Radio's paths are short; the cap keeps URLs, log lines and error
+/// messages bounded whatever a client sends.
+pub const MAX_PATH_BYTES: usize = 255;
 
+/// How much of a client's path an error message repeats back.
+const SHOWN_CHARS: usize = 80;
+
+/// A client's path, quoted and escaped for an error message: control characters and quotes
+/// come out as escapes (so the message cannot break a log line), other Unicode stays readable,
+/// and a long path is cut short.
+fn shown(path: &str) -> String {
+    let mut cut: String = path.chars().take(SHOWN_CHARS).collect();
+    if cut.len() < path.len() {
+        cut.push_str("...");
+    }
+    format!("{cut:?}")
+}
+
+/// Why [`validate_path`] refused a path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PathProblem {
+    Empty,
+    TooLong,
+    ControlCharacter,
+    Backslash,
+    TrailingSlash,
+    EmptySegment,
+    DotDotSegment,
+    DotSegment,
+}
+
+impl PathProblem {
+    fn describe(self) -> &'static str {
+        match self {
+            PathProblem::Empty => "path is empty",
+            PathProblem::TooLong => "path is longer than 255 bytes",
+            PathProblem::ControlCharacter => "path may not contain control characters",
+            PathProblem::Backslash => "path may not contain backslashes",
+            PathProblem::TrailingSlash => "path names a folder, not a file",
+            PathProblem::EmptySegment => "path may not contain empty segments (\"//\")",
+            PathProblem::DotDotSegment => "path may not contain \"..\" segments",
+            PathProblem::DotSegment => "path may not contain \".\" segments",
+        }
+    }
+}
+
+/// A refused path; its `Display` is meant for the client (`"a/../b": path may not contain ".."
+/// segments`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PathError {
-    path: String,
-    why: &'static str,
+    /// The path as the client sent it.
+    pub path: String,
+    pub problem: PathProblem,
 }
 
 impl fmt::Display for PathError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{:?}: {}",
-            crate::logging::sanitize(&self.path, 80),
-            self.why
-        )
+        write!(f, "{}: {}", shown(&self.path), self.problem.describe())
     }
 }
 
-/// Checks a client's relative path and returns it as stored: one leading `/` is dropped
-/// (Radio-style paths); `..`, `.`, empty segments, backslashes and control characters are
-/// refused, so no path can escape the user's folder or confuse a URL.
+impl std::error::Error for PathError {}
+
+/// Checks a client's relative path and returns it as stored.
+///
+/// One leading `/` is dropped because Radio-style clients send `/rpctest/test.html` and PyCS's
+/// send `test.html`, and both mean the same file. Everything that could escape the user's
+/// folder (`..`), give one file two names (`.`, `a//b`), be read differently by another system
+/// (backslashes) or corrupt a URL, header or log line (control characters) is refused rather
+/// than rewritten, so what is stored is exactly what the client will later ask for.
 pub fn validate_path(raw: &str) -> Result<String, PathError> {
-    let err = |why| PathError {
-        path: raw.to_string(),
-        why,
+    let refuse = |problem| {
+        Err(PathError {
+            path: raw.to_string(),
+            problem,
+        })
     };
     let path = raw.strip_prefix('/').unwrap_or(raw);
     if path.is_empty() {
-        return Err(err("the path is empty"));
+        return refuse(PathProblem::Empty);
     }
     if path.len() > MAX_PATH_BYTES {
-        return Err(err("the path is longer than 255 bytes"));
+        return refuse(PathProblem::TooLong);
     }
-    if path.chars().any(|c| c.is_control()) {
-        return Err(err("the path contains control characters"));
+    // `is_control` also covers DEL and the C1 range, which are no more printable.
+    if path.chars().any(char::is_control) {
+        return refuse(PathProblem::ControlCharacter);
     }
     if path.contains('\\') {
-        return Err(err("the path contains a backslash"));
+        return refuse(PathProblem::Backslash);
     }
     if path.ends_with('/') {
-        return Err(err("the path names a folder, not a file"));
+        return refuse(PathProblem::TrailingSlash);
     }
     for segment in path.split('/') {
         match segment {
-            "" => return Err(err("the path has an empty segment")),
-            ".." => return Err(err("the path may not contain \"..\" segments")),
-            "." => return Err(err("the path may not contain \".\" segments")),
+            "" => return refuse(PathProblem::EmptySegment),
+            ".." => return refuse(PathProblem::DotDotSegment),
+            "." => return refuse(PathProblem::DotSegment),
             _ => {}
         }
     }
     Ok(path.to_string())
 }
 
+/// The extension of a path's last segment, as [`crate::config::XmlStorageConfig`] reads it: a
+/// leading dot (`.htaccess`) starts a name, not an extension.
+fn extension(path: &str) -> Option<&str> {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    match name.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() => Some(ext),
+        _ => None,
+    }
+}
+
 /// Size limits, from `[xmlstorage]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     pub max_file_size: u64,
     pub max_bytes_per_user: u64,
 }
 
+/// Why one file of a batch was not saved. The rest of the batch is unaffected.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SaveError {
     Path(PathError),
+    /// The (validated) path, whose extension is not in `legal_file_extensions`.
     Extension(String),
-    /// Over `maxFileSize` or `maxBytesPerUser`; the text is Virtuoso's.
+    /// Over `maxFileSize` or `maxBytesPerUser`. One message for both, Virtuoso's, because
+    /// that is the text clients already show their users.
     Quota,
 }
 
@@ -83,23 +153,31 @@ impl fmt::Display for SaveError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SaveError::Path(e) => e.fmt(f),
-            SaveError::Extension(path) => {
-                let ext = path.rsplit_once('.').map_or("", |(_, e)| e);
-                write!(
+            SaveError::Extension(path) => match extension(path) {
+                Some(ext) => write!(
                     f,
-                    "{:?}: files of type .{} are not accepted",
-                    crate::logging::sanitize(path, 80),
+                    "{}: files of type .{} are not accepted",
+                    shown(path),
                     crate::logging::sanitize(ext, 16)
-                )
-            }
+                ),
+                None => write!(
+                    f,
+                    "{}: files without an extension are not accepted",
+                    shown(path)
+                ),
+            },
             SaveError::Quota => f.write_str("Storage limit exceeded."),
         }
     }
 }
 
+impl std::error::Error for SaveError {}
+
+/// Why one path of a delete batch was not deleted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DeleteError {
     Path(PathError),
+    /// The (validated) path, which names no stored file.
     NotFound(String),
 }
 
@@ -107,29 +185,38 @@ impl fmt::Display for DeleteError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             DeleteError::Path(e) => e.fmt(f),
-            DeleteError::NotFound(path) => {
-                write!(f, "{:?}: no such file", crate::logging::sanitize(path, 80))
-            }
+            DeleteError::NotFound(path) => write!(f, "{}: no such file", shown(path)),
         }
     }
 }
 
+impl std::error::Error for DeleteError {}
+
+/// A strong validator for `content`: a content hash rather than a counter, so that re-uploading
+/// identical bytes (which Radio does on every publish) keeps caches valid.
 fn etag_of(content: &[u8]) -> String {
     let digest = Sha256::digest(content);
     format!("\"{}\"", accounts::hex(&digest[..16]))
 }
 
 fn size_of(conn: &Connection, user_id: i64, path: &str) -> rusqlite::Result<Option<i64>> {
-    conn.query_row(
-        "SELECT size FROM files WHERE user_id = ?1 AND path = ?2",
-        params![user_id, path],
-        |r| r.get(0),
-    )
-    .optional()
+    conn.prepare_cached("SELECT size FROM files WHERE user_id = ?1 AND path = ?2")?
+        .query_row(params![user_id, path], |r| r.get(0))
+        .optional()
 }
 
-/// Saves each file, or gives it its own error; run it inside the caller's transaction so a
-/// batch is all-or-nothing on disk.
+fn to_u64(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+/// Saves each file of a batch or gives it its own error, in order.
+///
+/// Run it inside the caller's transaction (`crate::db::write`), so the batch and the caller's
+/// counters commit together and the quota sums cannot race another writer. `legal` decides
+/// extensions (the caller passes `XmlStorageConfig::allows_extension`). The per-user quota counts
+/// the bytes a replaced file frees and the bytes earlier files of the same batch used, so a batch
+/// cannot pass the check file by file and overshoot it together. The `Err` is a real database
+/// failure, after which the caller should roll back.
 pub fn save_many(
     conn: &Connection,
     user_id: i64,
@@ -138,11 +225,11 @@ pub fn save_many(
     legal: &dyn Fn(&str) -> bool,
     now: i64,
 ) -> rusqlite::Result<Vec<Result<(), SaveError>>> {
-    let mut in_use = bytes_in_use(conn, user_id)?;
+    let mut in_use = to_u64(bytes_in_use(conn, user_id)?);
     let mut outcomes = Vec::with_capacity(files.len());
     for (raw, content) in files {
         let path = match validate_path(raw) {
-            Ok(p) => p,
+            Ok(path) => path,
             Err(e) => {
                 outcomes.push(Err(SaveError::Path(e)));
                 continue;
@@ -152,28 +239,40 @@ pub fn save_many(
             outcomes.push(Err(SaveError::Extension(path)));
             continue;
         }
-        let size = content.len() as i64;
-        let replaced = size_of(conn, user_id, &path)?.unwrap_or(0);
-        let after = in_use - replaced + size;
-        if content.len() as u64 > limits.max_file_size
-            || u64::try_from(after).unwrap_or(u64::MAX) > limits.max_bytes_per_user
-        {
+        let size = u64::try_from(content.len()).unwrap_or(u64::MAX);
+        if size > limits.max_file_size {
             outcomes.push(Err(SaveError::Quota));
             continue;
         }
-        conn.execute(
+        let freed = to_u64(size_of(conn, user_id, &path)?.unwrap_or(0));
+        let after = in_use.saturating_sub(freed).saturating_add(size);
+        if after > limits.max_bytes_per_user {
+            outcomes.push(Err(SaveError::Quota));
+            continue;
+        }
+        // created_at is left out of the update, so it keeps the first upload's time.
+        conn.prepare_cached(
             "INSERT INTO files (user_id, path, content, size, etag, created_at, updated_at) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) \
              ON CONFLICT (user_id, path) DO UPDATE SET content = excluded.content, \
              size = excluded.size, etag = excluded.etag, updated_at = excluded.updated_at",
-            params![user_id, path, content, size, etag_of(content), now],
-        )?;
+        )?
+        .execute(params![
+            user_id,
+            path,
+            content,
+            i64::try_from(size).unwrap_or(i64::MAX),
+            etag_of(content),
+            now
+        ])?;
         in_use = after;
         outcomes.push(Ok(()));
     }
     Ok(outcomes)
 }
 
+/// Deletes each path of a batch or gives it its own error, in order; like [`save_many`], inside
+/// the caller's transaction.
 pub fn delete_many(
     conn: &Connection,
     user_id: i64,
@@ -182,17 +281,16 @@ pub fn delete_many(
     let mut outcomes = Vec::with_capacity(paths.len());
     for raw in paths {
         let path = match validate_path(raw) {
-            Ok(p) => p,
+            Ok(path) => path,
             Err(e) => {
                 outcomes.push(Err(DeleteError::Path(e)));
                 continue;
             }
         };
-        let n = conn.execute(
-            "DELETE FROM files WHERE user_id = ?1 AND path = ?2",
-            params![user_id, path],
-        )?;
-        outcomes.push(if n == 1 {
+        let deleted = conn
+            .prepare_cached("DELETE FROM files WHERE user_id = ?1 AND path = ?2")?
+            .execute(params![user_id, path])?;
+        outcomes.push(if deleted > 0 {
             Ok(())
         } else {
             Err(DeleteError::NotFound(path))
@@ -201,6 +299,7 @@ pub fn delete_many(
     Ok(outcomes)
 }
 
+/// The bytes a user's files take, as the quota counts them (content only).
 pub fn bytes_in_use(conn: &Connection, user_id: i64) -> rusqlite::Result<i64> {
     conn.query_row(
         "SELECT coalesce(sum(size), 0) FROM files WHERE user_id = ?1",
@@ -209,6 +308,7 @@ pub fn bytes_in_use(conn: &Connection, user_id: i64) -> rusqlite::Result<i64> {
     )
 }
 
+/// How many files a user has.
 pub fn count(conn: &Connection, user_id: i64) -> rusqlite::Result<i64> {
     conn.query_row(
         "SELECT count(*) FROM files WHERE user_id = ?1",
@@ -217,7 +317,8 @@ pub fn count(conn: &Connection, user_id: i64) -> rusqlite::Result<i64> {
     )
 }
 
-#[derive(Debug, Clone)]
+/// One stored file, without its content.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileInfo {
     pub path: String,
     pub size: i64,
@@ -225,6 +326,7 @@ pub struct FileInfo {
     pub updated_at: i64,
 }
 
+/// A user's files ordered by path (byte order), so listings are stable between calls.
 pub fn list(conn: &Connection, user_id: i64) -> rusqlite::Result<Vec<FileInfo>> {
     let mut stmt = conn.prepare_cached(
         "SELECT path, size, created_at, updated_at FROM files WHERE user_id = ?1 ORDER BY path",
@@ -240,56 +342,72 @@ pub fn list(conn: &Connection, user_id: i64) -> rusqlite::Result<Vec<FileInfo>> 
     rows.collect()
 }
 
+/// Removes all of a user's files; returns how many there were. (Removing the user row also
+/// does this through `ON DELETE CASCADE`.)
 pub fn delete_all(conn: &Connection, user_id: i64) -> rusqlite::Result<usize> {
     conn.execute("DELETE FROM files WHERE user_id = ?1", params![user_id])
 }
 
-/// `{files_url}/users/0000001/`
+/// `{files_url}/users/0000001/`: the zero-padded seven digits that radio.weblogs.com and PyCS
+/// used, so that links published by old clients keep their shape.
 pub fn folder_url(files_url: &str, usernum: i64) -> String {
     format!("{files_url}/users/{}/", accounts::format_usernum(usernum))
 }
 
-/// The public URL of a stored file, its path percent-encoded.
+/// The public URL of a stored file. Every byte outside the unreserved set and `/` is
+/// percent-encoded, so a path with spaces, `?`, `#` or non-ASCII letters still gives one valid
+/// URL that [`serve`] decodes back to the same path.
 pub fn file_url(files_url: &str, usernum: i64, path: &str) -> String {
+    use std::fmt::Write;
     let mut url = folder_url(files_url, usernum);
     for b in path.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
-            url.push(b as char);
+            url.push(char::from(b));
         } else {
-            url.push_str(&format!("%{b:02X}"));
+            let _ = write!(url, "%{b:02X}");
         }
     }
     url
 }
 
+/// Decodes `%XX` escapes. `None` for a malformed escape or a result that is not UTF-8: such a
+/// request names no file that could have been stored.
 fn percent_decode(text: &str) -> Option<String> {
+    fn hex_value(b: u8) -> Option<u8> {
+        match b {
+            b'0'..=b'9' => Some(b - b'0'),
+            b'a'..=b'f' => Some(b - b'a' + 10),
+            b'A'..=b'F' => Some(b - b'A' + 10),
+            _ => None,
+        }
+    }
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
+    while let Some(&b) = bytes.get(i) {
+        if b == b'%' {
+            let high = hex_value(*bytes.get(i + 1)?)?;
+            let low = hex_value(*bytes.get(i + 2)?)?;
+            out.push(high << 4 | low);
             i += 3;
         } else {
-            out.push(bytes[i]);
+            out.push(b);
             i += 1;
         }
     }
     String::from_utf8(out).ok()
 }
 
+/// The `Content-Type` for a stored file, by extension (any case). Unknown extensions, and
+/// Frontier's binary formats (`.root`, `.ftsc`, `.fttb`), are served as opaque bytes.
 pub fn content_type(path: &str) -> &'static str {
-    let ext = path
-        .rsplit_once('.')
-        .map(|(_, e)| e.to_ascii_lowercase())
-        .unwrap_or_default();
+    let ext = extension(path).unwrap_or_default().to_ascii_lowercase();
     match ext.as_str() {
         "html" | "htm" => "text/html; charset=utf-8",
         "css" => "text/css; charset=utf-8",
         "js" => "text/javascript; charset=utf-8",
         "json" => "application/json",
-        "xml" | "opml" | "root" => "text/xml; charset=utf-8",
+        "xml" | "opml" => "text/xml; charset=utf-8",
         "rss" => "application/rss+xml",
         "atom" => "application/atom+xml",
         "txt" | "text" => "text/plain; charset=utf-8",
@@ -307,163 +425,738 @@ pub fn content_type(path: &str) -> &'static str {
         "doc" => "application/msword",
         "xls" => "application/vnd.ms-excel",
         "ppt" => "application/vnd.ms-powerpoint",
+        "sit" => "application/x-stuffit",
+        "hqx" => "application/mac-binhex40",
         _ => "application/octet-stream",
     }
 }
 
 /// Every response for a user file carries these, so an uploaded page can never act on the
-/// appliance's own origin (no scripts, no forms, no same-origin access) nor be sniffed.
+/// appliance's own origin (`sandbox`: no scripts, no forms, an opaque origin) nor be sniffed into
+/// a type other than the one its extension gives.
 fn guarded(resp: Response) -> Response {
     resp.with_header("X-Content-Type-Options", "nosniff")
         .with_header("Content-Security-Policy", "sandbox")
 }
 
-/// `GET`/`HEAD /users/NNNNNNN/<path>`.
-pub fn serve(ctx: &mut Ctx, req: &Request) -> Response {
-    let not_found = || guarded(Response::text(404, "not found"));
-    let rest = req.path().strip_prefix("/users/").unwrap_or("");
+fn not_found() -> Response {
+    Response::text(404, "not found")
+}
+
+/// What a `/users/…` request path asks for.
+#[derive(Debug, PartialEq, Eq)]
+enum Target {
+    /// `/users/0000001`: the folder, without its slash.
+    AddSlash(String),
+    File {
+        usernum: i64,
+        path: String,
+        /// The request named a folder and `index.html` was appended.
+        index: bool,
+    },
+    Nothing,
+}
+
+fn parse_target(request_path: &str) -> Target {
+    let Some(rest) = request_path.strip_prefix("/users/") else {
+        return Target::Nothing;
+    };
     let (num, file) = match rest.split_once('/') {
         Some((num, file)) => (num, Some(file)),
         None => (rest, None),
     };
-    if num.is_empty() || num.len() > 18 || !num.bytes().all(|b| b.is_ascii_digit()) {
-        return not_found();
+    // Any number of digits: PyCS pads to seven, but a link typed without padding still works.
+    if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit()) {
+        return Target::Nothing;
     }
-    let Some(file) = file else {
-        return guarded(
-            Response::text(301, "moved").with_header("Location", format!("/users/{num}/")),
-        );
-    };
     let Ok(usernum) = num.parse::<i64>() else {
-        return not_found();
+        return Target::Nothing;
+    };
+    let Some(file) = file else {
+        return Target::AddSlash(format!("/users/{num}/"));
     };
     let Some(mut path) = percent_decode(file) else {
-        return not_found();
+        return Target::Nothing;
     };
-    if path.is_empty() || path.ends_with('/') {
+    // Validation would strip a leading slash, giving one file a second URL (`/users/1//a`).
+    if path.starts_with('/') {
+        return Target::Nothing;
+    }
+    let index = path.is_empty() || path.ends_with('/');
+    if index {
         path.push_str("index.html");
     }
-    let Ok(path) = validate_path(&path) else {
-        return not_found();
-    };
-    let row: rusqlite::Result<Option<(Vec<u8>, String, i64)>> = (|| {
-        if !accounts::user_active(&ctx.db, usernum)? {
-            return Ok(None);
+    match validate_path(&path) {
+        Ok(path) => Target::File {
+            usernum,
+            path,
+            index,
+        },
+        Err(_) => Target::Nothing,
+    }
+}
+
+/// Whether the client's cached copy is current. `If-None-Match` (weak comparison, any of its
+/// header lines) takes precedence, and when present `If-Modified-Since` is ignored (RFC 9110
+/// §13.2.2). A date that is not an exact IMF-fixdate is ignored too.
+fn not_modified(req: &Request, etag: &str, updated_at: i64) -> bool {
+    let opaque = |tag: &str| tag.trim().trim_start_matches("W/").to_string();
+    let ours = opaque(etag);
+    let mut saw_inm = false;
+    for header in req
+        .headers
+        .iter()
+        .filter(|h| h.name.eq_ignore_ascii_case("if-none-match"))
+    {
+        saw_inm = true;
+        let Ok(list) = std::str::from_utf8(&header.value) else {
+            continue;
+        };
+        if list
+            .split(',')
+            .any(|tag| tag.trim() == "*" || opaque(tag) == ours)
+        {
+            return true;
         }
-        ctx.db
-            .query_row(
-                "SELECT content, etag, updated_at FROM files WHERE user_id = ?1 AND path = ?2",
-                params![usernum, path],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()
-    })();
-    let (content, etag, updated) = match row {
-        Ok(Some(found)) => found,
-        Ok(None) => return not_found(),
-        Err(e) => {
-            log::error!("files: {e}");
-            return guarded(Response::text(503, "database unavailable"));
+    }
+    if saw_inm {
+        return false;
+    }
+    req.header("If-Modified-Since")
+        .and_then(parse_imf_fixdate)
+        .is_some_and(|since| updated_at <= since)
+}
+
+/// `clock::parse_http_date`, accepting only what `clock::http_date` would write, so a date with
+/// an out-of-range field is refused instead of read as some other instant.
+fn parse_imf_fixdate(text: &str) -> Option<i64> {
+    clock::parse_http_date(text).filter(|&t| clock::http_date(t) == text)
+}
+
+/// A stored file's validators, read before its content so that a 304 never loads the blob.
+struct Stored {
+    id: i64,
+    etag: String,
+    updated_at: i64,
+}
+
+fn stored(conn: &Connection, usernum: i64, path: &str) -> rusqlite::Result<Option<Stored>> {
+    conn.prepare_cached("SELECT id, etag, updated_at FROM files WHERE user_id = ?1 AND path = ?2")?
+        .query_row(params![usernum, path], |r| {
+            Ok(Stored {
+                id: r.get(0)?,
+                etag: r.get(1)?,
+                updated_at: r.get(2)?,
+            })
+        })
+        .optional()
+}
+
+/// `GET` and `HEAD /users/NNNNNNN/<path>` (the server drops the body of a `HEAD`).
+///
+/// A path ending in `/` serves that folder's `index.html`; a folder named without its slash is
+/// redirected to it, as static servers do, so relative links in the page resolve. A disabled or
+/// unknown user's files are a plain 404, the same as a missing file.
+pub fn serve(ctx: &mut Ctx, req: &Request) -> Response {
+    let resp = match parse_target(req.path()) {
+        Target::Nothing => not_found(),
+        Target::AddSlash(location) => moved(location),
+        Target::File {
+            usernum,
+            path,
+            index,
+        } => match serve_file(&mut ctx.db, req, usernum, &path, index) {
+            Ok(resp) => resp,
+            Err(e) => {
+                log::error!("serving a stored file: {e}");
+                Response::text(503, "database unavailable")
+            }
+        },
+    };
+    guarded(resp)
+}
+
+fn moved(location: String) -> Response {
+    Response::text(301, "moved permanently").with_header("Location", location)
+}
+
+fn serve_file(
+    conn: &mut Connection,
+    req: &Request,
+    usernum: i64,
+    path: &str,
+    index: bool,
+) -> rusqlite::Result<Response> {
+    // One read transaction: the validators and the content come from the same snapshot.
+    let tx = conn.transaction()?;
+    if !accounts::user_active(&tx, usernum)? {
+        return Ok(not_found());
+    }
+    let Some(file) = stored(&tx, usernum, path)? else {
+        // `/users/1/blog` where `blog/index.html` exists: send the client to the folder.
+        if !index && stored(&tx, usernum, &format!("{path}/index.html"))?.is_some() {
+            return Ok(moved(format!("{}/", req.path())));
         }
+        return Ok(not_found());
     };
-    let last_modified = clock::http_date(updated);
-    let unchanged = match req.header("If-None-Match") {
-        Some(tags) => tags.split(',').any(|t| {
-            let t = t.trim();
-            t == "*" || t.trim_start_matches("W/") == etag
-        }),
-        None => req
-            .header("If-Modified-Since")
-            .and_then(clock::parse_http_date)
-            .is_some_and(|since| updated <= since),
-    };
-    let resp = if unchanged {
+    let resp = if not_modified(req, &file.etag, file.updated_at) {
         Response::new(304)
     } else {
-        Response::new(200).with_body(content_type(&path), content)
+        let content: Vec<u8> = tx
+            .prepare_cached("SELECT content FROM files WHERE id = ?1")?
+            .query_row(params![file.id], |r| r.get(0))?;
+        Response::new(200).with_body(content_type(path), content)
     };
-    guarded(
-        resp.with_header("ETag", etag)
-            .with_header("Last-Modified", last_modified)
-            .with_header("Cache-Control", "no-cache"),
-    )
+    tx.commit()?;
+    Ok(resp
+        .with_header("ETag", file.etag)
+        .with_header("Last-Modified", clock::http_date(file.updated_at))
+        .with_header("Cache-Control", "no-cache"))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use std::net::SocketAddr;
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
 
-    #[test]
-    fn paths() {
-        assert_eq!(validate_path("/a/b.html").unwrap(), "a/b.html");
-        for bad in [
-            "", "/", "a/../b", "..", "a//b", "a\\b", "a/", "./a", "a\u{0}b", "a\nb",
-        ] {
-            assert!(validate_path(bad).is_err(), "{bad:?}");
-        }
-        assert!(validate_path(&"a".repeat(256)).is_err());
-        assert!(validate_path(&"a".repeat(255)).is_ok());
+    use super::*;
+    use crate::app::App;
+    use crate::config::{Config, XmlStorageConfig};
+    use crate::http::Version;
+    use crate::http::wire::Header;
+
+    const LIMITS: Limits = Limits {
+        max_file_size: 10,
+        max_bytes_per_user: 20,
+    };
+
+    fn not_php(path: &str) -> bool {
+        !path.ends_with(".php")
+    }
+
+    fn add_user(conn: &Connection, email: &str) -> i64 {
+        conn.execute(
+            "INSERT INTO users (email, email_key, name, password_hash, created_at) \
+             VALUES (?1, ?1, 'N', 'x', 0)",
+            params![email],
+        )
+        .unwrap();
+        conn.last_insert_rowid()
+    }
+
+    fn save(conn: &Connection, user: i64, files: &[(&str, &[u8])], now: i64) -> Vec<String> {
+        let batch: Vec<(String, Vec<u8>)> = files
+            .iter()
+            .map(|(p, c)| (p.to_string(), c.to_vec()))
+            .collect();
+        save_many(conn, user, &batch, &LIMITS, &not_php, now)
+            .unwrap()
+            .into_iter()
+            .map(|o| o.map_or_else(|e| e.to_string(), |()| "ok".to_string()))
+            .collect()
+    }
+
+    fn etag(conn: &Connection, user: i64, path: &str) -> String {
+        stored(conn, user, path).unwrap().unwrap().etag
     }
 
     #[test]
-    fn urls_are_encoded() {
+    fn valid_paths() {
+        assert_eq!(validate_path("/a/b.html").unwrap(), "a/b.html");
+        assert_eq!(validate_path("a/b.html").unwrap(), "a/b.html");
+        assert_eq!(validate_path("a b/ü.html").unwrap(), "a b/ü.html");
+        assert_eq!(validate_path("..a/b..c.txt").unwrap(), "..a/b..c.txt");
+        assert_eq!(validate_path(&"a".repeat(255)).unwrap().len(), 255);
         assert_eq!(
-            file_url("http://h", 7, "a b/ü.html"),
-            "http://h/users/0000007/a%20b/%C3%BC.html"
+            validate_path(&format!("/{}", "a".repeat(255)))
+                .unwrap()
+                .len(),
+            255
         );
     }
 
     #[test]
-    fn quotas_and_upserts() {
+    fn refused_paths() {
+        use PathProblem::*;
+        for (bad, problem) in [
+            ("", Empty),
+            ("/", Empty),
+            ("//a", EmptySegment),
+            ("a//b", EmptySegment),
+            ("a/", TrailingSlash),
+            ("a/../b", DotDotSegment),
+            ("..", DotDotSegment),
+            ("a/..", DotDotSegment),
+            ("./a", DotSegment),
+            ("a/./b", DotSegment),
+            ("a\\b", Backslash),
+            ("a\u{0}b", ControlCharacter),
+            ("a\nb", ControlCharacter),
+            ("a\u{1f}b", ControlCharacter),
+            ("a\u{7f}b", ControlCharacter),
+        ] {
+            assert_eq!(validate_path(bad).unwrap_err().problem, problem, "{bad:?}");
+        }
+        assert_eq!(
+            validate_path(&"a".repeat(256)).unwrap_err().problem,
+            TooLong
+        );
+        // 128 two-byte characters: bytes count, not characters.
+        assert_eq!(
+            validate_path(&"é".repeat(128)).unwrap_err().problem,
+            TooLong
+        );
+    }
+
+    #[test]
+    fn error_messages() {
+        assert_eq!(
+            validate_path("a/../b").unwrap_err().to_string(),
+            r#""a/../b": path may not contain ".." segments"#
+        );
+        assert_eq!(
+            validate_path("a\nb").unwrap_err().to_string(),
+            r#""a\nb": path may not contain control characters"#
+        );
+        assert_eq!(
+            SaveError::Extension("notes.php".into()).to_string(),
+            r#""notes.php": files of type .php are not accepted"#
+        );
+        assert_eq!(
+            SaveError::Extension("a.d/README".into()).to_string(),
+            r#""a.d/README": files without an extension are not accepted"#
+        );
+        assert_eq!(SaveError::Quota.to_string(), "Storage limit exceeded.");
+        assert_eq!(
+            DeleteError::NotFound("x.html".into()).to_string(),
+            r#""x.html": no such file"#
+        );
+        let long = validate_path(&"a".repeat(300)).unwrap_err().to_string();
+        assert!(
+            long.starts_with(&format!("\"{}...\"", "a".repeat(80))),
+            "{long}"
+        );
+    }
+
+    #[test]
+    fn quota_per_file_and_per_user() {
         let (_dir, conn) = crate::db::migrated_temp_db();
-        conn.execute(
-            "INSERT INTO users (email, email_key, name, password_hash, created_at) \
-             VALUES ('a', 'a', 'A', 'x', 0)",
-            [],
-        )
-        .unwrap();
-        let limits = Limits {
-            max_file_size: 10,
-            max_bytes_per_user: 20,
-        };
-        let legal = |p: &str| !p.ends_with(".php");
+        let user = add_user(&conn, "a");
+        let other = add_user(&conn, "b");
+        let ten = [b'x'; 10];
+        assert_eq!(
+            save(
+                &conn,
+                user,
+                &[
+                    ("a.html", &ten),
+                    ("big.html", &[b'x'; 11]),
+                    ("c.php", b"x"),
+                    ("../d.html", b"x"),
+                    ("d.html", &ten),
+                    ("e.html", b"x"),
+                ],
+                5
+            ),
+            [
+                "ok",
+                "Storage limit exceeded.",
+                r#""c.php": files of type .php are not accepted"#,
+                r#""../d.html": path may not contain ".." segments"#,
+                "ok",
+                "Storage limit exceeded.",
+            ],
+            "the batch's own earlier files count against the user's total"
+        );
+        assert_eq!(bytes_in_use(&conn, user).unwrap(), 20);
+        assert_eq!(count(&conn, user).unwrap(), 2);
+        // Another user's quota is their own.
+        assert_eq!(save(&conn, other, &[("a.html", &ten)], 5), ["ok"]);
+        // Replacing a file frees its old size first: 20 - 10 + 10 fits.
+        assert_eq!(save(&conn, user, &[("a.html", &ten)], 6), ["ok"]);
+        assert_eq!(
+            save(&conn, user, &[("new.html", b"x")], 6),
+            ["Storage limit exceeded."]
+        );
+        // Shrinking one file makes room for another in the same batch.
+        assert_eq!(
+            save(
+                &conn,
+                user,
+                &[("a.html", b"y"), ("new.html", &[b'z'; 9])],
+                7
+            ),
+            ["ok", "ok"]
+        );
+        assert_eq!(bytes_in_use(&conn, user).unwrap(), 20);
+        // The same path twice in one batch counts once.
+        assert_eq!(
+            save(
+                &conn,
+                user,
+                &[("new.html", &ten), ("new.html", &[b'q'; 9])],
+                8
+            ),
+            ["Storage limit exceeded.", "ok"]
+        );
+    }
+
+    #[test]
+    fn upsert_keeps_created_at_and_changes_etag() {
+        let (_dir, conn) = crate::db::migrated_temp_db();
+        let user = add_user(&conn, "a");
+        assert_eq!(save(&conn, user, &[("/a.html", b"one")], 100), ["ok"]);
+        let first = etag(&conn, user, "a.html");
+        assert!(first.starts_with('"') && first.ends_with('"') && first.len() == 34);
+        assert_eq!(save(&conn, user, &[("a.html", b"two!")], 200), ["ok"]);
+        let second = etag(&conn, user, "a.html");
+        assert_ne!(first, second);
+        assert_eq!(
+            list(&conn, user).unwrap(),
+            [FileInfo {
+                path: "a.html".into(),
+                size: 4,
+                created_at: 100,
+                updated_at: 200,
+            }]
+        );
+        // The same bytes again: the same validator.
+        assert_eq!(save(&conn, user, &[("a.html", b"two!")], 300), ["ok"]);
+        assert_eq!(etag(&conn, user, "a.html"), second);
+    }
+
+    #[test]
+    fn the_configured_extensions_apply() {
+        let (_dir, conn) = crate::db::migrated_temp_db();
+        let user = add_user(&conn, "a");
+        let xs = XmlStorageConfig::default();
+        let legal = |path: &str| xs.allows_extension(path);
         let batch = vec![
-            ("a.html".to_string(), vec![b'x'; 10]),
-            ("b.html".to_string(), vec![b'x'; 11]),
-            ("c.php".to_string(), vec![b'x'; 1]),
-            ("d.html".to_string(), vec![b'x'; 10]),
-            ("e.html".to_string(), vec![b'x'; 1]),
+            ("ok.HTML".to_string(), b"x".to_vec()),
+            ("x.php".to_string(), b"x".to_vec()),
+            (".htaccess".to_string(), b"x".to_vec()),
         ];
-        let out = save_many(&conn, 1, &batch, &limits, &legal, 5).unwrap();
+        let out = save_many(&conn, user, &batch, &LIMITS, &legal, 1).unwrap();
         assert_eq!(out[0], Ok(()));
-        assert_eq!(out[1], Err(SaveError::Quota));
-        assert!(matches!(out[2], Err(SaveError::Extension(_))));
-        assert_eq!(out[3], Ok(()));
-        assert_eq!(out[4], Err(SaveError::Quota), "per-user total");
-        assert_eq!(bytes_in_use(&conn, 1).unwrap(), 20);
-        // Replacing a file frees its old size first.
-        let out = save_many(
+        assert_eq!(out[1], Err(SaveError::Extension("x.php".into())));
+        assert_eq!(out[2], Err(SaveError::Extension(".htaccess".into())));
+    }
+
+    #[test]
+    fn delete_list_and_delete_all() {
+        let (_dir, conn) = crate::db::migrated_temp_db();
+        let user = add_user(&conn, "a");
+        let other = add_user(&conn, "b");
+        save(
             &conn,
+            user,
+            &[
+                ("b/z.html", b"1"),
+                ("a.html", b"22"),
+                ("B.html", b"3"),
+                ("b.html", b"4"),
+            ],
             1,
-            &[("a.html".into(), vec![b'y'; 5])],
-            &limits,
-            &legal,
-            9,
-        )
-        .unwrap();
-        assert_eq!(out[0], Ok(()));
-        let listed = list(&conn, 1).unwrap();
-        assert_eq!(listed[0].path, "a.html");
-        assert_eq!((listed[0].created_at, listed[0].updated_at), (5, 9));
+        );
+        save(&conn, other, &[("a.html", b"x")], 1);
+        let paths: Vec<String> = list(&conn, user)
+            .unwrap()
+            .into_iter()
+            .map(|f| f.path)
+            .collect();
+        assert_eq!(paths, ["B.html", "a.html", "b.html", "b/z.html"]);
+
         let out = delete_many(
             &conn,
-            1,
-            &["a.html".into(), "zz.html".into(), "../x".into()],
+            user,
+            &[
+                "/a.html".into(),
+                "a.html".into(),
+                "zz.html".into(),
+                "../x".into(),
+            ],
         )
         .unwrap();
         assert_eq!(out[0], Ok(()));
-        assert!(matches!(out[1], Err(DeleteError::NotFound(_))));
-        assert!(matches!(out[2], Err(DeleteError::Path(_))));
-        assert_eq!(count(&conn, 1).unwrap(), 1);
+        assert_eq!(out[1], Err(DeleteError::NotFound("a.html".into())));
+        assert_eq!(out[2], Err(DeleteError::NotFound("zz.html".into())));
+        assert!(matches!(out[3], Err(DeleteError::Path(_))));
+        assert_eq!(count(&conn, user).unwrap(), 3);
+        assert_eq!(bytes_in_use(&conn, user).unwrap(), 3);
+
+        assert_eq!(delete_all(&conn, user).unwrap(), 3);
+        assert_eq!(count(&conn, user).unwrap(), 0);
+        assert_eq!(bytes_in_use(&conn, user).unwrap(), 0);
+        assert_eq!(count(&conn, other).unwrap(), 1, "other users keep theirs");
+    }
+
+    #[test]
+    fn urls_are_encoded_and_decode_back() {
+        assert_eq!(folder_url("http://h", 7), "http://h/users/0000007/");
+        assert_eq!(
+            folder_url("http://h", 12_345_678),
+            "http://h/users/12345678/"
+        );
+        let url = file_url("http://h", 7, "a b/ü.html?#%+");
+        assert_eq!(url, "http://h/users/0000007/a%20b/%C3%BC.html%3F%23%25%2B");
+        let tail = url.strip_prefix("http://h").unwrap();
+        assert_eq!(
+            parse_target(tail),
+            Target::File {
+                usernum: 7,
+                path: "a b/ü.html?#%+".into(),
+                index: false,
+            }
+        );
+    }
+
+    #[test]
+    fn request_paths() {
+        let file = |usernum, path: &str, index| Target::File {
+            usernum,
+            path: path.into(),
+            index,
+        };
+        assert_eq!(
+            parse_target("/users/0000001/a.html"),
+            file(1, "a.html", false)
+        );
+        assert_eq!(
+            parse_target("/users/1/a%2Fb.html"),
+            file(1, "a/b.html", false)
+        );
+        assert_eq!(parse_target("/users/0000001/"), file(1, "index.html", true));
+        assert_eq!(
+            parse_target("/users/0000001/blog/"),
+            file(1, "blog/index.html", true)
+        );
+        assert_eq!(
+            parse_target("/users/0000001"),
+            Target::AddSlash("/users/0000001/".into())
+        );
+        for bad in [
+            "/users/",
+            "/users/x/a.html",
+            "/users/-1/a.html",
+            "/users/99999999999999999999/a.html",
+            "/users/1//a.html",
+            "/users/1/%2Fa.html",
+            "/users/1/a/../b.html",
+            "/users/1/%2e%2e/b.html",
+            "/users/1/a%00.html",
+            "/users/1/a%zz.html",
+            "/users/1/a%+1.html",
+            "/users/1/a%.html",
+            "/users/1/%ff.html",
+            "/users/1/a%5Cb.html",
+        ] {
+            assert_eq!(parse_target(bad), Target::Nothing, "{bad}");
+        }
+    }
+
+    #[test]
+    fn content_types() {
+        assert_eq!(content_type("a/B.HTML"), "text/html; charset=utf-8");
+        assert_eq!(content_type("rss.xml"), "text/xml; charset=utf-8");
+        assert_eq!(content_type("feed.rss"), "application/rss+xml");
+        assert_eq!(content_type("favicon.ico"), "image/x-icon");
+        assert_eq!(content_type("a.txt"), "text/plain; charset=utf-8");
+        assert_eq!(content_type("a.d/noext"), "application/octet-stream");
+        assert_eq!(content_type("Radio.root"), "application/octet-stream");
+        assert_eq!(content_type(".html"), "application/octet-stream");
+    }
+
+    #[test]
+    fn dates_must_be_exact() {
+        let t = 1_795_411_156;
+        assert_eq!(parse_imf_fixdate(&clock::http_date(t)), Some(t));
+        assert_eq!(parse_imf_fixdate("Mon, 99 Nov 2026 05:19:16 GMT"), None);
+        assert_eq!(parse_imf_fixdate("Sunday, 06-Nov-94 08:49:37 GMT"), None);
+    }
+
+    // --- serving ---
+
+    fn ctx() -> (tempfile::TempDir, Ctx) {
+        let (dir, db) = crate::db::migrated_temp_db();
+        let app = App {
+            config: Config::default(),
+            public_url: "http://public".into(),
+            files_url: "http://files".into(),
+            credentials: accounts::Credentials::new(1, Duration::from_secs(1)),
+            dummy_hash: String::new(),
+            notifier: std::sync::mpsc::sync_channel(1).0,
+        };
+        (
+            dir,
+            Ctx {
+                app: Arc::new(app),
+                db,
+            },
+        )
+    }
+
+    fn get(ctx: &mut Ctx, target: &str, headers: &[(&str, &str)]) -> Response {
+        let req = Request {
+            method: "GET".into(),
+            target: target.into(),
+            version: Version::Http11,
+            headers: headers
+                .iter()
+                .map(|(n, v)| Header {
+                    name: n.to_ascii_lowercase(),
+                    value: v.as_bytes().to_vec(),
+                })
+                .collect(),
+            body: Vec::new(),
+            peer: SocketAddr::from(([127, 0, 0, 1], 1)),
+            received: Instant::now(),
+        };
+        let resp = serve(ctx, &req);
+        assert_eq!(resp.header("X-Content-Type-Options"), Some("nosniff"));
+        assert_eq!(resp.header("Content-Security-Policy"), Some("sandbox"));
+        resp
+    }
+
+    const UPDATED: i64 = 1_795_411_156;
+
+    fn with_files() -> (tempfile::TempDir, Ctx) {
+        let (dir, ctx) = ctx();
+        let user = add_user(&ctx.db, "a");
+        assert_eq!(user, 1);
+        let out = save(
+            &ctx.db,
+            user,
+            &[
+                ("index.html", b"home"),
+                ("blog/index.html", b"blog"),
+                ("a b.txt", b"sp"),
+            ],
+            UPDATED,
+        );
+        assert_eq!(out, ["ok", "ok", "ok"]);
+        (dir, ctx)
+    }
+
+    #[test]
+    fn serves_files_with_their_headers() {
+        let (_dir, mut ctx) = with_files();
+        let resp = get(&mut ctx, "/users/0000001/a%20b.txt", &[]);
+        assert_eq!(resp.status, 200);
+        assert_eq!(resp.body, b"sp");
+        assert_eq!(
+            resp.header("Content-Type"),
+            Some("text/plain; charset=utf-8")
+        );
+        assert_eq!(resp.header("Cache-Control"), Some("no-cache"));
+        assert_eq!(
+            resp.header("Last-Modified"),
+            Some(clock::http_date(UPDATED).as_str())
+        );
+        assert_eq!(
+            resp.header("ETag"),
+            Some(etag(&ctx.db, 1, "a b.txt").as_str())
+        );
+        // Unpadded numbers and a query string name the same file.
+        assert_eq!(get(&mut ctx, "/users/1/a%20b.txt?x=1", &[]).body, b"sp");
+    }
+
+    #[test]
+    fn folders_serve_index_html() {
+        let (_dir, mut ctx) = with_files();
+        let root = get(&mut ctx, "/users/0000001/", &[]);
+        assert_eq!((root.status, root.body.as_slice()), (200, &b"home"[..]));
+        assert_eq!(
+            root.header("Content-Type"),
+            Some("text/html; charset=utf-8")
+        );
+        assert_eq!(get(&mut ctx, "/users/0000001/blog/", &[]).body, b"blog");
+
+        let bare = get(&mut ctx, "/users/0000001", &[]);
+        assert_eq!(bare.status, 301);
+        assert_eq!(bare.header("Location"), Some("/users/0000001/"));
+        let folder = get(&mut ctx, "/users/0000001/blog", &[]);
+        assert_eq!(folder.status, 301);
+        assert_eq!(folder.header("Location"), Some("/users/0000001/blog/"));
+        // No index.html in the folder: nothing to serve.
+        assert_eq!(get(&mut ctx, "/users/0000001/nope/", &[]).status, 404);
+    }
+
+    #[test]
+    fn missing_files_and_users_are_404() {
+        let (_dir, mut ctx) = with_files();
+        for target in [
+            "/users/0000001/missing.html",
+            "/users/0000002/index.html",
+            "/users/0000001/../0000001/index.html",
+            "/users/0000001/%00.html",
+            "/users/abc/",
+            "/users/",
+        ] {
+            let resp = get(&mut ctx, target, &[]);
+            assert_eq!(resp.status, 404, "{target}");
+            assert_eq!(
+                resp.header("Content-Type"),
+                Some("text/plain; charset=utf-8")
+            );
+            assert_eq!(resp.header("ETag"), None);
+        }
+        ctx.db
+            .execute("UPDATE users SET disabled = 1 WHERE id = 1", [])
+            .unwrap();
+        assert_eq!(get(&mut ctx, "/users/0000001/", &[]).status, 404);
+        assert_eq!(get(&mut ctx, "/users/0000001/a%20b.txt", &[]).status, 404);
+    }
+
+    #[test]
+    fn conditional_requests() {
+        let (_dir, mut ctx) = with_files();
+        let target = "/users/0000001/index.html";
+        let tag = etag(&ctx.db, 1, "index.html");
+        let date = clock::http_date(UPDATED);
+        let status = |ctx: &mut Ctx, headers: &[(&str, &str)]| get(ctx, target, headers).status;
+
+        let hit = get(&mut ctx, target, &[("If-None-Match", &tag)]);
+        assert_eq!(hit.status, 304);
+        assert!(hit.body.is_empty());
+        assert_eq!(hit.header("ETag"), Some(tag.as_str()));
+        assert_eq!(hit.header("Last-Modified"), Some(date.as_str()));
+        assert_eq!(hit.header("Content-Type"), None);
+
+        let weak = format!("W/{tag}");
+        let listed = format!("\"nope\", {weak}");
+        assert_eq!(status(&mut ctx, &[("If-None-Match", &weak)]), 304);
+        assert_eq!(status(&mut ctx, &[("If-None-Match", &listed)]), 304);
+        assert_eq!(status(&mut ctx, &[("If-None-Match", "*")]), 304);
+        assert_eq!(
+            status(
+                &mut ctx,
+                &[("If-None-Match", "\"a\""), ("If-None-Match", &tag)]
+            ),
+            304,
+            "every If-None-Match line counts"
+        );
+        assert_eq!(status(&mut ctx, &[("If-None-Match", "\"nope\"")]), 200);
+        // A non-matching If-None-Match overrides a matching If-Modified-Since.
+        assert_eq!(
+            status(
+                &mut ctx,
+                &[("If-None-Match", "\"nope\""), ("If-Modified-Since", &date)]
+            ),
+            200
+        );
+
+        assert_eq!(status(&mut ctx, &[("If-Modified-Since", &date)]), 304);
+        let later = clock::http_date(UPDATED + 60);
+        assert_eq!(status(&mut ctx, &[("If-Modified-Since", &later)]), 304);
+        let earlier = clock::http_date(UPDATED - 1);
+        assert_eq!(status(&mut ctx, &[("If-Modified-Since", &earlier)]), 200);
+        assert_eq!(status(&mut ctx, &[("If-Modified-Since", "yesterday")]), 200);
+
+        // A new upload changes both validators.
+        let out = save(&ctx.db, 1, &[("index.html", b"new")], UPDATED + 120);
+        assert_eq!(out, ["ok"]);
+        assert_eq!(status(&mut ctx, &[("If-None-Match", &tag)]), 200);
+        assert_eq!(status(&mut ctx, &[("If-Modified-Since", &later)]), 200);
     }
 }
