@@ -149,3 +149,15 @@ CREATE TABLE cookies (
     last_access_at INTEGER NOT NULL,
     last_ip        TEXT NOT NULL
 ) STRICT;
+
+-- migrate: 5
+-- The previous successful XCP login of a profile or sub-user: "set cookie" reports it as
+-- last_access_time and last_ip, so an owner can notice a login that was not theirs.
+ALTER TABLE profiles ADD COLUMN last_login_at INTEGER;
+ALTER TABLE profiles ADD COLUMN last_login_ip TEXT;
+ALTER TABLE subusers ADD COLUMN last_login_at INTEGER;
+ALTER TABLE subusers ADD COLUMN last_login_ip TEXT;
+CREATE INDEX cookies_by_profile ON cookies (profile_id);
+CREATE INDEX cookies_by_expiry ON cookies (expires_at);
+CREATE INDEX cookies_by_subuser ON cookies (subuser_id);
+CREATE INDEX cookies_by_domain ON cookies (domain_id);

@@ -175,6 +175,23 @@ impl Credentials {
             .map_err(|e| AccountError::Hash(e.to_string()))
     }
 
+    /// Checks `credential` against `stored` (a PHC string) with no cache: for logins that
+    /// open a session (XCP `set cookie`), where the session, not the password, is what repeats.
+    pub fn verify_uncached(&self, credential: &str, stored: &str) -> Result<bool, AccountError> {
+        let Ok(parsed) = PasswordHash::new(stored) else {
+            log::error!("a stored password hash is not a valid PHC string");
+            return Ok(false);
+        };
+        let _permit = self
+            .permits
+            .acquire(PERMIT_WAIT)
+            .ok_or(AccountError::Busy)?;
+        Ok(self
+            .argon2
+            .verify_password(credential.as_bytes(), &parsed)
+            .is_ok())
+    }
+
     /// Checks `credential` against `stored` (a PHC string) for account `id`. A match is
     /// cached; a mismatch never is.
     pub fn verify(&self, id: i64, credential: &str, stored: &str) -> Result<bool, AccountError> {
@@ -186,19 +203,7 @@ impl Credentials {
                 return Ok(true);
             }
         }
-        let Ok(parsed) = PasswordHash::new(stored) else {
-            log::error!("account {id}: stored password hash is not a valid PHC string");
-            return Ok(false);
-        };
-        let ok = {
-            let _permit = self
-                .permits
-                .acquire(PERMIT_WAIT)
-                .ok_or(AccountError::Busy)?;
-            self.argon2
-                .verify_password(credential.as_bytes(), &parsed)
-                .is_ok()
-        };
+        let ok = self.verify_uncached(credential, stored)?;
         if ok && !self.cache_ttl.is_zero() {
             let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
             if cache.len() >= CACHE_CAPACITY {

@@ -17,7 +17,8 @@ use crate::config::{Config, ConfigError, LogLevel, Source};
 use crate::db::{self, DbError};
 use crate::http::{self, Server, ServerOptions};
 use crate::logging;
-use crate::router::{self, Router};
+use crate::reset::{self, ResetLinks};
+use crate::router::{self, Router, Serves};
 use crate::xss::{self, Notification};
 
 /// What every request handler may read: fixed for the life of the process.
@@ -34,6 +35,8 @@ pub struct App {
     pub dummy_hash: String,
     /// Change notifications for rssCloud subscribers, delivered by a background thread.
     pub notifier: SyncSender<Notification>,
+    /// Password reset links, for every "mail my password" entry point.
+    pub reset: Box<dyn ResetLinks>,
 }
 
 /// A worker's own context: the shared app and the worker's database connection.
@@ -126,14 +129,27 @@ pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Re
         log::info!("database migrated from schema version {from} to {to}");
     }
 
-    let listener = http::bind(config.server.listen).map_err(|error| AppError::Io {
-        what: format!("cannot listen on {}", config.server.listen),
-        error,
-    })?;
-    let bound = listener.local_addr().map_err(|error| AppError::Io {
-        what: "listener address".into(),
-        error,
-    })?;
+    let mut listeners = Vec::with_capacity(1 + config.xcp.listen.len());
+    let mut serves = Vec::with_capacity(listeners.capacity());
+    for (addr, what) in std::iter::once((config.server.listen, Serves::Everything))
+        .chain(config.xcp.listen.iter().map(|a| (*a, Serves::XcpOnly)))
+    {
+        listeners.push(http::bind(addr).map_err(|error| AppError::Io {
+            what: format!("cannot listen on {addr}"),
+            error,
+        })?);
+        serves.push(what);
+    }
+    let bound = listeners
+        .iter()
+        .map(|l| l.local_addr())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|error| AppError::Io {
+            what: "listener address".into(),
+            error,
+        })?;
+    let xcp_addrs: Vec<String> = bound[1..].iter().map(|a| format!("http://{a}")).collect();
+    let bound = bound[0];
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
     let credentials = Credentials::new(
         cores,
@@ -155,6 +171,7 @@ pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Re
         credentials,
         dummy_hash,
         notifier,
+        reset: Box::new(reset::LogOnly),
         config,
     });
 
@@ -172,9 +189,9 @@ pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Re
         what: "installing signal handlers".into(),
         error,
     })?;
-    let router = Router::default();
+    let router = Router::new(serves);
     let server = Server::start(
-        listener,
+        listeners,
         server_options(&app.config),
         states,
         move |ctx: &mut Ctx, req| router.dispatch(ctx, req),
@@ -185,8 +202,13 @@ pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Re
     })?;
 
     let data_dir = absolute(&app.config.storage.data_dir);
+    let xcp_only = if xcp_addrs.is_empty() {
+        String::new()
+    } else {
+        format!(", XCP alone on {}", xcp_addrs.join(" "))
+    };
     logging::announce(&format!(
-        "passlink {} listening on http://{bound} (public URL {}), data in {}, config: {source}, {workers} workers",
+        "passlink {} listening on http://{bound}{xcp_only} (public URL {}), data in {}, config: {source}, {workers} workers",
         env!("CARGO_PKG_VERSION"),
         app.public_url,
         data_dir.display(),
@@ -242,4 +264,28 @@ fn reload(config_path: Option<&Path>) {
 
 fn absolute(path: &Path) -> PathBuf {
     std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// A worker context on a fresh migrated database, for unit tests of handlers.
+#[cfg(test)]
+pub fn test_ctx(reset: Box<dyn ResetLinks>) -> (tempfile::TempDir, Ctx) {
+    let (dir, db) = db::migrated_temp_db();
+    let credentials = Credentials::new(2, Duration::from_secs(60));
+    let dummy_hash = credentials.hash("no credential matches this").unwrap();
+    let app = App {
+        config: Config::default(),
+        public_url: "http://public".into(),
+        files_url: "http://files".into(),
+        credentials,
+        dummy_hash,
+        notifier: std::sync::mpsc::sync_channel(1).0,
+        reset,
+    };
+    (
+        dir,
+        Ctx {
+            app: Arc::new(app),
+            db,
+        },
+    )
 }

@@ -79,6 +79,15 @@ fn parts(unix: i64) -> Parts {
 }
 
 /// `2026-11-23T05:19:16Z`
+/// `YYYY-MM-DD HH:MM:SS` in UTC, the form OpenSRS uses for dates (`expiredate`).
+pub fn sql_datetime(unix: i64) -> String {
+    let p = parts(unix);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        p.year, p.month, p.day, p.hour, p.minute, p.second
+    )
+}
+
 pub fn rfc3339(unix: i64) -> String {
     let p = parts(unix);
     format!(

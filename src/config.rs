@@ -201,16 +201,23 @@ impl XmlStorageConfig {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct XcpConfig {
+    /// Extra addresses that serve XCP alone (OpenSRS clients expect a port of their own,
+    /// 55443 by convention). `server.listen` serves XCP at `POST /` in any case.
+    pub listen: Vec<SocketAddr>,
     /// Length bounds for domain-owner and sub-user passwords.
     pub password_min_length: NonZeroUsize,
     pub password_max_length: NonZeroUsize,
+    /// How long a cookie from `set cookie` stays valid.
+    pub cookie_ttl_secs: NonZeroU64,
 }
 
 impl Default for XcpConfig {
     fn default() -> Self {
         XcpConfig {
+            listen: Vec::new(),
             password_min_length: nz_usize(10),
             password_max_length: nz_usize(20),
+            cookie_ttl_secs: nz_u64(7200),
         }
     }
 }
@@ -440,7 +447,38 @@ impl Config {
             invalid(path, text, &key, e.inner())
         })?;
         config.resolve_secrets(path)?;
+        config.check_rules(path)?;
         Ok(config)
+    }
+
+    /// Rules that span keys.
+    fn check_rules(&self, path: &Path) -> Result<(), ConfigError> {
+        let semantic = |key: &str, message: String| ConfigError::Semantic {
+            path: path.display().to_string(),
+            key: key.into(),
+            message,
+        };
+        let xcp = &self.xcp;
+        if xcp.password_min_length > xcp.password_max_length {
+            return Err(semantic(
+                "xcp.password_min_length",
+                format!(
+                    "{} is more than xcp.password_max_length ({})",
+                    xcp.password_min_length, xcp.password_max_length
+                ),
+            ));
+        }
+        let mut seen = vec![self.server.listen];
+        for addr in &xcp.listen {
+            if addr.port() != 0 && seen.contains(addr) {
+                return Err(semantic(
+                    "xcp.listen",
+                    format!("{addr} is given twice (server.listen and xcp.listen together)"),
+                ));
+            }
+            seen.push(*addr);
+        }
+        Ok(())
     }
 
     /// Turns `*_file` keys into the secrets they point at, so the rest of the program sees one

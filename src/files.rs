@@ -617,12 +617,10 @@ fn serve_file(
 #[cfg(test)]
 mod tests {
     use std::net::SocketAddr;
-    use std::sync::Arc;
-    use std::time::{Duration, Instant};
+    use std::time::Instant;
 
     use super::*;
-    use crate::app::App;
-    use crate::config::{Config, XmlStorageConfig};
+    use crate::config::XmlStorageConfig;
     use crate::http::Version;
     use crate::http::wire::Header;
 
@@ -978,22 +976,7 @@ mod tests {
     // --- serving ---
 
     fn ctx() -> (tempfile::TempDir, Ctx) {
-        let (dir, db) = crate::db::migrated_temp_db();
-        let app = App {
-            config: Config::default(),
-            public_url: "http://public".into(),
-            files_url: "http://files".into(),
-            credentials: accounts::Credentials::new(1, Duration::from_secs(1)),
-            dummy_hash: String::new(),
-            notifier: std::sync::mpsc::sync_channel(1).0,
-        };
-        (
-            dir,
-            Ctx {
-                app: Arc::new(app),
-                db,
-            },
-        )
+        crate::app::test_ctx(Box::new(crate::reset::LogOnly))
     }
 
     fn get(ctx: &mut Ctx, target: &str, headers: &[(&str, &str)]) -> Response {
@@ -1010,6 +993,7 @@ mod tests {
                 .collect(),
             body: Vec::new(),
             peer: SocketAddr::from(([127, 0, 0, 1], 1)),
+            listener: 0,
             received: Instant::now(),
         };
         let resp = serve(ctx, &req);

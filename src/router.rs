@@ -3,7 +3,7 @@
 
 use crate::app::Ctx;
 use crate::http::{Request, Response};
-use crate::{files, status, xss};
+use crate::{files, status, xcp, xss};
 
 pub type Handler = fn(&mut Ctx, &Request) -> Response;
 
@@ -16,6 +16,8 @@ pub enum PathMatch {
     /// The path starts with this, in any case: `/RPC2`, as Medusa (PyCS) and davexmlrpc
     /// matched it.
     PrefixAnyCase(&'static str),
+    /// Any path that no other route has: the handler decides from the request.
+    Fallback,
 }
 
 impl PathMatch {
@@ -26,6 +28,7 @@ impl PathMatch {
             PathMatch::PrefixAnyCase(p) => path
                 .get(..p.len())
                 .is_some_and(|head| head.eq_ignore_ascii_case(p)),
+            PathMatch::Fallback => true,
         }
     }
 }
@@ -38,7 +41,7 @@ pub struct Route {
 
 /// The routing table. Later protocols add their rows here.
 pub fn routes() -> Vec<Route> {
-    use PathMatch::{Exact, Prefix, PrefixAnyCase};
+    use PathMatch::{Exact, Fallback, Prefix, PrefixAnyCase};
     fn route(method: &'static str, path: PathMatch, handler: Handler) -> Route {
         Route {
             method,
@@ -64,23 +67,54 @@ pub fn routes() -> Vec<Route> {
         ),
         // Users' stored files.
         route("GET", Prefix("/users/"), files::serve),
+        // OpenSRS XCP: an OPS envelope POSTed to `/` (an empty target is read as `/`), or to a
+        // bare host name (E-NOISE's node client sends `POST example.com HTTP/1.0`).
+        route("POST", Exact("/"), xcp::handle),
+        route("POST", Fallback, xcp::handle_any_target),
     ]
+}
+
+/// What a listener serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Serves {
+    /// Every route in the table.
+    Everything,
+    /// XCP alone, on any path (`[xcp] listen`).
+    XcpOnly,
 }
 
 pub struct Router {
     routes: Vec<Route>,
-}
-
-impl Default for Router {
-    fn default() -> Self {
-        Router { routes: routes() }
-    }
+    /// By listener index.
+    listeners: Vec<Serves>,
 }
 
 impl Router {
+    /// A router for listeners that serve `listeners[i]` (by [`Request::listener`]).
+    pub fn new(listeners: Vec<Serves>) -> Router {
+        Router {
+            routes: routes(),
+            listeners,
+        }
+    }
+
     /// Finds the handler for a request: 404 when no route has the path, 405 with `Allow` when
-    /// some do but not with this method. `HEAD` is served by the `GET` handler.
+    /// some do but not with this method. `HEAD` is served by the `GET` handler. A route
+    /// with [`PathMatch::Fallback`] is tried only when no other route has the path.
     pub fn dispatch(&self, ctx: &mut Ctx, req: &Request) -> Response {
+        let serves = self
+            .listeners
+            .get(req.listener)
+            .copied()
+            .unwrap_or(Serves::Everything);
+        if serves == Serves::XcpOnly {
+            return if req.method == "POST" {
+                xcp::handle(ctx, req)
+            } else {
+                Response::text(405, "this address serves OpenSRS XCP: POST an OPS_envelope")
+                    .with_header("Allow", "POST")
+            };
+        }
         let path = req.path();
         let method = if req.method == "HEAD" {
             "GET"
@@ -88,9 +122,22 @@ impl Router {
             req.method.as_str()
         };
         let mut allowed: Vec<&'static str> = Vec::new();
-        for route in self.routes.iter().filter(|r| r.path.matches(path)) {
+        let has_route = self
+            .routes
+            .iter()
+            .any(|r| !matches!(r.path, PathMatch::Fallback) && r.path.matches(path));
+        let candidates = self
+            .routes
+            .iter()
+            .filter(|r| r.path.matches(path))
+            .filter(|r| !has_route || !matches!(r.path, PathMatch::Fallback));
+        for route in candidates {
             if route.method == method {
                 return (route.handler)(ctx, req);
+            }
+            if matches!(route.path, PathMatch::Fallback) {
+                // A path nobody serves is not found, whatever the method.
+                continue;
             }
             allowed.push(route.method);
             if route.method == "GET" {

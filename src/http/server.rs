@@ -27,9 +27,9 @@ use super::wire::{
 use crate::clock;
 use crate::logging;
 
-const LISTENER: Token = Token(0);
-const WAKER: Token = Token(1);
-const FIRST_CONN: usize = 2;
+const WAKER: Token = Token(0);
+/// Listener `i` is registered as `Token(FIRST_LISTENER + i)`; connections come after them.
+const FIRST_LISTENER: usize = 1;
 /// How often deadlines are checked; timeouts are whole seconds, so this is precise enough.
 const TICK: Duration = Duration::from_millis(100);
 const LISTEN_BACKLOG: i32 = 1024;
@@ -83,17 +83,19 @@ impl ShutdownHandle {
 }
 
 pub struct Server {
-    local_addr: SocketAddr,
+    local_addrs: Vec<SocketAddr>,
     io_thread: JoinHandle<()>,
     workers: Vec<JoinHandle<()>>,
     shutdown: ShutdownHandle,
 }
 
 impl Server {
-    /// Starts serving on `listener` with one worker per element of `states`; each worker owns
-    /// its state (a database connection) for its whole life.
+    /// Starts serving on `listeners` with one worker per element of `states`; each worker owns
+    /// its state (a database connection) for its whole life. A request carries the index of
+    /// the listener it came in on ([`Request::listener`]), so the handler can serve different
+    /// things on different addresses.
     pub fn start<S, H>(
-        mut listener: TcpListener,
+        mut listeners: Vec<TcpListener>,
         options: ServerOptions,
         states: Vec<S>,
         handler: H,
@@ -102,10 +104,16 @@ impl Server {
         S: Send + 'static,
         H: Fn(&mut S, &Request) -> Response + Send + Sync + 'static,
     {
-        let local_addr = listener.local_addr()?;
+        let local_addrs = listeners
+            .iter()
+            .map(TcpListener::local_addr)
+            .collect::<io::Result<Vec<_>>>()?;
         let poll = Poll::new()?;
-        poll.registry()
-            .register(&mut listener, LISTENER, Interest::READABLE)?;
+        for (i, listener) in listeners.iter_mut().enumerate() {
+            poll.registry()
+                .register(listener, Token(FIRST_LISTENER + i), Interest::READABLE)?;
+        }
+        let first_conn = FIRST_LISTENER + listeners.len();
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
         let flag = Arc::new(AtomicBool::new(false));
         let shutdown = ShutdownHandle {
@@ -138,9 +146,9 @@ impl Server {
 
         let io = IoLoop {
             poll,
-            listener: Some(listener),
+            listeners,
             conns: HashMap::new(),
-            next_token: FIRST_CONN,
+            next_token: first_conn,
             per_ip: HashMap::new(),
             jobs: Some(job_tx),
             back: back_rx,
@@ -154,15 +162,21 @@ impl Server {
             .name("http-io".into())
             .spawn(move || io.run())?;
         Ok(Server {
-            local_addr,
+            local_addrs,
             io_thread,
             workers,
             shutdown,
         })
     }
 
+    /// The address of the first listener.
     pub fn local_addr(&self) -> SocketAddr {
-        self.local_addr
+        self.local_addrs[0]
+    }
+
+    /// The addresses of all listeners, in the order they were given.
+    pub fn local_addrs(&self) -> &[SocketAddr] {
+        &self.local_addrs
     }
 
     pub fn shutdown_handle(&self) -> ShutdownHandle {
@@ -211,6 +225,8 @@ enum State {
 struct Conn {
     stream: TcpStream,
     peer: SocketAddr,
+    /// Index of the listener that accepted it.
+    listener: usize,
     buf: Vec<u8>,
     state: State,
     deadline: Instant,
@@ -234,7 +250,8 @@ struct Returned {
 
 struct IoLoop {
     poll: Poll,
-    listener: Option<TcpListener>,
+    /// Emptied at shutdown.
+    listeners: Vec<TcpListener>,
     conns: HashMap<Token, Conn>,
     next_token: usize,
     per_ip: HashMap<IpAddr, u32>,
@@ -262,8 +279,12 @@ impl IoLoop {
             }
             for event in events.iter() {
                 match event.token() {
-                    LISTENER => self.accept(),
                     WAKER => {}
+                    Token(n)
+                        if n >= FIRST_LISTENER && n < FIRST_LISTENER + self.listeners.len() =>
+                    {
+                        self.accept(n - FIRST_LISTENER);
+                    }
                     token => self.on_event(token),
                 }
             }
@@ -277,7 +298,9 @@ impl IoLoop {
                 self.expire(now);
                 if self.accept_paused_until.is_some_and(|t| now >= t) {
                     self.accept_paused_until = None;
-                    self.accept();
+                    for i in 0..self.listeners.len() {
+                        self.accept(i);
+                    }
                 }
             }
             if let Some(deadline) = self.stop_deadline {
@@ -297,7 +320,7 @@ impl IoLoop {
 
     fn begin_shutdown(&mut self) {
         self.stop_deadline = Some(Instant::now() + self.options.shutdown_grace);
-        if let Some(mut listener) = self.listener.take() {
+        for mut listener in self.listeners.drain(..) {
             let _ = self.poll.registry().deregister(&mut listener);
         }
         // Idle keep-alive connections have nothing in flight: close them now. Requests that are
@@ -314,16 +337,16 @@ impl IoLoop {
         log::info!("http: shutting down; no longer accepting connections");
     }
 
-    fn accept(&mut self) {
+    fn accept(&mut self, index: usize) {
         if self.accept_paused_until.is_some() {
             return;
         }
         loop {
-            let Some(listener) = self.listener.as_ref() else {
+            let Some(listener) = self.listeners.get(index) else {
                 return;
             };
             match listener.accept() {
-                Ok((stream, peer)) => self.admit(stream, peer),
+                Ok((stream, peer)) => self.admit(stream, peer, index),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
@@ -337,7 +360,7 @@ impl IoLoop {
         }
     }
 
-    fn admit(&mut self, mut stream: TcpStream, peer: SocketAddr) {
+    fn admit(&mut self, mut stream: TcpStream, peer: SocketAddr, listener: usize) {
         let ip = peer.ip();
         let from_ip = self.per_ip.get(&ip).copied().unwrap_or(0);
         if self.conns.len() + self.in_workers >= self.options.max_connections
@@ -368,6 +391,7 @@ impl IoLoop {
             Conn {
                 stream,
                 peer,
+                listener,
                 buf: Vec::new(),
                 state: State::Idle,
                 deadline: Instant::now() + self.options.head_timeout,
@@ -672,6 +696,7 @@ fn advance(conn: &mut Conn, options: &ServerOptions) -> Progress {
         headers: head.headers,
         body,
         peer: conn.peer,
+        listener: conn.listener,
         received: started,
     };
     Progress::Ready(Box::new(request), persistence)
@@ -876,7 +901,7 @@ mod tests {
 
     fn start(queue_depth: usize, handler: fn(&mut (), &Request) -> Response) -> Server {
         let listener = bind(SocketAddr::from(([127, 0, 0, 1], 0))).unwrap();
-        Server::start(listener, options(queue_depth), vec![()], handler).unwrap()
+        Server::start(vec![listener], options(queue_depth), vec![()], handler).unwrap()
     }
 
     fn get(addr: SocketAddr, path: &str) -> String {

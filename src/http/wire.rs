@@ -90,6 +90,20 @@ impl fmt::Display for RequestError {
     }
 }
 
+/// `buf` with `/` put into an empty request target (`METHOD  HTTP/…`), or `None` when the
+/// target is not empty.
+fn with_root_target(buf: &[u8]) -> Option<Vec<u8>> {
+    let space = buf.iter().position(|&b| b == b' ')?;
+    if space == 0 || !buf[space..].starts_with(b"  HTTP/") {
+        return None;
+    }
+    let mut patched = Vec::with_capacity(buf.len() + 1);
+    patched.extend_from_slice(&buf[..=space]);
+    patched.push(b'/');
+    patched.extend_from_slice(&buf[space + 1..]);
+    Some(patched)
+}
+
 /// Parses a request head from the start of `buf`. `Ok(None)` means more bytes are needed;
 /// `Ok(Some((head, n)))` means the head took `n` bytes.
 pub fn parse_head(buf: &[u8], max_body: u64) -> Result<Option<(Head, usize)>, RequestError> {
@@ -105,6 +119,12 @@ pub fn parse_head(buf: &[u8], max_body: u64) -> Result<Option<(Head, usize)>, Re
             };
         }
         Err(httparse::Error::TooManyHeaders) => return Err(RequestError::TooManyHeaders),
+        Err(_) if let Some(patched) = with_root_target(buf) => {
+            // The request line is `POST  HTTP/1.0`: an empty target, which some OpenSRS
+            // clients send for a URL without a path. It means the root, so it is read as
+            // `/`; the head in `patched` is one byte longer than in `buf`.
+            return Ok(parse_head(&patched, max_body)?.map(|(head, used)| (head, used - 1)));
+        }
         Err(httparse::Error::Version) => {
             return Err(RequestError::Malformed("unsupported HTTP version"));
         }
@@ -395,6 +415,8 @@ pub struct Request {
     pub headers: Vec<Header>,
     pub body: Vec<u8>,
     pub peer: SocketAddr,
+    /// Index of the listener the request came in on (see [`super::Server::start`]).
+    pub listener: usize,
     /// When the first byte of the request arrived.
     pub received: Instant,
 }
@@ -622,6 +644,20 @@ mod tests {
     }
 
     #[test]
+    fn empty_and_bare_host_targets() {
+        // An empty target is the root; the byte count is of the original head.
+        let (h, n) = head("POST  HTTP/1.0\r\nContent-Length: 2\r\n\r\nab")
+            .unwrap()
+            .unwrap();
+        assert_eq!((h.target.as_str(), n), ("/", 37));
+        assert!(head("POST  HTTP/1.0\r\nContent-").unwrap().is_none());
+        let (h, _) = head("POST example.com HTTP/1.0\r\n\r\n").unwrap().unwrap();
+        assert_eq!(h.target, "example.com");
+        assert!(head("POST   HTTP/1.0\r\n\r\n").is_err());
+        assert!(head(" POST HTTP/1.0\r\n\r\n").is_err());
+    }
+
+    #[test]
     fn partial_then_too_large() {
         assert!(head("GET / HTTP/1.1\r\nHost: x\r\n").unwrap().is_none());
         let big = format!("GET / HTTP/1.1\r\nX: {}", "a".repeat(MAX_HEAD_BYTES));
@@ -728,6 +764,7 @@ mod tests {
             headers: Vec::new(),
             body: Vec::new(),
             peer: SocketAddr::from(([127, 0, 0, 1], 1)),
+            listener: 0,
             received: Instant::now(),
         }
     }

@@ -1,6 +1,129 @@
-//! OpenSRS XCP: the reseller API for domain-owner credentials. `envelope` is the OPS envelope
-//! codec (bytes to typed values and back) and the request signature.
+//! OpenSRS XCP: the reseller API for domain-owner credentials.
+//!
+//! A request is one `OPS_envelope` POSTed with `X-Username` and `X-Signature`. The flow is
+//! bytes → [`envelope::decode`] → reseller authentication → [`commands::parse`] →
+//! [`commands::execute`] → [`envelope::encode_reply`] → bytes. Every answer, errors included,
+//! is an OPS reply with HTTP status 200: the known clients ignore the body of anything else.
 
+pub mod commands;
+pub mod cookies;
 pub mod domains;
 pub mod envelope;
+pub mod profiles;
 pub mod resellers;
+
+use std::net::IpAddr;
+
+use crate::app::Ctx;
+use crate::http::{Request, Response};
+use commands::{Caller, Outcome};
+use envelope::OpsReply;
+use resellers::AuthFailure;
+
+/// Nesting limit for the envelope's XML (the issue's figure; real requests use 8 levels).
+pub const MAX_DEPTH: usize = 32;
+
+/// `POST` of an OPS envelope, on any request target.
+pub fn handle(ctx: &mut Ctx, req: &Request) -> Response {
+    let reply = exchange(ctx, req);
+    Response::new(200).with_body("text/xml", envelope::encode_reply(&reply))
+}
+
+/// A `POST` to a path no other route serves: XCP if the body is an OPS envelope (clients send
+/// `POST /`, an empty target or a bare host name), else 404.
+pub fn handle_any_target(ctx: &mut Ctx, req: &Request) -> Response {
+    if looks_like_envelope(&req.body) {
+        handle(ctx, req)
+    } else {
+        Response::text(404, "not found")
+    }
+}
+
+/// Whether a body is meant as an OPS envelope: its root element is named `OPS_envelope`
+/// (after the declaration, comments and a DOCTYPE, which all fit in the first 4 KiB).
+pub fn looks_like_envelope(body: &[u8]) -> bool {
+    let head = &body[..body.len().min(4096)];
+    head.windows(13).any(|w| w == b"<OPS_envelope")
+}
+
+fn exchange(ctx: &mut Ctx, req: &Request) -> OpsReply {
+    let decoded = envelope::decode(&req.body, MAX_DEPTH);
+    let object: String = decoded
+        .as_ref()
+        .map(|r| r.object.chars().take(64).collect())
+        .unwrap_or_default();
+    let reply = |outcome: Outcome| OpsReply {
+        object: object.clone(),
+        is_success: outcome.is_success,
+        response_code: outcome.code,
+        response_text: outcome.text,
+        attributes: outcome.attributes,
+    };
+    let peer = req.peer.ip();
+    let username = req.header("x-username");
+    let reseller = match resellers::authenticate(
+        &ctx.db,
+        username,
+        req.header("x-signature"),
+        &req.body,
+        peer,
+    ) {
+        Ok(Ok(reseller)) => reseller,
+        Ok(Err(failure)) => {
+            // Logged without the signature: with the body it would be an oracle for the key.
+            let who = crate::logging::sanitize(username.unwrap_or("-"), 64);
+            return reply(match failure {
+                AuthFailure::Unauthenticated => {
+                    log::warn!(
+                        "xcp: authentication failed for reseller {who} from {peer} \
+                         (unknown reseller, or missing or wrong signature)"
+                    );
+                    Outcome::failure(401, "Authentication Failed")
+                }
+                AuthFailure::IpDenied => {
+                    log::warn!("xcp: reseller {who} refused: {peer} is not in its allowlist");
+                    Outcome::failure(400, "Access denied: invalid IP address.")
+                }
+            });
+        }
+        Err(e) => {
+            log::error!("xcp: database error during authentication: {e}");
+            return reply(Outcome::failure(400, "Internal server error."));
+        }
+    };
+    let request = match decoded {
+        Ok(request) => request,
+        Err(e) => return reply(Outcome::failure(400, format!("Malformed request: {e}"))),
+    };
+    if !request
+        .protocol
+        .as_deref()
+        .is_some_and(|p| p.eq_ignore_ascii_case("XCP"))
+    {
+        return reply(Outcome::failure(500, "Unrecognized protocol"));
+    }
+    let outcome = match commands::parse(&request) {
+        Ok(command) => {
+            // The reseller may relay the end user's address; it is what cookies record.
+            let ip = request
+                .top
+                .get_str("registrant_ip")
+                .and_then(|ip| ip.trim().parse::<IpAddr>().ok())
+                .unwrap_or(peer);
+            let caller = Caller {
+                reseller: &reseller,
+                ip,
+            };
+            commands::execute(ctx, &caller, command)
+        }
+        Err(outcome) => outcome,
+    };
+    log::info!(
+        "xcp: reseller={} command=\"{} {}\" code={}",
+        reseller.username,
+        crate::logging::sanitize(&request.action, 64),
+        crate::logging::sanitize(&request.object, 64),
+        outcome.code
+    );
+    reply(outcome)
+}

@@ -1,0 +1,1003 @@
+//! The XCP commands: [`parse`] turns a decoded OPS request into a typed [`Command`] (or the
+//! reply that says what is missing), and [`execute`] runs it for an authenticated reseller.
+//!
+//! Response codes follow the OpenSRS catalogue (`opensrs.md` §4.3): 200 success, 400 invalid
+//! command, 415 end-user authentication, 435 sub-user permission, 447 sub-user limit,
+//! 460 missing field, 465 invalid data, 480 not found, 485 already exists. Where the real
+//! service's exact text is unknown, the text follows the catalogue's style.
+
+use std::net::IpAddr;
+
+use rusqlite::Connection;
+
+use super::cookies::{self, Session};
+use super::domains::{self, Contact};
+use super::envelope::{OpsRequest, OpsValue};
+use super::profiles::{self, Account, OwnedDomain};
+use super::resellers::Reseller;
+use crate::accounts::AccountError;
+use crate::app::Ctx;
+use crate::clock;
+use crate::config::Secret;
+use crate::db;
+use crate::reset::{LinkRequest, Login, ResetError};
+
+/// The same text for a wrong username, a wrong password and a domain outside the profile, so
+/// `set cookie` tells an attacker nothing about which was wrong.
+pub const BAD_LOGIN: &str =
+    "Registrant authentication error: invalid username, password or domain.";
+const BAD_COOKIE: &str = "Invalid Cookie Supplied.";
+const NO_DOMAIN: &str = "Domain not found";
+const SUBUSER_DENIED: &str = "Permission denied, subuser permissions.";
+
+/// A reply's status and attributes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub is_success: bool,
+    pub code: u16,
+    pub text: String,
+    pub attributes: Vec<(String, OpsValue)>,
+}
+
+impl Outcome {
+    pub fn success(text: &str) -> Outcome {
+        Outcome {
+            is_success: true,
+            code: 200,
+            text: text.to_string(),
+            attributes: Vec::new(),
+        }
+    }
+
+    pub fn failure(code: u16, text: impl Into<String>) -> Outcome {
+        Outcome {
+            is_success: false,
+            code,
+            text: text.into(),
+            attributes: Vec::new(),
+        }
+    }
+
+    fn with(mut self, key: &str, value: OpsValue) -> Outcome {
+        self.attributes.push((key.to_string(), value));
+        self
+    }
+}
+
+fn scalar(text: impl Into<String>) -> OpsValue {
+    OpsValue::Scalar(text.into())
+}
+
+/// Who a command acts for: an end user's session cookie, or (reseller mode) a domain, which
+/// acts as the domain's owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subject {
+    Cookie(String),
+    Domain(String),
+}
+
+/// Which contact `send_password` mails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recipient {
+    Owner,
+    Admin,
+}
+
+impl Recipient {
+    fn role(self) -> &'static str {
+        match self {
+            Recipient::Owner => "owner",
+            Recipient::Admin => "admin",
+        }
+    }
+}
+
+/// What `get domain` returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InfoType {
+    /// One contact: `owner`, `admin`, `billing` or `tech`.
+    Contact(&'static str),
+    /// The profile's domains.
+    List,
+    /// Every contact and the domain's dates.
+    AllInfo,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    SendPassword {
+        domain: String,
+        to: Recipient,
+        sub_user: bool,
+    },
+    SetCookie {
+        username: String,
+        password: Secret,
+        domain: String,
+    },
+    UpdateCookie {
+        cookie: String,
+        domain_new: String,
+        username: Option<String>,
+        password: Option<Secret>,
+    },
+    DeleteCookie {
+        cookie: String,
+    },
+    QuitSession,
+    ChangePassword {
+        subject: Subject,
+        password: Secret,
+    },
+    GetDomain {
+        subject: Subject,
+        info: InfoType,
+    },
+    AddSubuser {
+        subject: Subject,
+        parent: Option<String>,
+        username: String,
+        password: Secret,
+        permission: i64,
+    },
+    ModifySubuser {
+        subject: Subject,
+        parent: Option<String>,
+        id: i64,
+        username: Option<String>,
+        password: Option<Secret>,
+        permission: Option<i64>,
+    },
+    DeleteSubuser {
+        subject: Subject,
+        parent: Option<String>,
+        id: i64,
+    },
+    GetSubuser {
+        subject: Subject,
+        parent: Option<String>,
+    },
+}
+
+/// An attribute as sent, `None` when missing or blank.
+fn attr<'a>(req: &'a OpsRequest, key: &str) -> Option<&'a str> {
+    req.attributes.get_str(key).filter(|v| !v.trim().is_empty())
+}
+
+/// A trimmed attribute, or the 460 reply that names it.
+fn required<'a>(req: &'a OpsRequest, key: &str) -> Result<&'a str, Outcome> {
+    attr(req, key).map(str::trim).ok_or_else(|| missing(key))
+}
+
+fn missing(key: &str) -> Outcome {
+    Outcome::failure(460, format!("Missing required field: {key}."))
+}
+
+/// A password attribute: exactly as sent (spaces are not the client's to lose), but not
+/// blank. The OpenSRS texts for these two fields are known, so they are used.
+fn password(req: &OpsRequest, key: &str) -> Result<Secret, Outcome> {
+    attr(req, key)
+        .map(Secret::new)
+        .ok_or_else(|| Outcome::failure(460, format!("Required field '{key}' not provided.")))
+}
+
+/// `domain`, `username` and `cookie` are read at the top level or in `attributes`.
+fn param<'a>(req: &'a OpsRequest, key: &str) -> Option<&'a str> {
+    req.param(key).map(str::trim).filter(|v| !v.is_empty())
+}
+
+fn subject(req: &OpsRequest) -> Result<Subject, Outcome> {
+    // A cookie is the end user's own session, so it wins when a client sends both.
+    if let Some(cookie) = param(req, "cookie") {
+        return Ok(Subject::Cookie(cookie.to_string()));
+    }
+    match param(req, "domain") {
+        Some(domain) => Ok(Subject::Domain(domain.to_string())),
+        None => Err(Outcome::failure(
+            460,
+            "Missing required field: cookie or domain.",
+        )),
+    }
+}
+
+fn cookie(req: &OpsRequest) -> Result<String, Outcome> {
+    param(req, "cookie")
+        .map(str::to_string)
+        .ok_or_else(|| Outcome::failure(460, "No Cookie Supplied."))
+}
+
+fn permission(text: &str) -> Result<i64, Outcome> {
+    text.trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|p| (0..=63).contains(p))
+        .ok_or_else(|| {
+            Outcome::failure(
+                465,
+                "Invalid sub_permission: a sum of 1 owner, 2 admin, 4 billing, 8 tech, \
+                 16 nameservers and 32 rsp_whois_info (0 to 63).",
+            )
+        })
+}
+
+fn sub_id(req: &OpsRequest) -> Result<i64, Outcome> {
+    required(req, "sub_id")?
+        .parse()
+        .map_err(|_| Outcome::failure(465, "Invalid sub_id: expected a number."))
+}
+
+/// Turns a request into a command. `Err` is the reply for a request that names no known
+/// command or lacks what its command needs.
+pub fn parse(req: &OpsRequest) -> Result<Command, Outcome> {
+    let is = |action: &str, object: &str| req.action_is(action) && req.object_is(object);
+    let parent = || param(req, "username").map(str::to_string);
+    if is("send_password", "domain") {
+        let domain = required(req, "domain_name")?.to_string();
+        let to = match attr(req, "send_to").map(str::trim) {
+            None => Recipient::Admin,
+            Some(v) if v.eq_ignore_ascii_case("admin") => Recipient::Admin,
+            Some(v) if v.eq_ignore_ascii_case("owner") => Recipient::Owner,
+            Some(_) => {
+                return Err(Outcome::failure(
+                    465,
+                    "Invalid value for send_to: use owner or admin.",
+                ));
+            }
+        };
+        let sub_user = match attr(req, "sub_user").map(str::trim) {
+            None | Some("0") => false,
+            Some("1") => true,
+            Some(_) => {
+                return Err(Outcome::failure(
+                    465,
+                    "Invalid value for sub_user: use 0 or 1.",
+                ));
+            }
+        };
+        return Ok(Command::SendPassword {
+            domain,
+            to,
+            sub_user,
+        });
+    }
+    if is("set", "cookie") {
+        let username = attr(req, "reg_username")
+            .map(|u| u.trim().to_string())
+            .ok_or_else(|| Outcome::failure(460, "Required field 'reg_username' not provided."))?;
+        let password = password(req, "reg_password")?;
+        let domain = param(req, "domain")
+            .map(str::to_string)
+            .ok_or_else(|| Outcome::failure(460, "No Domain Supplied."))?;
+        return Ok(Command::SetCookie {
+            username,
+            password,
+            domain,
+        });
+    }
+    if is("update", "cookie") {
+        return Ok(Command::UpdateCookie {
+            cookie: cookie(req)?,
+            domain_new: required(req, "domain_new")?.to_string(),
+            username: attr(req, "reg_username").map(|u| u.trim().to_string()),
+            password: attr(req, "reg_password").map(Secret::new),
+        });
+    }
+    if is("delete", "cookie") {
+        return Ok(Command::DeleteCookie {
+            cookie: cookie(req)?,
+        });
+    }
+    if is("quit", "session") {
+        return Ok(Command::QuitSession);
+    }
+    if is("change", "password") {
+        return Ok(Command::ChangePassword {
+            subject: subject(req)?,
+            password: password(req, "reg_password")?,
+        });
+    }
+    if is("get", "domain") {
+        let subject = subject(req)?;
+        let kind = attr(req, "type")
+            .map(str::trim)
+            .ok_or_else(|| Outcome::failure(460, "Info type not specified."))?;
+        let info = match kind.to_ascii_lowercase().as_str() {
+            "owner" => InfoType::Contact("owner"),
+            "admin" => InfoType::Contact("admin"),
+            "billing" => InfoType::Contact("billing"),
+            "tech" => InfoType::Contact("tech"),
+            "list" => InfoType::List,
+            "all_info" => InfoType::AllInfo,
+            _ => {
+                return Err(Outcome::failure(
+                    465,
+                    format!(
+                        "Invalid info type {:?}: use owner, admin, billing, tech, list or all_info.",
+                        short(kind)
+                    ),
+                ));
+            }
+        };
+        return Ok(Command::GetDomain { subject, info });
+    }
+    if is("add", "subuser") {
+        return Ok(Command::AddSubuser {
+            subject: subject(req)?,
+            parent: parent(),
+            username: required(req, "sub_username")?.to_string(),
+            password: attr(req, "sub_password")
+                .map(Secret::new)
+                .ok_or_else(|| missing("sub_password"))?,
+            permission: permission(required(req, "sub_permission")?)?,
+        });
+    }
+    if is("modify", "subuser") {
+        return Ok(Command::ModifySubuser {
+            subject: subject(req)?,
+            parent: parent(),
+            id: sub_id(req)?,
+            username: attr(req, "sub_username").map(|u| u.trim().to_string()),
+            password: attr(req, "sub_password").map(Secret::new),
+            permission: attr(req, "sub_permission").map(permission).transpose()?,
+        });
+    }
+    if is("delete", "subuser") {
+        return Ok(Command::DeleteSubuser {
+            subject: subject(req)?,
+            parent: parent(),
+            id: sub_id(req)?,
+        });
+    }
+    if is("get", "subuser") {
+        return Ok(Command::GetSubuser {
+            subject: subject(req)?,
+            parent: parent(),
+        });
+    }
+    Err(Outcome::failure(
+        400,
+        format!(
+            "Invalid Command: {} {}",
+            short(&req.action),
+            short(&req.object)
+        ),
+    ))
+}
+
+/// Client text echoed in a reply, capped so a reply never mirrors a large input.
+fn short(text: &str) -> String {
+    text.chars().take(64).collect()
+}
+
+/// The caller of a command, once authenticated.
+pub struct Caller<'a> {
+    pub reseller: &'a Reseller,
+    /// The end user's address: `registrant_ip` when the reseller relays it, else the peer.
+    pub ip: IpAddr,
+}
+
+/// Why a command stopped before its end.
+#[derive(Debug)]
+enum Stop {
+    /// An answer for the client (a 4xx outcome).
+    Reply(Outcome),
+    Db(rusqlite::Error),
+    /// Too many password hashes in progress.
+    Busy,
+    Reset(ResetError),
+}
+
+impl From<rusqlite::Error> for Stop {
+    fn from(e: rusqlite::Error) -> Self {
+        Stop::Db(e)
+    }
+}
+
+impl From<Outcome> for Stop {
+    fn from(o: Outcome) -> Self {
+        Stop::Reply(o)
+    }
+}
+
+impl From<AccountError> for Stop {
+    fn from(e: AccountError) -> Self {
+        match e {
+            AccountError::Db(e) => Stop::Db(e),
+            AccountError::Busy => Stop::Busy,
+            other => {
+                log::error!("xcp: password hashing failed: {other}");
+                Stop::Busy
+            }
+        }
+    }
+}
+
+impl From<ResetError> for Stop {
+    fn from(e: ResetError) -> Self {
+        Stop::Reset(e)
+    }
+}
+
+impl Stop {
+    fn into_outcome(self) -> Outcome {
+        match self {
+            Stop::Reply(outcome) => outcome,
+            Stop::Db(e) => {
+                log::error!("xcp: database error: {e}");
+                Outcome::failure(400, "Internal server error.")
+            }
+            Stop::Busy => Outcome::failure(400, "Server busy; try again in a moment."),
+            Stop::Reset(ResetError::RateLimited) => {
+                Outcome::failure(400, "Too many password requests; try again later.")
+            }
+            Stop::Reset(ResetError::Db(e)) => Stop::Db(e).into_outcome(),
+        }
+    }
+}
+
+type Step<T> = Result<T, Stop>;
+
+fn fail<T>(code: u16, text: impl Into<String>) -> Step<T> {
+    Err(Stop::Reply(Outcome::failure(code, text)))
+}
+
+/// Runs a command for an authenticated reseller.
+pub fn execute(ctx: &mut Ctx, caller: &Caller<'_>, command: Command) -> Outcome {
+    let result = match command {
+        Command::SendPassword {
+            domain,
+            to,
+            sub_user,
+        } => send_password(ctx, caller, &domain, to, sub_user),
+        Command::SetCookie {
+            username,
+            password,
+            domain,
+        } => set_cookie(ctx, caller, &username, &password, &domain),
+        Command::UpdateCookie {
+            cookie,
+            domain_new,
+            username,
+            password,
+        } => update_cookie(
+            ctx,
+            caller,
+            &cookie,
+            &domain_new,
+            username.as_deref(),
+            password.as_ref(),
+        ),
+        Command::DeleteCookie { cookie } => delete_cookie(ctx, caller, &cookie),
+        Command::QuitSession => Ok(Outcome::success("Closing Connection.")),
+        Command::ChangePassword { subject, password } => {
+            change_password(ctx, caller, &subject, &password)
+        }
+        Command::GetDomain { subject, info } => get_domain(ctx, caller, &subject, info),
+        Command::AddSubuser {
+            subject,
+            parent,
+            username,
+            password,
+            permission,
+        } => add_subuser(
+            ctx,
+            caller,
+            &subject,
+            parent.as_deref(),
+            &username,
+            &password,
+            permission,
+        ),
+        Command::ModifySubuser {
+            subject,
+            parent,
+            id,
+            username,
+            password,
+            permission,
+        } => modify_subuser(
+            ctx,
+            caller,
+            &subject,
+            parent.as_deref(),
+            id,
+            username.as_deref(),
+            password.as_ref(),
+            permission,
+        ),
+        Command::DeleteSubuser {
+            subject,
+            parent,
+            id,
+        } => delete_subuser(ctx, caller, &subject, parent.as_deref(), id),
+        Command::GetSubuser { subject, parent } => {
+            get_subuser(ctx, caller, &subject, parent.as_deref())
+        }
+    };
+    result.unwrap_or_else(Stop::into_outcome)
+}
+
+/// The reseller's domain `name`, or 480 whether it is unknown, another reseller's or not a
+/// domain name at all: a reseller learns nothing about domains that are not theirs.
+fn reseller_domain(conn: &Connection, reseller: &Reseller, name: &str) -> Step<OwnedDomain> {
+    let Ok(name) = domains::normalize_domain(name) else {
+        return fail(480, NO_DOMAIN);
+    };
+    match profiles::domain_of_reseller(conn, reseller.id, &name)? {
+        Some(domain) => Ok(domain),
+        None => fail(480, NO_DOMAIN),
+    }
+}
+
+/// What a command acts on once its subject is resolved.
+struct Scope {
+    account: Account,
+    domain: OwnedDomain,
+}
+
+fn resolve(ctx: &Ctx, caller: &Caller<'_>, subject: &Subject) -> Step<Scope> {
+    let conn = &ctx.db;
+    match subject {
+        Subject::Cookie(token) => {
+            let ip = caller.ip.to_string();
+            let Some(session) = cookies::use_token(conn, token, clock::unix_now(), &ip)? else {
+                return fail(415, BAD_COOKIE);
+            };
+            // A cookie is only good with the reseller whose domain it was issued for.
+            let domain = profiles::domain_by_id(conn, session.domain_id)?
+                .filter(|d| d.reseller_id == caller.reseller.id);
+            let account = profiles::account(conn, session.login)?;
+            match (domain, account) {
+                (Some(domain), Some(account)) => Ok(Scope { account, domain }),
+                _ => fail(415, BAD_COOKIE),
+            }
+        }
+        Subject::Domain(name) => {
+            let domain = reseller_domain(conn, caller.reseller, name)?;
+            match profiles::profile(conn, domain.profile_id)? {
+                Some(account) => Ok(Scope { account, domain }),
+                None => fail(480, NO_DOMAIN),
+            }
+        }
+    }
+}
+
+fn send_password(
+    ctx: &mut Ctx,
+    caller: &Caller<'_>,
+    name: &str,
+    to: Recipient,
+    sub_user: bool,
+) -> Step<Outcome> {
+    let conn = &ctx.db;
+    let domain = reseller_domain(conn, caller.reseller, name)?;
+    let account = if sub_user {
+        match profiles::subuser_of(conn, domain.profile_id)? {
+            Some(sub) => sub,
+            None => return fail(480, "Sub-user not found"),
+        }
+    } else {
+        match profiles::profile(conn, domain.profile_id)? {
+            Some(profile) => profile,
+            None => return fail(480, NO_DOMAIN),
+        }
+    };
+    let role = to.role();
+    let email = profiles::contact(conn, domain.id, role)?
+        .map(|c| c.email.trim().to_string())
+        .unwrap_or_default();
+    if !email.contains('@') {
+        return fail(
+            465,
+            format!(
+                "The {role} contact of {} has no email address.",
+                domain.name
+            ),
+        );
+    }
+    let kind = if sub_user { "sub-user" } else { "profile" };
+    let label = format!("{kind} {} for {}", account.username, domain.name);
+    ctx.app.reset.send(
+        conn,
+        &LinkRequest {
+            login: account.login,
+            account: &label,
+            email: &email,
+            requester: caller.ip,
+        },
+    )?;
+    Ok(Outcome::success("Message sent"))
+}
+
+/// The attributes `set cookie` and `update cookie` answer with.
+fn session_attributes(
+    ctx: &Ctx,
+    outcome: Outcome,
+    token: &str,
+    account: &Account,
+    domain: &OwnedDomain,
+) -> Step<Outcome> {
+    let count = profiles::domain_count(&ctx.db, account.profile_id)?;
+    let optional = |v: Option<String>| scalar(v.unwrap_or_default());
+    Ok(outcome
+        .with("cookie", scalar(token))
+        .with("domain_count", scalar(count.to_string()))
+        .with(
+            "expiredate",
+            optional(domain.expires_at.map(clock::sql_datetime)),
+        )
+        .with(
+            "f_owner",
+            scalar(if account.is_owner() { "1" } else { "0" }),
+        )
+        .with(
+            "last_access_time",
+            optional(account.last_login_at.map(|t| t.to_string())),
+        )
+        .with("last_ip", optional(account.last_login_ip.clone()))
+        .with(
+            "permission",
+            optional(account.permission.map(|p| p.to_string())),
+        )
+        .with("waiting_requests_no", scalar("0"))
+        .with("encoding_type", scalar("")))
+}
+
+fn set_cookie(
+    ctx: &mut Ctx,
+    caller: &Caller<'_>,
+    username: &str,
+    password: &Secret,
+    name: &str,
+) -> Step<Outcome> {
+    let conn = &ctx.db;
+    let domain = match domains::normalize_domain(name) {
+        Ok(name) => profiles::domain_of_reseller(conn, caller.reseller.id, &name)?,
+        Err(_) => None,
+    };
+    let account = match &domain {
+        Some(d) => match profiles::profile(conn, d.profile_id)? {
+            Some(p) if p.username == username => Some(p),
+            _ => profiles::subuser_of(conn, d.profile_id)?.filter(|s| s.username == username),
+        },
+        None => None,
+    };
+    // An unknown login costs the same hash as a known one, so timing does not tell them apart.
+    let stored = account
+        .as_ref()
+        .map_or(ctx.app.dummy_hash.as_str(), |a| a.password_hash.as_str());
+    let verified = ctx
+        .app
+        .credentials
+        .verify_uncached(password.expose(), stored)?;
+    let (Some(account), Some(domain), true) = (account, domain, verified) else {
+        log::info!(
+            "xcp: set cookie refused for reseller {} (bad username, password or domain)",
+            caller.reseller.username
+        );
+        return fail(415, BAD_LOGIN);
+    };
+    let token = cookies::new_token();
+    let now = clock::unix_now();
+    let ip = caller.ip.to_string();
+    let session = Session {
+        login: account.login,
+        profile_id: account.profile_id,
+        domain_id: domain.id,
+        expires_at: now.saturating_add(
+            i64::try_from(ctx.app.config.xcp.cookie_ttl_secs.get()).unwrap_or(i64::MAX),
+        ),
+    };
+    db::write(&mut ctx.db, |tx| {
+        cookies::purge_expired(tx, now)?;
+        cookies::create(tx, &token, &session, now, &ip)?;
+        profiles::record_login(tx, account.login, now, &ip)
+    })?;
+    // The reply reports the login before this one.
+    session_attributes(
+        ctx,
+        Outcome::success("Command Successful"),
+        &token,
+        &account,
+        &domain,
+    )
+}
+
+fn update_cookie(
+    ctx: &mut Ctx,
+    caller: &Caller<'_>,
+    token: &str,
+    domain_new: &str,
+    username: Option<&str>,
+    password: Option<&Secret>,
+) -> Step<Outcome> {
+    let scope = resolve(ctx, caller, &Subject::Cookie(token.to_string()))?;
+    // Clients that send the login again (the PHP toolkit does) must send the right one.
+    if username.is_some_and(|u| u != scope.account.username) {
+        return fail(415, BAD_LOGIN);
+    }
+    if let Some(password) = password
+        && !ctx
+            .app
+            .credentials
+            .verify_uncached(password.expose(), &scope.account.password_hash)?
+    {
+        return fail(415, BAD_LOGIN);
+    }
+    let target = reseller_domain(&ctx.db, caller.reseller, domain_new)?;
+    if target.profile_id != scope.account.profile_id {
+        return fail(480, NO_DOMAIN);
+    }
+    cookies::switch_domain(&ctx.db, token, target.id)?;
+    session_attributes(
+        ctx,
+        Outcome::success("Command Successful"),
+        token,
+        &scope.account,
+        &target,
+    )
+}
+
+fn delete_cookie(ctx: &mut Ctx, caller: &Caller<'_>, token: &str) -> Step<Outcome> {
+    resolve(ctx, caller, &Subject::Cookie(token.to_string()))?;
+    if !cookies::delete(&ctx.db, token)? {
+        return fail(415, BAD_COOKIE);
+    }
+    Ok(Outcome::success("Command Successful"))
+}
+
+fn change_password(
+    ctx: &mut Ctx,
+    caller: &Caller<'_>,
+    subject: &Subject,
+    password: &Secret,
+) -> Step<Outcome> {
+    let scope = resolve(ctx, caller, subject)?;
+    if let Err(why) = domains::check_password(password.expose(), &ctx.app.config.xcp) {
+        return fail(465, format!("Invalid password: {why}."));
+    }
+    let hash = ctx.app.credentials.hash(password.expose())?;
+    let login = scope.account.login;
+    let app = ctx.app.clone();
+    db::write(&mut ctx.db, |tx| -> Step<()> {
+        if !profiles::set_password_hash(tx, login, &hash)? {
+            return fail(480, "Login not found");
+        }
+        // Whoever holds an old session or an old reset link loses it with the old password.
+        cookies::delete_for_login(tx, login)?;
+        app.reset.invalidate(tx, login)?;
+        Ok(())
+    })?;
+    log::info!(
+        "xcp: password changed for {login} by reseller {}",
+        caller.reseller.username
+    );
+    Ok(Outcome::success("Password successfully changed."))
+}
+
+fn contact_value(contact: &Contact) -> OpsValue {
+    OpsValue::Assoc(vec![
+        ("first_name".into(), scalar(&contact.first_name)),
+        ("last_name".into(), scalar(&contact.last_name)),
+        ("org_name".into(), scalar(&contact.org_name)),
+        ("email".into(), scalar(&contact.email)),
+        ("phone".into(), scalar(&contact.phone)),
+    ])
+}
+
+fn contact_set(conn: &Connection, domain: &OwnedDomain, roles: &[&str]) -> Step<OpsValue> {
+    let mut set = Vec::with_capacity(roles.len());
+    for role in roles {
+        let contact = profiles::contact(conn, domain.id, role)?.unwrap_or_default();
+        set.push(((*role).to_string(), contact_value(&contact)));
+    }
+    Ok(OpsValue::Assoc(set))
+}
+
+fn date(unix: Option<i64>) -> OpsValue {
+    scalar(unix.map(clock::sql_datetime).unwrap_or_default())
+}
+
+fn get_domain(
+    ctx: &mut Ctx,
+    caller: &Caller<'_>,
+    subject: &Subject,
+    info: InfoType,
+) -> Step<Outcome> {
+    let scope = resolve(ctx, caller, subject)?;
+    let conn = &ctx.db;
+    let outcome = Outcome::success("Query Successful");
+    Ok(match info {
+        InfoType::Contact(role) => {
+            outcome.with("contact_set", contact_set(conn, &scope.domain, &[role])?)
+        }
+        InfoType::AllInfo => outcome
+            .with(
+                "contact_set",
+                contact_set(conn, &scope.domain, &domains::ROLES)?,
+            )
+            .with("registry_createdate", date(Some(scope.domain.created_at)))
+            .with("registry_expiredate", date(scope.domain.expires_at))
+            .with("expiredate", date(scope.domain.expires_at)),
+        InfoType::List => {
+            let list = profiles::domains_of_profile(conn, scope.account.profile_id)?;
+            let total = list.len();
+            let items = list
+                .into_iter()
+                .enumerate()
+                .map(|(i, d)| {
+                    (
+                        i,
+                        OpsValue::Assoc(vec![
+                            ("name".into(), scalar(d.name)),
+                            ("expiredate".into(), date(d.expires_at)),
+                        ]),
+                    )
+                })
+                .collect();
+            outcome
+                .with("domain_list", OpsValue::Array(items))
+                .with("page", scalar("1"))
+                .with("total", scalar(total.to_string()))
+                .with("remainder", scalar("0"))
+        }
+    })
+}
+
+/// Resolves the subject of a sub-user command: only the owner (or the reseller) manages the
+/// sub-user, and a `username` item, when given, must name the domain's profile.
+fn owner_scope(
+    ctx: &Ctx,
+    caller: &Caller<'_>,
+    subject: &Subject,
+    parent: Option<&str>,
+) -> Step<Scope> {
+    let scope = resolve(ctx, caller, subject)?;
+    if !scope.account.is_owner() {
+        return fail(435, SUBUSER_DENIED);
+    }
+    if parent.is_some_and(|p| p != scope.account.username) {
+        return fail(480, "Profile not found");
+    }
+    Ok(scope)
+}
+
+fn check_subuser_username(username: &str, owner: &Account) -> Step<()> {
+    if !profiles::valid_username(username) {
+        return fail(
+            465,
+            "Invalid sub_username: 1 to 64 letters, digits, '-', '_' or '.'.",
+        );
+    }
+    if username == owner.username {
+        return fail(485, "A login with that username already exists.");
+    }
+    Ok(())
+}
+
+fn check_new_password(ctx: &Ctx, password: &Secret) -> Step<()> {
+    match domains::check_password(password.expose(), &ctx.app.config.xcp) {
+        Ok(()) => Ok(()),
+        Err(why) => fail(465, format!("Invalid sub_password: {why}.")),
+    }
+}
+
+fn add_subuser(
+    ctx: &mut Ctx,
+    caller: &Caller<'_>,
+    subject: &Subject,
+    parent: Option<&str>,
+    username: &str,
+    password: &Secret,
+    permission: i64,
+) -> Step<Outcome> {
+    let scope = owner_scope(ctx, caller, subject, parent)?;
+    let profile_id = scope.account.profile_id;
+    // Checked before hashing, so a refused request costs no argon2 work.
+    if profiles::subuser_of(&ctx.db, profile_id)?.is_some() {
+        return fail(447, "Sub-user limit exceeded.");
+    }
+    check_subuser_username(username, &scope.account)?;
+    check_new_password(ctx, password)?;
+    let hash = ctx.app.credentials.hash(password.expose())?;
+    let now = clock::unix_now();
+    let added = db::write(&mut ctx.db, |tx| {
+        profiles::add_subuser(tx, profile_id, username, &hash, permission, now)
+    })?;
+    match added {
+        Some(id) => {
+            Ok(Outcome::success("Command Successful").with("sub_id", scalar(id.to_string())))
+        }
+        // Another request added one since the check above.
+        None => fail(447, "Sub-user limit exceeded."),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn modify_subuser(
+    ctx: &mut Ctx,
+    caller: &Caller<'_>,
+    subject: &Subject,
+    parent: Option<&str>,
+    id: i64,
+    username: Option<&str>,
+    password: Option<&Secret>,
+    permission: Option<i64>,
+) -> Step<Outcome> {
+    let scope = owner_scope(ctx, caller, subject, parent)?;
+    let Some(sub) = profiles::subuser_of(&ctx.db, scope.account.profile_id)?
+        .filter(|s| s.login == Login::SubUser(id))
+    else {
+        return fail(480, "Sub-user not found");
+    };
+    if let Some(username) = username {
+        check_subuser_username(username, &scope.account)?;
+    }
+    let hash = match password {
+        Some(password) => {
+            check_new_password(ctx, password)?;
+            Some(ctx.app.credentials.hash(password.expose())?)
+        }
+        None => None,
+    };
+    let app = ctx.app.clone();
+    db::write(&mut ctx.db, |tx| -> Step<()> {
+        profiles::modify_subuser(tx, id, username, hash.as_deref(), permission)?;
+        if hash.is_some() {
+            cookies::delete_for_login(tx, sub.login)?;
+            app.reset.invalidate(tx, sub.login)?;
+        }
+        Ok(())
+    })?;
+    Ok(Outcome::success("Command Successful"))
+}
+
+fn delete_subuser(
+    ctx: &mut Ctx,
+    caller: &Caller<'_>,
+    subject: &Subject,
+    parent: Option<&str>,
+    id: i64,
+) -> Step<Outcome> {
+    let scope = owner_scope(ctx, caller, subject, parent)?;
+    let Some(sub) = profiles::subuser_of(&ctx.db, scope.account.profile_id)?
+        .filter(|s| s.login == Login::SubUser(id))
+    else {
+        return fail(480, "Sub-user not found");
+    };
+    let app = ctx.app.clone();
+    db::write(&mut ctx.db, |tx| -> Step<()> {
+        app.reset.invalidate(tx, sub.login)?;
+        profiles::delete_subuser(tx, id)?;
+        Ok(())
+    })?;
+    Ok(Outcome::success("Command Successful"))
+}
+
+fn get_subuser(
+    ctx: &mut Ctx,
+    caller: &Caller<'_>,
+    subject: &Subject,
+    parent: Option<&str>,
+) -> Step<Outcome> {
+    let scope = owner_scope(ctx, caller, subject, parent)?;
+    let outcome = Outcome::success("Query Successful");
+    Ok(
+        match profiles::subuser_of(&ctx.db, scope.account.profile_id)? {
+            Some(sub) => {
+                let id = match sub.login {
+                    Login::SubUser(id) => id,
+                    _ => 0,
+                };
+                outcome
+                    .with("id", scalar(id.to_string()))
+                    .with(
+                        "permission",
+                        scalar(sub.permission.unwrap_or(0).to_string()),
+                    )
+                    .with("username", scalar(sub.username))
+            }
+            None => outcome,
+        },
+    )
+}
