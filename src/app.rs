@@ -208,7 +208,7 @@ pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Re
         format!(", XCP alone on {}", xcp_addrs.join(" "))
     };
     logging::announce(&format!(
-        "passlink {} listening on http://{bound}{xcp_only} (public URL {}), data in {}, config: {source}, {workers} workers",
+        "passlink {} listening on http://{bound} (public URL {}){xcp_only}, data in {}, config: {source}, {workers} workers",
         env!("CARGO_PKG_VERSION"),
         app.public_url,
         data_dir.display(),

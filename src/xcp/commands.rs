@@ -5,6 +5,26 @@
 //! command, 415 end-user authentication, 435 sub-user permission, 447 sub-user limit,
 //! 460 missing field, 465 invalid data, 480 not found, 485 already exists. Where the real
 //! service's exact text is unknown, the text follows the catalogue's style.
+//!
+//! Choices where the OpenSRS documentation is silent (`opensrs.md` §4.4, §8):
+//! - A domain that is unknown, another reseller's, or not a domain name at all is 480
+//!   "Domain not found", so a reseller learns nothing about other resellers' domains.
+//! - `send_password`: an empty or missing `send_to` means `admin` (the docs' default), an
+//!   empty `sub_user` means 0 (the PHP toolkit's own test sends both empty), and a contact
+//!   without an address is 465.
+//! - `set cookie`: one 415 text for a wrong username, password or domain, and an unknown
+//!   login costs the same argon2 verification as a known one. Logins are never cached:
+//!   the cookie is what repeats. `last_access_time`/`last_ip` report the login before this
+//!   one, so an owner can notice one that was not theirs; `expiredate` is the domain's.
+//! - When a request carries both a `cookie` and a `domain`, the cookie (the end user's own
+//!   session) decides whose command it is. A cookie works only with the reseller whose domain
+//!   it was issued for.
+//! - `update cookie` checks `reg_username`/`reg_password` when a client sends them (the PHP
+//!   toolkit does), and moves the session only within the same profile.
+//! - Sub-user commands need the owner (or the reseller): a sub-user's cookie gets 435. A
+//!   `username` item, when sent, must name the domain's profile (480 otherwise). The
+//!   sub-user's username may not equal the owner's (485), since `set cookie` tells them apart
+//!   by name.
 
 use std::net::IpAddr;
 
@@ -1000,4 +1020,612 @@ fn get_subuser(
             None => outcome,
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::reset::ResetLinks;
+    use crate::xcp::domains::NewDomain;
+    use crate::xcp::envelope;
+
+    /// Records what reaches the reset-link interface.
+    #[derive(Default)]
+    struct Recorder {
+        sent: Mutex<Vec<(Login, String, String)>>,
+        voided: Mutex<Vec<Login>>,
+    }
+
+    struct Shared(Arc<Recorder>);
+
+    impl ResetLinks for Shared {
+        fn send(&self, _: &Connection, r: &LinkRequest<'_>) -> Result<(), ResetError> {
+            let mut sent = self.0.sent.lock().unwrap();
+            sent.push((r.login, r.email.to_string(), r.account.to_string()));
+            Ok(())
+        }
+
+        fn invalidate(&self, _: &Connection, login: Login) -> Result<(), ResetError> {
+            self.0.voided.lock().unwrap().push(login);
+            Ok(())
+        }
+    }
+
+    const OWNER_PASSWORD: &str = "Owner-pass-1";
+
+    struct World {
+        _dir: tempfile::TempDir,
+        ctx: Ctx,
+        recorder: Arc<Recorder>,
+        r1: Reseller,
+        r2: Reseller,
+    }
+
+    fn world() -> World {
+        let recorder = Arc::new(Recorder::default());
+        let (dir, ctx) = crate::app::test_ctx(Box::new(Shared(recorder.clone())));
+        let hash = ctx.app.credentials.hash(OWNER_PASSWORD).unwrap();
+        for name in ["r1", "r2"] {
+            crate::xcp::resellers::add(&ctx.db, name, &[], 1).unwrap();
+        }
+        for (domain, reseller, profile) in [
+            ("example.com", "r1", "alice"),
+            ("example.net", "r1", "alice"),
+            ("other.org", "r2", "zed"),
+        ] {
+            let mut new = NewDomain {
+                domain: domain.into(),
+                reseller: reseller.into(),
+                profile: profile.into(),
+                password_hash: Some(hash.clone()),
+                ..NewDomain::default()
+            };
+            new.contacts[0].email = format!("owner@{domain}");
+            new.contacts[1].email = format!("admin@{domain}");
+            new.contacts[0].first_name = "Olive".into();
+            domains::add(&ctx.db, &new, 1_700_000_000).unwrap();
+        }
+        let r1 = crate::xcp::resellers::find(&ctx.db, "r1").unwrap().unwrap();
+        let r2 = crate::xcp::resellers::find(&ctx.db, "r2").unwrap().unwrap();
+        World {
+            _dir: dir,
+            ctx,
+            recorder,
+            r1,
+            r2,
+        }
+    }
+
+    /// An OPS request from top-level items and attributes, through the real decoder.
+    fn request(
+        action: &str,
+        object: &str,
+        top: &[(&str, &str)],
+        attrs: &[(&str, &str)],
+    ) -> OpsRequest {
+        let item = |(k, v): &(&str, &str)| format!("<item key=\"{k}\">{v}</item>");
+        let top: String = top.iter().map(item).collect();
+        let attrs: String = attrs.iter().map(item).collect();
+        let body = format!(
+            "<?xml version='1.0' encoding='UTF-8' standalone='no' ?><OPS_envelope><header>\
+             <version>0.9</version></header><body><data_block><dt_assoc>\
+             <item key=\"protocol\">XCP</item><item key=\"action\">{action}</item>\
+             <item key=\"object\">{object}</item>{top}<item key=\"attributes\"><dt_assoc>\
+             {attrs}</dt_assoc></item></dt_assoc></data_block></body></OPS_envelope>"
+        );
+        envelope::decode(body.as_bytes(), 32).unwrap()
+    }
+
+    impl World {
+        fn run_as(&mut self, reseller: &Reseller, req: &OpsRequest) -> Outcome {
+            match parse(req) {
+                Ok(command) => {
+                    let caller = Caller {
+                        reseller,
+                        ip: "192.0.2.7".parse().unwrap(),
+                    };
+                    execute(&mut self.ctx, &caller, command)
+                }
+                Err(outcome) => outcome,
+            }
+        }
+
+        fn run(&mut self, req: &OpsRequest) -> Outcome {
+            let r1 = self.r1.clone();
+            self.run_as(&r1, req)
+        }
+
+        fn login(&mut self, user: &str, password: &str, domain: &str) -> Outcome {
+            self.run(&request(
+                "SET",
+                "COOKIE",
+                &[],
+                &[
+                    ("reg_username", user),
+                    ("reg_password", password),
+                    ("domain", domain),
+                ],
+            ))
+        }
+    }
+
+    fn code(o: &Outcome) -> (bool, u16) {
+        (o.is_success, o.code)
+    }
+
+    fn attr_of<'a>(o: &'a Outcome, key: &str) -> &'a str {
+        o.attributes
+            .iter()
+            .find(|(k, _)| k == key)
+            .and_then(|(_, v)| v.as_str())
+            .unwrap_or_else(|| panic!("no attribute {key} in {o:?}"))
+    }
+
+    #[test]
+    fn send_password_reaches_the_reset_interface() {
+        let mut w = world();
+        let sp = |attrs: &[(&str, &str)]| request("SEND_PASSWORD", "DOMAIN", &[], attrs);
+        let o = w.run(&sp(&[
+            ("domain_name", "Example.COM"),
+            ("send_to", "owner"),
+            ("sub_user", "0"),
+        ]));
+        assert_eq!((code(&o), o.text.as_str()), ((true, 200), "Message sent"));
+        // Empty send_to and sub_user (the PHP toolkit's test sends them) mean admin and 0.
+        let o = w.run(&sp(&[
+            ("domain_name", "example.com"),
+            ("send_to", ""),
+            ("sub_user", ""),
+        ]));
+        assert_eq!(code(&o), (true, 200));
+        let sent = w.recorder.sent.lock().unwrap().clone();
+        let profile = profiles::domain_of_reseller(&w.ctx.db, w.r1.id, "example.com")
+            .unwrap()
+            .unwrap()
+            .profile_id;
+        assert_eq!(sent[0].0, Login::Profile(profile));
+        assert_eq!(sent[0].1, "owner@example.com");
+        assert_eq!(sent[0].2, "profile alice for example.com");
+        assert_eq!(sent[1].1, "admin@example.com");
+    }
+
+    #[test]
+    fn send_password_errors() {
+        let mut w = world();
+        let sp = |attrs: &[(&str, &str)]| request("send_password", "domain", &[], attrs);
+        type Attrs<'a> = &'a [(&'a str, &'a str)];
+        let cases: &[(Attrs<'_>, u16, &str)] = &[
+            (&[], 460, "Missing required field: domain_name."),
+            (
+                &[("domain_name", " ")],
+                460,
+                "Missing required field: domain_name.",
+            ),
+            (
+                &[("domain_name", "example.com"), ("send_to", "tech")],
+                465,
+                "Invalid value for send_to: use owner or admin.",
+            ),
+            (
+                &[("domain_name", "example.com"), ("sub_user", "2")],
+                465,
+                "Invalid value for sub_user: use 0 or 1.",
+            ),
+            // Another reseller's domain is exactly as unknown as a missing one.
+            (&[("domain_name", "other.org")], 480, "Domain not found"),
+            (&[("domain_name", "nowhere.org")], 480, "Domain not found"),
+            (&[("domain_name", "not a domain")], 480, "Domain not found"),
+            (
+                &[("domain_name", "example.com"), ("sub_user", "1")],
+                480,
+                "Sub-user not found",
+            ),
+        ];
+        for (attrs, want, text) in cases {
+            let o = w.run(&sp(attrs));
+            assert_eq!(
+                (code(&o), o.text.as_str()),
+                ((false, *want), *text),
+                "{attrs:?}"
+            );
+        }
+        // A contact without an address cannot be mailed.
+        w.ctx
+            .db
+            .execute("UPDATE contacts SET email = '' WHERE role = 'admin'", [])
+            .unwrap();
+        let o = w.run(&sp(&[("domain_name", "example.com")]));
+        assert_eq!(code(&o), (false, 465));
+        assert!(o.text.contains("admin contact"), "{}", o.text);
+        assert!(w.recorder.sent.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn set_cookie_and_the_session_commands() {
+        let mut w = world();
+        let o = w.login("alice", OWNER_PASSWORD, "example.com");
+        assert_eq!(code(&o), (true, 200), "{o:?}");
+        let cookie = attr_of(&o, "cookie").to_string();
+        assert_eq!(attr_of(&o, "domain_count"), "2");
+        assert_eq!(attr_of(&o, "f_owner"), "1");
+        assert_eq!(attr_of(&o, "permission"), "");
+        assert_eq!(attr_of(&o, "waiting_requests_no"), "0");
+        assert_eq!(attr_of(&o, "encoding_type"), "");
+        // The first login has no previous one to report; the second reports the first.
+        assert_eq!(attr_of(&o, "last_ip"), "");
+        let again = w.login("alice", OWNER_PASSWORD, "example.com");
+        assert_eq!(attr_of(&again, "last_ip"), "192.0.2.7");
+        assert!(!attr_of(&again, "last_access_time").is_empty());
+
+        // Switch the session to the profile's other domain; not to someone else's.
+        let upd = |dn: &str| {
+            request(
+                "update",
+                "cookie",
+                &[("cookie", &cookie)],
+                &[("domain_new", dn)],
+            )
+        };
+        assert_eq!(code(&w.run(&upd("example.net"))), (true, 200));
+        assert_eq!(code(&w.run(&upd("other.org"))), (false, 480));
+        let o = w.run(&request(
+            "get",
+            "domain",
+            &[("cookie", &cookie)],
+            &[("type", "all_info")],
+        ));
+        assert_eq!(code(&o), (true, 200));
+        assert!(format!("{o:?}").contains("owner@example.net"), "{o:?}");
+
+        // The cookie is no good with another reseller.
+        let r2 = w.r2.clone();
+        let o = w.run_as(
+            &r2,
+            &request(
+                "get",
+                "domain",
+                &[("cookie", &cookie)],
+                &[("type", "owner")],
+            ),
+        );
+        assert_eq!((code(&o), o.text.as_str()), ((false, 415), BAD_COOKIE));
+
+        let del = request(
+            "delete",
+            "cookie",
+            &[("cookie", &cookie)],
+            &[("cookie", &cookie)],
+        );
+        assert_eq!(code(&w.run(&del)), (true, 200));
+        assert_eq!(
+            (code(&w.run(&del)), w.run(&del).text),
+            ((false, 415), BAD_COOKIE.to_string())
+        );
+        let o = w.run(&request("delete", "cookie", &[], &[]));
+        assert_eq!(
+            (code(&o), o.text.as_str()),
+            ((false, 460), "No Cookie Supplied.")
+        );
+        assert_eq!(
+            code(&w.run(&request("QUIT", "SESSION", &[], &[]))),
+            (true, 200)
+        );
+    }
+
+    #[test]
+    fn wrong_logins_all_look_the_same() {
+        let mut w = world();
+        for (user, password, domain) in [
+            ("alice", "Wrong-pass-1", "example.com"),
+            ("mallory", OWNER_PASSWORD, "example.com"),
+            ("alice", OWNER_PASSWORD, "other.org"),
+            ("alice", OWNER_PASSWORD, "nowhere.org"),
+        ] {
+            let o = w.login(user, password, domain);
+            assert_eq!(
+                (code(&o), o.text.as_str()),
+                ((false, 415), BAD_LOGIN),
+                "{user} {domain}"
+            );
+            assert!(o.attributes.is_empty());
+        }
+        let o = w.run(&request(
+            "set",
+            "cookie",
+            &[],
+            &[("reg_password", "x"), ("domain", "example.com")],
+        ));
+        assert_eq!(o.text, "Required field 'reg_username' not provided.");
+        let o = w.run(&request(
+            "set",
+            "cookie",
+            &[],
+            &[("reg_username", "alice"), ("domain", "example.com")],
+        ));
+        assert_eq!(o.text, "Required field 'reg_password' not provided.");
+        let o = w.run(&request(
+            "set",
+            "cookie",
+            &[],
+            &[("reg_username", "alice"), ("reg_password", "x")],
+        ));
+        assert_eq!(
+            (code(&o), o.text.as_str()),
+            ((false, 460), "No Domain Supplied.")
+        );
+    }
+
+    #[test]
+    fn change_password_ends_sessions_and_links() {
+        let mut w = world();
+        let cookie =
+            attr_of(&w.login("alice", OWNER_PASSWORD, "example.com"), "cookie").to_string();
+        let change = |pw: &str| {
+            request(
+                "change",
+                "password",
+                &[("cookie", &cookie)],
+                &[("reg_password", pw)],
+            )
+        };
+        let o = w.run(&change("short"));
+        assert_eq!(code(&o), (false, 465));
+        assert!(o.text.contains("10 to 20"), "{}", o.text);
+        let o = w.run(&change("has space in it"));
+        assert_eq!(code(&o), (false, 465));
+        let o = w.run(&change("New-pass-22"));
+        assert_eq!(
+            (code(&o), o.text.as_str()),
+            ((true, 200), "Password successfully changed.")
+        );
+        assert_eq!(w.recorder.voided.lock().unwrap().len(), 1);
+        // The session that changed it is over, and only the new password works.
+        assert_eq!(code(&w.run(&change("Other-pass-33"))), (false, 415));
+        assert_eq!(
+            code(&w.login("alice", OWNER_PASSWORD, "example.com")),
+            (false, 415)
+        );
+        assert_eq!(
+            code(&w.login("alice", "New-pass-22", "example.com")),
+            (true, 200)
+        );
+        // Reseller mode: the domain instead of a cookie.
+        let o = w.run(&request(
+            "change",
+            "password",
+            &[("domain", "example.net")],
+            &[("reg_password", "Third-pass-4")],
+        ));
+        assert_eq!(code(&o), (true, 200));
+        assert_eq!(
+            code(&w.login("alice", "Third-pass-4", "example.com")),
+            (true, 200)
+        );
+        let o = w.run(&request(
+            "change",
+            "password",
+            &[],
+            &[("reg_password", "Third-pass-4")],
+        ));
+        assert_eq!(code(&o), (false, 460));
+        let o = w.run(&request(
+            "change",
+            "password",
+            &[("domain", "example.net")],
+            &[],
+        ));
+        assert_eq!(o.text, "Required field 'reg_password' not provided.");
+    }
+
+    #[test]
+    fn get_domain_types() {
+        let mut w = world();
+        let get = |t: &str| {
+            request(
+                "GET",
+                "DOMAIN",
+                &[("domain", "example.com")],
+                &[("type", t)],
+            )
+        };
+        let o = w.run(&get("owner"));
+        assert_eq!(code(&o), (true, 200));
+        let OpsValue::Assoc(set) = &o.attributes[0].1 else {
+            panic!("{o:?}")
+        };
+        assert_eq!(set[0].0, "owner");
+        assert_eq!(set[0].1.get_str("email"), Some("owner@example.com"));
+        assert_eq!(set[0].1.get_str("first_name"), Some("Olive"));
+        for t in ["admin", "billing", "tech"] {
+            let o = w.run(&get(t));
+            assert_eq!(code(&o), (true, 200), "{t}");
+            assert!(format!("{o:?}").contains("admin@example.com"), "{t}: {o:?}");
+        }
+        let o = w.run(&get("list"));
+        let list = o
+            .attributes
+            .iter()
+            .find(|(k, _)| k == "domain_list")
+            .unwrap();
+        assert_eq!(
+            list.1.at(0).and_then(|d| d.get_str("name")),
+            Some("example.com")
+        );
+        assert_eq!(
+            list.1.at(1).and_then(|d| d.get_str("name")),
+            Some("example.net")
+        );
+        assert_eq!(attr_of(&o, "total"), "2");
+        let o = w.run(&get("all_info"));
+        assert_eq!(attr_of(&o, "registry_createdate"), "2023-11-14 22:13:20");
+        assert_eq!(code(&w.run(&get("nameservers"))), (false, 465));
+        let o = w.run(&request("get", "domain", &[("domain", "example.com")], &[]));
+        assert_eq!(
+            (code(&o), o.text.as_str()),
+            ((false, 460), "Info type not specified.")
+        );
+        let o = w.run(&request(
+            "get",
+            "domain",
+            &[("domain", "other.org")],
+            &[("type", "owner")],
+        ));
+        assert_eq!(
+            (code(&o), o.text.as_str()),
+            ((false, 480), "Domain not found")
+        );
+    }
+
+    #[test]
+    fn subusers() {
+        let mut w = world();
+        let add = |name: &str, pw: &str, perm: &str| {
+            request(
+                "add",
+                "subuser",
+                &[("domain", "example.com"), ("username", "alice")],
+                &[
+                    ("sub_username", name),
+                    ("sub_password", pw),
+                    ("sub_permission", perm),
+                ],
+            )
+        };
+        assert_eq!(
+            code(&w.run(&add("bob", "Bob-pass-123", "64"))),
+            (false, 465)
+        );
+        assert_eq!(
+            code(&w.run(&add("alice", "Bob-pass-123", "2"))),
+            (false, 485)
+        );
+        assert_eq!(code(&w.run(&add("bob", "short", "2"))), (false, 465));
+        let o = w.run(&add("bob", "Bob-pass-123", "2"));
+        assert_eq!(code(&o), (true, 200), "{o:?}");
+        let id = attr_of(&o, "sub_id").to_string();
+        let o = w.run(&add("carol", "Carol-pass-1", "2"));
+        assert_eq!(
+            (code(&o), o.text.as_str()),
+            ((false, 447), "Sub-user limit exceeded.")
+        );
+
+        let get = request(
+            "get",
+            "subuser",
+            &[("domain", "example.com"), ("username", "alice")],
+            &[],
+        );
+        let o = w.run(&get);
+        assert_eq!(
+            (
+                attr_of(&o, "id"),
+                attr_of(&o, "permission"),
+                attr_of(&o, "username")
+            ),
+            (id.as_str(), "2", "bob")
+        );
+
+        // The sub-user logs in, gets f_owner 0, and may not manage sub-users.
+        let o = w.login("bob", "Bob-pass-123", "example.com");
+        assert_eq!(
+            (attr_of(&o, "f_owner"), attr_of(&o, "permission")),
+            ("0", "2")
+        );
+        let sub_cookie = attr_of(&o, "cookie").to_string();
+        let o = w.run(&request("get", "subuser", &[("cookie", &sub_cookie)], &[]));
+        assert_eq!((code(&o), o.text.as_str()), ((false, 435), SUBUSER_DENIED));
+        // send_password for the sub-user goes through the interface as the sub-user's login.
+        let o = w.run(&request(
+            "send_password",
+            "domain",
+            &[],
+            &[("domain_name", "example.com"), ("sub_user", "1")],
+        ));
+        assert_eq!(code(&o), (true, 200));
+        assert!(matches!(
+            w.recorder.sent.lock().unwrap()[0].0,
+            Login::SubUser(_)
+        ));
+
+        // Modify: a new password ends the sub-user's sessions.
+        let modify = request(
+            "modify",
+            "subuser",
+            &[("domain", "example.com")],
+            &[
+                ("sub_id", &id),
+                ("sub_password", "Bob-pass-456"),
+                ("sub_permission", "6"),
+            ],
+        );
+        assert_eq!(code(&w.run(&modify)), (true, 200));
+        let o = w.run(&request(
+            "get",
+            "domain",
+            &[("cookie", &sub_cookie)],
+            &[("type", "owner")],
+        ));
+        assert_eq!(code(&o), (false, 415));
+        assert_eq!(
+            code(&w.login("bob", "Bob-pass-456", "example.com")),
+            (true, 200)
+        );
+        let wrong = request(
+            "modify",
+            "subuser",
+            &[("domain", "example.com")],
+            &[("sub_id", "999")],
+        );
+        assert_eq!(code(&w.run(&wrong)), (false, 480));
+        let wrong_parent = request(
+            "get",
+            "subuser",
+            &[("domain", "example.com"), ("username", "zed")],
+            &[],
+        );
+        assert_eq!(code(&w.run(&wrong_parent)), (false, 480));
+
+        let del = request(
+            "delete",
+            "subuser",
+            &[("domain", "example.com")],
+            &[("sub_id", &id)],
+        );
+        assert_eq!(code(&w.run(&del)), (true, 200));
+        assert_eq!(code(&w.run(&del)), (false, 480));
+        let o = w.run(&get);
+        assert_eq!(code(&o), (true, 200));
+        assert!(o.attributes.is_empty());
+        assert_eq!(
+            code(&w.login("bob", "Bob-pass-456", "example.com")),
+            (false, 415)
+        );
+        let o = w.run(&request(
+            "delete",
+            "subuser",
+            &[("domain", "example.com")],
+            &[],
+        ));
+        assert_eq!(
+            (code(&o), o.text.as_str()),
+            ((false, 460), "Missing required field: sub_id.")
+        );
+    }
+
+    #[test]
+    fn unknown_commands() {
+        let mut w = world();
+        let o = w.run(&request("register", "domain", &[], &[]));
+        assert_eq!(
+            (code(&o), o.text.as_str()),
+            ((false, 400), "Invalid Command: register domain")
+        );
+        let o = w.run(&request("send_password", "transfer", &[], &[]));
+        assert_eq!(o.text, "Invalid Command: send_password transfer");
+        let long = "x".repeat(500);
+        let o = w.run(&request(&long, "domain", &[], &[]));
+        assert!(o.text.len() < 150);
+    }
 }

@@ -6,4 +6,5 @@ mod config;
 mod http;
 mod lifecycle;
 mod support;
+mod xcp;
 mod xss;
