@@ -202,7 +202,9 @@ impl XmlStorageConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct XcpConfig {
     /// Extra addresses that serve XCP alone (OpenSRS clients expect a port of their own,
-    /// 55443 by convention). `server.listen` serves XCP at `POST /` in any case.
+    /// 55443 by convention). `server.listen` serves XCP at `POST /` in any case. One address
+    /// or a list.
+    #[serde(deserialize_with = "de_one_or_many")]
     pub listen: Vec<SocketAddr>,
     /// Length bounds for domain-owner and sub-user passwords.
     pub password_min_length: NonZeroUsize,
@@ -543,6 +545,23 @@ fn line_column(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
+/// `"addr"` or `["addr", …]`.
+fn de_one_or_many<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<SocketAddr>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(
+        untagged,
+        expecting = "an address such as \"0.0.0.0:55443\", or a list of them"
+    )]
+    enum OneOrMany {
+        One(SocketAddr),
+        Many(Vec<SocketAddr>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(addr) => vec![addr],
+        OneOrMany::Many(list) => list,
+    })
+}
+
 fn de_public_url<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     let url = String::deserialize(d)?;
     let lower = url.to_ascii_lowercase();
@@ -605,6 +624,30 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("invalid type"), "{text}");
+    }
+
+    #[test]
+    fn xcp_listeners_one_or_many_and_never_twice() {
+        let one = parse("[xcp]\nlisten = \"0.0.0.0:55443\"\n").unwrap();
+        assert_eq!(one.xcp.listen, ["0.0.0.0:55443".parse().unwrap()]);
+        let many = parse("[xcp]\nlisten = [\"0.0.0.0:55443\", \"[::]:55443\"]\n").unwrap();
+        assert_eq!(many.xcp.listen.len(), 2);
+        let err = parse("[xcp]\nlisten = \"nowhere\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("xcp.listen") && err.contains("a list of them"),
+            "{err}"
+        );
+        let err =
+            parse("[server]\nlisten = \"127.0.0.1:5445\"\n[xcp]\nlisten = \"127.0.0.1:5445\"\n")
+                .unwrap_err()
+                .to_string();
+        assert!(err.contains("xcp.listen") && err.contains("twice"), "{err}");
+        let err = parse("[xcp]\npassword_min_length = 30\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("xcp.password_min_length"), "{err}");
     }
 
     #[test]

@@ -1004,19 +1004,13 @@ fn get_subuser(
     let outcome = Outcome::success("Query Successful");
     Ok(
         match profiles::subuser_of(&ctx.db, scope.account.profile_id)? {
-            Some(sub) => {
-                let id = match sub.login {
-                    Login::SubUser(id) => id,
-                    _ => 0,
-                };
-                outcome
-                    .with("id", scalar(id.to_string()))
-                    .with(
-                        "permission",
-                        scalar(sub.permission.unwrap_or(0).to_string()),
-                    )
-                    .with("username", scalar(sub.username))
-            }
+            Some(sub) => outcome
+                .with("id", scalar(sub.id().to_string()))
+                .with(
+                    "permission",
+                    scalar(sub.permission.unwrap_or(0).to_string()),
+                )
+                .with("username", scalar(sub.username)),
             None => outcome,
         },
     )

@@ -36,6 +36,11 @@ impl Account {
     pub fn is_owner(&self) -> bool {
         matches!(self.login, Login::Profile(_))
     }
+
+    /// The row id in `profiles` or `subusers`.
+    pub fn id(&self) -> i64 {
+        login_id(self.login)
+    }
 }
 
 const DOMAIN_COLUMNS: &str = "id, name, reseller_id, profile_id, created_at, expires_at";
