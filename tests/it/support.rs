@@ -61,6 +61,33 @@ impl Server {
         self.log.lock().unwrap().join("\n")
     }
 
+    /// The whole log up to now: a marker request is made and its line awaited, so every line
+    /// of earlier requests is in. For checks that something was *not* logged.
+    pub fn settled_log(&self) -> String {
+        static MARKS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = MARKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = format!("/log-marker-{n}");
+        assert_eq!(self.get(&path).status, 404);
+        self.wait_log(&format!("path={path} "), Duration::from_secs(5))
+    }
+
+    /// The log once it contains `needle`. stderr is read by another thread, so a line may
+    /// arrive a moment after the reply that caused it.
+    pub fn wait_log(&self, needle: &str, within: Duration) -> String {
+        let start = Instant::now();
+        loop {
+            let log = self.log();
+            if log.contains(needle) {
+                return log;
+            }
+            assert!(
+                start.elapsed() < within,
+                "{needle:?} not logged within {within:?}; log:\n{log}"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     pub fn signal(&self, name: &str) {
         let ok = Command::new("kill")
             .arg(format!("-{name}"))
