@@ -161,3 +161,48 @@ CREATE INDEX cookies_by_profile ON cookies (profile_id);
 CREATE INDEX cookies_by_expiry ON cookies (expires_at);
 CREATE INDEX cookies_by_subuser ON cookies (subuser_id);
 CREATE INDEX cookies_by_domain ON cookies (domain_id);
+
+-- migrate: 6
+-- Password reset links (owned by src/reset.rs). Only a SHA-256 of a token is stored. login_kind
+-- and login_id name the account: users.id, profiles.id or subusers.id. A row stays after use or
+-- voiding (until purged) because the per-login hourly limit counts rows.
+CREATE TABLE reset_tokens (
+    token_hash   BLOB PRIMARY KEY,
+    login_kind   TEXT NOT NULL CHECK (login_kind IN ('user', 'profile', 'subuser')),
+    login_id     INTEGER NOT NULL,
+    account      TEXT NOT NULL,                 -- what the page calls the account
+    csrf         BLOB NOT NULL,                 -- the form's anti-CSRF value
+    requester_ip TEXT NOT NULL,
+    created_at   INTEGER NOT NULL,
+    expires_at   INTEGER NOT NULL,
+    ended_at     INTEGER                        -- used or voided
+) STRICT;
+CREATE INDEX reset_tokens_by_login ON reset_tokens (login_kind, login_id, created_at);
+
+-- mailPasswordToUser only records the request; the mailer thread resolves the address, so the
+-- answer takes the same time whether or not the address has an account.
+CREATE TABLE reset_requests (
+    id           INTEGER PRIMARY KEY,
+    email        TEXT NOT NULL,
+    requester_ip TEXT NOT NULL,
+    created_at   INTEGER NOT NULL
+) STRICT;
+
+-- The durable outbox (owned by src/mail.rs). A message is enqueued in the same transaction as
+-- its token. The body holds the link until the message is delivered or given up, then the
+-- link is scrubbed from it.
+CREATE TABLE outbox (
+    id              INTEGER PRIMARY KEY,
+    recipient       TEXT NOT NULL,
+    subject         TEXT NOT NULL,
+    body_text       TEXT NOT NULL,
+    body_html       TEXT,
+    state           TEXT NOT NULL DEFAULT 'pending'
+                    CHECK (state IN ('pending', 'sending', 'sent', 'failed')),
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    last_error      TEXT,
+    created_at      INTEGER NOT NULL,
+    finished_at     INTEGER
+) STRICT;
+CREATE INDEX outbox_due ON outbox (state, next_attempt_at);

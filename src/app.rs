@@ -17,7 +17,8 @@ use crate::config::{Config, ConfigError, LogLevel, Source};
 use crate::db::{self, DbError};
 use crate::http::{self, Server, ServerOptions};
 use crate::logging;
-use crate::reset::{self, ResetLinks};
+use crate::mail;
+use crate::reset::{self, ResetLinks, ResetService, Templates};
 use crate::router::{self, Router, Serves};
 use crate::xss::{self, Notification};
 
@@ -36,7 +37,9 @@ pub struct App {
     /// Change notifications for rssCloud subscribers, delivered by a background thread.
     pub notifier: SyncSender<Notification>,
     /// Password reset links, for every "mail my password" entry point.
-    pub reset: Box<dyn ResetLinks>,
+    pub reset: Arc<dyn ResetLinks>,
+    /// Invalid reset links opened, per address.
+    pub reset_hits: reset::page::Throttle,
 }
 
 /// A worker's own context: the shared app and the worker's database connection.
@@ -165,13 +168,60 @@ pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Re
         what: "starting the notification thread".into(),
         error,
     })?;
+    let public_url = config.server.public_url_for(bound);
+    let templates = Templates::load(&config.reset.templates_dir).map_err(|error| AppError::Io {
+        what: format!(
+            "cannot read the mail templates in {}",
+            config.reset.templates_dir.display()
+        ),
+        error,
+    })?;
+    let mail_waker = mail::Waker::default();
+    let reset_service = Arc::new(ResetService::new(
+        config.reset.clone(),
+        config.smtp.enabled,
+        public_url.clone(),
+        templates,
+        mail_waker.clone(),
+    ));
+    let transport = mail::Transport::from_config(&config.smtp, &config.storage.data_dir);
+    if config.smtp.enabled {
+        if let mail::Transport::Spool(dir) = &transport {
+            log::warn!(
+                "NO MAIL IS SENT: [smtp] has no host, so reset mails are written as .eml files to {}",
+                absolute(dir).display()
+            );
+        }
+    } else {
+        log::warn!("mail is turned off ([smtp] enabled = false): nobody can ask for a reset link");
+    }
+    let mailer = {
+        let chore_service = reset_service.clone();
+        let chore: mail::Chore = Box::new(move |conn| mailer_chore(conn, &chore_service));
+        mail::start(
+            db::open_or_create(&db_path, busy_timeout(&config))?,
+            mail::MailerSettings {
+                transport,
+                from: config.smtp.from.clone(),
+                retry_first_secs: secs(config.smtp.retry_first_secs.get()),
+                retry_horizon_secs: secs(config.smtp.retry_horizon_secs.get()),
+            },
+            mail_waker.clone(),
+            chore,
+        )
+        .map_err(|error| AppError::Io {
+            what: "starting the mailer thread".into(),
+            error,
+        })?
+    };
     let app = Arc::new(App {
-        public_url: config.server.public_url_for(bound),
+        public_url,
         files_url: config.server.files_url_for(bound),
         credentials,
         dummy_hash,
         notifier,
-        reset: Box::new(reset::LogOnly),
+        reset: reset_service,
+        reset_hits: reset::page::Throttle::default(),
         config,
     });
 
@@ -241,6 +291,8 @@ pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Re
         })?;
 
     server.wait();
+    mail_waker.stop();
+    let _ = mailer.join();
     signal_handle.close();
     let _ = signal_thread.join();
     log::info!("passlink stopped");
@@ -262,13 +314,37 @@ fn reload(config_path: Option<&Path>) {
     }
 }
 
+fn secs(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// The mailer thread's work besides delivering: address requests become links, and rows that
+/// served their purpose go. Purging runs at most once a minute.
+fn mailer_chore(conn: &mut Connection, service: &ResetService) {
+    if let Err(e) = service.process_requests(conn) {
+        log::error!("reset: cannot process requests: {e}");
+    }
+    thread_local! {
+        static LAST_PURGE: std::cell::Cell<i64> = const { std::cell::Cell::new(0) };
+    }
+    let now = crate::clock::unix_now();
+    if LAST_PURGE.get() + 60 <= now {
+        LAST_PURGE.set(now);
+        let purged =
+            reset::purge(conn, now).and_then(|_| crate::xcp::cookies::purge_expired(conn, now));
+        if let Err(e) = purged {
+            log::error!("purging expired tokens and cookies failed: {e}");
+        }
+    }
+}
+
 fn absolute(path: &Path) -> PathBuf {
     std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
 /// A worker context on a fresh migrated database, for unit tests of handlers.
 #[cfg(test)]
-pub fn test_ctx(reset: Box<dyn ResetLinks>) -> (tempfile::TempDir, Ctx) {
+pub fn test_ctx(reset: Arc<dyn ResetLinks>) -> (tempfile::TempDir, Ctx) {
     let (dir, db) = db::migrated_temp_db();
     let credentials = Credentials::new(2, Duration::from_secs(60));
     let dummy_hash = credentials.hash("no credential matches this").unwrap();
@@ -280,6 +356,7 @@ pub fn test_ctx(reset: Box<dyn ResetLinks>) -> (tempfile::TempDir, Ctx) {
         dummy_hash,
         notifier: std::sync::mpsc::sync_channel(1).0,
         reset,
+        reset_hits: reset::page::Throttle::default(),
     };
     (
         dir,

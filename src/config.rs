@@ -63,6 +63,37 @@ pub struct Config {
     pub smtp: SmtpConfig,
     pub xmlstorage: XmlStorageConfig,
     pub xcp: XcpConfig,
+    pub reset: ResetConfig,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ResetConfig {
+    /// How long a reset link works.
+    pub ttl_secs: NonZeroU64,
+    /// Links per login per hour; further requests get the same answer and no mail.
+    pub max_per_login_per_hour: u32,
+    /// Per client IP token bucket for "mail my password" requests: this many at once, refilled
+    /// at `ip_refill_per_minute`.
+    pub ip_burst: NonZeroU32,
+    pub ip_refill_per_minute: NonZeroU32,
+    /// Invalid reset-link hits per IP per minute before the page answers 429.
+    pub invalid_hits_per_minute: NonZeroU32,
+    /// `reset.txt` and `reset.html` here replace the built-in mail templates.
+    pub templates_dir: PathBuf,
+}
+
+impl Default for ResetConfig {
+    fn default() -> Self {
+        ResetConfig {
+            ttl_secs: nz_u64(1800),
+            max_per_login_per_hour: 3,
+            ip_burst: nz_u32(10),
+            ip_refill_per_minute: nz_u32(10),
+            invalid_hits_per_minute: nz_u32(30),
+            templates_dir: PathBuf::from("/etc/passlink/templates"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -301,6 +332,8 @@ pub enum SmtpSecurity {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SmtpConfig {
+    /// `false` turns mail off: nobody can ask for a reset link.
+    pub enabled: bool,
     /// No host means mail is written to the spool directory instead of being sent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
@@ -321,11 +354,17 @@ pub struct SmtpConfig {
     /// Turning certificate checks off must be explicit; it is never implied.
     pub accept_invalid_certs: bool,
     pub timeout_secs: NonZeroU64,
+    /// The first retry of an undelivered message waits this long; each further one twice as
+    /// long, up to an hour.
+    pub retry_first_secs: NonZeroU64,
+    /// How long a message is retried before it is marked failed.
+    pub retry_horizon_secs: NonZeroU64,
 }
 
 impl Default for SmtpConfig {
     fn default() -> Self {
         SmtpConfig {
+            enabled: true,
             host: None,
             port: None,
             security: SmtpSecurity::default(),
@@ -336,6 +375,8 @@ impl Default for SmtpConfig {
             helo: None,
             accept_invalid_certs: false,
             timeout_secs: nz_u64(30),
+            retry_first_secs: nz_u64(60),
+            retry_horizon_secs: nz_u64(24 * 3600),
         }
     }
 }

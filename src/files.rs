@@ -976,7 +976,7 @@ mod tests {
     // --- serving ---
 
     fn ctx() -> (tempfile::TempDir, Ctx) {
-        crate::app::test_ctx(Box::new(crate::reset::LogOnly))
+        crate::app::test_ctx(std::sync::Arc::new(crate::reset::LogOnly))
     }
 
     fn get(ctx: &mut Ctx, target: &str, headers: &[(&str, &str)]) -> Response {

@@ -15,6 +15,7 @@ pub mod db;
 pub mod files;
 pub mod http;
 pub mod logging;
+pub mod mail;
 pub mod reset;
 pub mod router;
 pub mod soap;

@@ -3,7 +3,7 @@
 
 use crate::app::Ctx;
 use crate::http::{Request, Response};
-use crate::{files, status, xcp, xss};
+use crate::{files, reset, status, xcp, xss};
 
 pub type Handler = fn(&mut Ctx, &Request) -> Response;
 
@@ -65,6 +65,9 @@ pub fn routes() -> Vec<Route> {
             Prefix("/initialResources/"),
             xss::serve_initial_resource,
         ),
+        // The page behind a password reset link.
+        route("GET", Prefix("/reset/"), reset::page::show),
+        route("POST", Prefix("/reset/"), reset::page::submit),
         // Users' stored files.
         route("GET", Prefix("/users/"), files::serve),
         // OpenSRS XCP: an OPS envelope POSTed to `/` (an empty target is read as `/`), or to a

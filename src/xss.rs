@@ -18,12 +18,16 @@ use crate::app::Ctx;
 use crate::clock;
 use crate::files;
 use crate::http::{Request, Response};
+use crate::reset::ResetError;
 use crate::value::{Call, Fault, Kind, MethodSpec, Value, structure};
 use crate::xml::Encoding;
 use crate::{soap, xmlrpc};
 
 const BAD_LOGIN: &str = "Can't access because user does not exist or password is incorrect.";
 const NO_MAIL: &str = "Mail service is not available on that server.";
+/// The same answer whether or not the address has an account.
+const MAIL_SENT: &str =
+    "If that address has an account, a password reset link has been mailed to it.";
 const REGISTRATION_REFUSED: &str = "Can't register with that email address and password. If you registered before, use the \
      password you registered with.";
 /// rssCloud's convention: registrations expire after 25 hours.
@@ -201,6 +205,23 @@ pub struct Caller<'a> {
     pub user_agent: &'a str,
 }
 
+/// Records the request; the mailer thread decides whether the address has an account, so the
+/// answer and its timing say nothing about it.
+fn mail_password_to_user(
+    ctx: &mut Ctx,
+    caller: &Caller<'_>,
+    args: &Args<'_>,
+) -> Result<Value, MethodError> {
+    let email = args.string(0)?;
+    match ctx.app.reset.request_for_email(&ctx.db, &email, caller.ip) {
+        Ok(()) => Ok(flag(false, MAIL_SENT)),
+        Err(ResetError::MailDisabled) => Ok(flag(true, NO_MAIL)),
+        Err(ResetError::Db(e)) => Err(MethodError::Db(e)),
+        // Not produced for address requests, which fail quietly when over the limit.
+        Err(ResetError::RateLimited) => Ok(flag(false, MAIL_SENT)),
+    }
+}
+
 /// Finds a method by its XML-RPC name, or by its bare SOAP operation name.
 pub fn method_spec(name: &str) -> Option<&'static MethodSpec> {
     METHODS.iter().find(|m| m.name == name).or_else(|| {
@@ -221,10 +242,7 @@ pub fn call(ctx: &mut Ctx, caller: &Caller<'_>, call: &Call) -> Result<Value, Fa
         "xmlStorageSystem.saveMultipleFiles" => save_multiple_files(ctx, caller, &args),
         "xmlStorageSystem.deleteMultipleFiles" => delete_multiple_files(ctx, caller, &args),
         "xmlStorageSystem.getMyDirectory" => get_my_directory(ctx, caller, &args),
-        "xmlStorageSystem.mailPasswordToUser" => args
-            .string(0)
-            .map(|_| flag(true, NO_MAIL))
-            .map_err(MethodError::Fault),
+        "xmlStorageSystem.mailPasswordToUser" => mail_password_to_user(ctx, caller, &args),
         "xmlStorageSystem.ping" => ping(ctx, caller, &args),
         "xmlStorageSystem.requestNotification" | "xmlStorageSystem.pleaseNotify" => {
             request_notification(ctx, caller, &args)

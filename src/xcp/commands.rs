@@ -448,7 +448,10 @@ impl Stop {
             }
             Stop::Busy => Outcome::failure(400, "Server busy; try again in a moment."),
             Stop::Reset(ResetError::RateLimited) => {
-                Outcome::failure(400, "Too many password requests; try again later.")
+                Outcome::failure(300, "Exceeded max command rate. Request deferred.")
+            }
+            Stop::Reset(ResetError::MailDisabled) => {
+                Outcome::failure(400, "Mail service is not available on that server.")
             }
             Stop::Reset(ResetError::Db(e)) => Stop::Db(e).into_outcome(),
         }
@@ -1041,6 +1044,10 @@ mod tests {
             Ok(())
         }
 
+        fn request_for_email(&self, _: &Connection, _: &str, _: IpAddr) -> Result<(), ResetError> {
+            Ok(())
+        }
+
         fn invalidate(&self, _: &Connection, login: Login) -> Result<(), ResetError> {
             self.0.voided.lock().unwrap().push(login);
             Ok(())
@@ -1059,7 +1066,7 @@ mod tests {
 
     fn world() -> World {
         let recorder = Arc::new(Recorder::default());
-        let (dir, ctx) = crate::app::test_ctx(Box::new(Shared(recorder.clone())));
+        let (dir, ctx) = crate::app::test_ctx(Arc::new(Shared(recorder.clone())));
         let hash = ctx.app.credentials.hash(OWNER_PASSWORD).unwrap();
         for name in ["r1", "r2"] {
             crate::xcp::resellers::add(&ctx.db, name, &[], 1).unwrap();

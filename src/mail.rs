@@ -1,0 +1,526 @@
+//! Mail: the durable `outbox` table, the one mailer thread that empties it, and delivery by
+//! SMTP (mail-send) or, with no SMTP host configured, into a spool directory of `.eml` files.
+//!
+//! A message is a row before anything is sent, so an SMTP outage of any length or a crash loses
+//! nothing: a row left in `sending` by a crash is sent again after the restart (at least once).
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::clock;
+use crate::config::{SmtpConfig, SmtpSecurity};
+use crate::db;
+
+/// Shown in place of a delivered body: the body held a reset link, which must not outlive its
+/// purpose in the database. (A failed message keeps its body, so `outbox retry` can send it.)
+const SCRUBBED: &str = "(removed once the message was delivered: it held a reset link)";
+/// The first retry waits this long (the config can lower it); each further one twice as long.
+const MAX_RETRY_DELAY_SECS: i64 = 3600;
+
+/// A message to enqueue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub recipient: String,
+    pub subject: String,
+    pub text: String,
+    pub html: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    Pending,
+    Sending,
+    Sent,
+    Failed,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Pending => "pending",
+            State::Sending => "sending",
+            State::Sent => "sent",
+            State::Failed => "failed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<State> {
+        [State::Pending, State::Sending, State::Sent, State::Failed]
+            .into_iter()
+            .find(|s| s.as_str() == text)
+    }
+}
+
+/// Adds a message, due at once. Run it in the transaction that creates what the message is
+/// about (a reset token), so both exist or neither does.
+pub fn enqueue(conn: &Connection, message: &Message, now: i64) -> rusqlite::Result<i64> {
+    conn.prepare_cached(
+        "INSERT INTO outbox (recipient, subject, body_text, body_html, next_attempt_at, \
+         created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+    )?
+    .execute(params![
+        message.recipient,
+        message.subject,
+        message.text,
+        message.html,
+        now
+    ])?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// One outbox row as `passlink outbox list` shows it.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub id: i64,
+    pub recipient: String,
+    pub subject: String,
+    pub state: String,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+    pub last_error: Option<String>,
+    pub created_at: i64,
+    pub finished_at: Option<i64>,
+}
+
+pub fn list(conn: &Connection, state: Option<State>) -> rusqlite::Result<Vec<Entry>> {
+    let mut stmt = conn.prepare(
+        "SELECT id, recipient, subject, state, attempts, next_attempt_at, last_error, \
+         created_at, finished_at FROM outbox WHERE ?1 IS NULL OR state = ?1 ORDER BY id",
+    )?;
+    let rows = stmt.query_map(params![state.map(State::as_str)], |r| {
+        Ok(Entry {
+            id: r.get(0)?,
+            recipient: r.get(1)?,
+            subject: r.get(2)?,
+            state: r.get(3)?,
+            attempts: r.get(4)?,
+            next_attempt_at: r.get(5)?,
+            last_error: r.get(6)?,
+            created_at: r.get(7)?,
+            finished_at: r.get(8)?,
+        })
+    })?;
+    rows.collect()
+}
+
+/// Makes a pending or failed message due now. `false` if there is no such message or it was
+/// sent.
+pub fn retry(conn: &Connection, id: i64, now: i64) -> rusqlite::Result<bool> {
+    Ok(conn.execute(
+        "UPDATE outbox SET state = 'pending', next_attempt_at = ?2, finished_at = NULL \
+         WHERE id = ?1 AND state IN ('pending', 'failed')",
+        params![id, now],
+    )? == 1)
+}
+
+/// Deletes sent messages finished before `before`.
+pub fn purge_sent_before(conn: &Connection, before: i64) -> rusqlite::Result<usize> {
+    conn.execute(
+        "DELETE FROM outbox WHERE state = 'sent' AND finished_at < ?1",
+        params![before],
+    )
+}
+
+/// After a crash: a message that was being sent may or may not have gone out. Sending it again
+/// is the safe side (a second reset mail is harmless; a lost one is not).
+pub fn recover(conn: &Connection) -> rusqlite::Result<usize> {
+    conn.execute(
+        "UPDATE outbox SET state = 'pending', last_error = 'interrupted by a restart' \
+         WHERE state = 'sending'",
+        [],
+    )
+}
+
+/// Takes the oldest due message and marks it `sending`.
+fn claim(conn: &mut Connection, now: i64) -> rusqlite::Result<Option<(i64, i64, Message)>> {
+    db::write(conn, |tx| {
+        let row = tx
+            .query_row(
+                "SELECT id, created_at, recipient, subject, body_text, body_html FROM outbox \
+                 WHERE state = 'pending' AND next_attempt_at <= ?1 ORDER BY next_attempt_at, id \
+                 LIMIT 1",
+                params![now],
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, i64>(1)?,
+                        Message {
+                            recipient: r.get(2)?,
+                            subject: r.get(3)?,
+                            text: r.get(4)?,
+                            html: r.get(5)?,
+                        },
+                    ))
+                },
+            )
+            .optional()?;
+        if let Some((id, ..)) = &row {
+            tx.execute(
+                "UPDATE outbox SET state = 'sending', attempts = attempts + 1 WHERE id = ?1",
+                params![id],
+            )?;
+        }
+        Ok(row)
+    })
+}
+
+fn mark_sent(conn: &Connection, id: i64, now: i64) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE outbox SET state = 'sent', finished_at = ?2, body_text = ?3, body_html = NULL \
+         WHERE id = ?1",
+        params![id, now, SCRUBBED],
+    )?;
+    Ok(())
+}
+
+fn mark_failed(conn: &Connection, id: i64, error: &str, now: i64) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE outbox SET state = 'failed', last_error = ?2, finished_at = ?3 WHERE id = ?1",
+        params![id, error, now],
+    )?;
+    Ok(())
+}
+
+fn reschedule(conn: &Connection, id: i64, error: &str, at: i64) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE outbox SET state = 'pending', last_error = ?2, next_attempt_at = ?3 WHERE id = ?1",
+        params![id, error, at],
+    )?;
+    Ok(())
+}
+
+/// When to try again after `attempts` failed tries: `first`, then doubling, capped at an hour.
+fn retry_delay(first: i64, attempts: i64) -> i64 {
+    let shift = u32::try_from(attempts.saturating_sub(1).clamp(0, 20)).unwrap_or(20);
+    first
+        .saturating_mul(1 << shift)
+        .min(MAX_RETRY_DELAY_SECS.max(first))
+}
+
+/// Why a delivery failed.
+#[derive(Debug)]
+pub enum DeliveryError {
+    Build(std::io::Error),
+    Smtp(String),
+    Spool(std::io::Error),
+    Timeout,
+}
+
+impl fmt::Display for DeliveryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DeliveryError::Build(e) => write!(f, "cannot build the message: {e}"),
+            DeliveryError::Smtp(e) => write!(f, "SMTP: {e}"),
+            DeliveryError::Spool(e) => write!(f, "spool: {e}"),
+            DeliveryError::Timeout => f.write_str("SMTP: timed out"),
+        }
+    }
+}
+
+impl std::error::Error for DeliveryError {}
+
+/// The RFC 5322 bytes of a message.
+pub fn render(message: &Message, from: &str, now: i64) -> Result<Vec<u8>, DeliveryError> {
+    let mut builder = mail_send::mail_builder::MessageBuilder::new()
+        .from(from.to_string())
+        .to(message.recipient.clone())
+        .subject(message.subject.clone())
+        .date(now)
+        .text_body(message.text.clone());
+    if let Some(html) = &message.html {
+        builder = builder.html_body(html.clone());
+    }
+    builder.write_to_vec().map_err(DeliveryError::Build)
+}
+
+/// Where messages go.
+#[derive(Debug, Clone)]
+pub enum Transport {
+    Smtp(SmtpConfig),
+    /// `.eml` files in this directory.
+    Spool(PathBuf),
+}
+
+impl Transport {
+    pub fn from_config(smtp: &SmtpConfig, data_dir: &Path) -> Transport {
+        match smtp.host {
+            Some(_) => Transport::Smtp(smtp.clone()),
+            None => Transport::Spool(data_dir.join("spool")),
+        }
+    }
+}
+
+fn deliver(
+    runtime: &tokio::runtime::Runtime,
+    transport: &Transport,
+    from: &str,
+    recipient: &str,
+    bytes: &[u8],
+    id: i64,
+) -> Result<(), DeliveryError> {
+    match transport {
+        Transport::Spool(dir) => spool(dir, id, bytes).map_err(DeliveryError::Spool),
+        Transport::Smtp(smtp) => runtime.block_on(send_smtp(smtp, from, recipient, bytes)),
+    }
+}
+
+/// Writes `NNNNNN.eml` through a temporary name, so a reader never sees half a message.
+fn spool(dir: &Path, id: i64, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    std::fs::create_dir_all(dir)?;
+    let name = format!("{id:08}.eml");
+    let tmp = dir.join(format!(".{name}.tmp"));
+    let mut file = std::fs::File::create(&tmp)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    drop(file);
+    std::fs::rename(&tmp, dir.join(name))
+}
+
+async fn send_smtp(
+    smtp: &SmtpConfig,
+    from: &str,
+    recipient: &str,
+    bytes: &[u8],
+) -> Result<(), DeliveryError> {
+    use mail_send::SmtpClientBuilder;
+    let host = smtp.host.clone().unwrap_or_default();
+    let timeout = Duration::from_secs(smtp.timeout_secs.get());
+    let mut builder = SmtpClientBuilder::new(host, smtp.effective_port())
+        .map_err(DeliveryError::Smtp)?
+        .implicit_tls(smtp.security == SmtpSecurity::Tls)
+        .timeout(timeout);
+    if let Some(helo) = &smtp.helo {
+        builder = builder.helo_host(helo.clone());
+    }
+    if smtp.accept_invalid_certs {
+        builder = builder.allow_invalid_certs();
+    }
+    if let (Some(user), Some(password)) = (&smtp.username, &smtp.password) {
+        builder = builder.credentials((user.clone(), password.expose().to_string()));
+    }
+    let message = mail_send::smtp::message::Message::new(from, [recipient], bytes);
+    // One deadline over the whole exchange: a server that accepts and then says nothing must
+    // not hold the mailer for good.
+    let exchange = async {
+        match smtp.security {
+            SmtpSecurity::None => builder.connect_plain().await?.send(message).await,
+            _ => builder.connect().await?.send(message).await,
+        }
+    };
+    match tokio::time::timeout(timeout * 3, exchange).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(DeliveryError::Smtp(e.to_string())),
+        Err(_) => Err(DeliveryError::Timeout),
+    }
+}
+
+/// Wakes the mailer when a message is enqueued, and stops it.
+#[derive(Clone, Default)]
+pub struct Waker {
+    inner: Arc<(Mutex<bool>, Condvar)>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Waker {
+    pub fn wake(&self) {
+        let (flag, cond) = &*self.inner;
+        *flag.lock().unwrap_or_else(PoisonError::into_inner) = true;
+        cond.notify_one();
+    }
+
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.wake();
+    }
+
+    fn stopping(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
+    /// Sleeps until woken or `limit` passes.
+    fn wait(&self, limit: Duration) {
+        let (flag, cond) = &*self.inner;
+        let guard = flag.lock().unwrap_or_else(PoisonError::into_inner);
+        let (mut guard, _) = cond
+            .wait_timeout_while(guard, limit, |woken| !*woken)
+            .unwrap_or_else(PoisonError::into_inner);
+        *guard = false;
+    }
+}
+
+/// What the mailer thread needs.
+pub struct MailerSettings {
+    pub transport: Transport,
+    pub from: String,
+    pub retry_first_secs: i64,
+    pub retry_horizon_secs: i64,
+}
+
+/// Work done on every pass before delivering (the reset module turns address requests into
+/// messages here, and purges old rows).
+pub type Chore = Box<dyn Fn(&mut Connection) + Send>;
+
+/// Starts the mailer thread on its own connection. It recovers interrupted messages, then
+/// delivers due ones until [`Waker::stop`].
+pub fn start(
+    mut conn: Connection,
+    settings: MailerSettings,
+    waker: Waker,
+    chore: Chore,
+) -> std::io::Result<JoinHandle<()>> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    std::thread::Builder::new()
+        .name("mailer".into())
+        .spawn(move || {
+            match recover(&conn) {
+                Ok(0) => {}
+                Ok(n) => log::warn!("mail: {n} message(s) interrupted by a restart; sending again"),
+                Err(e) => log::error!("mail: cannot recover interrupted messages: {e}"),
+            }
+            while !waker.stopping() {
+                chore(&mut conn);
+                while !waker.stopping() && deliver_one(&mut conn, &runtime, &settings) {}
+                waker.wait(Duration::from_secs(1));
+            }
+        })
+}
+
+/// Delivers the next due message. `false` when there was none (or the store failed).
+fn deliver_one(
+    conn: &mut Connection,
+    runtime: &tokio::runtime::Runtime,
+    settings: &MailerSettings,
+) -> bool {
+    let now = clock::unix_now();
+    let (id, created_at, message) = match claim(conn, now) {
+        Ok(Some(claimed)) => claimed,
+        Ok(None) => return false,
+        Err(e) => {
+            log::error!("mail: cannot read the outbox: {e}");
+            return false;
+        }
+    };
+    let result = render(&message, &settings.from, now).and_then(|bytes| {
+        deliver(
+            runtime,
+            &settings.transport,
+            &settings.from,
+            &message.recipient,
+            &bytes,
+            id,
+        )
+    });
+    let now = clock::unix_now();
+    let stored = match result {
+        Ok(()) => {
+            log::info!("mail: message {id} delivered");
+            mark_sent(conn, id, now)
+        }
+        Err(e) => {
+            let error = e.to_string();
+            let attempts: i64 = conn
+                .query_row(
+                    "SELECT attempts FROM outbox WHERE id = ?1",
+                    params![id],
+                    |r| r.get(0),
+                )
+                .unwrap_or(1);
+            let at = now + retry_delay(settings.retry_first_secs, attempts);
+            if at > created_at.saturating_add(settings.retry_horizon_secs) {
+                log::error!(
+                    "mail: message {id} failed for good after {attempts} attempt(s): {error}"
+                );
+                mark_failed(conn, id, &error, now)
+            } else {
+                log::warn!(
+                    "mail: message {id} not delivered (attempt {attempts}): {error}; retrying at {}",
+                    clock::rfc3339(at)
+                );
+                reschedule(conn, id, &error, at)
+            }
+        }
+    };
+    if let Err(e) = stored {
+        log::error!("mail: cannot record the outcome of message {id}: {e}");
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(to: &str) -> Message {
+        Message {
+            recipient: to.into(),
+            subject: "Reset".into(),
+            text: "Open https://example.org/reset/abc".into(),
+            html: None,
+        }
+    }
+
+    #[test]
+    fn claim_finish_and_scrub() {
+        let (_dir, mut conn) = db::migrated_temp_db();
+        let id = enqueue(&conn, &message("a@example.org"), 10).unwrap();
+        assert!(claim(&mut conn, 9).unwrap().is_none(), "not due yet");
+        let (got, created, m) = claim(&mut conn, 10).unwrap().unwrap();
+        assert_eq!(
+            (got, created, m.recipient.as_str()),
+            (id, 10, "a@example.org")
+        );
+        assert!(claim(&mut conn, 10).unwrap().is_none(), "taken");
+        // A crash now leaves it in `sending`; recovery makes it due again.
+        assert_eq!(recover(&conn).unwrap(), 1);
+        let (again, ..) = claim(&mut conn, 10).unwrap().unwrap();
+        assert_eq!(again, id);
+        mark_sent(&conn, id, 11).unwrap();
+        let e = &list(&conn, Some(State::Sent)).unwrap()[0];
+        assert_eq!((e.attempts, e.finished_at), (2, Some(11)));
+        let body: String = conn
+            .query_row("SELECT body_text FROM outbox", [], |r| r.get(0))
+            .unwrap();
+        assert!(!body.contains("/reset/"), "{body}");
+        assert!(
+            !retry(&conn, id, 12).unwrap(),
+            "sent messages are not retried"
+        );
+        assert_eq!(purge_sent_before(&conn, 12).unwrap(), 1);
+    }
+
+    #[test]
+    fn retries_back_off() {
+        assert_eq!(retry_delay(30, 1), 30);
+        assert_eq!(retry_delay(30, 2), 60);
+        assert_eq!(retry_delay(30, 3), 120);
+        assert_eq!(retry_delay(30, 50), 3600);
+        assert_eq!(retry_delay(1, 1), 1);
+    }
+
+    #[test]
+    fn spool_writes_whole_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let bytes = render(&message("a@example.org"), "passlink@example.org", 0).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(text.contains("Subject: Reset"), "{text}");
+        assert!(
+            text.contains("To: <a@example.org>") || text.contains("To: a@example.org"),
+            "{text}"
+        );
+        spool(dir.path(), 7, &bytes).unwrap();
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["00000007.eml"]);
+    }
+}

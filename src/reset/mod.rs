@@ -1,0 +1,576 @@
+//! Password reset links: the one way passlink answers "mail my password", since it keeps only
+//! hashes.
+//!
+//! The entry points (`xmlStorageSystem.mailPasswordToUser`, XCP `send_password`) and the
+//! password changes that must void outstanding links talk to [`ResetLinks`]; [`ResetService`]
+//! is the implementation. A link carries 32 random bytes; only their SHA-256 is stored, with
+//! the login, the expiry and the requesting address. The token row and its mail are written in
+//! one transaction, and the mailer thread ([`crate::mail`]) delivers the mail. The page behind
+//! the link is in [`page`].
+
+pub mod page;
+mod templates;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::IpAddr;
+use std::sync::{Mutex, PoisonError};
+use std::time::Instant;
+
+use base64::Engine as _;
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use sha2::{Digest, Sha256};
+
+use crate::accounts;
+use crate::clock;
+use crate::config::ResetConfig;
+use crate::mail::{self, Waker};
+pub use templates::Templates;
+
+/// Whose password a link resets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Login {
+    /// An xmlStorageSystem user (`users.id`).
+    XssUser(i64),
+    /// A domain owner's management profile (`profiles.id`).
+    Profile(i64),
+    /// A profile's sub-user (`subusers.id`).
+    SubUser(i64),
+}
+
+impl Login {
+    fn kind(self) -> &'static str {
+        match self {
+            Login::XssUser(_) => "user",
+            Login::Profile(_) => "profile",
+            Login::SubUser(_) => "subuser",
+        }
+    }
+
+    fn id(self) -> i64 {
+        match self {
+            Login::XssUser(id) | Login::Profile(id) | Login::SubUser(id) => id,
+        }
+    }
+
+    fn from_row(kind: &str, id: i64) -> Option<Login> {
+        match kind {
+            "user" => Some(Login::XssUser(id)),
+            "profile" => Some(Login::Profile(id)),
+            "subuser" => Some(Login::SubUser(id)),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Login {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Login::XssUser(id) => write!(f, "user {id}"),
+            Login::Profile(id) => write!(f, "profile {id}"),
+            Login::SubUser(id) => write!(f, "sub-user {id}"),
+        }
+    }
+}
+
+/// A request for a link.
+#[derive(Debug, Clone)]
+pub struct LinkRequest<'a> {
+    pub login: Login,
+    /// The account's name as the page and the mail show it ("profile alice for example.com").
+    pub account: &'a str,
+    /// Where the link goes. Never logged.
+    pub email: &'a str,
+    /// The address the request came from, for rate limits and the record.
+    pub requester: IpAddr,
+}
+
+#[derive(Debug)]
+pub enum ResetError {
+    /// Too many requests for this login or from this address; try later.
+    RateLimited,
+    /// Mail is turned off in the config.
+    MailDisabled,
+    Db(rusqlite::Error),
+}
+
+impl fmt::Display for ResetError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ResetError::RateLimited => f.write_str("too many reset requests; try again later"),
+            ResetError::MailDisabled => f.write_str("mail is turned off"),
+            ResetError::Db(e) => write!(f, "database error: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ResetError {}
+
+impl From<rusqlite::Error> for ResetError {
+    fn from(e: rusqlite::Error) -> Self {
+        ResetError::Db(e)
+    }
+}
+
+/// The reset-link service as its callers see it. Every call runs on the caller's database
+/// connection, so a caller that changes a password can void the links in its own transaction.
+pub trait ResetLinks: Send + Sync {
+    /// Issues a link for `request.login` and queues the mail to `request.email`, in one
+    /// transaction. Returns once both are durable.
+    fn send(&self, conn: &Connection, request: &LinkRequest<'_>) -> Result<(), ResetError>;
+
+    /// Records a request for the xmlStorageSystem account with this address. Whether the
+    /// address has an account is decided later, by the mailer thread, so this takes the same
+    /// time either way; over the rate limit it quietly records nothing.
+    fn request_for_email(
+        &self,
+        conn: &Connection,
+        email: &str,
+        requester: IpAddr,
+    ) -> Result<(), ResetError>;
+
+    /// Voids every outstanding link for `login` (its password just changed, or it is gone).
+    fn invalidate(&self, conn: &Connection, login: Login) -> Result<(), ResetError>;
+}
+
+/// A reset token as the link carries it: 32 random bytes, base64url without padding.
+pub fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::fill(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The stored form of a token.
+fn token_hash(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+/// Whether `text` could be a token at all (43 base64url characters), so that junk in a URL
+/// never reaches the database.
+pub fn plausible_token(text: &str) -> bool {
+    text.len() == 43
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// A token row.
+#[derive(Debug, Clone)]
+pub struct TokenRow {
+    pub login: Login,
+    pub account: String,
+    pub csrf: Vec<u8>,
+    pub expires_at: i64,
+    pub ended_at: Option<i64>,
+}
+
+impl TokenRow {
+    pub fn usable(&self, now: i64) -> bool {
+        self.ended_at.is_none() && self.expires_at > now
+    }
+}
+
+pub fn find_token(conn: &Connection, token: &str) -> rusqlite::Result<Option<TokenRow>> {
+    if !plausible_token(token) {
+        return Ok(None);
+    }
+    conn.prepare_cached(
+        "SELECT login_kind, login_id, account, csrf, expires_at, ended_at FROM reset_tokens \
+         WHERE token_hash = ?1",
+    )?
+    .query_row(params![token_hash(token).as_slice()], |r| {
+        let kind: String = r.get(0)?;
+        Ok((
+            kind,
+            r.get::<_, i64>(1)?,
+            r.get(2)?,
+            r.get(3)?,
+            r.get(4)?,
+            r.get(5)?,
+        ))
+    })
+    .optional()
+    .map(|row| {
+        row.and_then(|(kind, id, account, csrf, expires_at, ended_at)| {
+            Some(TokenRow {
+                login: Login::from_row(&kind, id)?,
+                account,
+                csrf,
+                expires_at,
+                ended_at,
+            })
+        })
+    })
+}
+
+/// Ends the token if it is still usable; `false` if it was used, voided or expired meanwhile.
+/// Run in the transaction that sets the new password.
+pub fn consume(conn: &Connection, token: &str, now: i64) -> rusqlite::Result<bool> {
+    Ok(conn.execute(
+        "UPDATE reset_tokens SET ended_at = ?2 WHERE token_hash = ?1 AND ended_at IS NULL \
+         AND expires_at > ?2",
+        params![token_hash(token).as_slice(), now],
+    )? == 1)
+}
+
+/// Voids the login's outstanding tokens.
+pub fn void_tokens(conn: &Connection, login: Login, now: i64) -> rusqlite::Result<usize> {
+    conn.prepare_cached(
+        "UPDATE reset_tokens SET ended_at = ?3 WHERE login_kind = ?1 AND login_id = ?2 \
+         AND ended_at IS NULL",
+    )?
+    .execute(params![login.kind(), login.id(), now])
+}
+
+/// Drops tokens that can no longer be used and no longer count for the hourly limit, and
+/// address requests that were never processed for a day (the mailer was down).
+pub fn purge(conn: &Connection, now: i64) -> rusqlite::Result<usize> {
+    let tokens = conn.execute(
+        "DELETE FROM reset_tokens WHERE created_at < ?1 AND (ended_at IS NOT NULL OR expires_at <= ?2)",
+        params![now - 3600, now],
+    )?;
+    conn.execute(
+        "DELETE FROM reset_requests WHERE created_at < ?1",
+        params![now - 86_400],
+    )?;
+    Ok(tokens)
+}
+
+/// A token bucket per client address.
+struct Buckets {
+    burst: f64,
+    per_sec: f64,
+    map: Mutex<HashMap<IpAddr, (f64, Instant)>>,
+}
+
+impl Buckets {
+    /// Takes one token for `ip`; `false` when its bucket is empty.
+    fn take(&self, ip: IpAddr) -> bool {
+        let now = Instant::now();
+        let mut map = self.map.lock().unwrap_or_else(PoisonError::into_inner);
+        if map.len() > 100_000 {
+            // Full buckets carry no information; drop them so the map stays bounded.
+            let burst = self.burst;
+            let per_sec = self.per_sec;
+            map.retain(|_, (level, at)| {
+                *level + now.duration_since(*at).as_secs_f64() * per_sec < burst
+            });
+        }
+        let (level, at) = map.entry(ip).or_insert((self.burst, now));
+        *level = (*level + now.duration_since(*at).as_secs_f64() * self.per_sec).min(self.burst);
+        *at = now;
+        if *level >= 1.0 {
+            *level -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// Whether a link was issued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Issued {
+    Yes,
+    /// The login had its hourly number of links.
+    Limited,
+}
+
+/// The reset-link service: tokens, their mails, and the limits.
+pub struct ResetService {
+    config: ResetConfig,
+    mail_enabled: bool,
+    public_url: String,
+    templates: Templates,
+    buckets: Buckets,
+    mailer: Waker,
+}
+
+impl ResetService {
+    pub fn new(
+        config: ResetConfig,
+        mail_enabled: bool,
+        public_url: String,
+        templates: Templates,
+        mailer: Waker,
+    ) -> ResetService {
+        let buckets = Buckets {
+            burst: f64::from(config.ip_burst.get()),
+            per_sec: f64::from(config.ip_refill_per_minute.get()) / 60.0,
+            map: Mutex::new(HashMap::new()),
+        };
+        ResetService {
+            config,
+            mail_enabled,
+            public_url,
+            templates,
+            buckets,
+            mailer,
+        }
+    }
+
+    fn ttl(&self) -> i64 {
+        i64::try_from(self.config.ttl_secs.get()).unwrap_or(i64::MAX)
+    }
+
+    /// Issues a token and enqueues its mail, in one transaction, unless the login had its
+    /// hourly number of links.
+    fn issue(&self, conn: &Connection, request: &LinkRequest<'_>) -> Result<Issued, ResetError> {
+        let now = clock::unix_now();
+        let token = new_token();
+        let mut csrf = [0u8; 16];
+        rand::fill(&mut csrf);
+        let expires_at = now.saturating_add(self.ttl());
+        let link = format!("{}/reset/{token}", self.public_url);
+        let message = self.templates.render(&templates::Vars {
+            link: &link,
+            account: request.account,
+            expiry: &format!("{} UTC", clock::sql_datetime(expires_at)),
+            ip: &request.requester.to_string(),
+            public_url: &self.public_url,
+            recipient: request.email,
+        });
+        // IMMEDIATE: the count and the insert must not interleave with another request's.
+        let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
+        let recent: i64 = tx
+            .prepare_cached(
+                "SELECT count(*) FROM reset_tokens WHERE login_kind = ?1 AND login_id = ?2 \
+                 AND created_at > ?3",
+            )?
+            .query_row(
+                params![request.login.kind(), request.login.id(), now - 3600],
+                |r| r.get(0),
+            )?;
+        if recent >= i64::from(self.config.max_per_login_per_hour) {
+            return Ok(Issued::Limited);
+        }
+        // A new link replaces the older ones.
+        void_tokens(&tx, request.login, now)?;
+        tx.prepare_cached(
+            "INSERT INTO reset_tokens (token_hash, login_kind, login_id, account, csrf, \
+             requester_ip, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?
+        .execute(params![
+            token_hash(&token).as_slice(),
+            request.login.kind(),
+            request.login.id(),
+            request.account,
+            csrf.as_slice(),
+            request.requester.to_string(),
+            now,
+            expires_at
+        ])?;
+        mail::enqueue(&tx, &message, now)?;
+        tx.commit()?;
+        self.mailer.wake();
+        log::info!(
+            "reset: link issued for {} (requested from {})",
+            request.login,
+            request.requester
+        );
+        Ok(Issued::Yes)
+    }
+
+    /// The mailer thread's chore: turns recorded address requests into links and mails.
+    pub fn process_requests(&self, conn: &Connection) -> Result<usize, ResetError> {
+        let rows: Vec<(i64, String, String)> = {
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, email, requester_ip FROM reset_requests ORDER BY id LIMIT 100",
+            )?;
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<Result<_, _>>()?
+        };
+        for (id, email, ip) in &rows {
+            let requester = ip.parse().unwrap_or(IpAddr::from([0, 0, 0, 0]));
+            match accounts::find_by_email(conn, email)? {
+                Some(user) if !user.disabled => {
+                    let account =
+                        format!("{} (xmlStorageSystem user {})", user.email, user.usernum());
+                    let request = LinkRequest {
+                        login: Login::XssUser(user.id),
+                        account: &account,
+                        email: &user.email,
+                        requester,
+                    };
+                    if self.issue(conn, &request)? == Issued::Limited {
+                        log::info!(
+                            "reset: no link for {} (hourly limit reached)",
+                            request.login
+                        );
+                    }
+                }
+                _ => log::info!("reset: an address request from {ip} matched no account"),
+            }
+            conn.execute("DELETE FROM reset_requests WHERE id = ?1", params![id])?;
+        }
+        Ok(rows.len())
+    }
+}
+
+impl ResetLinks for ResetService {
+    fn send(&self, conn: &Connection, request: &LinkRequest<'_>) -> Result<(), ResetError> {
+        if !self.mail_enabled {
+            return Err(ResetError::MailDisabled);
+        }
+        if !self.buckets.take(request.requester) {
+            return Err(ResetError::RateLimited);
+        }
+        match self.issue(conn, request)? {
+            Issued::Yes => Ok(()),
+            Issued::Limited => Err(ResetError::RateLimited),
+        }
+    }
+
+    fn request_for_email(
+        &self,
+        conn: &Connection,
+        email: &str,
+        requester: IpAddr,
+    ) -> Result<(), ResetError> {
+        if !self.mail_enabled {
+            return Err(ResetError::MailDisabled);
+        }
+        let email = email.trim();
+        if !self.buckets.take(requester) || email.is_empty() || email.len() > 254 {
+            return Ok(());
+        }
+        conn.prepare_cached(
+            "INSERT INTO reset_requests (email, requester_ip, created_at) VALUES (?1, ?2, ?3)",
+        )?
+        .execute(params![email, requester.to_string(), clock::unix_now()])?;
+        self.mailer.wake();
+        Ok(())
+    }
+
+    fn invalidate(&self, conn: &Connection, login: Login) -> Result<(), ResetError> {
+        void_tokens(conn, login, clock::unix_now())?;
+        Ok(())
+    }
+}
+
+/// Stand-in for unit tests: accepts requests and logs them.
+#[cfg(test)]
+#[derive(Debug, Default)]
+pub struct LogOnly;
+
+#[cfg(test)]
+impl ResetLinks for LogOnly {
+    fn send(&self, _conn: &Connection, request: &LinkRequest<'_>) -> Result<(), ResetError> {
+        log::info!("reset link requested for {}", request.login);
+        Ok(())
+    }
+
+    fn request_for_email(&self, _: &Connection, _: &str, _: IpAddr) -> Result<(), ResetError> {
+        Ok(())
+    }
+
+    fn invalidate(&self, _conn: &Connection, _login: Login) -> Result<(), ResetError> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn service(max: u32) -> ResetService {
+        let mut config = Config::default().reset;
+        config.max_per_login_per_hour = max;
+        ResetService::new(
+            config,
+            true,
+            "http://public".into(),
+            Templates::built_in(),
+            Waker::default(),
+        )
+    }
+
+    fn request(login: Login) -> LinkRequest<'static> {
+        LinkRequest {
+            login,
+            account: "alice",
+            email: "alice@example.org",
+            requester: "192.0.2.1".parse().unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_link_is_a_hashed_token_and_a_queued_mail() {
+        let (_dir, conn) = crate::db::migrated_temp_db();
+        let s = service(3);
+        s.send(&conn, &request(Login::Profile(7))).unwrap();
+        let body: String = conn
+            .query_row("SELECT body_text FROM outbox", [], |r| r.get(0))
+            .unwrap();
+        let token = body
+            .split("http://public/reset/")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap()
+            .to_string();
+        assert!(plausible_token(&token), "{token}");
+        let stored: Vec<u8> = conn
+            .query_row("SELECT token_hash FROM reset_tokens", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(stored, token_hash(&token));
+        let row = find_token(&conn, &token).unwrap().unwrap();
+        assert_eq!(row.login, Login::Profile(7));
+        assert!(row.usable(clock::unix_now()));
+        // A second link voids the first.
+        s.send(&conn, &request(Login::Profile(7))).unwrap();
+        assert!(
+            !find_token(&conn, &token)
+                .unwrap()
+                .unwrap()
+                .usable(clock::unix_now())
+        );
+        assert!(!consume(&conn, &token, clock::unix_now()).unwrap());
+    }
+
+    #[test]
+    fn the_hourly_limit_is_per_login() {
+        let (_dir, conn) = crate::db::migrated_temp_db();
+        let s = service(3);
+        for _ in 0..3 {
+            s.send(&conn, &request(Login::SubUser(1))).unwrap();
+        }
+        assert!(matches!(
+            s.send(&conn, &request(Login::SubUser(1))),
+            Err(ResetError::RateLimited)
+        ));
+        s.send(&conn, &request(Login::SubUser(2))).unwrap();
+        let mails: i64 = conn
+            .query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mails, 4);
+    }
+
+    #[test]
+    fn the_ip_bucket_empties_and_refills() {
+        let b = Buckets {
+            burst: 2.0,
+            per_sec: 1000.0,
+            map: Mutex::new(HashMap::new()),
+        };
+        let ip: IpAddr = "192.0.2.1".parse().unwrap();
+        assert!(b.take(ip) && b.take(ip));
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        assert!(b.take(ip));
+        let slow = Buckets {
+            burst: 1.0,
+            per_sec: 0.001,
+            map: Mutex::new(HashMap::new()),
+        };
+        assert!(slow.take(ip));
+        assert!(!slow.take(ip));
+        assert!(slow.take("192.0.2.2".parse().unwrap()));
+    }
+
+    #[test]
+    fn junk_never_reaches_the_database() {
+        assert!(!plausible_token("../../etc/passwd"));
+        assert!(!plausible_token(&"a".repeat(44)));
+        assert!(plausible_token(&new_token()));
+    }
+}

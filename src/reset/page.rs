@@ -1,0 +1,463 @@
+//! The page behind a reset link: `GET /reset/<token>` shows a form for the new password,
+//! twice; `POST /reset/<token>` sets it. Plain HTML with one inline style sheet (allowed by its
+//! hash in the CSP), no scripts, no external assets; labels on every field and each error tied
+//! to its field with `aria-describedby`.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Mutex, PoisonError};
+
+use base64::Engine as _;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use super::templates::escape_html;
+use super::{Login, TokenRow, consume, find_token, void_tokens};
+use crate::accounts::{self, AccountError};
+use crate::app::Ctx;
+use crate::clock;
+use crate::db;
+use crate::http::{Request, Response};
+use crate::xcp::{cookies, domains, profiles};
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;line-height:1.5;margin:0;\
+background:#f5f5f4;color:#1c1917}main{max-width:28rem;margin:3rem auto;padding:2rem;\
+background:#fff;border:1px solid #d6d3d1;border-radius:.5rem}h1{font-size:1.4rem;margin-top:0}\
+label{display:block;font-weight:600;margin-top:1rem}input{width:100%;box-sizing:border-box;\
+font-size:1rem;padding:.5rem;border:1px solid #78716c;border-radius:.25rem}\
+input[aria-invalid=true]{border-color:#b91c1c;outline:2px solid #b91c1c}\
+.hint{color:#57534e;font-size:.9rem;margin:.25rem 0 0}.error{color:#b91c1c;font-weight:600;\
+margin:.25rem 0 0}button{margin-top:1.5rem;font-size:1rem;padding:.6rem 1.2rem;\
+background:#1d4ed8;color:#fff;border:0;border-radius:.25rem;cursor:pointer}";
+
+/// Longest form body read: two passwords of at most 128 characters, percent-encoded, fit many
+/// times over.
+const MAX_FORM_BYTES: usize = 8 * 1024;
+
+/// Counts invalid-link hits per address per minute; over the limit the page answers 429.
+/// (Guessing a 256-bit token is hopeless, but a flood of guesses is worth noticing.)
+#[derive(Default)]
+pub struct Throttle {
+    hits: Mutex<HashMap<IpAddr, (i64, u32)>>,
+}
+
+impl Throttle {
+    fn over(&self, ip: IpAddr, limit: u32) -> bool {
+        let minute = clock::unix_now() / 60;
+        let hits = self.hits.lock().unwrap_or_else(PoisonError::into_inner);
+        hits.get(&ip)
+            .is_some_and(|(m, count)| *m == minute && *count >= limit)
+    }
+
+    fn record(&self, ip: IpAddr) -> u32 {
+        let minute = clock::unix_now() / 60;
+        let mut hits = self.hits.lock().unwrap_or_else(PoisonError::into_inner);
+        if hits.len() > 100_000 {
+            hits.retain(|_, (m, _)| *m == minute);
+        }
+        let entry = hits.entry(ip).or_insert((minute, 0));
+        if entry.0 != minute {
+            *entry = (minute, 0);
+        }
+        entry.1 += 1;
+        entry.1
+    }
+}
+
+/// Every reset response carries these: the token is in the URL, so nothing may cache the
+/// page, send it on as a referrer, or frame it.
+fn page(status: u16, title: &str, body: &str) -> Response {
+    let html = format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <meta name=\"referrer\" content=\"no-referrer\"><title>{}</title><style>{STYLE}</style>\
+         </head><body><main>\n{body}\n</main></body></html>\n",
+        escape_html(title)
+    );
+    let style_hash =
+        base64::engine::general_purpose::STANDARD.encode(Sha256::digest(STYLE.as_bytes()));
+    Response::new(status)
+        .with_body("text/html; charset=utf-8", html.into_bytes())
+        .with_header("Cache-Control", "no-store")
+        .with_header("Referrer-Policy", "no-referrer")
+        .with_header(
+            "Content-Security-Policy",
+            format!(
+                "default-src 'none'; style-src 'sha256-{style_hash}'; form-action 'self'; \
+                 frame-ancestors 'none'; base-uri 'none'"
+            ),
+        )
+        .with_header("X-Frame-Options", "DENY")
+        .with_header("X-Content-Type-Options", "nosniff")
+}
+
+fn gone() -> Response {
+    page(
+        410,
+        "This link no longer works",
+        "<h1>This link no longer works</h1>\n<p>It has expired, it was already used, or a newer \
+         link replaced it. A reset link works once, for a limited time.</p>\n<p>To get a new \
+         one, ask for your password again where you asked before: in your weblog client \
+         (\"mail my password\") or at your domain provider.</p>",
+    )
+}
+
+fn too_many() -> Response {
+    page(
+        429,
+        "Too many attempts",
+        "<h1>Too many attempts</h1>\n<p>Too many invalid links were opened from your address. \
+         Wait a minute and try again.</p>",
+    )
+    .with_header("Retry-After", "60")
+}
+
+fn busy() -> Response {
+    page(
+        503,
+        "Busy",
+        "<h1>The server is busy</h1>\n<p>Nothing was changed. Please submit the form again in a \
+         moment.</p>",
+    )
+    .with_header("Retry-After", "1")
+}
+
+/// The policy text shown under the first field.
+fn policy(ctx: &Ctx, login: Login) -> String {
+    match login {
+        Login::XssUser(_) => "8 to 128 characters: letters, digits, spaces and punctuation \
+                              (printable ASCII)."
+            .to_string(),
+        Login::Profile(_) | Login::SubUser(_) => {
+            let xcp = &ctx.app.config.xcp;
+            format!(
+                "{} to {} characters: A-Z, a-z, 0-9 and []()!@$^,.~|=-+_{{}}#\".",
+                xcp.password_min_length, xcp.password_max_length
+            )
+        }
+    }
+}
+
+/// Which field an error belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Field {
+    Password,
+    Password2,
+    Form,
+}
+
+fn form(ctx: &Ctx, row: &TokenRow, status: u16, error: Option<(Field, &str)>) -> Response {
+    let err_for = |f: Field| error.filter(|(field, _)| *field == f).map(|(_, m)| m);
+    let field = |id: &str, label: &str, hint: Option<String>, f: Field| {
+        let error = err_for(f);
+        let mut described = Vec::new();
+        if hint.is_some() {
+            described.push(format!("{id}-hint"));
+        }
+        if error.is_some() {
+            described.push(format!("{id}-error"));
+        }
+        let described = if described.is_empty() {
+            String::new()
+        } else {
+            format!(" aria-describedby=\"{}\"", described.join(" "))
+        };
+        let invalid = if error.is_some() {
+            " aria-invalid=\"true\""
+        } else {
+            ""
+        };
+        let hint = hint
+            .map(|h| format!("<p class=\"hint\" id=\"{id}-hint\">{}</p>", escape_html(&h)))
+            .unwrap_or_default();
+        let error = error
+            .map(|e| {
+                format!(
+                    "<p class=\"error\" id=\"{id}-error\">{}</p>",
+                    escape_html(e)
+                )
+            })
+            .unwrap_or_default();
+        format!(
+            "<label for=\"{id}\">{label}</label>\n<input type=\"password\" id=\"{id}\" \
+             name=\"{id}\" autocomplete=\"new-password\" required{described}{invalid}>\n\
+             {hint}{error}"
+        )
+    };
+    let form_error = err_for(Field::Form)
+        .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>\n", escape_html(e)))
+        .unwrap_or_default();
+    let body = format!(
+        "<h1>Set a new password</h1>\n<p>For <strong>{account}</strong>. This link works once, \
+         until {expiry} UTC.</p>\n{form_error}<form method=\"post\">\n\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\n{first}\n{second}\n\
+         <button id=\"submit\" type=\"submit\">Set password</button>\n</form>",
+        account = escape_html(&row.account),
+        expiry = clock::sql_datetime(row.expires_at),
+        csrf = accounts::hex(&row.csrf),
+        first = field(
+            "password",
+            "New password",
+            Some(policy(ctx, row.login)),
+            Field::Password
+        ),
+        second = field("password2", "New password, again", None, Field::Password2),
+    );
+    page(status, "Set a new password", &body)
+}
+
+/// The token from `/reset/<token>`.
+fn token_of(req: &Request) -> &str {
+    req.path().strip_prefix("/reset/").unwrap_or("")
+}
+
+/// Looks the token up; `Err` is the response for a link that does not work (recorded against
+/// the address).
+fn usable_row(ctx: &Ctx, req: &Request) -> Result<TokenRow, Response> {
+    let ip = req.peer.ip();
+    let limit = ctx.app.config.reset.invalid_hits_per_minute.get();
+    if ctx.app.reset_hits.over(ip, limit) {
+        return Err(too_many());
+    }
+    let row = find_token(&ctx.db, token_of(req)).map_err(|e| {
+        log::error!("reset: cannot read tokens: {e}");
+        Response::text(500, "internal error")
+    })?;
+    match row {
+        Some(row) if row.usable(clock::unix_now()) => Ok(row),
+        _ => {
+            let n = ctx.app.reset_hits.record(ip);
+            if n == limit {
+                log::warn!(
+                    "reset: {n} invalid reset links opened from {ip} this minute; throttling"
+                );
+            } else {
+                log::info!("reset: invalid or stale reset link opened from {ip}");
+            }
+            Err(gone())
+        }
+    }
+}
+
+/// `GET /reset/<token>`.
+pub fn show(ctx: &mut Ctx, req: &Request) -> Response {
+    match usable_row(ctx, req) {
+        Ok(row) => form(ctx, &row, 200, None),
+        Err(response) => response,
+    }
+}
+
+/// The submitted form.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct FormData {
+    pub password: String,
+    pub password2: String,
+    pub csrf: String,
+}
+
+/// Parses an `application/x-www-form-urlencoded` body. Unknown fields are ignored; a field
+/// given twice, bad percent-encoding or invalid UTF-8 is an error.
+pub fn parse_form(body: &[u8]) -> Result<FormData, &'static str> {
+    if body.len() > MAX_FORM_BYTES {
+        return Err("the form is too large");
+    }
+    let mut form = FormData::default();
+    let mut seen = [false; 3];
+    for pair in body.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
+        let (name, value) = match pair.iter().position(|&b| b == b'=') {
+            Some(i) => (&pair[..i], &pair[i + 1..]),
+            None => (pair, &[][..]),
+        };
+        let (slot, n) = match percent_decode(name)?.as_str() {
+            "password" => (&mut form.password, 0),
+            "password2" => (&mut form.password2, 1),
+            "csrf" => (&mut form.csrf, 2),
+            _ => continue,
+        };
+        if seen[n] {
+            return Err("a field was sent twice");
+        }
+        seen[n] = true;
+        *slot = percent_decode(value)?;
+    }
+    Ok(form)
+}
+
+fn percent_decode(bytes: &[u8]) -> Result<String, &'static str> {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = bytes.get(i + 1..i + 3).ok_or("bad percent-encoding")?;
+                let hex = std::str::from_utf8(hex).map_err(|_| "bad percent-encoding")?;
+                out.push(u8::from_str_radix(hex, 16).map_err(|_| "bad percent-encoding")?);
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).map_err(|_| "the form is not UTF-8")
+}
+
+/// `POST /reset/<token>`.
+pub fn submit(ctx: &mut Ctx, req: &Request) -> Response {
+    let row = match usable_row(ctx, req) {
+        Ok(row) => row,
+        Err(response) => return response,
+    };
+    let data = match parse_form(&req.body) {
+        Ok(data) => data,
+        Err(why) => {
+            return form(
+                ctx,
+                &row,
+                400,
+                Some((Field::Form, &format!("The form could not be read: {why}."))),
+            );
+        }
+    };
+    let expected = accounts::hex(&row.csrf);
+    if !bool::from(expected.as_bytes().ct_eq(data.csrf.as_bytes())) {
+        return form(
+            ctx,
+            &row,
+            403,
+            Some((
+                Field::Form,
+                "This form is out of date. Enter the new password again.",
+            )),
+        );
+    }
+    if data.password.is_empty() {
+        return form(
+            ctx,
+            &row,
+            422,
+            Some((Field::Password, "Enter a new password.")),
+        );
+    }
+    if data.password != data.password2 {
+        return form(
+            ctx,
+            &row,
+            422,
+            Some((Field::Password2, "The two passwords do not match.")),
+        );
+    }
+    let rule = match row.login {
+        Login::XssUser(_) => accounts::check_password_policy(&data.password),
+        Login::Profile(_) | Login::SubUser(_) => {
+            domains::check_password(&data.password, &ctx.app.config.xcp)
+        }
+    };
+    if let Err(why) = rule {
+        let mut why = why;
+        if let Some(first) = why.get(..1) {
+            why = format!("{}{}.", first.to_uppercase(), &why[1..]);
+        }
+        return form(ctx, &row, 422, Some((Field::Password, &why)));
+    }
+    // xmlStorageSystem clients send the MD5 of the password, so that is what is hashed.
+    let credential = match row.login {
+        Login::XssUser(_) => accounts::md5_hex(data.password.as_bytes()),
+        _ => data.password.clone(),
+    };
+    let hash = match ctx.app.credentials.hash(&credential) {
+        Ok(hash) => hash,
+        Err(AccountError::Busy) => return busy(),
+        Err(e) => {
+            log::error!("reset: cannot hash the new password: {e}");
+            return Response::text(500, "internal error");
+        }
+    };
+    let token = token_of(req).to_string();
+    let login = row.login;
+    let now = clock::unix_now();
+    let changed = db::write(&mut ctx.db, |tx| -> rusqlite::Result<bool> {
+        // The token is spent in the same transaction that sets the password: two submissions
+        // of one link cannot both succeed.
+        if !consume(tx, &token, now)? {
+            return Ok(false);
+        }
+        let updated = match login {
+            Login::XssUser(id) => accounts::set_password_hash(tx, id, &hash)?,
+            Login::Profile(_) | Login::SubUser(_) => {
+                let updated = profiles::set_password_hash(tx, login, &hash)?;
+                cookies::delete_for_login(tx, login)?;
+                updated
+            }
+        };
+        void_tokens(tx, login, now)?;
+        Ok(updated)
+    });
+    match changed {
+        Ok(true) => {}
+        Ok(false) => return gone(),
+        Err(e) => {
+            log::error!("reset: cannot set the new password: {e}");
+            return Response::text(500, "internal error");
+        }
+    }
+    // Cached verifications of the old password must not outlive it.
+    ctx.app.credentials.forget_all();
+    log::info!("reset: password set for {login} through a reset link");
+    let next = match login {
+        Login::XssUser(_) => {
+            "Enter the new password in your weblog client (for Radio UserLand: \
+                              the community server password in Preferences) the next time it \
+                              asks."
+        }
+        Login::Profile(_) | Login::SubUser(_) => {
+            "Log in to your domain management with the new password. Earlier sessions have \
+             been signed out."
+        }
+    };
+    page(
+        200,
+        "Password changed",
+        &format!(
+            "<h1 id=\"done\">Password changed</h1>\n<p>The password of <strong>{}</strong> has \
+             been changed.</p>\n<p>{next}</p>",
+            escape_html(&row.account)
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_bodies() {
+        let f = parse_form(b"csrf=ab&password=a+b%21&password2=a%20b!&other=x").unwrap();
+        assert_eq!(
+            f,
+            FormData {
+                password: "a b!".into(),
+                password2: "a b!".into(),
+                csrf: "ab".into()
+            }
+        );
+        assert_eq!(parse_form(b"").unwrap(), FormData::default());
+        assert!(parse_form(b"password=a&password=b").is_err());
+        assert!(parse_form(b"password=%zz").is_err());
+        assert!(parse_form(b"password=%4").is_err());
+        assert!(parse_form(b"password=%ff").is_err());
+        assert!(parse_form(&vec![b'a'; MAX_FORM_BYTES + 1]).is_err());
+        assert_eq!(parse_form(b"password").unwrap().password, "");
+    }
+
+    #[test]
+    fn throttle_counts_per_minute() {
+        let t = Throttle::default();
+        let ip: IpAddr = "192.0.2.1".parse().unwrap();
+        assert!(!t.over(ip, 2));
+        t.record(ip);
+        t.record(ip);
+        assert!(t.over(ip, 2));
+        assert!(!t.over("192.0.2.2".parse().unwrap(), 2));
+    }
+}

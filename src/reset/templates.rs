@@ -1,0 +1,201 @@
+//! The reset mail: a plain-text body and an optional HTML body, built in or read from
+//! `reset.txt` / `reset.html` in `[reset] templates_dir`. Variables are written `{name}`:
+//! `{link}`, `{account}`, `{expiry}`, `{ip}`, `{public_url}`. In the HTML body every value is
+//! HTML-escaped.
+
+use std::path::Path;
+
+use crate::mail::Message;
+
+const SUBJECT: &str = "Reset your password: {account}";
+
+const TEXT: &str = "\
+Someone asked to reset the password of {account} on {public_url}.
+
+To choose a new password, open this link before {expiry}:
+
+{link}
+
+The link works once. The request came from the address {ip}.
+
+If it wasn't you, ignore this mail: nothing changes until the link is used.
+";
+
+const HTML: &str = "\
+<!doctype html>
+<html lang=\"en\"><body style=\"font-family: sans-serif; line-height: 1.5\">
+<p>Someone asked to reset the password of <strong>{account}</strong> on {public_url}.</p>
+<p>To choose a new password, open this link before {expiry}:</p>
+<p><a href=\"{link}\">{link}</a></p>
+<p>The link works once. The request came from the address {ip}.</p>
+<p>If it wasn't you, ignore this mail: nothing changes until the link is used.</p>
+</body></html>
+";
+
+/// The values a template can use.
+pub struct Vars<'a> {
+    pub link: &'a str,
+    pub account: &'a str,
+    pub expiry: &'a str,
+    pub ip: &'a str,
+    pub public_url: &'a str,
+    /// Not a template variable: the message's recipient.
+    pub recipient: &'a str,
+}
+
+#[derive(Debug, Clone)]
+pub struct Templates {
+    subject: String,
+    text: String,
+    html: Option<String>,
+}
+
+impl Templates {
+    pub fn built_in() -> Templates {
+        Templates {
+            subject: SUBJECT.into(),
+            text: TEXT.into(),
+            html: Some(HTML.into()),
+        }
+    }
+
+    /// The built-in templates, with `reset.txt` and `reset.html` from `dir` in their place when
+    /// they exist. A custom text without a custom HTML body sends text only, so the two never
+    /// say different things. The first line of `reset.txt` may be `Subject: …`.
+    pub fn load(dir: &Path) -> std::io::Result<Templates> {
+        let mut templates = Templates::built_in();
+        match std::fs::read_to_string(dir.join("reset.txt")) {
+            Ok(text) => {
+                match text
+                    .strip_prefix("Subject:")
+                    .and_then(|rest| rest.split_once('\n'))
+                {
+                    Some((subject, body)) => {
+                        templates.subject = subject.trim().to_string();
+                        templates.text = body.trim_start_matches(['\r', '\n']).to_string();
+                    }
+                    None => templates.text = text,
+                }
+                templates.html = None;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+        match std::fs::read_to_string(dir.join("reset.html")) {
+            Ok(html) => templates.html = Some(html),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+        Ok(templates)
+    }
+
+    pub fn render(&self, vars: &Vars<'_>) -> Message {
+        let plain = |s: &str| s.to_string();
+        Message {
+            recipient: vars.recipient.to_string(),
+            // One line: a value with a line break must not add mail headers.
+            subject: fill(&self.subject, vars, &plain).replace(['\r', '\n'], " "),
+            text: fill(&self.text, vars, &plain),
+            html: self
+                .html
+                .as_ref()
+                .map(|html| fill(html, vars, &escape_html)),
+        }
+    }
+}
+
+fn fill(template: &str, vars: &Vars<'_>, encode: &dyn Fn(&str) -> String) -> String {
+    // One pass, so a value that contains `{link}` is not expanded again.
+    let mut out = String::with_capacity(template.len() + 128);
+    let mut rest = template;
+    while let Some(start) = rest.find('{') {
+        out.push_str(&rest[..start]);
+        let after = &rest[start..];
+        let value = after.find('}').and_then(|end| {
+            let value = match &after[1..end] {
+                "link" => vars.link,
+                "account" => vars.account,
+                "expiry" => vars.expiry,
+                "ip" => vars.ip,
+                "public_url" => vars.public_url,
+                _ => return None,
+            };
+            Some((value, end))
+        });
+        match value {
+            Some((value, end)) => {
+                out.push_str(&encode(value));
+                rest = &after[end + 1..];
+            }
+            None => {
+                out.push('{');
+                rest = &after[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars() -> Vars<'static> {
+        Vars {
+            link: "https://pl.example/reset/T",
+            account: "<alice>\n{link}",
+            expiry: "2026-11-23 10:00:00 UTC",
+            ip: "192.0.2.1",
+            public_url: "https://pl.example",
+            recipient: "a@example.org",
+        }
+    }
+
+    #[test]
+    fn built_in_mail_says_what_where_until_when() {
+        let m = Templates::built_in().render(&vars());
+        assert!(m.text.contains("https://pl.example/reset/T"));
+        assert!(m.text.contains("2026-11-23 10:00:00 UTC"));
+        assert!(m.text.contains("192.0.2.1"));
+        assert!(m.text.contains("ignore this mail"));
+        // Values are not expanded again, and the subject stays one line.
+        assert!(m.text.contains("<alice>\n{link}"));
+        assert!(!m.subject.contains('\n'));
+        let html = m.html.unwrap();
+        assert!(html.contains("&lt;alice&gt;"), "{html}");
+        assert!(!html.contains("<alice>"));
+    }
+
+    #[test]
+    fn files_replace_the_built_in_text() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("reset.txt"),
+            "Subject: Hi {account}\n\nGo to {link} {unknown}\n",
+        )
+        .unwrap();
+        let t = Templates::load(dir.path()).unwrap();
+        let m = t.render(&vars());
+        assert_eq!(m.subject, "Hi <alice> {link}");
+        assert_eq!(m.text, "Go to https://pl.example/reset/T {unknown}\n");
+        assert!(m.html.is_none());
+        let missing = Templates::load(&dir.path().join("none")).unwrap();
+        assert!(missing.html.is_some());
+    }
+}
