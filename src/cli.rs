@@ -66,8 +66,30 @@ pub enum Command {
         #[command(subcommand)]
         command: DomainCommand,
     },
+    /// Inspect and retry queued mail.
+    Outbox {
+        #[command(subcommand)]
+        command: OutboxCommand,
+    },
     /// Print the version, schema version and SQLite version.
     Version,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OutboxCommand {
+    /// List messages, oldest first (recipient, subject, state, attempts, last error).
+    List {
+        /// Only messages in this state: pending, sending, sent or failed.
+        #[arg(long, value_name = "STATE")]
+        state: Option<String>,
+    },
+    /// Send a pending or failed message again now.
+    Retry { id: i64 },
+    /// Delete sent messages finished before DATE (YYYY-MM-DD, UTC).
+    Purge {
+        #[arg(long, value_name = "DATE")]
+        sent_before: String,
+    },
 }
 
 // Parsed once per process; boxing the big variant would only add noise.
@@ -191,6 +213,7 @@ pub fn run() -> ExitCode {
         Command::User { command } => run_user(&config, command),
         Command::Reseller { command } => run_reseller(&config, command),
         Command::Domain { command } => run_domain(&config, command),
+        Command::Outbox { command } => run_outbox(&config, command),
         Command::Version => Ok(()),
     };
     match result {
@@ -375,6 +398,75 @@ fn run_user(config: &Config, command: UserCommand) -> Result<(), AppError> {
         }
     }
     Ok(())
+}
+
+fn run_outbox(config: &Config, command: OutboxCommand) -> Result<(), AppError> {
+    use crate::clock;
+    use crate::mail::{self, State};
+    let mut conn = db::open_or_create(&config.storage.database_path(), app::busy_timeout(config))?;
+    db::migrate(&mut conn)?;
+    match command {
+        OutboxCommand::List { state } => {
+            let state = match state.as_deref() {
+                None => None,
+                Some(text) => Some(State::parse(text).ok_or_else(|| {
+                    AppError::Invalid(format!(
+                        "{text:?}: a state is pending, sending, sent or failed"
+                    ))
+                })?),
+            };
+            let entries = mail::list(&conn, state)?;
+            if entries.is_empty() {
+                println!("no messages");
+            }
+            for e in entries {
+                let when = match e.finished_at {
+                    Some(t) => format!("finished {}", clock::rfc3339(t)),
+                    None => format!("next attempt {}", clock::rfc3339(e.next_attempt_at)),
+                };
+                println!(
+                    "{:>6}  {:<8} attempts={} queued {}  {when}  to={}  subject={:?}{}",
+                    e.id,
+                    e.state,
+                    e.attempts,
+                    clock::rfc3339(e.created_at),
+                    e.recipient,
+                    e.subject,
+                    e.last_error
+                        .map(|err| format!("  last_error={err:?}"))
+                        .unwrap_or_default()
+                );
+            }
+        }
+        OutboxCommand::Retry { id } => {
+            if !mail::retry(&conn, id, clock::unix_now())? {
+                return Err(AppError::NotFound(format!(
+                    "no pending or failed message {id}"
+                )));
+            }
+            println!("message {id} is due now; the running server sends it within a second");
+        }
+        OutboxCommand::Purge { sent_before } => {
+            let day = parse_date(&sent_before).ok_or_else(|| {
+                AppError::Invalid(format!("{sent_before:?}: expected a date as YYYY-MM-DD"))
+            })?;
+            let n = mail::purge_sent_before(&conn, day)?;
+            println!("deleted {n} sent message(s) finished before {sent_before}");
+        }
+    }
+    Ok(())
+}
+
+/// `YYYY-MM-DD` as the Unix time of its midnight, UTC.
+fn parse_date(text: &str) -> Option<i64> {
+    let mut parts = text.trim().splitn(3, '-');
+    let year: i64 = parts.next()?.parse().ok()?;
+    let month: i64 = parts.next()?.parse().ok()?;
+    let day: i64 = parts.next()?.parse().ok()?;
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+        return None;
+    }
+    Some(crate::clock::days_from_civil(year, month, day) * 86_400)
 }
 
 fn run_reseller(config: &Config, command: ResellerCommand) -> Result<(), AppError> {

@@ -88,6 +88,20 @@ impl Server {
         }
     }
 
+    /// Kills the process with SIGKILL (no chance to clean up), then starts a new one on the
+    /// same data directory with a rewritten config.
+    pub fn kill_and_restart(&mut self, server: &str, rest: &str) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.config = write_config(self.dir.path(), server, rest);
+        let mut cmd = passlink();
+        cmd.arg("serve").arg("--config").arg(&self.config);
+        let (child, addr, log) = spawn_and_wait(cmd, self.dir.path());
+        self.child = child;
+        self.addr = addr;
+        self.log = log;
+    }
+
     pub fn signal(&self, name: &str) {
         let ok = Command::new("kill")
             .arg(format!("-{name}"))

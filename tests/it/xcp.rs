@@ -10,12 +10,12 @@ use passlink::xcp::resellers::signature;
 
 use crate::support::{self, HttpResponse, Server, exchange, parse_response, passlink};
 
-const OWNER_PASSWORD: &str = "Owner-pass-1";
+pub(crate) const OWNER_PASSWORD: &str = "Owner-pass-1";
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/opensrs");
 
 /// A running server with a reseller and its domains.
-struct Xcp {
-    server: Server,
+pub(crate) struct Xcp {
+    pub(crate) server: Server,
     reseller: String,
     key: String,
 }
@@ -88,7 +88,7 @@ impl Xcp {
         Xcp::start_with("", "")
     }
 
-    fn start_with(server_table: &str, rest: &str) -> Xcp {
+    pub(crate) fn start_with(server_table: &str, rest: &str) -> Xcp {
         // These tests ask for many links for one domain; the limits have their own tests.
         let rest = format!("{rest}\n[reset]\nmax_per_login_per_hour = 1000\nip_burst = 1000\n");
         let server = Server::start_with(server_table, &rest);
@@ -109,7 +109,7 @@ impl Xcp {
     }
 
     /// A signed command; returns the reply's fields.
-    fn call(
+    pub(crate) fn call(
         &self,
         action: &str,
         object: &str,
@@ -165,7 +165,7 @@ fn envelope(action: &str, object: &str, top: &[(&str, &str)], attrs: &[(&str, &s
 
 /// The fields of an OPS reply that the tests look at, read as text.
 #[derive(Debug)]
-struct Reply {
+pub(crate) struct Reply {
     xml: String,
 }
 
@@ -181,7 +181,7 @@ impl Reply {
         Reply { xml }
     }
 
-    fn field(&self, key: &str) -> String {
+    pub(crate) fn field(&self, key: &str) -> String {
         let open = format!("<item key=\"{key}\">");
         let start = self
             .xml
@@ -200,7 +200,7 @@ impl Reply {
         )
     }
 
-    fn code(&self) -> (String, String) {
+    pub(crate) fn code(&self) -> (String, String) {
         (self.field("is_success"), self.field("response_code"))
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::support::{Server, exchange, parse_response, passlink};
 
 const SECOND: Duration = Duration::from_secs(1);
-const MD5_ASDF: &str = "912ec803b2ce49e4a541068d495ab570";
+pub(crate) const MD5_ASDF: &str = "912ec803b2ce49e4a541068d495ab570";
 
 fn script(name: &str) -> String {
     format!("{}/tests/scripts/{name}", env!("CARGO_MANIFEST_DIR"))
@@ -28,7 +28,7 @@ fn base(server: &Server) -> String {
 }
 
 /// POSTs `body` to `path` and returns the parsed response.
-fn post(server: &Server, path: &str, body: &str) -> crate::support::HttpResponse {
+pub(crate) fn post(server: &Server, path: &str, body: &str) -> crate::support::HttpResponse {
     let request = format!(
         "POST {path} HTTP/1.1\r\nHost: t\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\
          Connection: close\r\n\r\n{body}",
@@ -40,7 +40,7 @@ fn post(server: &Server, path: &str, body: &str) -> crate::support::HttpResponse
         .0
 }
 
-fn xmlrpc_call(method: &str, params: &[&str]) -> String {
+pub(crate) fn xmlrpc_call(method: &str, params: &[&str]) -> String {
     let params: String = params
         .iter()
         .map(|p| format!("<param><value>{p}</value></param>"))
@@ -52,7 +52,7 @@ fn xmlrpc_call(method: &str, params: &[&str]) -> String {
 }
 
 /// Registers a user over XML-RPC and returns the usernum.
-fn register(server: &Server, email: &str, password_md5: &str) -> String {
+pub(crate) fn register(server: &Server, email: &str, password_md5: &str) -> String {
     let body = xmlrpc_call(
         "xmlStorageSystem.registerUser",
         &[email, "Tester", password_md5, "<int>5335</int>", "test"],
@@ -67,7 +67,7 @@ fn register(server: &Server, email: &str, password_md5: &str) -> String {
     text[start..start + 7].to_string()
 }
 
-fn capabilities_ok(server: &Server, usernum: &str, password_md5: &str) -> bool {
+pub(crate) fn capabilities_ok(server: &Server, usernum: &str, password_md5: &str) -> bool {
     let body = xmlrpc_call(
         "xmlStorageSystem.getServerCapabilities",
         &[usernum, password_md5],
