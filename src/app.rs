@@ -187,6 +187,10 @@ pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Re
     let transport = mail::Transport::from_config(&config.smtp, &config.storage.data_dir);
     if config.smtp.enabled {
         if let mail::Transport::Spool(dir) = &transport {
+            std::fs::create_dir_all(dir).map_err(|error| AppError::Io {
+                what: format!("cannot create the mail spool {}", dir.display()),
+                error,
+            })?;
             log::warn!(
                 "NO MAIL IS SENT: [smtp] has no host, so reset mails are written as .eml files to {}",
                 absolute(dir).display()
@@ -291,8 +295,9 @@ pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Re
         })?;
 
     server.wait();
-    mail_waker.stop();
-    let _ = mailer.join();
+    mailer.stop(Duration::from_secs(
+        app.config.server.shutdown_grace_secs.get(),
+    ));
     signal_handle.close();
     let _ = signal_thread.join();
     log::info!("passlink stopped");

@@ -367,20 +367,43 @@ pub struct MailerSettings {
 /// messages here, and purges old rows).
 pub type Chore = Box<dyn Fn(&mut Connection) + Send>;
 
+/// The running mailer thread.
+pub struct Mailer {
+    waker: Waker,
+    thread: JoinHandle<()>,
+    done: std::sync::mpsc::Receiver<()>,
+}
+
+impl Mailer {
+    /// Stops the thread, waiting at most `grace` for a delivery in progress. A message still
+    /// being sent then stays `sending` and goes out again after the next start.
+    pub fn stop(self, grace: Duration) {
+        self.waker.stop();
+        if self.done.recv_timeout(grace).is_ok() {
+            let _ = self.thread.join();
+        } else {
+            log::warn!("mail: a delivery is still in progress; it is retried at the next start");
+        }
+    }
+}
+
 /// Starts the mailer thread on its own connection. It recovers interrupted messages, then
-/// delivers due ones until [`Waker::stop`].
+/// delivers due ones until [`Mailer::stop`].
 pub fn start(
     mut conn: Connection,
     settings: MailerSettings,
     waker: Waker,
     chore: Chore,
-) -> std::io::Result<JoinHandle<()>> {
+) -> std::io::Result<Mailer> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    std::thread::Builder::new()
+    let (done_tx, done) = std::sync::mpsc::channel();
+    let thread_waker = waker.clone();
+    let thread = std::thread::Builder::new()
         .name("mailer".into())
         .spawn(move || {
+            let waker = thread_waker;
             match recover(&conn) {
                 Ok(0) => {}
                 Ok(n) => log::warn!("mail: {n} message(s) interrupted by a restart; sending again"),
@@ -391,7 +414,13 @@ pub fn start(
                 while !waker.stopping() && deliver_one(&mut conn, &runtime, &settings) {}
                 waker.wait(Duration::from_secs(1));
             }
-        })
+            let _ = done_tx.send(());
+        })?;
+    Ok(Mailer {
+        waker,
+        thread,
+        done,
+    })
 }
 
 /// Delivers the next due message. `false` when there was none (or the store failed).

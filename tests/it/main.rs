@@ -5,6 +5,7 @@ mod cli;
 mod config;
 mod http;
 mod lifecycle;
+mod reset;
 mod support;
 mod xcp;
 mod xss;
