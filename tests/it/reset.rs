@@ -477,6 +477,26 @@ fn an_smtp_outage_loses_nothing() {
         );
     }
     wait_for("all sent", || outbox(&server, "sent").lines().count() == 3);
+    let admin = |args: &[&str]| {
+        passlink()
+            .args(args)
+            .arg("--config")
+            .arg(&server.config)
+            .output()
+            .unwrap()
+    };
+    let retry = admin(&["outbox", "retry", "1"]);
+    assert!(!retry.status.success(), "a sent message is not sent again");
+    let purge = admin(&["outbox", "purge", "--sent-before", "2999-01-01"]);
+    assert!(
+        purge.status.success(),
+        "{}",
+        String::from_utf8_lossy(&purge.stderr)
+    );
+    assert!(String::from_utf8_lossy(&purge.stdout).contains("deleted 3"));
+    assert!(outbox(&server, "sent").contains("no messages"));
+    let bad = admin(&["outbox", "list", "--state", "lost"]);
+    assert!(!bad.status.success());
 }
 
 #[test]
