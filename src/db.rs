@@ -7,6 +7,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
@@ -203,12 +204,32 @@ pub fn migrate(conn: &mut Connection) -> Result<(i64, i64), DbError> {
     Ok((from, latest))
 }
 
+/// Writers of this process take turns here before `BEGIN IMMEDIATE`. SQLite's busy handler
+/// would also serialise them, but by sleeping in steps of up to 100 ms, which under load turns
+/// into long tails; a mutex hands the lock over at once. (Other processes, such as the CLI,
+/// still meet the busy timeout.) Never nest: a body must not call `write` again.
+static WRITER: Mutex<()> = Mutex::new(());
+
 /// Runs `body` in a `BEGIN IMMEDIATE` transaction and commits it when `body` succeeds.
 pub fn write<T, E: From<rusqlite::Error>>(
     conn: &mut Connection,
     body: impl FnOnce(&Transaction<'_>) -> Result<T, E>,
 ) -> Result<T, E> {
+    let _turn = WRITER.lock().unwrap_or_else(PoisonError::into_inner);
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let value = body(&tx)?;
+    tx.commit()?;
+    Ok(value)
+}
+
+/// [`write`] for a caller that holds only a shared reference to its connection (which must
+/// not be in a transaction already).
+pub fn write_shared<T, E: From<rusqlite::Error>>(
+    conn: &Connection,
+    body: impl FnOnce(&Transaction<'_>) -> Result<T, E>,
+) -> Result<T, E> {
+    let _turn = WRITER.lock().unwrap_or_else(PoisonError::into_inner);
+    let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
     let value = body(&tx)?;
     tx.commit()?;
     Ok(value)

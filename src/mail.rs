@@ -452,7 +452,7 @@ fn deliver_one(
     let stored = match result {
         Ok(()) => {
             log::info!("mail: message {id} delivered");
-            mark_sent(conn, id, now)
+            db::write(conn, |tx| mark_sent(tx, id, now))
         }
         Err(e) => {
             let error = e.to_string();
@@ -468,13 +468,13 @@ fn deliver_one(
                 log::error!(
                     "mail: message {id} failed for good after {attempts} attempt(s): {error}"
                 );
-                mark_failed(conn, id, &error, now)
+                db::write(conn, |tx| mark_failed(tx, id, &error, now))
             } else {
                 log::warn!(
                     "mail: message {id} not delivered (attempt {attempts}): {error}; retrying at {}",
                     clock::rfc3339(at)
                 );
-                reschedule(conn, id, &error, at)
+                db::write(conn, |tx| reschedule(tx, id, &error, at))
             }
         }
     };

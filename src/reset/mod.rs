@@ -18,7 +18,7 @@ use std::sync::{Mutex, PoisonError};
 use std::time::Instant;
 
 use base64::Engine as _;
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
 use crate::accounts;
@@ -330,38 +330,43 @@ impl ResetService {
             public_url: &self.public_url,
             recipient: request.email,
         });
-        // IMMEDIATE: the count and the insert must not interleave with another request's.
-        let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
-        let recent: i64 = tx
-            .prepare_cached(
-                "SELECT count(*) FROM reset_tokens WHERE login_kind = ?1 AND login_id = ?2 \
-                 AND created_at > ?3",
+        // One transaction: the count and the insert must not interleave with another
+        // request's, and the mail exists exactly when its token does.
+        let issued = crate::db::write_shared(conn, |tx| -> Result<Issued, ResetError> {
+            let recent: i64 = tx
+                .prepare_cached(
+                    "SELECT count(*) FROM reset_tokens WHERE login_kind = ?1 AND login_id = ?2 \
+                     AND created_at > ?3",
+                )?
+                .query_row(
+                    params![request.login.kind(), request.login.id(), now - 3600],
+                    |r| r.get(0),
+                )?;
+            if recent >= i64::from(self.config.max_per_login_per_hour) {
+                return Ok(Issued::Limited);
+            }
+            // A new link replaces the older ones.
+            void_tokens(tx, request.login, now)?;
+            tx.prepare_cached(
+                "INSERT INTO reset_tokens (token_hash, login_kind, login_id, account, csrf, \
+                 requester_ip, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )?
-            .query_row(
-                params![request.login.kind(), request.login.id(), now - 3600],
-                |r| r.get(0),
-            )?;
-        if recent >= i64::from(self.config.max_per_login_per_hour) {
+            .execute(params![
+                token_hash(&token).as_slice(),
+                request.login.kind(),
+                request.login.id(),
+                request.account,
+                csrf.as_slice(),
+                request.requester.to_string(),
+                now,
+                expires_at
+            ])?;
+            mail::enqueue(tx, &message, now)?;
+            Ok(Issued::Yes)
+        })?;
+        if issued == Issued::Limited {
             return Ok(Issued::Limited);
         }
-        // A new link replaces the older ones.
-        void_tokens(&tx, request.login, now)?;
-        tx.prepare_cached(
-            "INSERT INTO reset_tokens (token_hash, login_kind, login_id, account, csrf, \
-             requester_ip, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        )?
-        .execute(params![
-            token_hash(&token).as_slice(),
-            request.login.kind(),
-            request.login.id(),
-            request.account,
-            csrf.as_slice(),
-            request.requester.to_string(),
-            now,
-            expires_at
-        ])?;
-        mail::enqueue(&tx, &message, now)?;
-        tx.commit()?;
         self.mailer.wake();
         log::info!(
             "reset: link issued for {} (requested from {})",
@@ -401,7 +406,9 @@ impl ResetService {
                 }
                 _ => log::info!("reset: an address request from {ip} matched no account"),
             }
-            conn.execute("DELETE FROM reset_requests WHERE id = ?1", params![id])?;
+            crate::db::write_shared(conn, |tx| {
+                tx.execute("DELETE FROM reset_requests WHERE id = ?1", params![id])
+            })?;
         }
         Ok(rows.len())
     }
@@ -434,10 +441,12 @@ impl ResetLinks for ResetService {
         if !self.buckets.take(requester) || email.is_empty() || email.len() > 254 {
             return Ok(());
         }
-        conn.prepare_cached(
-            "INSERT INTO reset_requests (email, requester_ip, created_at) VALUES (?1, ?2, ?3)",
-        )?
-        .execute(params![email, requester.to_string(), clock::unix_now()])?;
+        crate::db::write_shared(conn, |tx| {
+            tx.prepare_cached(
+                "INSERT INTO reset_requests (email, requester_ip, created_at) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![email, requester.to_string(), clock::unix_now()])
+        })?;
         self.mailer.wake();
         Ok(())
     }
