@@ -113,13 +113,17 @@ def main():
             time.sleep(0.1)
         # --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start.
         # --disable-dev-shm-usage: containers often have a tiny /dev/shm.
+        # The rest keep Chromium off the network: the test talks to loopback only.
         caps = {"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
             "goog:chromeOptions": {
                 "binary": shutil.which("chromium") or "/usr/bin/chromium",
                 "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
                          "--disable-dev-shm-usage", "--user-data-dir=" + profile,
-                         "--window-size=900,900"],
+                         "--window-size=900,900", "--disable-quic", "--no-first-run",
+                         "--disable-background-networking", "--disable-component-update",
+                         "--disable-sync", "--disable-default-apps",
+                         "--disable-domain-reliability"],
             }}}}
         driver.session = driver.call("POST", "/session", caps)["sessionId"]
 
