@@ -3,7 +3,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use rusqlite::Connection;
@@ -24,7 +24,8 @@ use crate::xss::{self, Notification};
 
 /// What every request handler may read: fixed for the life of the process.
 pub struct App {
-    pub config: Config,
+    /// Replaced as a whole by a reload (SIGHUP); read it through [`App::config`].
+    config: RwLock<Arc<Config>>,
     /// Base URL for links, without a trailing slash.
     pub public_url: String,
     /// Base URL of users' stored files, without a trailing slash.
@@ -40,6 +41,16 @@ pub struct App {
     pub reset: Arc<dyn ResetLinks>,
     /// Invalid reset links opened, per address.
     pub reset_hits: reset::page::Throttle,
+}
+
+impl App {
+    /// The configuration in effect now.
+    pub fn config(&self) -> Arc<Config> {
+        self.config
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
 }
 
 /// A worker's own context: the shared app and the worker's database connection.
@@ -185,6 +196,7 @@ pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Re
         mail_waker.clone(),
     ));
     let transport = mail::Transport::from_config(&config.smtp, &config.storage.data_dir);
+    let mailer_settings = Arc::new(RwLock::new(mail_settings(&config)));
     if config.smtp.enabled {
         if let mail::Transport::Spool(dir) = &transport {
             std::fs::create_dir_all(dir).map_err(|error| AppError::Io {
@@ -204,12 +216,7 @@ pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Re
         let chore: mail::Chore = Box::new(move |conn| mailer_chore(conn, &chore_service));
         mail::start(
             db::open_or_create(&db_path, busy_timeout(&config))?,
-            mail::MailerSettings {
-                transport,
-                from: config.smtp.from.clone(),
-                retry_first_secs: secs(config.smtp.retry_first_secs.get()),
-                retry_horizon_secs: secs(config.smtp.retry_horizon_secs.get()),
-            },
+            mailer_settings.clone(),
             mail_waker.clone(),
             chore,
         )
@@ -224,17 +231,18 @@ pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Re
         credentials,
         dummy_hash,
         notifier,
-        reset: reset_service,
+        reset: reset_service.clone(),
         reset_hits: reset::page::Throttle::default(),
-        config,
+        config: RwLock::new(Arc::new(config)),
     });
+    let config = app.config();
 
-    let workers = app.config.server.worker_count();
+    let workers = config.server.worker_count();
     let mut states = Vec::with_capacity(workers);
     for _ in 0..workers {
         states.push(Ctx {
             app: app.clone(),
-            db: db::open_or_create(&db_path, busy_timeout(&app.config))?,
+            db: db::open_or_create(&db_path, busy_timeout(&config))?,
         });
     }
     drop(conn);
@@ -246,7 +254,7 @@ pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Re
     let router = Router::new(serves);
     let server = Server::start(
         listeners,
-        server_options(&app.config),
+        server_options(&config),
         states,
         move |ctx: &mut Ctx, req| router.dispatch(ctx, req),
     )
@@ -255,7 +263,7 @@ pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Re
         error,
     })?;
 
-    let data_dir = absolute(&app.config.storage.data_dir);
+    let data_dir = absolute(&config.storage.data_dir);
     let xcp_only = if xcp_addrs.is_empty() {
         String::new()
     } else {
@@ -269,6 +277,12 @@ pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Re
     ));
 
     let shutdown = server.shutdown_handle();
+    let live = Live {
+        app: app.clone(),
+        reset: reset_service,
+        mailer: mailer_settings,
+        server: server.shutdown_handle(),
+    };
     let signal_handle = signals.handle();
     let signal_thread = std::thread::Builder::new()
         .name("signals".into())
@@ -276,7 +290,7 @@ pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Re
             let mut stopping = false;
             for signal in signals.forever() {
                 match signal {
-                    SIGHUP => reload(config_path.as_deref()),
+                    SIGHUP => live.reload(config_path.as_deref()),
                     _ if stopping => {
                         log::warn!("second stop signal: exiting at once");
                         std::process::exit(1);
@@ -296,7 +310,7 @@ pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Re
 
     server.wait();
     mailer.stop(Duration::from_secs(
-        app.config.server.shutdown_grace_secs.get(),
+        app.config().server.shutdown_grace_secs.get(),
     ));
     signal_handle.close();
     let _ = signal_thread.join();
@@ -304,18 +318,91 @@ pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Re
     Ok(())
 }
 
-/// SIGHUP: re-reads the config file and applies what can change while running (the log level).
-/// Everything else needs a restart, and the log says so.
-fn reload(config_path: Option<&Path>) {
-    match Config::load(config_path) {
-        Ok((config, source)) => {
-            let level = log_level(&config);
-            logging::init(level.filter());
-            log::info!(
-                "reloaded {source}: log level {level:?}; other settings take effect on restart"
+fn mail_settings(config: &Config) -> mail::MailerSettings {
+    mail::MailerSettings {
+        transport: mail::Transport::from_config(&config.smtp, &config.storage.data_dir),
+        from: config.smtp.from.clone(),
+        retry_first_secs: secs(config.smtp.retry_first_secs.get()),
+        retry_horizon_secs: secs(config.smtp.retry_horizon_secs.get()),
+    }
+}
+
+/// Everything a reload (SIGHUP) changes in the running process.
+struct Live {
+    app: Arc<App>,
+    reset: Arc<ResetService>,
+    mailer: Arc<RwLock<mail::MailerSettings>>,
+    server: http::ShutdownHandle,
+}
+
+impl Live {
+    /// Re-reads the config file. The log level, limits and timeouts, xmlStorageSystem and XCP
+    /// settings, reset-link settings, mail settings and templates take effect at once.
+    /// Listeners, workers, the queue, storage and public URLs need a restart, and the log says
+    /// which of those changed. An invalid file changes nothing.
+    fn reload(&self, config_path: Option<&Path>) {
+        let (config, source) = match Config::load(config_path) {
+            Ok(loaded) => loaded,
+            Err(e) => {
+                log::error!("reload failed, keeping the running configuration: {e}");
+                return;
+            }
+        };
+        let templates = match Templates::load(&config.reset.templates_dir) {
+            Ok(templates) => templates,
+            Err(e) => {
+                log::error!(
+                    "reload failed, keeping the running configuration: cannot read the mail \
+                     templates in {}: {e}",
+                    config.reset.templates_dir.display()
+                );
+                return;
+            }
+        };
+        let old = self.app.config();
+        let mut restart = Vec::new();
+        let s = (&old.server, &config.server);
+        if s.0.listen != s.1.listen {
+            restart.push("server.listen");
+        }
+        if old.xcp.listen != config.xcp.listen {
+            restart.push("xcp.listen");
+        }
+        if s.0.workers != s.1.workers {
+            restart.push("server.workers");
+        }
+        if s.0.queue_depth != s.1.queue_depth {
+            restart.push("server.queue_depth");
+        }
+        if s.0.public_url != s.1.public_url || s.0.files_url != s.1.files_url {
+            restart.push("server.public_url/files_url");
+        }
+        if old.storage.data_dir != config.storage.data_dir
+            || old.storage.busy_timeout_ms != config.storage.busy_timeout_ms
+        {
+            restart.push("storage");
+        }
+        if old.xmlstorage.credential_cache_ttl_secs != config.xmlstorage.credential_cache_ttl_secs {
+            restart.push("xmlstorage.credential_cache_ttl_secs");
+        }
+        let level = log_level(&config);
+        logging::init(level.filter());
+        self.server.reload(server_options(&config));
+        *self.mailer.write().unwrap_or_else(PoisonError::into_inner) = mail_settings(&config);
+        self.reset
+            .reload(config.reset.clone(), config.smtp.enabled, templates);
+        *self
+            .app
+            .config
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Arc::new(config);
+        log::info!("reloaded {source}: log level {level:?}, limits, mail and templates applied");
+        if !restart.is_empty() {
+            log::warn!(
+                "reload: changes to {} take effect only after a restart",
+                restart.join(", ")
             );
         }
-        Err(e) => log::error!("reload failed, keeping the running configuration: {e}"),
     }
 }
 
@@ -354,7 +441,7 @@ pub fn test_ctx(reset: Arc<dyn ResetLinks>) -> (tempfile::TempDir, Ctx) {
     let credentials = Credentials::new(2, Duration::from_secs(60));
     let dummy_hash = credentials.hash("no credential matches this").unwrap();
     let app = App {
-        config: Config::default(),
+        config: RwLock::new(Arc::new(Config::default())),
         public_url: "http://public".into(),
         files_url: "http://files".into(),
         credentials,

@@ -355,7 +355,8 @@ impl Waker {
     }
 }
 
-/// What the mailer thread needs.
+/// What the mailer thread needs; a config reload replaces it.
+#[derive(Debug, Clone)]
 pub struct MailerSettings {
     pub transport: Transport,
     pub from: String,
@@ -391,7 +392,7 @@ impl Mailer {
 /// delivers due ones until [`Mailer::stop`].
 pub fn start(
     mut conn: Connection,
-    settings: MailerSettings,
+    settings: Arc<std::sync::RwLock<MailerSettings>>,
     waker: Waker,
     chore: Chore,
 ) -> std::io::Result<Mailer> {
@@ -411,7 +412,11 @@ pub fn start(
             }
             while !waker.stopping() {
                 chore(&mut conn);
-                while !waker.stopping() && deliver_one(&mut conn, &runtime, &settings) {}
+                let current = settings
+                    .read()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .clone();
+                while !waker.stopping() && deliver_one(&mut conn, &runtime, &current) {}
                 waker.wait(Duration::from_secs(1));
             }
             let _ = done_tx.send(());

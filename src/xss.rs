@@ -517,7 +517,7 @@ fn register_user(ctx: &mut Ctx, caller: &Caller<'_>, args: &Args<'_>) -> MethodR
             ),
         ]));
     }
-    let max_users = ctx.app.config.xmlstorage.max_users;
+    let max_users = ctx.app.config().xmlstorage.max_users;
     if max_users > 0 && accounts::count(&ctx.db)? >= i64::try_from(max_users).unwrap_or(i64::MAX) {
         return Ok(flag(true, "Sorry, this server is not accepting new users."));
     }
@@ -579,7 +579,8 @@ fn get_server_capabilities(ctx: &mut Ctx, caller: &Caller<'_>, args: &Args<'_>) 
             accounts::record_access(tx, user.id, &ip, now)
         })?;
     }
-    let xs = &ctx.app.config.xmlstorage;
+    let config = ctx.app.config();
+    let xs = &config.xmlstorage;
     let public = &ctx.app.public_url;
     let (host, port) = host_and_port(public);
     Ok(structure([
@@ -712,7 +713,8 @@ fn save_multiple_files(ctx: &mut Ctx, _caller: &Caller<'_>, args: &Args<'_>) -> 
             ))),
         }
     }
-    let xs = &ctx.app.config.xmlstorage;
+    let config = ctx.app.config();
+    let xs = &config.xmlstorage;
     let limits = files::Limits {
         max_file_size: xs.max_file_size.get(),
         max_bytes_per_user: xs.max_bytes_per_user.get(),
@@ -929,7 +931,7 @@ fn ping(ctx: &mut Ctx, caller: &Caller<'_>, args: &Args<'_>) -> MethodResult {
         ("ip".to_string(), Value::string(ip)),
         (
             "messageOfTheDay".to_string(),
-            Value::string(ctx.app.config.xmlstorage.message_of_the_day.clone()),
+            Value::string(ctx.app.config().xmlstorage.message_of_the_day.clone()),
         ),
         ("name".to_string(), Value::string(user.name.clone())),
         (

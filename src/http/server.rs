@@ -72,12 +72,23 @@ pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
 pub struct ShutdownHandle {
     flag: Arc<AtomicBool>,
     waker: Arc<Waker>,
+    new_options: Arc<Mutex<Option<ServerOptions>>>,
 }
 
 impl ShutdownHandle {
     pub fn shutdown(&self) {
         self.flag.store(true, Ordering::SeqCst);
         // A failed wake only delays shutdown to the next tick.
+        let _ = self.waker.wake();
+    }
+
+    /// Replaces the limits and timeouts (a config reload). They apply to what happens from
+    /// now on; `queue_depth` is fixed at start and is ignored here.
+    pub fn reload(&self, options: ServerOptions) {
+        *self
+            .new_options
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(options);
         let _ = self.waker.wake();
     }
 }
@@ -116,9 +127,11 @@ impl Server {
         let first_conn = FIRST_LISTENER + listeners.len();
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
         let flag = Arc::new(AtomicBool::new(false));
+        let new_options = Arc::new(Mutex::new(None));
         let shutdown = ShutdownHandle {
             flag: flag.clone(),
             waker: waker.clone(),
+            new_options: new_options.clone(),
         };
 
         let (job_tx, job_rx) = mpsc::sync_channel::<Job>(options.queue_depth);
@@ -154,6 +167,7 @@ impl Server {
             back: back_rx,
             in_workers: 0,
             options,
+            new_options,
             stopping: flag,
             stop_deadline: None,
             accept_paused_until: None,
@@ -260,6 +274,8 @@ struct IoLoop {
     /// Connections currently queued or held by a worker.
     in_workers: usize,
     options: ServerOptions,
+    /// Set by [`ShutdownHandle::reload`]; taken by the loop.
+    new_options: Arc<Mutex<Option<ServerOptions>>>,
     stopping: Arc<AtomicBool>,
     stop_deadline: Option<Instant>,
     accept_paused_until: Option<Instant>,
@@ -289,6 +305,17 @@ impl IoLoop {
                 }
             }
             self.take_back();
+            if let Some(options) = self
+                .new_options
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take()
+            {
+                self.options = ServerOptions {
+                    queue_depth: self.options.queue_depth,
+                    ..options
+                };
+            }
             if self.stopping.load(Ordering::SeqCst) && self.stop_deadline.is_none() {
                 self.begin_shutdown();
             }

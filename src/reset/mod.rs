@@ -14,7 +14,7 @@ mod templates;
 use std::collections::HashMap;
 use std::fmt;
 use std::net::IpAddr;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Instant;
 
 use base64::Engine as _;
@@ -240,24 +240,30 @@ pub fn purge(conn: &Connection, now: i64) -> rusqlite::Result<usize> {
 struct Buckets {
     burst: f64,
     per_sec: f64,
-    map: Mutex<HashMap<IpAddr, (f64, Instant)>>,
+    map: HashMap<IpAddr, (f64, Instant)>,
 }
 
 impl Buckets {
+    fn new(config: &ResetConfig) -> Buckets {
+        Buckets {
+            burst: f64::from(config.ip_burst.get()),
+            per_sec: f64::from(config.ip_refill_per_minute.get()) / 60.0,
+            map: HashMap::new(),
+        }
+    }
+
     /// Takes one token for `ip`; `false` when its bucket is empty.
-    fn take(&self, ip: IpAddr) -> bool {
+    fn take(&mut self, ip: IpAddr) -> bool {
         let now = Instant::now();
-        let mut map = self.map.lock().unwrap_or_else(PoisonError::into_inner);
-        if map.len() > 100_000 {
+        let (burst, per_sec) = (self.burst, self.per_sec);
+        if self.map.len() > 100_000 {
             // Full buckets carry no information; drop them so the map stays bounded.
-            let burst = self.burst;
-            let per_sec = self.per_sec;
-            map.retain(|_, (level, at)| {
+            self.map.retain(|_, (level, at)| {
                 *level + now.duration_since(*at).as_secs_f64() * per_sec < burst
             });
         }
-        let (level, at) = map.entry(ip).or_insert((self.burst, now));
-        *level = (*level + now.duration_since(*at).as_secs_f64() * self.per_sec).min(self.burst);
+        let (level, at) = self.map.entry(ip).or_insert((burst, now));
+        *level = (*level + now.duration_since(*at).as_secs_f64() * per_sec).min(burst);
         *at = now;
         if *level >= 1.0 {
             *level -= 1.0;
@@ -276,13 +282,18 @@ enum Issued {
     Limited,
 }
 
-/// The reset-link service: tokens, their mails, and the limits.
-pub struct ResetService {
+/// What a config reload can change.
+struct Settings {
     config: ResetConfig,
     mail_enabled: bool,
-    public_url: String,
     templates: Templates,
-    buckets: Buckets,
+}
+
+/// The reset-link service: tokens, their mails, and the limits.
+pub struct ResetService {
+    settings: RwLock<Arc<Settings>>,
+    public_url: String,
+    buckets: Mutex<Buckets>,
     mailer: Waker,
 }
 
@@ -294,35 +305,62 @@ impl ResetService {
         templates: Templates,
         mailer: Waker,
     ) -> ResetService {
-        let buckets = Buckets {
-            burst: f64::from(config.ip_burst.get()),
-            per_sec: f64::from(config.ip_refill_per_minute.get()) / 60.0,
-            map: Mutex::new(HashMap::new()),
-        };
         ResetService {
-            config,
-            mail_enabled,
+            buckets: Mutex::new(Buckets::new(&config)),
+            settings: RwLock::new(Arc::new(Settings {
+                config,
+                mail_enabled,
+                templates,
+            })),
             public_url,
-            templates,
-            buckets,
             mailer,
         }
     }
 
-    fn ttl(&self) -> i64 {
-        i64::try_from(self.config.ttl_secs.get()).unwrap_or(i64::MAX)
+    /// Applies a reloaded config: limits, TTL, whether mail is on, and the templates.
+    pub fn reload(&self, config: ResetConfig, mail_enabled: bool, templates: Templates) {
+        {
+            let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
+            let fresh = Buckets::new(&config);
+            buckets.burst = fresh.burst;
+            buckets.per_sec = fresh.per_sec;
+        }
+        *self
+            .settings
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Arc::new(Settings {
+            config,
+            mail_enabled,
+            templates,
+        });
+    }
+
+    fn settings(&self) -> Arc<Settings> {
+        self.settings
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn take_token(&self, ip: IpAddr) -> bool {
+        self.buckets
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take(ip)
     }
 
     /// Issues a token and enqueues its mail, in one transaction, unless the login had its
     /// hourly number of links.
     fn issue(&self, conn: &Connection, request: &LinkRequest<'_>) -> Result<Issued, ResetError> {
+        let settings = self.settings();
         let now = clock::unix_now();
         let token = new_token();
         let mut csrf = [0u8; 16];
         rand::fill(&mut csrf);
-        let expires_at = now.saturating_add(self.ttl());
+        let ttl = i64::try_from(settings.config.ttl_secs.get()).unwrap_or(i64::MAX);
+        let expires_at = now.saturating_add(ttl);
         let link = format!("{}/reset/{token}", self.public_url);
-        let message = self.templates.render(&templates::Vars {
+        let message = settings.templates.render(&templates::Vars {
             link: &link,
             account: request.account,
             expiry: &format!("{} UTC", clock::sql_datetime(expires_at)),
@@ -342,7 +380,7 @@ impl ResetService {
                     params![request.login.kind(), request.login.id(), now - 3600],
                     |r| r.get(0),
                 )?;
-            if recent >= i64::from(self.config.max_per_login_per_hour) {
+            if recent >= i64::from(settings.config.max_per_login_per_hour) {
                 return Ok(Issued::Limited);
             }
             // A new link replaces the older ones.
@@ -416,10 +454,10 @@ impl ResetService {
 
 impl ResetLinks for ResetService {
     fn send(&self, conn: &Connection, request: &LinkRequest<'_>) -> Result<(), ResetError> {
-        if !self.mail_enabled {
+        if !self.settings().mail_enabled {
             return Err(ResetError::MailDisabled);
         }
-        if !self.buckets.take(request.requester) {
+        if !self.take_token(request.requester) {
             return Err(ResetError::RateLimited);
         }
         match self.issue(conn, request)? {
@@ -434,11 +472,11 @@ impl ResetLinks for ResetService {
         email: &str,
         requester: IpAddr,
     ) -> Result<(), ResetError> {
-        if !self.mail_enabled {
+        if !self.settings().mail_enabled {
             return Err(ResetError::MailDisabled);
         }
         let email = email.trim();
-        if !self.buckets.take(requester) || email.is_empty() || email.len() > 254 {
+        if !self.take_token(requester) || email.is_empty() || email.len() > 254 {
             return Ok(());
         }
         crate::db::write_shared(conn, |tx| {
@@ -557,19 +595,19 @@ mod tests {
 
     #[test]
     fn the_ip_bucket_empties_and_refills() {
-        let b = Buckets {
+        let mut b = Buckets {
             burst: 2.0,
             per_sec: 1000.0,
-            map: Mutex::new(HashMap::new()),
+            map: HashMap::new(),
         };
         let ip: IpAddr = "192.0.2.1".parse().unwrap();
         assert!(b.take(ip) && b.take(ip));
         std::thread::sleep(std::time::Duration::from_millis(5));
         assert!(b.take(ip));
-        let slow = Buckets {
+        let mut slow = Buckets {
             burst: 1.0,
             per_sec: 0.001,
-            map: Mutex::new(HashMap::new()),
+            map: HashMap::new(),
         };
         assert!(slow.take(ip));
         assert!(!slow.take(ip));

@@ -129,7 +129,8 @@ fn policy(ctx: &Ctx, login: Login) -> String {
                               (printable ASCII)."
             .to_string(),
         Login::Profile(_) | Login::SubUser(_) => {
-            let xcp = &ctx.app.config.xcp;
+            let config = ctx.app.config();
+            let xcp = &config.xcp;
             format!(
                 "{} to {} characters: A-Z, a-z, 0-9 and []()!@$^,.~|=-+_{{}}#\".",
                 xcp.password_min_length, xcp.password_max_length
@@ -215,7 +216,7 @@ fn token_of(req: &Request) -> &str {
 /// the address).
 fn usable_row(ctx: &Ctx, req: &Request) -> Result<TokenRow, Response> {
     let ip = req.peer.ip();
-    let limit = ctx.app.config.reset.invalid_hits_per_minute.get();
+    let limit = ctx.app.config().reset.invalid_hits_per_minute.get();
     if ctx.app.reset_hits.over(ip, limit) {
         return Err(too_many());
     }
@@ -350,7 +351,7 @@ pub fn submit(ctx: &mut Ctx, req: &Request) -> Response {
     let rule = match row.login {
         Login::XssUser(_) => accounts::check_password_policy(&data.password),
         Login::Profile(_) | Login::SubUser(_) => {
-            domains::check_password(&data.password, &ctx.app.config.xcp)
+            domains::check_password(&data.password, &ctx.app.config().xcp)
         }
     };
     if let Err(why) = rule {

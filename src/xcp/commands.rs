@@ -708,7 +708,7 @@ fn set_cookie(
         profile_id: account.profile_id,
         domain_id: domain.id,
         expires_at: now.saturating_add(
-            i64::try_from(ctx.app.config.xcp.cookie_ttl_secs.get()).unwrap_or(i64::MAX),
+            i64::try_from(ctx.app.config().xcp.cookie_ttl_secs.get()).unwrap_or(i64::MAX),
         ),
     };
     db::write(&mut ctx.db, |tx| {
@@ -776,7 +776,7 @@ fn change_password(
     password: &Secret,
 ) -> Step<Outcome> {
     let scope = resolve(ctx, caller, subject)?;
-    if let Err(why) = domains::check_password(password.expose(), &ctx.app.config.xcp) {
+    if let Err(why) = domains::check_password(password.expose(), &ctx.app.config().xcp) {
         return fail(465, format!("Invalid password: {why}."));
     }
     let hash = ctx.app.credentials.hash(password.expose())?;
@@ -899,7 +899,7 @@ fn check_subuser_username(username: &str, owner: &Account) -> Step<()> {
 }
 
 fn check_new_password(ctx: &Ctx, password: &Secret) -> Step<()> {
-    match domains::check_password(password.expose(), &ctx.app.config.xcp) {
+    match domains::check_password(password.expose(), &ctx.app.config().xcp) {
         Ok(()) => Ok(()),
         Err(why) => fail(465, format!("Invalid sub_password: {why}.")),
     }

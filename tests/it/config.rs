@@ -133,3 +133,43 @@ fn secrets_never_reach_the_log() {
     let log = server.wait_log("reloaded", Duration::from_secs(5));
     assert!(!log.contains("never-log-this-42"), "{log}");
 }
+
+#[test]
+fn sighup_applies_mail_settings_and_limits_and_names_what_needs_a_restart() {
+    use crate::xss::{post, xmlrpc_call};
+    let server = Server::start_with("", "[smtp]\nenabled = false\n");
+    let ask = || {
+        post(
+            &server,
+            "/RPC2",
+            &xmlrpc_call("xmlStorageSystem.mailPasswordToUser", &["a@example.org"]),
+        )
+        .text()
+    };
+    assert!(ask().contains("Mail service is not available"));
+    // Mail on, a smaller body limit, and a new listen address (which needs a restart).
+    crate::support::write_config(
+        server.dir.path(),
+        "max_body_bytes = 400",
+        "[smtp]\nenabled = true\n",
+    );
+    let text = std::fs::read_to_string(&server.config).unwrap();
+    std::fs::write(
+        &server.config,
+        text.replace("listen = \"127.0.0.1:0\"", "listen = \"127.0.0.1:1\""),
+    )
+    .unwrap();
+    server.signal("HUP");
+    let log = server.wait_log("reloaded", Duration::from_secs(5));
+    assert!(ask().contains("If that address has an account"), "{log}");
+    let log = server.wait_log("take effect only after a restart", Duration::from_secs(5));
+    assert!(log.contains("server.listen"), "{log}");
+    // The new body limit applies to the next request.
+    let big = format!("<a>{}</a>", "x".repeat(1000));
+    assert_eq!(post(&server, "/RPC2", &big).status, 413);
+    // A broken file changes nothing.
+    std::fs::write(&server.config, "[server]\nnonsense = 1\n").unwrap();
+    server.signal("HUP");
+    server.wait_log("reload failed", Duration::from_secs(5));
+    assert!(ask().contains("If that address has an account"));
+}

@@ -36,14 +36,14 @@ impl Smtp {
     fn start_on(port: u16, starttls: bool) -> Smtp {
         let maildir = tempfile::tempdir().unwrap();
         let mut cmd = Command::new(DEBIAN_PYTHON);
-        cmd.arg(format!("{SCRIPTS}/smtp_sink.py"))
+        cmd.arg(format!("{SCRIPTS}/smtp_server.py"))
             .args(["--port", &port.to_string()])
             .arg("--maildir")
             .arg(maildir.path());
         let certs = starttls.then(|| {
             let dir = tempfile::tempdir().unwrap();
             let ok = Command::new(DEBIAN_PYTHON)
-                .arg(format!("{SCRIPTS}/smtp_sink.py"))
+                .arg(format!("{SCRIPTS}/smtp_server.py"))
                 .arg("--make-cert")
                 .arg(dir.path())
                 .status()
@@ -541,7 +541,7 @@ fn the_page_works_in_headless_chromium() {
     let _ = std::fs::remove_dir_all(&out_dir);
     std::fs::create_dir_all(&out_dir).unwrap();
     let out = Command::new("python3")
-        .arg(format!("{SCRIPTS}/reset_page_chromium.py"))
+        .arg(format!("{SCRIPTS}/chromium_reset.py"))
         .arg(&link)
         .arg(&out_dir)
         .args([
