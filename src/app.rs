@@ -276,6 +276,10 @@ pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Re
         data_dir.display(),
     ));
 
+    crate::systemd::notify(&format!(
+        "READY=1\nSTATUS=listening on {bound}\nMAINPID={}",
+        std::process::id()
+    ));
     let shutdown = server.shutdown_handle();
     let live = Live {
         app: app.clone(),
@@ -297,6 +301,7 @@ pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Re
                     }
                     _ => {
                         stopping = true;
+                        crate::systemd::notify("STOPPING=1");
                         log::info!("stop signal received; finishing in-flight requests");
                         shutdown.shutdown();
                     }
@@ -341,6 +346,11 @@ impl Live {
     /// Listeners, workers, the queue, storage and public URLs need a restart, and the log says
     /// which of those changed. An invalid file changes nothing.
     fn reload(&self, config_path: Option<&Path>) {
+        self.apply(config_path);
+        crate::systemd::notify("READY=1");
+    }
+
+    fn apply(&self, config_path: Option<&Path>) {
         let (config, source) = match Config::load(config_path) {
             Ok(loaded) => loaded,
             Err(e) => {

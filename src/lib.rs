@@ -20,6 +20,7 @@ pub mod reset;
 pub mod router;
 pub mod soap;
 pub mod status;
+pub mod systemd;
 pub mod value;
 pub mod xcp;
 pub mod xml;

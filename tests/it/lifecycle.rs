@@ -71,3 +71,45 @@ fn sigint_with_idle_keepalive_connections_exits_promptly() {
         "an idle keep-alive connection must not hold up shutdown"
     );
 }
+
+#[test]
+fn tells_systemd_when_ready_reloading_and_stopping() {
+    use std::os::unix::net::UnixDatagram;
+    let dir = tempfile::tempdir().unwrap();
+    let socket_path = dir.path().join("notify.sock");
+    let systemd = UnixDatagram::bind(&socket_path).unwrap();
+    systemd
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let config = crate::support::write_config(dir.path(), "", "");
+    let mut cmd = passlink();
+    cmd.arg("serve")
+        .arg("--config")
+        .arg(&config)
+        .env("NOTIFY_SOCKET", &socket_path);
+    let (mut child, addr, _log) = spawn_and_wait(cmd, dir.path());
+    let mut buf = [0u8; 512];
+    let n = systemd.recv(&mut buf).unwrap();
+    let ready = String::from_utf8_lossy(&buf[..n]).into_owned();
+    assert!(ready.starts_with("READY=1\n"), "{ready}");
+    assert!(
+        ready.contains(&format!("MAINPID={}", child.id())),
+        "{ready}"
+    );
+    // Ready means ready: the listener answers.
+    assert_eq!(crate::support::get(addr, "/healthz").status, 200);
+    let kill = |signal: &str| {
+        std::process::Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(child.id().to_string())
+            .status()
+            .unwrap()
+    };
+    kill("HUP");
+    let n = systemd.recv(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"READY=1");
+    kill("TERM");
+    let n = systemd.recv(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"STOPPING=1");
+    assert!(child.wait().unwrap().success());
+}
