@@ -215,7 +215,7 @@ pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Re
         let chore_service = reset_service.clone();
         let chore: mail::Chore = Box::new(move |conn| mailer_chore(conn, &chore_service));
         mail::start(
-            db::open_or_create(&db_path, busy_timeout(&config))?,
+            open_worker_db(&db_path, &config)?,
             mailer_settings.clone(),
             mail_waker.clone(),
             chore,
@@ -242,7 +242,7 @@ pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Re
     for _ in 0..workers {
         states.push(Ctx {
             app: app.clone(),
-            db: db::open_or_create(&db_path, busy_timeout(&config))?,
+            db: open_worker_db(&db_path, &config)?,
         });
     }
     drop(conn);
@@ -321,6 +321,16 @@ pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Re
     let _ = signal_thread.join();
     log::info!("passlink stopped");
     Ok(())
+}
+
+/// A connection for a worker or the mailer: the usual pragmas and the size cap.
+fn open_worker_db(path: &Path, config: &Config) -> Result<Connection, AppError> {
+    let conn = db::open_or_create(path, busy_timeout(config))?;
+    db::limit_size(
+        &conn,
+        config.storage.max_db_bytes.map(std::num::NonZeroU64::get),
+    )?;
+    Ok(conn)
 }
 
 fn mail_settings(config: &Config) -> mail::MailerSettings {

@@ -262,6 +262,9 @@ pub struct StorageConfig {
     /// working directory at start.
     pub data_dir: PathBuf,
     pub busy_timeout_ms: NonZeroU64,
+    /// A cap on the database file's size; writes beyond it fail cleanly, reads go on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_db_bytes: Option<NonZeroU64>,
 }
 
 impl Default for StorageConfig {
@@ -269,6 +272,7 @@ impl Default for StorageConfig {
         StorageConfig {
             data_dir: PathBuf::from("./passlink-data"),
             busy_timeout_ms: nz_u64(5000),
+            max_db_bytes: None,
         }
     }
 }

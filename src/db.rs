@@ -151,6 +151,33 @@ fn configure(conn: &Connection, busy_timeout: Duration) -> Result<(), DbError> {
     Ok(())
 }
 
+/// Caps the database at about `max_bytes` (SQLite's `max_page_count`), for this connection. A
+/// write that would grow the file beyond it fails with `SQLITE_FULL` and changes nothing; reads
+/// are unaffected. A cap below the current size holds the file at its current size.
+pub fn limit_size(conn: &Connection, max_bytes: Option<u64>) -> Result<(), DbError> {
+    let Some(max_bytes) = max_bytes else {
+        return Ok(());
+    };
+    let page_size: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+    let page_size = u64::try_from(page_size).unwrap_or(4096).max(512);
+    let pages = max_bytes.div_ceil(page_size).max(1);
+    conn.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |_| Ok(()))?;
+    Ok(())
+}
+
+/// Whether an error means the database reached its size cap (or the disk is full).
+pub fn is_full(error: &rusqlite::Error) -> bool {
+    error.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull)
+}
+
+/// Whether an error means another writer held the lock past the busy timeout.
+pub fn is_busy(error: &rusqlite::Error) -> bool {
+    matches!(
+        error.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
 fn create_private_dir(dir: &Path) -> Result<(), DbError> {
     use std::os::unix::fs::DirBuilderExt;
     if dir.as_os_str().is_empty() || dir.is_dir() {

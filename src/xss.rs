@@ -16,6 +16,7 @@ use rusqlite::{Connection, params};
 use crate::accounts::{self, AccountError, User};
 use crate::app::Ctx;
 use crate::clock;
+use crate::db;
 use crate::files;
 use crate::http::{Request, Response};
 use crate::reset::ResetError;
@@ -25,6 +26,9 @@ use crate::{soap, xmlrpc};
 
 const BAD_LOGIN: &str = "Can't access because user does not exist or password is incorrect.";
 const NO_MAIL: &str = "Mail service is not available on that server.";
+const STORAGE_FULL: &str =
+    "The server's storage is full, so nothing was saved. Please try again later.";
+const BUSY: &str = "The server is busy, so nothing was saved. Please try again in a moment.";
 /// The same answer whether or not the address has an account.
 const MAIL_SENT: &str =
     "If that address has an account, a password reset link has been mailed to it.";
@@ -255,13 +259,32 @@ pub fn call(ctx: &mut Ctx, caller: &Caller<'_>, call: &Call) -> Result<Value, Fa
             "unknown method {other:?}"
         )))),
     };
-    result.map_err(|e| match e {
-        MethodError::Fault(f) => f,
-        MethodError::Db(e) => {
-            log::error!("{}: database error: {e}", spec.name);
-            Fault::server("internal error; the request was not completed")
+    match result {
+        Ok(value) => Ok(value),
+        Err(MethodError::Fault(f)) => Err(f),
+        // Conditions the operator can fix, told in the protocol's own terms: the client shows
+        // the message, nothing was changed, and the next try may work.
+        Err(MethodError::Db(e)) if db::is_full(&e) => {
+            log::error!(
+                "{}: the database is full (storage.max_db_bytes or the disk)",
+                spec.name
+            );
+            Ok(flag(true, STORAGE_FULL))
         }
-    })
+        Err(MethodError::Db(e)) if db::is_busy(&e) => {
+            log::warn!(
+                "{}: the database stayed locked past the busy timeout",
+                spec.name
+            );
+            Ok(flag(true, BUSY))
+        }
+        Err(MethodError::Db(e)) => {
+            log::error!("{}: database error: {e}", spec.name);
+            Err(Fault::server(
+                "internal error; the request was not completed",
+            ))
+        }
+    }
 }
 
 enum MethodError {
@@ -575,9 +598,17 @@ fn get_server_capabilities(ctx: &mut Ctx, caller: &Caller<'_>, args: &Args<'_>) 
         .is_none_or(|t| now - t >= ACCESS_RECORD_INTERVAL_SECS)
         || user.last_ip != ip
     {
-        crate::db::write(&mut ctx.db, |tx| {
+        // Bookkeeping, not the answer: a full or locked database must not fail the read.
+        let recorded = crate::db::write(&mut ctx.db, |tx| {
             accounts::record_access(tx, user.id, &ip, now)
-        })?;
+        });
+        match recorded {
+            Ok(()) => {}
+            Err(e) if db::is_full(&e) || db::is_busy(&e) => {
+                log::warn!("getServerCapabilities: access not recorded: {e}");
+            }
+            Err(e) => return Err(e.into()),
+        }
     }
     let config = ctx.app.config();
     let xs = &config.xmlstorage;

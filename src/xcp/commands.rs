@@ -442,6 +442,14 @@ impl Stop {
     fn into_outcome(self) -> Outcome {
         match self {
             Stop::Reply(outcome) => outcome,
+            Stop::Db(e) if db::is_full(&e) => {
+                log::error!("xcp: the database is full (storage.max_db_bytes or the disk)");
+                Outcome::failure(400, "Storage full: the request was not completed.")
+            }
+            Stop::Db(e) if db::is_busy(&e) => {
+                log::warn!("xcp: the database stayed locked past the busy timeout");
+                Outcome::failure(400, "Server busy; try again in a moment.")
+            }
             Stop::Db(e) => {
                 log::error!("xcp: database error: {e}");
                 Outcome::failure(400, "Internal server error.")

@@ -3,6 +3,7 @@
 
 mod cli;
 mod config;
+mod faults;
 mod http;
 mod lifecycle;
 mod reset;

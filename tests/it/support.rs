@@ -18,13 +18,21 @@ pub fn passlink() -> Command {
 }
 
 /// A config for a test: an ephemeral loopback port and a data directory in `dir`.
-/// `server` goes into `[server]`; `rest` is appended as further tables.
+/// `server` goes into `[server]`; `rest` is appended as further tables (a `[storage]` table
+/// there is merged with the data directory).
 pub fn write_config(dir: &Path, server: &str, rest: &str) -> PathBuf {
     let path = dir.join("passlink.toml");
-    let text = format!(
-        "[server]\nlisten = \"127.0.0.1:0\"\n{server}\n\n[storage]\ndata_dir = {:?}\n\n{rest}\n",
-        dir.join("data").display().to_string()
-    );
+    let data_dir = format!("data_dir = {:?}\n", dir.join("data").display().to_string());
+    // A `[storage]` table in `rest` gets the data directory added to it.
+    let (storage, rest) = if rest.contains("[storage]\n") {
+        (
+            String::new(),
+            rest.replacen("[storage]\n", &format!("[storage]\n{data_dir}"), 1),
+        )
+    } else {
+        (format!("[storage]\n{data_dir}"), rest.to_string())
+    };
+    let text = format!("[server]\nlisten = \"127.0.0.1:0\"\n{server}\n\n{storage}\n{rest}\n");
     std::fs::write(&path, text).unwrap();
     path
 }

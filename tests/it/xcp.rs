@@ -17,7 +17,7 @@ const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/open
 pub(crate) struct Xcp {
     pub(crate) server: Server,
     reseller: String,
-    key: String,
+    pub(crate) key: String,
 }
 
 /// Runs a `passlink` admin command against the server's config; returns stdout.
@@ -84,7 +84,7 @@ impl Xcp {
     /// Reseller `resellerx` (the name in the captured requests) owns example.info and
     /// example.org under profile `resellerx` (Net::OpenSRS sends the profile name as
     /// `X-Username`); reseller `other` owns other.net.
-    fn start() -> Xcp {
+    pub(crate) fn start() -> Xcp {
         Xcp::start_with("", "")
     }
 
@@ -149,7 +149,12 @@ fn post_raw(addr: SocketAddr, target: &str, headers: &[(&str, &str)], body: &str
 }
 
 /// The docs' layout: declaration, DOCTYPE, header, one dt_assoc.
-fn envelope(action: &str, object: &str, top: &[(&str, &str)], attrs: &[(&str, &str)]) -> String {
+pub(crate) fn envelope(
+    action: &str,
+    object: &str,
+    top: &[(&str, &str)],
+    attrs: &[(&str, &str)],
+) -> String {
     let item = |(k, v): &(&str, &str)| format!("    <item key=\"{k}\">{v}</item>\n");
     let top: String = top.iter().map(item).collect();
     let attrs: String = attrs.iter().map(item).collect();
