@@ -194,6 +194,12 @@ pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Re
         public_url.clone(),
         templates,
         mail_waker.clone(),
+        db::GroupWriter::start(open_worker_db(&db_path, &config)?).map_err(|error| {
+            AppError::Io {
+                what: "starting the group-commit thread".into(),
+                error,
+            }
+        })?,
     ));
     let transport = mail::Transport::from_config(&config.smtp, &config.storage.data_dir);
     let mailer_settings = Arc::new(RwLock::new(mail_settings(&config)));

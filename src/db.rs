@@ -343,6 +343,133 @@ pub fn backup(src: &Connection, dest: &Path) -> Result<(), DbError> {
 
 /// A migrated database in a fresh temporary directory, for unit tests of the modules that own
 /// tables. Keep the directory alive as long as the connection.
+/// Group commit: many small writes from many threads share one transaction and one fsync.
+///
+/// A caller hands [`GroupWriter::run`] a body; a committer thread gathers every body waiting,
+/// runs each inside its own savepoint (so one failing body rolls back alone), commits once,
+/// and only then answers each caller. A caller that gets `Ok` holds a durable write, exactly as
+/// with [`write`]; under load the fsync is shared instead of queued for.
+pub struct GroupWriter {
+    jobs: std::sync::mpsc::SyncSender<Job>,
+}
+
+/// Runs one body against the batch's transaction and returns what to tell its caller once
+/// the batch has committed (with the commit's error, if it failed).
+type Job = Box<dyn FnOnce(&Connection) -> Reply + Send>;
+type Reply = Box<dyn FnOnce(Option<&rusqlite::Error>) + Send>;
+
+/// Most bodies per transaction: bounds how long one commit holds the write lock.
+const MAX_BATCH: usize = 256;
+
+impl GroupWriter {
+    /// Starts the committer thread on its own connection.
+    pub fn start(mut conn: Connection) -> std::io::Result<GroupWriter> {
+        let (jobs, queue) = std::sync::mpsc::sync_channel::<Job>(4096);
+        std::thread::Builder::new()
+            .name("group-commit".into())
+            .spawn(move || {
+                while let Ok(first) = queue.recv() {
+                    let mut batch = vec![first];
+                    while batch.len() < MAX_BATCH {
+                        match queue.try_recv() {
+                            Ok(job) => batch.push(job),
+                            Err(_) => break,
+                        }
+                    }
+                    commit_batch(&mut conn, batch);
+                }
+            })?;
+        Ok(GroupWriter { jobs })
+    }
+
+    /// Runs `body` in a transaction shared with other callers' bodies; returns after the
+    /// commit. `body` must not write through another connection or call [`write`].
+    pub fn run<T, E>(
+        &self,
+        body: impl FnOnce(&Connection) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<rusqlite::Error> + Send + 'static,
+    {
+        let (answer, result) = std::sync::mpsc::sync_channel::<Result<T, E>>(1);
+        let job: Job = Box::new(move |conn| {
+            let outcome = in_savepoint(conn, body);
+            Box::new(move |commit_error| {
+                let outcome = match (outcome, commit_error) {
+                    (Ok(_), Some(e)) => Err(E::from(copy_error(e))),
+                    (outcome, _) => outcome,
+                };
+                let _ = answer.send(outcome);
+            })
+        });
+        self.jobs.send(job).map_err(|_| E::from(stopped()))?;
+        // No answer means the batch never ran: its transaction could not begin.
+        result.recv().unwrap_or_else(|_| Err(E::from(not_begun())))
+    }
+}
+
+fn in_savepoint<T, E: From<rusqlite::Error>>(
+    conn: &Connection,
+    body: impl FnOnce(&Connection) -> Result<T, E>,
+) -> Result<T, E> {
+    conn.execute_batch("SAVEPOINT job")?;
+    match body(conn) {
+        Ok(value) => {
+            conn.execute_batch("RELEASE job")?;
+            Ok(value)
+        }
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK TO job; RELEASE job");
+            Err(e)
+        }
+    }
+}
+
+fn commit_batch(conn: &mut Connection, batch: Vec<Job>) {
+    let mut replies = Vec::with_capacity(batch.len());
+    let committed = write(conn, |tx| -> rusqlite::Result<()> {
+        for job in batch {
+            replies.push(job(tx));
+        }
+        Ok(())
+    });
+    let error = committed.err();
+    if let Some(e) = &error {
+        log::error!("group commit of {} write(s) failed: {e}", replies.len());
+    }
+    for reply in replies {
+        reply(error.as_ref());
+    }
+}
+
+fn not_begun() -> rusqlite::Error {
+    rusqlite::Error::SqliteFailure(
+        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+        Some("the shared transaction could not begin".into()),
+    )
+}
+
+fn stopped() -> rusqlite::Error {
+    rusqlite::Error::SqliteFailure(
+        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_MISUSE),
+        Some("the group-commit thread has stopped".into()),
+    )
+}
+
+/// rusqlite errors are not `Clone`; a failed commit's error goes to every caller in the batch.
+fn copy_error(e: &rusqlite::Error) -> rusqlite::Error {
+    match e {
+        rusqlite::Error::SqliteFailure(code, message) => {
+            rusqlite::Error::SqliteFailure(*code, message.clone())
+        }
+        other => rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
+            Some(other.to_string()),
+        ),
+    }
+}
+
 #[cfg(test)]
 pub fn migrated_temp_db() -> (tempfile::TempDir, Connection) {
     let dir = tempfile::tempdir().unwrap();
@@ -354,6 +481,36 @@ pub fn migrated_temp_db() -> (tempfile::TempDir, Connection) {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn group_commit_answers_each_caller_after_one_shared_commit() {
+        let (dir, conn) = migrated_temp_db();
+        conn.execute_batch("CREATE TABLE t (n INTEGER PRIMARY KEY)")
+            .unwrap();
+        let writer_conn =
+            open_existing(&dir.path().join("test.sqlite3"), Duration::from_secs(5)).unwrap();
+        let writer = std::sync::Arc::new(GroupWriter::start(writer_conn).unwrap());
+        let threads: Vec<_> = (0..16)
+            .map(|n: i64| {
+                let writer = writer.clone();
+                std::thread::spawn(move || {
+                    writer.run(move |tx| {
+                        tx.execute("INSERT INTO t (n) VALUES (?1)", [n % 12])?;
+                        Ok::<_, rusqlite::Error>(n)
+                    })
+                })
+            })
+            .collect();
+        let results: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+        // Four of the sixteen collide on the primary key: those fail alone, in their
+        // savepoint; the other twelve are committed and visible to another connection.
+        assert_eq!(results.iter().filter(|r| r.is_err()).count(), 4);
+        let count: i64 = conn
+            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(count, 12);
+    }
+
     use super::*;
 
     #[test]

@@ -11,7 +11,7 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 
 use crate::clock;
 use crate::config::{SmtpConfig, SmtpSecurity};
@@ -135,39 +135,6 @@ pub fn recover(conn: &Connection) -> rusqlite::Result<usize> {
          WHERE state = 'sending'",
         [],
     )
-}
-
-/// Takes the oldest due message and marks it `sending`.
-fn claim(conn: &mut Connection, now: i64) -> rusqlite::Result<Option<(i64, i64, Message)>> {
-    db::write(conn, |tx| {
-        let row = tx
-            .query_row(
-                "SELECT id, created_at, recipient, subject, body_text, body_html FROM outbox \
-                 WHERE state = 'pending' AND next_attempt_at <= ?1 ORDER BY next_attempt_at, id \
-                 LIMIT 1",
-                params![now],
-                |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, i64>(1)?,
-                        Message {
-                            recipient: r.get(2)?,
-                            subject: r.get(3)?,
-                            text: r.get(4)?,
-                            html: r.get(5)?,
-                        },
-                    ))
-                },
-            )
-            .optional()?;
-        if let Some((id, ..)) = &row {
-            tx.execute(
-                "UPDATE outbox SET state = 'sending', attempts = attempts + 1 WHERE id = ?1",
-                params![id],
-            )?;
-        }
-        Ok(row)
-    })
 }
 
 fn mark_sent(conn: &Connection, id: i64, now: i64) -> rusqlite::Result<()> {
@@ -416,7 +383,7 @@ pub fn start(
                     .read()
                     .unwrap_or_else(PoisonError::into_inner)
                     .clone();
-                while !waker.stopping() && deliver_one(&mut conn, &runtime, &current) {}
+                while !waker.stopping() && deliver_batch(&mut conn, &runtime, &current, &waker) {}
                 waker.wait(Duration::from_secs(1));
             }
             let _ = done_tx.send(());
@@ -429,64 +396,147 @@ pub fn start(
 }
 
 /// Delivers the next due message. `false` when there was none (or the store failed).
-fn deliver_one(
+/// Most messages claimed at once: a batch costs two commits whatever its size.
+const BATCH: usize = 32;
+
+/// What became of a claimed message.
+enum Outcome {
+    Sent,
+    Retry {
+        error: String,
+        at: i64,
+    },
+    Failed(String),
+    /// Not tried (an earlier one in the batch failed, or the mailer is stopping).
+    Untried,
+}
+
+/// Takes up to `limit` due messages and marks them `sending`, in one transaction.
+fn claim_batch(
+    conn: &mut Connection,
+    now: i64,
+    limit: usize,
+) -> rusqlite::Result<Vec<(i64, i64, i64, Message)>> {
+    db::write(conn, |tx| {
+        let rows = {
+            let mut stmt = tx.prepare_cached(
+                "SELECT id, created_at, attempts, recipient, subject, body_text, body_html \
+                 FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?1 \
+                 ORDER BY next_attempt_at, id LIMIT ?2",
+            )?;
+            stmt.query_map(params![now, i64::try_from(limit).unwrap_or(1)], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)? + 1,
+                    Message {
+                        recipient: r.get(3)?,
+                        subject: r.get(4)?,
+                        text: r.get(5)?,
+                        html: r.get(6)?,
+                    },
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?
+        };
+        let mut mark = tx.prepare_cached(
+            "UPDATE outbox SET state = 'sending', attempts = attempts + 1 WHERE id = ?1",
+        )?;
+        for (id, ..) in &rows {
+            mark.execute(params![id])?;
+        }
+        Ok(rows)
+    })
+}
+
+/// Delivers a batch of due messages. `false` when there was none (or the store failed).
+fn deliver_batch(
     conn: &mut Connection,
     runtime: &tokio::runtime::Runtime,
     settings: &MailerSettings,
+    waker: &Waker,
 ) -> bool {
     let now = clock::unix_now();
-    let (id, created_at, message) = match claim(conn, now) {
-        Ok(Some(claimed)) => claimed,
-        Ok(None) => return false,
+    let batch = match claim_batch(conn, now, BATCH) {
+        Ok(batch) if batch.is_empty() => return false,
+        Ok(batch) => batch,
         Err(e) => {
             log::error!("mail: cannot read the outbox: {e}");
             return false;
         }
     };
-    let result = render(&message, &settings.from, now).and_then(|bytes| {
-        deliver(
-            runtime,
-            &settings.transport,
-            &settings.from,
-            &message.recipient,
-            &bytes,
-            id,
-        )
-    });
-    let now = clock::unix_now();
-    let stored = match result {
-        Ok(()) => {
-            log::info!("mail: message {id} delivered");
-            db::write(conn, |tx| mark_sent(tx, id, now))
+    let mut outcomes = Vec::with_capacity(batch.len());
+    let mut stop = false;
+    for (id, created_at, attempts, message) in &batch {
+        if stop || waker.stopping() {
+            outcomes.push((*id, Outcome::Untried));
+            continue;
         }
-        Err(e) => {
-            let error = e.to_string();
-            let attempts: i64 = conn
-                .query_row(
-                    "SELECT attempts FROM outbox WHERE id = ?1",
-                    params![id],
-                    |r| r.get(0),
-                )
-                .unwrap_or(1);
-            let at = now + retry_delay(settings.retry_first_secs, attempts);
-            if at > created_at.saturating_add(settings.retry_horizon_secs) {
-                log::error!(
-                    "mail: message {id} failed for good after {attempts} attempt(s): {error}"
-                );
-                db::write(conn, |tx| mark_failed(tx, id, &error, now))
-            } else {
-                log::warn!(
-                    "mail: message {id} not delivered (attempt {attempts}): {error}; retrying at {}",
-                    clock::rfc3339(at)
-                );
-                db::write(conn, |tx| reschedule(tx, id, &error, at))
+        let now = clock::unix_now();
+        let result = render(message, &settings.from, now).and_then(|bytes| {
+            deliver(
+                runtime,
+                &settings.transport,
+                &settings.from,
+                &message.recipient,
+                &bytes,
+                *id,
+            )
+        });
+        let outcome = match result {
+            Ok(()) => {
+                log::info!("mail: message {id} delivered");
+                Outcome::Sent
+            }
+            Err(e) => {
+                // The server is down or refusing: the rest of the batch waits for the retry
+                // instead of meeting the same failure (and timeout) one by one.
+                stop = true;
+                let error = e.to_string();
+                let at = now + retry_delay(settings.retry_first_secs, *attempts);
+                if at > created_at.saturating_add(settings.retry_horizon_secs) {
+                    log::error!(
+                        "mail: message {id} failed for good after {attempts} attempt(s): {error}"
+                    );
+                    Outcome::Failed(error)
+                } else {
+                    log::warn!(
+                        "mail: message {id} not delivered (attempt {attempts}): {error}; \
+                         retrying at {}",
+                        clock::rfc3339(at)
+                    );
+                    Outcome::Retry { error, at }
+                }
+            }
+        };
+        outcomes.push((*id, outcome));
+    }
+    let now = clock::unix_now();
+    let stored = db::write(conn, |tx| -> rusqlite::Result<()> {
+        for (id, outcome) in &outcomes {
+            match outcome {
+                Outcome::Sent => mark_sent(tx, *id, now)?,
+                Outcome::Retry { error, at } => reschedule(tx, *id, error, *at)?,
+                Outcome::Failed(error) => mark_failed(tx, *id, error, now)?,
+                Outcome::Untried => {
+                    tx.execute(
+                        "UPDATE outbox SET state = 'pending', attempts = attempts - 1 \
+                         WHERE id = ?1",
+                        params![id],
+                    )?;
+                }
             }
         }
-    };
+        Ok(())
+    });
     if let Err(e) = stored {
-        log::error!("mail: cannot record the outcome of message {id}: {e}");
+        // The messages stay `sending` and are sent again after a restart.
+        log::error!(
+            "mail: cannot record the outcome of {} message(s): {e}",
+            outcomes.len()
+        );
     }
-    true
+    !stop
 }
 
 #[cfg(test)]
@@ -506,17 +556,20 @@ mod tests {
     fn claim_finish_and_scrub() {
         let (_dir, mut conn) = db::migrated_temp_db();
         let id = enqueue(&conn, &message("a@example.org"), 10).unwrap();
-        assert!(claim(&mut conn, 9).unwrap().is_none(), "not due yet");
-        let (got, created, m) = claim(&mut conn, 10).unwrap().unwrap();
-        assert_eq!(
-            (got, created, m.recipient.as_str()),
-            (id, 10, "a@example.org")
+        assert!(
+            claim_batch(&mut conn, 9, 8).unwrap().is_empty(),
+            "not due yet"
         );
-        assert!(claim(&mut conn, 10).unwrap().is_none(), "taken");
+        let batch = claim_batch(&mut conn, 10, 8).unwrap();
+        let (got, created, attempts, m) = &batch[0];
+        assert_eq!(
+            (*got, *created, *attempts, m.recipient.as_str()),
+            (id, 10, 1, "a@example.org")
+        );
+        assert!(claim_batch(&mut conn, 10, 8).unwrap().is_empty(), "taken");
         // A crash now leaves it in `sending`; recovery makes it due again.
         assert_eq!(recover(&conn).unwrap(), 1);
-        let (again, ..) = claim(&mut conn, 10).unwrap().unwrap();
-        assert_eq!(again, id);
+        assert_eq!(claim_batch(&mut conn, 10, 8).unwrap()[0].0, id);
         mark_sent(&conn, id, 11).unwrap();
         let e = &list(&conn, Some(State::Sent)).unwrap()[0];
         assert_eq!((e.attempts, e.finished_at), (2, Some(11)));

@@ -217,7 +217,7 @@ fn mail_password_to_user(
     args: &Args<'_>,
 ) -> Result<Value, MethodError> {
     let email = args.string(0)?;
-    match ctx.app.reset.request_for_email(&ctx.db, &email, caller.ip) {
+    match ctx.app.reset.request_for_email(&email, caller.ip) {
         Ok(()) => Ok(flag(false, MAIL_SENT)),
         Err(ResetError::MailDisabled) => Ok(flag(true, NO_MAIL)),
         Err(ResetError::Db(e)) => Err(MethodError::Db(e)),

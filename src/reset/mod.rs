@@ -112,22 +112,18 @@ impl From<rusqlite::Error> for ResetError {
     }
 }
 
-/// The reset-link service as its callers see it. Every call runs on the caller's database
-/// connection, so a caller that changes a password can void the links in its own transaction.
+/// The reset-link service as its callers see it. `invalidate` runs on the caller's connection,
+/// so a caller that changes a password voids the links in its own transaction; `send` and
+/// `request_for_email` write through the service's group commit and return once durable.
 pub trait ResetLinks: Send + Sync {
     /// Issues a link for `request.login` and queues the mail to `request.email`, in one
     /// transaction. Returns once both are durable.
-    fn send(&self, conn: &Connection, request: &LinkRequest<'_>) -> Result<(), ResetError>;
+    fn send(&self, request: &LinkRequest<'_>) -> Result<(), ResetError>;
 
     /// Records a request for the xmlStorageSystem account with this address. Whether the
     /// address has an account is decided later, by the mailer thread, so this takes the same
     /// time either way; over the rate limit it quietly records nothing.
-    fn request_for_email(
-        &self,
-        conn: &Connection,
-        email: &str,
-        requester: IpAddr,
-    ) -> Result<(), ResetError>;
+    fn request_for_email(&self, email: &str, requester: IpAddr) -> Result<(), ResetError>;
 
     /// Voids every outstanding link for `login` (its password just changed, or it is gone).
     fn invalidate(&self, conn: &Connection, login: Login) -> Result<(), ResetError>;
@@ -292,6 +288,8 @@ struct Settings {
 /// The reset-link service: tokens, their mails, and the limits.
 pub struct ResetService {
     settings: RwLock<Arc<Settings>>,
+    /// Token and request rows go through group commit.
+    writer: crate::db::GroupWriter,
     public_url: String,
     buckets: Mutex<Buckets>,
     mailer: Waker,
@@ -304,8 +302,10 @@ impl ResetService {
         public_url: String,
         templates: Templates,
         mailer: Waker,
+        writer: crate::db::GroupWriter,
     ) -> ResetService {
         ResetService {
+            writer,
             buckets: Mutex::new(Buckets::new(&config)),
             settings: RwLock::new(Arc::new(Settings {
                 config,
@@ -351,7 +351,7 @@ impl ResetService {
 
     /// Issues a token and enqueues its mail, in one transaction, unless the login had its
     /// hourly number of links.
-    fn issue(&self, conn: &Connection, request: &LinkRequest<'_>) -> Result<Issued, ResetError> {
+    fn issue(&self, request: &LinkRequest<'_>) -> Result<Issued, ResetError> {
         let settings = self.settings();
         let now = clock::unix_now();
         let token = new_token();
@@ -368,34 +368,39 @@ impl ResetService {
             public_url: &self.public_url,
             recipient: request.email,
         });
-        // One transaction: the count and the insert must not interleave with another
-        // request's, and the mail exists exactly when its token does.
-        let issued = crate::db::write_shared(conn, |tx| -> Result<Issued, ResetError> {
+        // One transaction for the count, the token and its mail, shared (group commit) with
+        // other requests' writes: the reply waits for the commit, so an acknowledged link is
+        // durable, but concurrent requests share one fsync.
+        let login = request.login;
+        let max = i64::from(settings.config.max_per_login_per_hour);
+        let account = request.account.to_string();
+        let requester = request.requester.to_string();
+        let hash = token_hash(&token);
+        let issued = self.writer.run(move |tx| -> Result<Issued, ResetError> {
             let recent: i64 = tx
                 .prepare_cached(
-                    "SELECT count(*) FROM reset_tokens WHERE login_kind = ?1 AND login_id = ?2 \
-                     AND created_at > ?3",
+                    "SELECT count(*) FROM (SELECT 1 FROM reset_tokens WHERE login_kind = ?1 \
+                     AND login_id = ?2 AND created_at > ?3 LIMIT ?4)",
                 )?
-                .query_row(
-                    params![request.login.kind(), request.login.id(), now - 3600],
-                    |r| r.get(0),
-                )?;
-            if recent >= i64::from(settings.config.max_per_login_per_hour) {
+                .query_row(params![login.kind(), login.id(), now - 3600, max], |r| {
+                    r.get(0)
+                })?;
+            if recent >= max {
                 return Ok(Issued::Limited);
             }
             // A new link replaces the older ones.
-            void_tokens(tx, request.login, now)?;
+            void_tokens(tx, login, now)?;
             tx.prepare_cached(
                 "INSERT INTO reset_tokens (token_hash, login_kind, login_id, account, csrf, \
                  requester_ip, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )?
             .execute(params![
-                token_hash(&token).as_slice(),
-                request.login.kind(),
-                request.login.id(),
-                request.account,
+                hash.as_slice(),
+                login.kind(),
+                login.id(),
+                account,
                 csrf.as_slice(),
-                request.requester.to_string(),
+                requester,
                 now,
                 expires_at
             ])?;
@@ -435,7 +440,7 @@ impl ResetService {
                         email: &user.email,
                         requester,
                     };
-                    if self.issue(conn, &request)? == Issued::Limited {
+                    if self.issue(&request)? == Issued::Limited {
                         log::info!(
                             "reset: no link for {} (hourly limit reached)",
                             request.login
@@ -453,25 +458,20 @@ impl ResetService {
 }
 
 impl ResetLinks for ResetService {
-    fn send(&self, conn: &Connection, request: &LinkRequest<'_>) -> Result<(), ResetError> {
+    fn send(&self, request: &LinkRequest<'_>) -> Result<(), ResetError> {
         if !self.settings().mail_enabled {
             return Err(ResetError::MailDisabled);
         }
         if !self.take_token(request.requester) {
             return Err(ResetError::RateLimited);
         }
-        match self.issue(conn, request)? {
+        match self.issue(request)? {
             Issued::Yes => Ok(()),
             Issued::Limited => Err(ResetError::RateLimited),
         }
     }
 
-    fn request_for_email(
-        &self,
-        conn: &Connection,
-        email: &str,
-        requester: IpAddr,
-    ) -> Result<(), ResetError> {
+    fn request_for_email(&self, email: &str, requester: IpAddr) -> Result<(), ResetError> {
         if !self.settings().mail_enabled {
             return Err(ResetError::MailDisabled);
         }
@@ -479,11 +479,12 @@ impl ResetLinks for ResetService {
         if !self.take_token(requester) || email.is_empty() || email.len() > 254 {
             return Ok(());
         }
-        crate::db::write_shared(conn, |tx| {
+        let (email, requester) = (email.to_string(), requester.to_string());
+        self.writer.run(move |tx| {
             tx.prepare_cached(
                 "INSERT INTO reset_requests (email, requester_ip, created_at) VALUES (?1, ?2, ?3)",
             )?
-            .execute(params![email, requester.to_string(), clock::unix_now()])
+            .execute(params![email, requester, clock::unix_now()])
         })?;
         self.mailer.wake();
         Ok(())
@@ -502,12 +503,12 @@ pub struct LogOnly;
 
 #[cfg(test)]
 impl ResetLinks for LogOnly {
-    fn send(&self, _conn: &Connection, request: &LinkRequest<'_>) -> Result<(), ResetError> {
+    fn send(&self, request: &LinkRequest<'_>) -> Result<(), ResetError> {
         log::info!("reset link requested for {}", request.login);
         Ok(())
     }
 
-    fn request_for_email(&self, _: &Connection, _: &str, _: IpAddr) -> Result<(), ResetError> {
+    fn request_for_email(&self, _: &str, _: IpAddr) -> Result<(), ResetError> {
         Ok(())
     }
 
@@ -521,15 +522,21 @@ mod tests {
     use super::*;
     use crate::config::Config;
 
-    fn service(max: u32) -> ResetService {
+    fn service(dir: &tempfile::TempDir, max: u32) -> ResetService {
         let mut config = Config::default().reset;
         config.max_per_login_per_hour = max;
+        let conn = crate::db::open_existing(
+            &dir.path().join("test.sqlite3"),
+            std::time::Duration::from_secs(5),
+        )
+        .unwrap();
         ResetService::new(
             config,
             true,
             "http://public".into(),
             Templates::built_in(),
             Waker::default(),
+            crate::db::GroupWriter::start(conn).unwrap(),
         )
     }
 
@@ -544,9 +551,9 @@ mod tests {
 
     #[test]
     fn a_link_is_a_hashed_token_and_a_queued_mail() {
-        let (_dir, conn) = crate::db::migrated_temp_db();
-        let s = service(3);
-        s.send(&conn, &request(Login::Profile(7))).unwrap();
+        let (dir, conn) = crate::db::migrated_temp_db();
+        let s = service(&dir, 3);
+        s.send(&request(Login::Profile(7))).unwrap();
         let body: String = conn
             .query_row("SELECT body_text FROM outbox", [], |r| r.get(0))
             .unwrap();
@@ -565,7 +572,7 @@ mod tests {
         assert_eq!(row.login, Login::Profile(7));
         assert!(row.usable(clock::unix_now()));
         // A second link voids the first.
-        s.send(&conn, &request(Login::Profile(7))).unwrap();
+        s.send(&request(Login::Profile(7))).unwrap();
         assert!(
             !find_token(&conn, &token)
                 .unwrap()
@@ -577,16 +584,16 @@ mod tests {
 
     #[test]
     fn the_hourly_limit_is_per_login() {
-        let (_dir, conn) = crate::db::migrated_temp_db();
-        let s = service(3);
+        let (dir, conn) = crate::db::migrated_temp_db();
+        let s = service(&dir, 3);
         for _ in 0..3 {
-            s.send(&conn, &request(Login::SubUser(1))).unwrap();
+            s.send(&request(Login::SubUser(1))).unwrap();
         }
         assert!(matches!(
-            s.send(&conn, &request(Login::SubUser(1))),
+            s.send(&request(Login::SubUser(1))),
             Err(ResetError::RateLimited)
         ));
-        s.send(&conn, &request(Login::SubUser(2))).unwrap();
+        s.send(&request(Login::SubUser(2))).unwrap();
         let mails: i64 = conn
             .query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))
             .unwrap();

@@ -628,15 +628,12 @@ fn send_password(
     }
     let kind = if sub_user { "sub-user" } else { "profile" };
     let label = format!("{kind} {} for {}", account.username, domain.name);
-    ctx.app.reset.send(
-        conn,
-        &LinkRequest {
-            login: account.login,
-            account: &label,
-            email: &email,
-            requester: caller.ip,
-        },
-    )?;
+    ctx.app.reset.send(&LinkRequest {
+        login: account.login,
+        account: &label,
+        email: &email,
+        requester: caller.ip,
+    })?;
     Ok(Outcome::success("Message sent"))
 }
 
@@ -1046,13 +1043,13 @@ mod tests {
     struct Shared(Arc<Recorder>);
 
     impl ResetLinks for Shared {
-        fn send(&self, _: &Connection, r: &LinkRequest<'_>) -> Result<(), ResetError> {
+        fn send(&self, r: &LinkRequest<'_>) -> Result<(), ResetError> {
             let mut sent = self.0.sent.lock().unwrap();
             sent.push((r.login, r.email.to_string(), r.account.to_string()));
             Ok(())
         }
 
-        fn request_for_email(&self, _: &Connection, _: &str, _: IpAddr) -> Result<(), ResetError> {
+        fn request_for_email(&self, _: &str, _: IpAddr) -> Result<(), ResetError> {
             Ok(())
         }
 
