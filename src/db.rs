@@ -143,6 +143,9 @@ pub fn open_existing(path: &Path, busy_timeout: Duration) -> Result<Connection, 
 /// survive power loss, not just a process crash.
 fn configure(conn: &Connection, busy_timeout: Duration) -> Result<(), DbError> {
     conn.busy_timeout(busy_timeout)?;
+    // Every hot query is a cached statement; rusqlite's default of 16 is fewer than the
+    // statements one worker uses, which would evict and re-parse them.
+    conn.set_prepared_statement_cache_capacity(128);
     let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(DbError::NotWal(mode));

@@ -301,20 +301,14 @@ pub fn delete_many(
 
 /// The bytes a user's files take, as the quota counts them (content only).
 pub fn bytes_in_use(conn: &Connection, user_id: i64) -> rusqlite::Result<i64> {
-    conn.query_row(
-        "SELECT coalesce(sum(size), 0) FROM files WHERE user_id = ?1",
-        params![user_id],
-        |r| r.get(0),
-    )
+    conn.prepare_cached("SELECT coalesce(sum(size), 0) FROM files WHERE user_id = ?1")?
+        .query_row(params![user_id], |r| r.get(0))
 }
 
 /// How many files a user has.
 pub fn count(conn: &Connection, user_id: i64) -> rusqlite::Result<i64> {
-    conn.query_row(
-        "SELECT count(*) FROM files WHERE user_id = ?1",
-        params![user_id],
-        |r| r.get(0),
-    )
+    conn.prepare_cached("SELECT count(*) FROM files WHERE user_id = ?1")?
+        .query_row(params![user_id], |r| r.get(0))
 }
 
 /// One stored file, without its content.

@@ -160,12 +160,11 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Reseller> {
 }
 
 pub fn find(conn: &Connection, username: &str) -> rusqlite::Result<Option<Reseller>> {
-    conn.query_row(
+    conn.prepare_cached(
         "SELECT id, username, private_key, allowed_ips, created_at FROM resellers \
          WHERE username = ?1",
-        params![username],
-        from_row,
-    )
+    )?
+    .query_row(params![username], from_row)
     .optional()
 }
 
