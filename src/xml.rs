@@ -362,6 +362,15 @@ pub const MAX_NODES: usize = 500_000;
 /// is the deepest element nesting accepted (the root is depth 1); at most [`MAX_NODES`]
 /// elements and attributes are accepted in all.
 pub fn parse_str(text: &str, max_depth: usize) -> Result<Element, XmlError> {
+    // XML 1.0 forbids NUL and the other C0 controls (except tab, CR, LF) anywhere, raw; quick-xml
+    // passes them through, so they would reach passwords, paths and the database. Found by
+    // fuzzing the OPS decoder.
+    if let Some((at, c)) = text.char_indices().find(|(_, c)| !is_xml_char(*c)) {
+        return Err(XmlError::new(format!(
+            "character U+{:04X} is not allowed in XML (at byte {at})",
+            u32::from(c)
+        )));
+    }
     let mut reader = Reader::from_str(text);
     let config = reader.config_mut();
     config.check_end_names = true;
@@ -1024,6 +1033,20 @@ pub(crate) mod testing {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn characters_xml_forbids_are_refused() {
+        for bad in [
+            "<a>x\u{0}y</a>",
+            "<a b=\"\u{1}\"/>",
+            "<a>\u{1b}</a>",
+            "<a>\u{FFFE}</a>",
+        ] {
+            let err = parse_str(bad, 8).unwrap_err().to_string();
+            assert!(err.contains("is not allowed in XML"), "{bad:?}: {err}");
+        }
+        assert!(parse_str("<a>\ttab\r\nok \u{E000}</a>", 8).is_ok());
+    }
 
     #[test]
     fn utf8_is_the_default_for_valid_utf8() {
