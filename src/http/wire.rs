@@ -295,7 +295,7 @@ impl ChunkedDecoder {
                 ChunkState::Data => {
                     let available = (input.len() - i) as u64;
                     let take = available.min(self.remaining) as usize;
-                    if out.len() as u64 + take as u64 > max_body {
+                    if (out.len() as u64).saturating_add(take as u64) > max_body {
                         return Err(RequestError::BodyTooLarge);
                     }
                     out.extend_from_slice(&input[i..i + take]);
@@ -344,7 +344,9 @@ impl ChunkedDecoder {
                     if self.remaining == 0 {
                         self.state = ChunkState::TrailerStart;
                     } else {
-                        if out.len() as u64 + self.remaining > max_body {
+                        // Saturating: a chunk size near u64::MAX must be refused, not wrap
+                        // (property test `chunked_size_near_u64_max_is_refused`).
+                        if (out.len() as u64).saturating_add(self.remaining) > max_body {
                             return Err(RequestError::BodyTooLarge);
                         }
                         self.state = ChunkState::Data;

@@ -319,3 +319,14 @@ fn request_log_has_one_line_per_request_without_the_query() {
     }
     assert!(!log.contains("s3cret"), "query leaked into the log:\n{log}");
 }
+
+#[test]
+fn a_chunk_size_near_u64_max_gets_413_and_the_server_lives() {
+    let server = Server::start();
+    let request = b"POST /RPC2 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n\
+                    1\r\na\r\nffffffffffffffff\r\n";
+    let bytes = exchange(server.addr, request, Duration::from_secs(5));
+    let (resp, _) = parse_response(&bytes).expect("an answer, not a dropped connection");
+    assert_eq!(resp.status, 413);
+    server.assert_healthy(Duration::from_secs(2));
+}
