@@ -12,11 +12,11 @@ use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use md5::{Digest, Md5};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use sha2::Sha256;
+use subtle::ConstantTimeEq;
 
 /// argon2id with 7 MiB and 5 passes: OWASP's listed equivalent of its 19 MiB/2-pass default,
 /// chosen so that a core's worth of concurrent verifications stays within a small RSS.
@@ -97,20 +97,35 @@ pub fn check_password_policy(password: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// A counting semaphore: at most `permits` argon2 computations at once, so that a flood of
-/// wrong passwords cannot occupy every core and starve other requests.
+/// The argon2 work area, one per permitted computation: at most that many argon2
+/// computations run at once (so a flood of wrong passwords cannot occupy every core and starve
+/// other requests), and their memory is allocated once and reused. Allocating 7 MiB per hash
+/// left glibc's arenas holding hundreds of MiB after a burst of logins.
 struct Permits {
-    free: Mutex<usize>,
+    free: Mutex<Vec<Vec<Block>>>,
     freed: Condvar,
 }
 
-struct Permit<'a>(&'a Permits);
+struct Permit<'a> {
+    pool: &'a Permits,
+    memory: Vec<Block>,
+}
 
 impl Permits {
+    fn new(count: usize, blocks: usize) -> Permits {
+        Permits {
+            free: Mutex::new((0..count).map(|_| vec![Block::new(); blocks]).collect()),
+            freed: Condvar::new(),
+        }
+    }
+
     fn acquire(&self, wait: Duration) -> Option<Permit<'_>> {
         let deadline = Instant::now() + wait;
         let mut free = self.free.lock().unwrap_or_else(PoisonError::into_inner);
-        while *free == 0 {
+        loop {
+            if let Some(memory) = free.pop() {
+                return Some(Permit { pool: self, memory });
+            }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return None;
@@ -121,16 +136,19 @@ impl Permits {
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
         }
-        *free -= 1;
-        Some(Permit(self))
     }
 }
 
 impl Drop for Permit<'_> {
     fn drop(&mut self) {
-        let mut free = self.0.free.lock().unwrap_or_else(PoisonError::into_inner);
-        *free += 1;
-        self.0.freed.notify_one();
+        let memory = std::mem::take(&mut self.memory);
+        let mut free = self
+            .pool
+            .free
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        free.push(memory);
+        self.pool.freed.notify_one();
     }
 }
 
@@ -149,14 +167,12 @@ impl Credentials {
     pub fn new(concurrency: usize, cache_ttl: Duration) -> Credentials {
         let params = Params::new(ARGON2_MEMORY_KIB, ARGON2_PASSES, 1, None)
             .unwrap_or_else(|_| Params::default());
+        let blocks = params.block_count();
         let mut cache_key = [0u8; 32];
         rand::fill(&mut cache_key);
         Credentials {
             argon2: Argon2::new(Algorithm::Argon2id, Version::V0x13, params),
-            permits: Permits {
-                free: Mutex::new(concurrency.max(1)),
-                freed: Condvar::new(),
-            },
+            permits: Permits::new(concurrency.max(1), blocks),
             cache_key,
             cache_ttl,
             cache: Mutex::new(HashMap::new()),
@@ -165,31 +181,74 @@ impl Credentials {
 
     /// The argon2id PHC string to store for a credential.
     pub fn hash(&self, credential: &str) -> Result<String, AccountError> {
-        let _permit = self
-            .permits
-            .acquire(PERMIT_WAIT)
-            .ok_or(AccountError::Busy)?;
-        self.argon2
-            .hash_password(credential.as_bytes())
-            .map(|h| h.to_string())
-            .map_err(|e| AccountError::Hash(e.to_string()))
+        let mut salt = [0u8; 16];
+        rand::fill(&mut salt);
+        let mut out = [0u8; 32];
+        {
+            let mut permit = self
+                .permits
+                .acquire(PERMIT_WAIT)
+                .ok_or(AccountError::Busy)?;
+            self.argon2
+                .hash_password_into_with_memory(
+                    credential.as_bytes(),
+                    &salt,
+                    &mut out,
+                    &mut permit.memory[..],
+                )
+                .map_err(|e| AccountError::Hash(e.to_string()))?;
+        }
+        let b64 = base64::engine::general_purpose::STANDARD_NO_PAD;
+        let params = self.argon2.params();
+        Ok(format!(
+            "$argon2id$v=19$m={},t={},p={}${}${}",
+            params.m_cost(),
+            params.t_cost(),
+            params.p_cost(),
+            base64::Engine::encode(&b64, salt),
+            base64::Engine::encode(&b64, out)
+        ))
     }
 
     /// Checks `credential` against `stored` (a PHC string) with no cache: for logins that
     /// open a session (XCP `set cookie`), where the session, not the password, is what repeats.
+    /// Hashes made with other parameters (an older release) still verify.
     pub fn verify_uncached(&self, credential: &str, stored: &str) -> Result<bool, AccountError> {
-        let Ok(parsed) = PasswordHash::new(stored) else {
-            log::error!("a stored password hash is not a valid PHC string");
+        let parsed = PasswordHash::new(stored).ok().and_then(|hash| {
+            let params = Params::try_from(&hash).ok()?;
+            let algorithm = Algorithm::try_from(hash.algorithm.as_str()).ok()?;
+            let version = hash
+                .version
+                .map_or(Ok(Version::V0x13), Version::try_from)
+                .ok()?;
+            let expected = hash.hash?.as_bytes().to_vec();
+            let salt = hash.salt?.as_ref().to_vec();
+            Some((algorithm, version, params, salt, expected))
+        });
+        let Some((algorithm, version, params, salt, expected)) = parsed else {
+            log::error!("a stored password hash is not a valid argon2 PHC string");
             return Ok(false);
         };
-        let _permit = self
-            .permits
-            .acquire(PERMIT_WAIT)
-            .ok_or(AccountError::Busy)?;
-        Ok(self
-            .argon2
-            .verify_password(credential.as_bytes(), &parsed)
-            .is_ok())
+        let argon2 = Argon2::new(algorithm, version, params.clone());
+        let mut out = vec![0u8; expected.len()];
+        let computed = {
+            let mut permit = self
+                .permits
+                .acquire(PERMIT_WAIT)
+                .ok_or(AccountError::Busy)?;
+            if params.block_count() <= permit.memory.len() {
+                argon2.hash_password_into_with_memory(
+                    credential.as_bytes(),
+                    &salt,
+                    &mut out,
+                    &mut permit.memory[..params.block_count()],
+                )
+            } else {
+                // Larger than this release's own parameters: its own allocation.
+                argon2.hash_password_into(credential.as_bytes(), &salt, &mut out)
+            }
+        };
+        Ok(computed.is_ok() && bool::from(out.ct_eq(&expected)))
     }
 
     /// Checks `credential` against `stored` (a PHC string) for account `id`. A match is
@@ -500,6 +559,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn pooled_hashes_verify_and_so_do_hashes_from_the_argon2_crate() {
+        use argon2::password_hash::PasswordHasher;
+        let c = Credentials::new(2, Duration::ZERO);
+        let stored = c.hash("secret").unwrap();
+        assert!(
+            stored.starts_with("$argon2id$v=19$m=7168,t=5,p=1$"),
+            "{stored}"
+        );
+        assert!(c.verify_uncached("secret", &stored).unwrap());
+        assert!(!c.verify_uncached("Secret", &stored).unwrap());
+        assert!(!c.verify_uncached("secret", "$argon2id$garbage").unwrap());
+        // What releases before the memory pool stored, and other parameters, still verify.
+        let params = Params::new(1024, 2, 1, None).unwrap();
+        let other = Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+            .hash_password(b"secret")
+            .unwrap()
+            .to_string();
+        assert!(c.verify_uncached("secret", &other).unwrap());
+        assert!(!c.verify_uncached("nope", &other).unwrap());
+    }
+
+    #[test]
     fn md5_of_asdf_matches_pycs() {
         assert_eq!(md5_hex(b"asdf"), "912ec803b2ce49e4a541068d495ab570");
         assert_eq!(
@@ -530,11 +611,9 @@ mod tests {
 
     #[test]
     fn permits_bound_concurrency() {
-        let permits = Permits {
-            free: Mutex::new(1),
-            freed: Condvar::new(),
-        };
+        let permits = Permits::new(1, 8);
         let held = permits.acquire(Duration::ZERO).unwrap();
+        assert_eq!(held.memory.len(), 8);
         assert!(permits.acquire(Duration::from_millis(20)).is_none());
         drop(held);
         assert!(permits.acquire(Duration::ZERO).is_some());
