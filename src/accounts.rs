@@ -22,8 +22,9 @@ use subtle::ConstantTimeEq;
 /// chosen so that a core's worth of concurrent verifications stays within a small RSS.
 const ARGON2_MEMORY_KIB: u32 = 7 * 1024;
 const ARGON2_PASSES: u32 = 5;
-/// How long a request waits for an argon2 slot before it is told the server is busy.
-const PERMIT_WAIT: Duration = Duration::from_secs(10);
+/// How long a request waits for an argon2 slot (if it may wait at all, see `Permits`) before
+/// it is told the server is busy.
+const PERMIT_WAIT: Duration = Duration::from_secs(2);
 /// Beyond this many cached credentials, expired ones are dropped, then all if still full.
 const CACHE_CAPACITY: usize = 10_000;
 
@@ -102,8 +103,18 @@ pub fn check_password_policy(password: &str) -> Result<(), String> {
 /// other requests), and their memory is allocated once and reused. Allocating 7 MiB per hash
 /// left glibc's arenas holding hundreds of MiB after a burst of logins.
 struct Permits {
-    free: Mutex<Vec<Vec<Block>>>,
+    state: Mutex<PoolState>,
     freed: Condvar,
+}
+
+struct PoolState {
+    free: Vec<Vec<Block>>,
+    /// Callers waiting for a work area. At most one per work area may wait; anyone beyond
+    /// that is told "busy" at once, so that a flood of logins sheds load in microseconds
+    /// instead of parking every worker thread on argon2 (which would starve requests that
+    /// need no hashing at all).
+    waiting: usize,
+    capacity: usize,
 }
 
 struct Permit<'a> {
@@ -114,40 +125,53 @@ struct Permit<'a> {
 impl Permits {
     fn new(count: usize, blocks: usize) -> Permits {
         Permits {
-            free: Mutex::new((0..count).map(|_| vec![Block::new(); blocks]).collect()),
+            state: Mutex::new(PoolState {
+                free: (0..count).map(|_| vec![Block::new(); blocks]).collect(),
+                waiting: 0,
+                capacity: count,
+            }),
             freed: Condvar::new(),
         }
     }
 
     fn acquire(&self, wait: Duration) -> Option<Permit<'_>> {
         let deadline = Instant::now() + wait;
-        let mut free = self.free.lock().unwrap_or_else(PoisonError::into_inner);
-        loop {
-            if let Some(memory) = free.pop() {
-                return Some(Permit { pool: self, memory });
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(memory) = state.free.pop() {
+            return Some(Permit { pool: self, memory });
+        }
+        if state.waiting >= state.capacity {
+            return None;
+        }
+        state.waiting += 1;
+        let memory = loop {
+            if let Some(memory) = state.free.pop() {
+                break Some(memory);
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                return None;
+                break None;
             }
-            free = self
+            state = self
                 .freed
-                .wait_timeout(free, left)
+                .wait_timeout(state, left)
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
-        }
+        };
+        state.waiting -= 1;
+        memory.map(|memory| Permit { pool: self, memory })
     }
 }
 
 impl Drop for Permit<'_> {
     fn drop(&mut self) {
         let memory = std::mem::take(&mut self.memory);
-        let mut free = self
+        let mut state = self
             .pool
-            .free
+            .state
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        free.push(memory);
+        state.free.push(memory);
         self.pool.freed.notify_one();
     }
 }
@@ -611,11 +635,23 @@ mod tests {
 
     #[test]
     fn permits_bound_concurrency() {
-        let permits = Permits::new(1, 8);
+        let permits = std::sync::Arc::new(Permits::new(1, 8));
         let held = permits.acquire(Duration::ZERO).unwrap();
         assert_eq!(held.memory.len(), 8);
         assert!(permits.acquire(Duration::from_millis(20)).is_none());
+        // One caller may wait for the work area; a second is refused at once.
+        let waiter = {
+            let permits = permits.clone();
+            std::thread::spawn(move || permits.acquire(Duration::from_secs(5)).is_some())
+        };
+        while permits.state.lock().unwrap().waiting == 0 {
+            std::thread::yield_now();
+        }
+        let start = Instant::now();
+        assert!(permits.acquire(Duration::from_secs(5)).is_none());
+        assert!(start.elapsed() < Duration::from_secs(1));
         drop(held);
+        assert!(waiter.join().unwrap());
         assert!(permits.acquire(Duration::ZERO).is_some());
     }
 
