@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # Benchmark passlink's OpenSRS XCP `send_password` (one reseller, 1,000 domains, signed
 # requests) against nginx returning a fixed OPS reply, on the same machine in the same run, and
 # write the result to bench/results/xcp.md (also printed to stdout).
@@ -33,10 +34,10 @@
 #     20 ms (medians), with no bad replies, non-2xx or socket errors from passlink.
 set -euo pipefail
 
-DURATION="${BENCH_DURATION:-10s}"
-RUNS=3
-THREADS=2
-CONNECTIONS=64
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+bench_init xcp        # cd to the repo; DURATION (BENCH_DURATION), RUNS=3, THREADS=2, CONNECTIONS=64
+RESULTS="$RESULTS_DIR/xcp.md"
 # Target from the issue (a later milestone; reported for reference).
 TARGET_RPS=2000
 TARGET_P99_US=20000
@@ -44,114 +45,26 @@ TARGET_P99_US=20000
 RESELLER=benchreseller
 DOMAINS=1000
 PER_PROFILE=10
-
-cd "$(dirname "$0")/.."
-REPO="$(pwd)"
-RESULTS_DIR="$REPO/bench/results"
-RESULTS="$RESULTS_DIR/xcp.md"
 BODY_TEMPLATE="$REPO/tests/fixtures/opensrs/net-opensrs-send_password.body.xml"
 CANNED_REPLY="$REPO/tests/fixtures/opensrs/canned-reply.xml"
-
-log() { printf '==> %s\n' "$*" >&2; }
-die() { printf 'xcp.sh: %s\n' "$*" >&2; exit 1; }
 
 [ -f "$BODY_TEMPLATE" ] || die "$BODY_TEMPLATE missing"
 [ -f "$CANNED_REPLY" ] || die "$CANNED_REPLY missing"
 
-# --- 1. tools -----------------------------------------------------------------------------------
-missing=()
-command -v wrk >/dev/null 2>&1 || missing+=(wrk)
-command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
-command -v curl >/dev/null 2>&1 || missing+=(curl)
-command -v python3 >/dev/null 2>&1 || missing+=(python3)
-if [ "${#missing[@]}" -gt 0 ]; then
-    log "installing ${missing[*]}"
-    apt-get update >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}" >&2
-fi
-NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
-[ -x "$NGINX" ] || die "nginx not found after install"
-command -v cargo >/dev/null 2>&1 || die "cargo not found"
-
-# --- 2. build -----------------------------------------------------------------------------------
-log "cargo build --release --locked"
-cargo build --release --locked
-PASSLINK="$REPO/target/release/passlink"
-[ -x "$PASSLINK" ] || die "$PASSLINK missing after build"
-# The tree the binary was built from (others may commit while the benchmark runs).
-commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
-if [ -n "$(git status --porcelain -- src Cargo.toml Cargo.lock schema.sql 2>/dev/null)" ]; then
-    commit="$commit + uncommitted changes in src/, schema.sql or Cargo.*"
-fi
-
-# --- 3. temp dir, cleanup -----------------------------------------------------------------------
-TMP="$(mktemp -d "${TMPDIR:-/tmp}/passlink-bench.XXXXXX")"
-PIDS=()
-cleanup() {
-    local pid
-    for pid in "${PIDS[@]}"; do
-        if kill -0 "$pid" 2>/dev/null; then
-            kill -TERM "$pid" 2>/dev/null || true
-        fi
-    done
-    for pid in "${PIDS[@]}"; do
-        # Give each a few seconds for a clean shutdown, then force it.
-        for _ in $(seq 50); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -KILL "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# A free loopback port: bind port 0, read what the kernel chose, release it.
-free_port() {
-    python3 -c 'import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
-
-# Wait up to 10 s for URL to answer 2xx; fail early if PID has died.
-wait_ready() {
-    local url="$1" pid="$2" name="$3" logfile="$4"
-    for _ in $(seq 200); do
-        if curl -fsS -o /dev/null --max-time 1 "$url" 2>/dev/null; then
-            return 0
-        fi
-        if ! kill -0 "$pid" 2>/dev/null; then
-            cat "$logfile" >&2 || true
-            die "$name exited before answering $url"
-        fi
-        sleep 0.05
-    done
-    cat "$logfile" >&2 || true
-    die "$name did not answer $url within 10 s"
-}
+# --- 1. tools, 2. build, 3. temp dir --------------------------------------------------------------
+install_tools
+build_release    # COMMIT: the tree the binary was built from (others may commit meanwhile)
+make_tmp
 
 # max_connections_per_ip defaults to 256 (src/config.rs), above wrk's 64 connections from
 # 127.0.0.1. The reset-link limits (3 links per login per hour, a per-address bucket) would
 # refuse almost every request of the load, so they are raised: what is measured is the cost of
 # issuing a link (a token row and an outbox row, one synchronous=FULL commit) while the mailer
 # thread writes each mail to the spool directory.
-write_passlink_config() {
-    local file="$1" port="$2" data="$3"
-    cat >"$file" <<EOF
-[server]
-listen = "127.0.0.1:$port"
-[storage]
-data_dir = "$data"
-[log]
-level = "warn"
-[reset]
+RESET_LIMITS="[reset]
 max_per_login_per_hour = 1000000000
 ip_burst = 1000000000
-ip_refill_per_minute = 1000000000
-EOF
-}
+ip_refill_per_minute = 1000000000"
 
 # The send_password body for domain $1, send_to $2: the Net::OpenSRS capture with its domain
 # and send_to replaced (exact bytes, trailing newline included).
@@ -194,18 +107,11 @@ reply_ok() {
     esac
 }
 
-# PASSLINK_LOG would override the config's log level; --config overrides PASSLINK_CONFIG.
-unset PASSLINK_LOG PASSLINK_CONFIG
-
 # --- passlink ---
 PORT_PASSLINK="$(free_port)"
 CONFIG="$TMP/passlink.toml"
-write_passlink_config "$CONFIG" "$PORT_PASSLINK" "$TMP/data"
-log "starting passlink on 127.0.0.1:$PORT_PASSLINK"
-"$PASSLINK" serve --config "$CONFIG" >"$TMP/passlink.log" 2>&1 &
-PID_PASSLINK=$!
-PIDS+=("$PID_PASSLINK")
-wait_ready "http://127.0.0.1:$PORT_PASSLINK/healthz" "$PID_PASSLINK" passlink "$TMP/passlink.log"
+write_passlink_config "$CONFIG" "$PORT_PASSLINK" "$TMP/data" "$RESET_LIMITS"
+start_passlink "$CONFIG" "$PORT_PASSLINK" "$TMP/passlink.log"
 URL_PASSLINK="http://127.0.0.1:$PORT_PASSLINK/"
 
 # --- 4. seed: one reseller, 1,000 domains, then one checked send_password ---------------------
@@ -244,7 +150,7 @@ else
     printf '%s\n' "$reply" >&2
     die "send_password bench-0001.example did not answer is_success 1 / response_code 200"
 fi
-seeded_rss_kb="$(awk '/^VmRSS:/ {print $2}' "/proc/$PID_PASSLINK/status")"
+seeded_rss_kb="$(proc_kb "$PID_PASSLINK" VmRSS)"
 
 # wrk scripts. requests.lua: the 1,000 {body, signature} pairs, computed here (wrk's Lua has no
 # MD5). post.lua: builds each thread's requests once, cycles through them from a per-thread
@@ -339,45 +245,12 @@ EOF
 
 # --- 5. nginx -----------------------------------------------------------------------------------
 PORT_NGINX="$(free_port)"
-mkdir -p "$TMP/nginx/logs" "$TMP/nginx/tmp"
-# Temp-path directives only for the modules this nginx build has, so that it never creates
-# or uses /var/lib/nginx.
-nginx_build="$("$NGINX" -V 2>&1)"
-temp_paths="client_body_temp_path $TMP/nginx/tmp/client_body;"
-for m in proxy fastcgi uwsgi scgi; do
-    case "$nginx_build" in
-        *"--without-http_${m}_module"*) ;;
-        *) temp_paths="$temp_paths
-    ${m}_temp_path $TMP/nginx/tmp/$m;" ;;
-    esac
-done
 # nginx answers 405 to a POST for a static file, so the canned reply is the text of a
-# `return 200 '...'`: the file's exact bytes in a single-quoted nginx string (' and \ escaped;
-# it has no '$', which nginx would expand).
-python3 - "$CANNED_REPLY" "$TMP/nginx/reply.conf" <<'PY'
-import sys
-reply = open(sys.argv[1], "rb").read().decode("utf-8")
-assert "$" not in reply
-quoted = reply.replace("\\", "\\\\").replace("'", "\\'")
-with open(sys.argv[2], "w") as f:
-    f.write("default_type text/xml;\nreturn 200 '" + quoted + "';\n")
-PY
-cat >"$TMP/nginx/nginx.conf" <<EOF
-worker_processes auto;
-daemon off;
-master_process on;
-pid $TMP/nginx/nginx.pid;
-error_log $TMP/nginx/logs/error.log warn;
-
-events {
-    worker_connections 1024;
-}
-
-http {
-    access_log off;
-    $temp_paths
-
-    server {
+# `return 200 '...'`: the file's exact bytes in a single-quoted nginx string (nginx_fixed_reply).
+mkdir -p "$TMP/nginx"
+nginx_fixed_reply "$CANNED_REPLY" "$TMP/nginx/reply.conf" text/xml
+URL_NGINX="http://127.0.0.1:$PORT_NGINX/"
+start_nginx "    server {
         listen 127.0.0.1:$PORT_NGINX;
         location = /healthz {
             return 200 'ok';
@@ -385,16 +258,7 @@ http {
         location = / {
             include $TMP/nginx/reply.conf;
         }
-    }
-}
-EOF
-log "starting nginx on 127.0.0.1:$PORT_NGINX"
-"$NGINX" -e "$TMP/nginx/logs/error.log" -p "$TMP/nginx/" -c "$TMP/nginx/nginx.conf" \
-    >"$TMP/nginx/stdout.log" 2>&1 &
-PID_NGINX=$!
-PIDS+=("$PID_NGINX")
-URL_NGINX="http://127.0.0.1:$PORT_NGINX/"
-wait_ready "http://127.0.0.1:$PORT_NGINX/healthz" "$PID_NGINX" nginx "$TMP/nginx/logs/error.log"
+    }" "http://127.0.0.1:$PORT_NGINX/healthz"
 nginx_status="$(curl -sS --max-time 5 -o "$TMP/nginx-reply.xml" -w '%{http_code} %{content_type}' \
     -H 'Content-Type: text/xml' -H "X-Username: $RESELLER" -H "X-Signature: $CHECK_SIG" \
     --data-binary "@$TMP/check.xml" "$URL_NGINX")" || die "nginx refused the POST to /"
@@ -404,81 +268,48 @@ cmp -s "$TMP/nginx-reply.xml" "$CANNED_REPLY" ||
 log "nginx answered the POST with 200 and the canned reply"
 
 # --- 6. load ------------------------------------------------------------------------------------
-# Latency as wrk prints it ("412.00us", "1.23ms", "2.00s") to microseconds.
-to_us() {
-    awk -v v="$1" 'BEGIN {
-        n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
-        if (u == "us") f = 1; else if (u == "ms") f = 1000; else if (u == "s") f = 1000000;
-        else if (u == "m") f = 60000000; else { print "bad latency unit: " v > "/dev/stderr"; exit 1 }
-        printf "%.1f\n", n * f }'
-}
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR] = $1} END {
-    if (NR % 2) print a[(NR + 1) / 2]; else printf "%.1f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
-
-declare -A RPS P50 P99 CHECKED BAD
+declare -A RPS P50 P99 CHECKED BAD URL
+URL=([passlink]="$URL_PASSLINK" [nginx]="$URL_NGINX")
 CHECKED=([passlink]=0 [nginx]=0)
 BAD=([passlink]=0 [nginx]=0)
-PROBLEMS=()
 PASSLINK_ERRORS=0
 WRK_CMD="wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency -s post.lua URL"
 
 run_wrk() {
-    local name="$1" url="$2" i="$3" out
-    out="$TMP/wrk-$name-$i.txt"
+    local name="$1" i="$2" e
     log "wrk run $i/$RUNS: $name"
-    wrk "-t$THREADS" "-c$CONNECTIONS" "-d$DURATION" --latency -s "$TMP/post.lua" "$url" >"$out" 2>&1 ||
-        { cat "$out" >&2; die "wrk failed against $name"; }
-    cat "$out"
-    local rps p50 p99 line checked bad
-    rps="$(awk '/^Requests\/sec:/ {print $2}' "$out")"
-    p50="$(awk '$1 == "50%" {print $2}' "$out")"
-    p99="$(awk '$1 == "99%" {print $2}' "$out")"
-    checked="$(awk -F': ' '/^replies checked:/ {print $2}' "$out")"
-    bad="$(awk -F': ' '/^bad replies:/ {print $2}' "$out")"
-    if [ -z "$rps" ] || [ -z "$p50" ] || [ -z "$p99" ] || [ -z "$checked" ] || [ -z "$bad" ]; then
+    run_wrk_to "$TMP/wrk-$name-$i.txt" "-t$THREADS" "-c$CONNECTIONS" "-d$DURATION" --latency \
+        -s "$TMP/post.lua" "${URL[$name]}"
+    if [ -z "$W_CHECKED" ] || [ -z "$W_BAD" ]; then
         die "could not parse wrk output for $name"
     fi
-    RPS[$name]+="$rps "
-    P50[$name]+="$(to_us "$p50") "
-    P99[$name]+="$(to_us "$p99") "
-    CHECKED[$name]=$((CHECKED[$name] + checked))
-    BAD[$name]=$((BAD[$name] + bad))
-    if [ "$bad" -ne 0 ]; then
-        PROBLEMS+=("$name run $i: $bad of $checked replies were not a 200 with is_success 1 and response_code 200")
+    RPS[$name]+="$W_RPS "
+    P50[$name]+="$W_P50 "
+    P99[$name]+="$W_P99 "
+    CHECKED[$name]=$((CHECKED[$name] + W_CHECKED))
+    BAD[$name]=$((BAD[$name] + W_BAD))
+    if [ "$W_BAD" -ne 0 ]; then
+        PROBLEMS+=("$name run $i: $W_BAD of $W_CHECKED replies were not a 200 with is_success 1 and response_code 200")
     fi
-    while IFS= read -r line; do
-        PROBLEMS+=("$name run $i: ${line#"${line%%[![:space:]]*}"}")
+    for e in "${W_ERRORS[@]}"; do
+        PROBLEMS+=("$name run $i: $e")
         [ "$name" = passlink ] && PASSLINK_ERRORS=$((PASSLINK_ERRORS + 1))
-    done < <(grep -E 'Socket errors|Non-2xx' "$out" || true)
-    if ! kill -0 "$PID_PASSLINK" 2>/dev/null; then
-        cat "$TMP/passlink.log" >&2
-        die "passlink died during the $name run"
-    fi
+    done
+    check_passlink_alive "$name"
 }
 
-for i in $(seq "$RUNS"); do
-    run_wrk passlink "$URL_PASSLINK" "$i"
-    run_wrk nginx "$URL_NGINX" "$i"
-done
+alternate_runs run_wrk passlink nginx
 # After the load: the server must still answer send_password with success.
 reply="$(xcp_post "$URL_PASSLINK" "$TMP/check.xml" "$CHECK_SIG" 2>&1)" || true
 if ! reply_ok "$reply"; then
     PROBLEMS+=("passlink: send_password did not answer is_success 1 / response_code 200 after the load")
     PASSLINK_ERRORS=$((PASSLINK_ERRORS + 1))
 fi
-after_rss_kb="$(awk '/^VmRSS:/ {print $2}' "/proc/$PID_PASSLINK/status")"
-peak_rss_kb="$(awk '/^VmHWM:/ {print $2}' "/proc/$PID_PASSLINK/status")"
-# passlink prints its start banner at INFO whatever the level; anything at WARN or ERROR counts.
-if grep -qE ' (WARN|ERROR) ' "$TMP/passlink.log"; then
-    log "passlink logged warnings or errors during the run:"
-    grep -E ' (WARN|ERROR) ' "$TMP/passlink.log" | tail -n 20 >&2
-    PROBLEMS+=("passlink logged $(grep -cE ' (WARN|ERROR) ' "$TMP/passlink.log") WARN/ERROR line(s) during the run (last: $(grep -E ' (WARN|ERROR) ' "$TMP/passlink.log" | tail -n 1))")
-fi
+after_rss_kb="$(proc_kb "$PID_PASSLINK" VmRSS)"
+peak_rss_kb="$(proc_kb "$PID_PASSLINK" VmHWM)"
+passlink_log_problems "$TMP/passlink.log"
 
 # --- 7. report ----------------------------------------------------------------------------------
-fmt_ms() { awk -v us="$1" 'BEGIN { printf "%.3f ms", us / 1000 }'; }
-fmt_mib() { awk -v kb="$1" 'BEGIN { printf "%.1f MiB", kb / 1024 }'; }
-
 # The RPS/P50/P99 entries hold space-separated numbers, split on purpose where used.
 # shellcheck disable=SC2086
 med_rps_nginx="$(median ${RPS[nginx]})"
@@ -500,8 +331,6 @@ else
 fi
 
 reset_note="each request issues a reset link: a token row and an outbox row in one BEGIN IMMEDIATE transaction (synchronous=FULL), while the mailer thread writes the mails to the spool directory"
-cpu_model="$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)"
-[ -n "$cpu_model" ] || cpu_model="unknown"
 
 mkdir -p "$RESULTS_DIR"
 {
@@ -532,10 +361,10 @@ mkdir -p "$RESULTS_DIR"
     echo "- seed: reseller \`$RESELLER\`, $DOMAINS domains bench-0001.example ... bench-$(printf '%04d' "$DOMAINS").example in $((DOMAINS / PER_PROFILE)) profiles of $PER_PROFILE, one \`passlink domain import\` while the server ran (${import_secs} s, including one argon2id hash per profile)"
     echo "- reset links: $reset_note"
     echo "- date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
-    echo "- machine: nproc $(nproc), $cpu_model"
-    echo "- passlink: $("$PASSLINK" version 2>/dev/null || echo unknown), commit $commit, config \`[log] level = \"warn\"\`, temp data_dir, other settings default (\`max_connections_per_ip\` 256 > $CONNECTIONS connections)"
-    echo "- nginx: $("$NGINX" -v 2>&1 | sed 's/^nginx version: //'), \`worker_processes auto\`, \`access_log off\`, \`location = / { default_type text/xml; return 200 '<tests/fixtures/opensrs/canned-reply.xml, byte for byte>'; }\`"
-    echo "- wrk: $(wrk -v 2>&1 | head -n 1 | awk '{print $1, $2}')"
+    echo "- machine: nproc $(nproc), $(cpu_model)"
+    echo "- passlink: $("$PASSLINK" version 2>/dev/null || echo unknown), commit $COMMIT, config \`[log] level = \"warn\"\`, temp data_dir, other settings default (\`max_connections_per_ip\` 256 > $CONNECTIONS connections)"
+    echo "- nginx: $(nginx_version), \`worker_processes auto\`, \`access_log off\`, \`location = / { default_type text/xml; return 200 '<tests/fixtures/opensrs/canned-reply.xml, byte for byte>'; }\`"
+    echo "- wrk: $(wrk_version)"
     echo
     echo "Commands (wrk, passlink and nginx share the machine; runs alternate passlink, nginx, ...):"
     echo
