@@ -70,7 +70,7 @@ add_text http_head 'POST /reset/t HTTP/1.1\r\nContent-Length: 10\r\nContent-Leng
 add_text http_head 'GET http://example.com/healthz HTTP/1.1\r\nHost: example.com\r\n\r\n'
 add_text http_head '3\r\nabc\r\n0\r\n\r\n'
 # Regression: a chunk size near u64::MAX after a first chunk overflowed out.len() + size
-# (fixed in 8e8f43d).
+# (fixed in 8e8f43d; crashes/http_head/chunk-size-overflow.bin is the minimised form).
 add_text http_head 'POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\nffffffffffffffff\r\n'
 
 # xmlrpc: no captured XML-RPC requests exist; these cover every type, Latin-1, the Apache

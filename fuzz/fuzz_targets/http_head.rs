@@ -39,9 +39,9 @@ impl Pieces {
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
         match self.0 % 8 {
-            0..=3 => 1 + (self.0 >> 8) as usize % 3,  // 1-3 bytes: splits CRLFs and sizes
+            0..=3 => 1 + (self.0 >> 8) as usize % 3, // 1-3 bytes: splits CRLFs and sizes
             4..=6 => 1 + (self.0 >> 8) as usize % 32, // a few dozen bytes
-            _ => 1 + (self.0 >> 8) as usize % 4096,   // a large read
+            _ => 1 + (self.0 >> 8) as usize % 4096,  // a large read
         }
     }
 }

@@ -34,7 +34,11 @@ fuzz_target!(|data: &[u8]| {
     let OpsValue::Assoc(attributes) = request.attributes.clone() else {
         panic!("attributes decoded as {:?}", request.attributes);
     };
-    let _ = (request.action_is("get"), request.object_is("domain"), request.param("domain"));
+    let _ = (
+        request.action_is("get"),
+        request.object_is("domain"),
+        request.param("domain"),
+    );
     let reply = OpsReply {
         object: request.object.chars().take(64).collect(),
         is_success: attributes.len() % 2 == 0,
@@ -43,7 +47,10 @@ fuzz_target!(|data: &[u8]| {
         attributes,
     };
     let bytes = encode_reply(&reply);
-    assert!(only_xml_chars(&request.top), "a character XML forbids was decoded");
+    assert!(
+        only_xml_chars(&request.top),
+        "a character XML forbids was decoded"
+    );
     let back = match decode(&bytes, MAX_DEPTH) {
         Ok(back) => back,
         Err(e) => panic!(

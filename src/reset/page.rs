@@ -292,6 +292,10 @@ fn percent_decode(bytes: &[u8]) -> Result<String, &'static str> {
             b'+' => out.push(b' '),
             b'%' => {
                 let hex = bytes.get(i + 1..i + 3).ok_or("bad percent-encoding")?;
+                // from_str_radix alone would take `%+1` (a sign) as a byte (found by fuzzing).
+                if !hex.iter().all(u8::is_ascii_hexdigit) {
+                    return Err("bad percent-encoding");
+                }
                 let hex = std::str::from_utf8(hex).map_err(|_| "bad percent-encoding")?;
                 out.push(u8::from_str_radix(hex, 16).map_err(|_| "bad percent-encoding")?);
                 i += 2;
@@ -446,6 +450,7 @@ mod tests {
         assert!(parse_form(b"password=a&password=b").is_err());
         assert!(parse_form(b"password=%zz").is_err());
         assert!(parse_form(b"password=%4").is_err());
+        assert!(parse_form(b"password=%+1").is_err());
         assert!(parse_form(b"password=%ff").is_err());
         assert!(parse_form(&vec![b'a'; MAX_FORM_BYTES + 1]).is_err());
         assert_eq!(parse_form(b"password").unwrap().password, "");
