@@ -36,7 +36,8 @@ bench_init() {
     CONNECTIONS=64
     cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
     REPO="$(pwd)"
-    RESULTS_DIR="$REPO/bench/results"
+    # BENCH_RESULTS_DIR: somewhere else for trial runs, so the committed table stays.
+    RESULTS_DIR="${BENCH_RESULTS_DIR:-$REPO/bench/results}"
     PROBLEMS=()
     # PASSLINK_LOG would override the config's log level; --config overrides PASSLINK_CONFIG.
     unset PASSLINK_LOG PASSLINK_CONFIG
@@ -140,12 +141,14 @@ wait_ready() {
 
 # --- passlink -------------------------------------------------------------------------------------
 # write_passlink_config FILE PORT DATA_DIR [EXTRA]: listen on 127.0.0.1:PORT, data in DATA_DIR,
-# log level warn, then EXTRA (more TOML tables) verbatim.
+# log level warn, then EXTRA (more TOML tables) verbatim. BENCH_SERVER_EXTRA (TOML lines) goes
+# into [server], for trying settings such as `workers = 16`; the committed tables use defaults.
 write_passlink_config() {
     local file="$1" port="$2" data="$3" extra="${4:-}"
     cat >"$file" <<EOF
 [server]
 listen = "127.0.0.1:$port"
+${BENCH_SERVER_EXTRA:-}
 [storage]
 data_dir = "$data"
 [log]

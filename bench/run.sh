@@ -64,6 +64,16 @@ FLOOD_CONNECTIONS=200
 PROBE_THREADS=1
 PROBE_CONNECTIONS=4
 WORKLOADS=(xmlrpc-caps soap-caps xmlrpc-save file-get xcp-send-password xcp-set-cookie reset-get)
+# BENCH_WORKLOADS="xcp-send-password reset-get": only those, for trying a change (reset-get
+# needs xcp-send-password before it).
+if [ -n "${BENCH_WORKLOADS:-}" ]; then
+    read -r -a WORKLOADS <<<"$BENCH_WORKLOADS"
+fi
+wanted() {
+    local w
+    for w in "${WORKLOADS[@]}"; do [ "$w" = "$1" ] && return 0; done
+    return 1
+}
 LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 [ -f "$HELPERS" ] || die "$HELPERS missing"
@@ -217,6 +227,7 @@ run_one() {
 # then the workload's peak RSS.
 run_workload() {
     local id="$1" name="$2" title="$3" request="$4" nginx_desc="$5" markers_desc peak after
+    wanted "$name" || return 0
     shift 5
     CURRENT="$name"
     helper driver "$W/$name.requests.lua" "$THREADS" "" "$@" >"$W/$name.lua"
@@ -262,21 +273,26 @@ run_workload 4 file-get "GET a stored 4 KB file" \
 run_workload 5 xcp-send-password "XCP send_password" \
     "POST /, signed (X-Username, X-Signature), the Net::OpenSRS send_password capture for each of the $DOMAINS domains in turn, send_to owner or admin; each issues a reset link (token and outbox rows, one commit) and a mail to the spool." \
     "$SAME_REPLY for bench-0001.example" "$XCP_SUCCESS" "$XCP_CODE"
-log "waiting for the mailer to spool the send_password mails"
-drain_secs="$(helper wait-outbox "$DATA/passlink.sqlite3" 900)" || die "the outbox did not drain"
-spooled="$(find "$DATA/spool" -name '*.eml' | wc -l)"
-log "outbox drained $drain_secs s after the last run ($spooled mails in the spool)"
-EXTRA_NOTES+=("after workload 5 the mailer needed $drain_secs s more to spool the remaining mails ($spooled in all); workload 6 started after that")
+if wanted xcp-send-password; then
+    log "waiting for the mailer to spool the send_password mails"
+    drain_secs="$(helper wait-outbox "$DATA/passlink.sqlite3" 900)" || die "the outbox did not drain"
+    spooled="$(find "$DATA/spool" -name '*.eml' | wc -l)"
+    log "outbox drained $drain_secs s after the last run ($spooled mails in the spool)"
+    EXTRA_NOTES+=("after workload 5 the mailer needed $drain_secs s more to spool the remaining mails ($spooled in all); workload 6 started after that")
+fi
 run_workload 6 xcp-set-cookie "XCP set cookie" \
     "POST /, signed, SET COOKIE with reg_username/reg_password of each domain's profile (passwords from the CSV) for each of the $DOMAINS domains in turn; each is an uncached argon2id verification and a session write." \
     "$SAME_REPLY for bench-0001.example" "$XCP_SUCCESS" "$XCP_CODE" '<item key="cookie">'
 
-log "issuing $RESET_LINKS send_password requests for live reset links"
-helper issue-resets "$BASE" "$RESELLER" "$KEY" 1 "$RESET_LINKS" || die "issuing reset links failed"
-helper wait-outbox "$DATA/passlink.sqlite3" 300 >/dev/null || die "the outbox did not drain"
-read -r live_links found_links < <(helper collect-tokens "$BASE" "$DATA/spool" "$RESET_LINKS" "$W/reset-get.requests.lua") ||
-    die "collecting reset links failed"
-log "$live_links of $found_links links from the newest $RESET_LINKS spool files show the form"
+live_links=0 found_links=0
+if wanted reset-get; then
+    log "issuing $RESET_LINKS send_password requests for live reset links"
+    helper issue-resets "$BASE" "$RESELLER" "$KEY" 1 "$RESET_LINKS" || die "issuing reset links failed"
+    helper wait-outbox "$DATA/passlink.sqlite3" 300 >/dev/null || die "the outbox did not drain"
+    read -r live_links found_links < <(helper collect-tokens "$BASE" "$DATA/spool" "$RESET_LINKS" "$W/reset-get.requests.lua") ||
+        die "collecting reset links failed"
+    log "$live_links of $found_links links from the newest $RESET_LINKS spool files show the form"
+fi
 run_workload 7 reset-get "GET /reset/TOKEN" \
     "GET /reset/TOKEN for the $live_links live links of the newest $RESET_LINKS spool files (quoted-printable undone), in turn." \
     "$SAME_REPLY (the page for another link)" 'id="password"'
@@ -345,7 +361,8 @@ meta rss_file_end_kb "$(proc_kb "$PID_PASSLINK" RssFile)"
 meta threads_end "$(awk '$1 == "Threads:" {print $2}' "/proc/$PID_PASSLINK/status")"
 meta extra "$(printf '%s; ' "${EXTRA_NOTES[@]}" | sed 's/; $//')"
 meta problems "$(printf '%s\037' "${PROBLEMS[@]}")"
-sed -e "s|$W/|\$WORK/|g" "$W/xmlrpc-caps.lua" >"$W/driver-example.lua"
+example="$W/${WORKLOADS[0]}.lua"
+sed -e "s|$W/|\$WORK/|g" "$example" >"$W/driver-example.lua"
 meta driver_example "$W/driver-example.lua"
 
 mkdir -p "$RESULTS_DIR"

@@ -732,29 +732,19 @@ fn advance(conn: &mut Conn, options: &ServerOptions) -> Progress {
 /// Reads what the socket has, up to one chunk. `Ok(true)`: got bytes; `Ok(false)`: nothing
 /// now; `Err`: closed or failed.
 fn fill(conn: &mut Conn) -> io::Result<bool> {
-    // Never buffer more than a head's worth plus a chunk: a body is moved out as it arrives,
-    // and a client pipelining faster than we answer simply waits in its socket.
-    let start = conn.buf.len();
-    conn.buf.resize(start + READ_CHUNK, 0);
+    // Read into scratch space and keep only what arrived: a buffer sized for a whole chunk on
+    // every idle keep-alive connection would cost 16 KiB each, for nothing.
+    let mut scratch = [0u8; READ_CHUNK];
     loop {
-        match (&conn.stream).read(&mut conn.buf[start..]) {
-            Ok(0) => {
-                conn.buf.truncate(start);
-                return Err(io::ErrorKind::UnexpectedEof.into());
-            }
+        match (&conn.stream).read(&mut scratch) {
+            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
             Ok(n) => {
-                conn.buf.truncate(start + n);
+                conn.buf.extend_from_slice(&scratch[..n]);
                 return Ok(true);
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => {
-                conn.buf.truncate(start);
-                return if e.kind() == io::ErrorKind::WouldBlock {
-                    Ok(false)
-                } else {
-                    Err(e)
-                };
-            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+            Err(e) => return Err(e),
         }
     }
 }
@@ -777,6 +767,10 @@ fn write_some(mut stream: &TcpStream, out: &[u8], pos: &mut usize) -> io::Result
 fn finish_response(conn: &mut Conn, then: After, options: &ServerOptions) {
     match then {
         After::KeepAlive => {
+            if conn.buf.is_empty() {
+                // Give back what a large request left behind; an idle connection holds nothing.
+                conn.buf = Vec::new();
+            }
             conn.state = State::Idle;
             conn.deadline = Instant::now() + options.keepalive_timeout;
         }
