@@ -13,7 +13,7 @@ use signal_hook::iterator::Signals;
 use std::sync::mpsc::SyncSender;
 
 use crate::accounts::Credentials;
-use crate::config::{Config, ConfigError, LogLevel, Source};
+use crate::config::{Config, ConfigError, LogLevel, PublicUrls, Source};
 use crate::db::{self, DbError};
 use crate::http::{self, Server, ServerOptions};
 use crate::logging;
@@ -26,10 +26,9 @@ use crate::xss::{self, Notification};
 pub struct App {
     /// Replaced as a whole by a reload (SIGHUP); read it through [`App::config`].
     config: RwLock<Arc<Config>>,
-    /// Base URL for links, without a trailing slash.
-    pub public_url: String,
-    /// Base URL of users' stored files, without a trailing slash.
-    pub files_url: String,
+    /// Base URLs of reset links, users' files and the xmlStorageSystem endpoints, without a
+    /// trailing slash.
+    pub urls: PublicUrls,
     /// argon2id hashing and the verified-credential cache, shared by all workers.
     pub credentials: Credentials,
     /// A valid hash that no credential matches, verified for unknown users so that a login for
@@ -143,27 +142,52 @@ pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Re
         log::info!("database migrated from schema version {from} to {to}");
     }
 
-    let mut listeners = Vec::with_capacity(1 + config.xcp.listen.len());
-    let mut serves = Vec::with_capacity(listeners.capacity());
-    for (addr, what) in std::iter::once((config.server.listen, Serves::Everything))
-        .chain(config.xcp.listen.iter().map(|a| (*a, Serves::XcpOnly)))
-    {
-        listeners.push(http::bind(addr).map_err(|error| AppError::Io {
+    let listener_configs = config.effective_listeners();
+    let mut listeners = Vec::with_capacity(listener_configs.len());
+    let mut serves = Vec::with_capacity(listener_configs.len());
+    for listener in &listener_configs {
+        let crate::config::ListenAddress::Tcp(addr) = &listener.address else {
+            return Err(AppError::Io {
+                what: format!("cannot listen on {}", listener.address),
+                error: std::io::Error::other("unix sockets are not supported yet"),
+            });
+        };
+        if listener.tls.is_some() {
+            return Err(AppError::Io {
+                what: format!("cannot listen on {addr}"),
+                error: std::io::Error::other("TLS is not supported yet"),
+            });
+        }
+        listeners.push(http::bind(*addr).map_err(|error| AppError::Io {
             what: format!("cannot listen on {addr}"),
             error,
         })?);
-        serves.push(what);
+        serves.push(Serves::of(&listener.serve));
     }
-    let bound = listeners
+    let bound_all = listeners
         .iter()
-        .map(|l| l.local_addr())
+        .map(|l| l.local_addr().map(Some))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|error| AppError::Io {
             what: "listener address".into(),
             error,
         })?;
-    let xcp_addrs: Vec<String> = bound[1..].iter().map(|a| format!("http://{a}")).collect();
-    let bound = bound[0];
+    let urls = config.public_urls(&bound_all);
+    let described: Vec<String> = listener_configs
+        .iter()
+        .zip(&bound_all)
+        .map(|(l, bound)| {
+            let addr = bound.map_or_else(|| l.address.to_string(), |a| a.to_string());
+            let serve: Vec<&str> = l.serve.iter().map(|g| g.name()).collect();
+            format!("{}://{addr} ({})", l.scheme(), serve.join(", "))
+        })
+        .collect();
+    let bound = bound_all
+        .iter()
+        .flatten()
+        .next()
+        .copied()
+        .unwrap_or(config.server.listen);
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
     let credentials = Credentials::new(
         cores,
@@ -179,7 +203,6 @@ pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Re
         what: "starting the notification thread".into(),
         error,
     })?;
-    let public_url = config.server.public_url_for(bound);
     let templates = Templates::load(&config.reset.templates_dir).map_err(|error| AppError::Io {
         what: format!(
             "cannot read the mail templates in {}",
@@ -191,7 +214,7 @@ pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Re
     let reset_service = Arc::new(ResetService::new(
         config.reset.clone(),
         config.smtp.enabled,
-        public_url.clone(),
+        urls.reset.clone(),
         templates,
         mail_waker.clone(),
         db::GroupWriter::start(open_worker_db(&db_path, &config)?).map_err(|error| {
@@ -232,8 +255,7 @@ pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Re
         })?
     };
     let app = Arc::new(App {
-        public_url,
-        files_url: config.server.files_url_for(bound),
+        urls,
         credentials,
         dummy_hash,
         notifier,
@@ -270,15 +292,11 @@ pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Re
     })?;
 
     let data_dir = absolute(&config.storage.data_dir);
-    let xcp_only = if xcp_addrs.is_empty() {
-        String::new()
-    } else {
-        format!(", XCP alone on {}", xcp_addrs.join(" "))
-    };
     logging::announce(&format!(
-        "passlink {} listening on http://{bound} (public URL {}){xcp_only}, data in {}, config: {source}, {workers} workers",
+        "passlink {} listening on {} (public URL {}), data in {}, config: {source}, {workers} workers",
         env!("CARGO_PKG_VERSION"),
-        app.public_url,
+        described.join("; "),
+        app.urls.reset,
         data_dir.display(),
     ));
 
@@ -394,6 +412,15 @@ impl Live {
         if old.xcp.listen != config.xcp.listen {
             restart.push("xcp.listen");
         }
+        let shape = |c: &Config| -> Vec<(String, Vec<crate::config::Group>, bool)> {
+            c.listeners
+                .iter()
+                .map(|l| (l.address.to_string(), l.serve.clone(), l.tls.is_some()))
+                .collect()
+        };
+        if shape(&old) != shape(&config) {
+            restart.push("listener (address, serve, tls on or off)");
+        }
         if s.0.workers != s.1.workers {
             restart.push("server.workers");
         }
@@ -468,8 +495,11 @@ pub fn test_ctx(reset: Arc<dyn ResetLinks>) -> (tempfile::TempDir, Ctx) {
     let dummy_hash = credentials.hash("no credential matches this").unwrap();
     let app = App {
         config: RwLock::new(Arc::new(Config::default())),
-        public_url: "http://public".into(),
-        files_url: "http://files".into(),
+        urls: PublicUrls {
+            reset: "http://public".into(),
+            files: "http://files".into(),
+            xmlstorage: "http://public".into(),
+        },
         credentials,
         dummy_hash,
         notifier: std::sync::mpsc::sync_channel(1).0,

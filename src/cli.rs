@@ -231,16 +231,61 @@ pub fn run() -> ExitCode {
 
 fn check_config(config: &Config, source: &Source) {
     let mut effective = config.clone();
+    let listeners = config.effective_listeners();
+    let addresses: Vec<Option<std::net::SocketAddr>> = listeners
+        .iter()
+        .map(|l| match l.address {
+            crate::config::ListenAddress::Tcp(addr) => Some(addr),
+            crate::config::ListenAddress::Unix(_) => None,
+        })
+        .collect();
+    let urls = config.public_urls(&addresses);
     if effective.server.public_url.is_none() {
-        effective.server.public_url = Some(config.server.public_url_for(config.server.listen));
+        effective.server.public_url = Some(urls.reset.clone());
     }
     effective.smtp.port = Some(config.smtp.effective_port());
-    let text = toml::to_string_pretty(&effective)
-        .unwrap_or_else(|e| format!("# cannot print the configuration: {e}\n"));
+    let text = match toml::Table::try_from(&effective) {
+        Ok(mut table) => {
+            if !config.listeners.is_empty()
+                && let Some(toml::Value::Table(server)) = table.get_mut("server")
+            {
+                // [[listener]] replaces it; printing the default would read as in effect.
+                server.remove("listen");
+            }
+            toml::to_string_pretty(&table)
+        }
+        Err(e) => Err(e),
+    }
+    .unwrap_or_else(|e| format!("# cannot print the configuration: {e}\n"));
     println!("# passlink configuration from {source}: valid");
     println!(
         "# effective values; server.workers = 0 means {} on this machine",
         config.server.worker_count()
+    );
+    println!("# listeners:");
+    for listener in &listeners {
+        let serve: Vec<&str> = listener.serve.iter().map(|g| g.name()).collect();
+        let tls = match &listener.tls {
+            Some(tls) => format!(
+                ", TLS with {} and {}{}",
+                tls.cert_file.display(),
+                tls.key_file.display(),
+                tls.hsts_max_age
+                    .map(|age| format!(", HSTS max-age={age}"))
+                    .unwrap_or_default()
+            ),
+            None => String::new(),
+        };
+        println!(
+            "#   {} {} serves {}{tls}",
+            listener.scheme(),
+            listener.address,
+            serve.join(", ")
+        );
+    }
+    println!(
+        "# links: reset {}/reset/..., files {}/users/..., xmlStorageSystem {}/RPC2",
+        urls.reset, urls.files, urls.xmlstorage
     );
     print!("{text}");
 }

@@ -11,6 +11,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+mod listeners;
+pub use listeners::{Group, ListenAddress, ListenerConfig, TlsFiles};
+
 /// Where the packaged config lives; used when no `--config` or `PASSLINK_CONFIG` is given.
 pub const SYSTEM_CONFIG_PATH: &str = "/etc/passlink/passlink.toml";
 
@@ -64,6 +67,9 @@ pub struct Config {
     pub xmlstorage: XmlStorageConfig,
     pub xcp: XcpConfig,
     pub reset: ResetConfig,
+    /// `[[listener]]` tables; none means `server.listen` serves everything.
+    #[serde(rename = "listener", skip_serializing_if = "Vec::is_empty")]
+    pub listeners: Vec<ListenerConfig>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -124,6 +130,9 @@ pub struct ServerConfig {
     pub write_timeout_secs: NonZeroU64,
     pub keepalive_timeout_secs: NonZeroU64,
     pub shutdown_grace_secs: NonZeroU64,
+    /// Reverse proxies whose `Forwarded` / `X-Forwarded-For` / `X-Forwarded-Proto` headers
+    /// are believed (address blocks). Empty: every peer is the client itself.
+    pub trusted_proxies: Vec<crate::http::Cidr>,
 }
 
 impl Default for ServerConfig {
@@ -142,6 +151,7 @@ impl Default for ServerConfig {
             write_timeout_secs: nz_u64(30),
             keepalive_timeout_secs: nz_u64(30),
             shutdown_grace_secs: nz_u64(10),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -169,6 +179,68 @@ impl ServerConfig {
         match &self.public_url {
             Some(url) => url.trim_end_matches('/').to_string(),
             None => format!("http://{bound}"),
+        }
+    }
+}
+
+/// The base URLs passlink writes into what it hands out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicUrls {
+    /// Reset links (`{reset}/reset/<token>`).
+    pub reset: String,
+    /// Users' files (`urlList`, `yourUpstreamFolderUrl`).
+    pub files: String,
+    /// The xmlStorageSystem endpoints (the WSDL's SOAP address).
+    pub xmlstorage: String,
+}
+
+impl Config {
+    /// The listeners in effect: the `[[listener]]` tables, or else `server.listen` serving
+    /// every group and each `xcp.listen` address serving XCP alone.
+    pub fn effective_listeners(&self) -> Vec<ListenerConfig> {
+        if !self.listeners.is_empty() {
+            return self.listeners.clone();
+        }
+        std::iter::once(ListenerConfig {
+            address: ListenAddress::Tcp(self.server.listen),
+            serve: Group::ALL.to_vec(),
+            tls: None,
+        })
+        .chain(self.xcp.listen.iter().map(|addr| ListenerConfig {
+            address: ListenAddress::Tcp(*addr),
+            serve: vec![Group::Xcp],
+            tls: None,
+        }))
+        .collect()
+    }
+
+    /// The base URLs: `public_url` (and `files_url`) where set, else derived from the first
+    /// listener that serves the group, `https` when it has TLS. `bound[i]` is the address
+    /// listener `i` actually got (`None` for a unix socket), so port 0 works.
+    pub fn public_urls(&self, bound: &[Option<SocketAddr>]) -> PublicUrls {
+        let listeners = self.effective_listeners();
+        let derive = |group: Group| -> String {
+            if let Some(url) = &self.server.public_url {
+                return url.trim_end_matches('/').to_string();
+            }
+            listeners
+                .iter()
+                .zip(bound)
+                .find(|(l, _)| l.serves(group))
+                .and_then(|(l, addr)| addr.map(|a| format!("{}://{a}", l.scheme())))
+                // Nothing to derive from (check_rules refuses a unix socket without
+                // public_url); the first TCP address is the best guess.
+                .or_else(|| bound.iter().flatten().next().map(|a| format!("http://{a}")))
+                .unwrap_or_else(|| format!("http://{}", self.server.listen))
+        };
+        let files = match &self.server.files_url {
+            Some(url) => url.trim_end_matches('/').to_string(),
+            None => derive(Group::Files),
+        };
+        PublicUrls {
+            reset: derive(Group::Reset),
+            files,
+            xmlstorage: derive(Group::Xmlstorage),
         }
     }
 }
@@ -425,6 +497,13 @@ pub enum ConfigError {
         key: String,
         message: String,
     },
+    /// Two keys that cannot be given together, each with its place in the file.
+    Conflict {
+        path: PathBuf,
+        /// Key, line and column of each (boxed: this error travels in every `Result`).
+        places: Box<[(String, (usize, usize)); 2]>,
+        message: String,
+    },
     /// A rule that spans keys, or a file a key points to.
     Semantic {
         path: String,
@@ -451,6 +530,18 @@ impl fmt::Display for ConfigError {
                     f,
                     "{}:{line}:{column}: key `{key}`: {message}",
                     path.display()
+                )
+            }
+            ConfigError::Conflict {
+                path,
+                places,
+                message,
+            } => {
+                let [(first, (l1, c1)), (second, (l2, c2))] = &**places;
+                let path = path.display();
+                write!(
+                    f,
+                    "{path}:{l1}:{c1}: key `{first}` and {path}:{l2}:{c2}: key `{second}`: {message}"
                 )
             }
             ConfigError::Semantic { path, key, message } => {
@@ -495,6 +586,7 @@ impl Config {
         })?;
         config.resolve_secrets(path)?;
         config.check_rules(path)?;
+        config.check_listeners(path, text)?;
         Ok(config)
     }
 
@@ -524,6 +616,91 @@ impl Config {
                 ));
             }
             seen.push(*addr);
+        }
+        Ok(())
+    }
+
+    /// `[[listener]]` against `server.listen` / `xcp.listen`, addresses given twice, and the
+    /// public URL a unix socket cannot provide. Conflicts name both places, line and column.
+    fn check_listeners(&self, path: &Path, text: &str) -> Result<(), ConfigError> {
+        let spans: Spans = toml::from_str(text).unwrap_or_default();
+        let at = |span: std::ops::Range<usize>| line_column(text, span.start);
+        let conflict =
+            |first: (String, (usize, usize)), second: (String, (usize, usize)), message: &str| {
+                ConfigError::Conflict {
+                    path: path.to_path_buf(),
+                    places: Box::new([first, second]),
+                    message: message.to_string(),
+                }
+            };
+        if let Some(first) = spans.listener.first() {
+            let table = ("listener".to_string(), at(first.address.span()));
+            if let Some(listen) = spans.server.as_ref().and_then(|s| s.listen.as_ref()) {
+                return Err(conflict(
+                    ("server.listen".into(), at(listen.span())),
+                    table,
+                    "give either server.listen or [[listener]] tables, not both",
+                ));
+            }
+            if let Some(listen) = spans.xcp.as_ref().and_then(|s| s.listen.as_ref()) {
+                return Err(conflict(
+                    ("xcp.listen".into(), at(listen.span())),
+                    table,
+                    "give either xcp.listen or [[listener]] tables (one with serve = [\"xcp\"]), not both",
+                ));
+            }
+        }
+        for (i, listener) in self.listeners.iter().enumerate() {
+            let place = |i: usize| {
+                spans
+                    .listener
+                    .get(i)
+                    .map_or((1, 1), |l| at(l.address.span()))
+            };
+            if listener.serve.is_empty() {
+                return Err(ConfigError::Semantic {
+                    path: path.display().to_string(),
+                    key: format!("listener[{i}].serve"),
+                    message: "serves nothing; list any of xmlstorage, files, xcp, reset, status"
+                        .into(),
+                });
+            }
+            if let Some(j) = self.listeners[..i].iter().position(|l| {
+                l.address == listener.address
+                    && !matches!(l.address, ListenAddress::Tcp(a) if a.port() == 0)
+            }) {
+                return Err(conflict(
+                    (format!("listener[{j}].address"), place(j)),
+                    (format!("listener[{i}].address"), place(i)),
+                    &format!("{} is given twice", listener.address),
+                ));
+            }
+        }
+        let listeners = self.effective_listeners();
+        let mut needs: Vec<Group> = Vec::new();
+        if self.server.public_url.is_none() {
+            needs.extend([Group::Reset, Group::Xmlstorage]);
+            if self.server.files_url.is_none() {
+                needs.push(Group::Files);
+            }
+        }
+        for group in needs {
+            if let Some(unix) = listeners
+                .iter()
+                .find(|l| l.serves(group))
+                .filter(|l| matches!(l.address, ListenAddress::Unix(_)))
+            {
+                return Err(ConfigError::Semantic {
+                    path: path.display().to_string(),
+                    key: "server.public_url".into(),
+                    message: format!(
+                        "required: the first listener that serves {group} is {}, a unix socket, \
+                         from which no URL can be derived (set the URL clients use, such as \
+                         \"https://passlink.example.org\")",
+                        unix.address
+                    ),
+                });
+            }
         }
         Ok(())
     }
@@ -578,6 +755,28 @@ fn invalid(path: &Path, text: &str, key: &str, error: &toml::de::Error) -> Confi
         key: key.to_string(),
         message: error.message().trim().to_string(),
     }
+}
+
+/// Where `server.listen`, `xcp.listen` and each listener's address are in the file, for
+/// errors that name two places. Unknown keys are ignored here: the real parse checks them.
+#[derive(Default, Deserialize)]
+struct Spans {
+    #[serde(default)]
+    server: Option<ListenSpan>,
+    #[serde(default)]
+    xcp: Option<ListenSpan>,
+    #[serde(default)]
+    listener: Vec<AddressSpan>,
+}
+
+#[derive(Deserialize)]
+struct ListenSpan {
+    listen: Option<toml::Spanned<toml::Value>>,
+}
+
+#[derive(Deserialize)]
+struct AddressSpan {
+    address: toml::Spanned<toml::Value>,
 }
 
 /// 1-based line and column (in characters) of a byte offset.
@@ -669,6 +868,107 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("invalid type"), "{text}");
+    }
+
+    #[test]
+    fn listener_tables() {
+        let config = parse(
+            "[[listener]]\naddress = \"0.0.0.0:55443\"\nserve = [\"xcp\"]\n\
+             tls = { cert_file = \"/etc/passlink/tls/fullchain.pem\", key_file = \"/k.pem\" }\n\
+             [[listener]]\naddress = \"unix:/run/passlink/passlink.sock\"\n\
+             serve = [\"xmlstorage\", \"files\", \"reset\", \"status\"]\n\
+             [server]\npublic_url = \"https://pl.example.org\"\ntrusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\"]\n",
+        )
+        .unwrap();
+        let listeners = config.effective_listeners();
+        assert_eq!(listeners.len(), 2);
+        assert_eq!(listeners[0].scheme(), "https");
+        assert!(listeners[0].serves(Group::Xcp) && !listeners[0].serves(Group::Reset));
+        assert_eq!(
+            listeners[1].address,
+            ListenAddress::Unix("/run/passlink/passlink.sock".into())
+        );
+        assert_eq!(config.server.trusted_proxies.len(), 2);
+        let text = toml::to_string(&config).unwrap();
+        assert!(text.contains("[[listener]]"), "{text}");
+    }
+
+    #[test]
+    fn no_listener_table_means_server_listen_serves_everything() {
+        let config = parse("[xcp]\nlisten = \"127.0.0.1:55443\"\n").unwrap();
+        let listeners = config.effective_listeners();
+        assert_eq!(listeners[0].serve, Group::ALL);
+        assert_eq!(listeners[1].serve, [Group::Xcp]);
+        let bound = [Some("127.0.0.1:5445".parse().unwrap()), None];
+        assert_eq!(config.public_urls(&bound).reset, "http://127.0.0.1:5445");
+    }
+
+    #[test]
+    fn urls_come_from_the_first_listener_serving_the_group() {
+        let config = parse(
+            "[[listener]]\naddress = \"127.0.0.1:0\"\nserve = [\"xmlstorage\", \"files\"]\n\
+             [[listener]]\naddress = \"127.0.0.1:0\"\nserve = [\"reset\"]\n\
+             tls = { cert_file = \"/c\", key_file = \"/k\" }\n",
+        )
+        .unwrap();
+        let bound = [
+            Some("127.0.0.1:8080".parse().unwrap()),
+            Some("127.0.0.1:8443".parse().unwrap()),
+        ];
+        let urls = config.public_urls(&bound);
+        assert_eq!(urls.files, "http://127.0.0.1:8080");
+        assert_eq!(urls.xmlstorage, "http://127.0.0.1:8080");
+        assert_eq!(urls.reset, "https://127.0.0.1:8443");
+    }
+
+    #[test]
+    fn listener_errors_name_both_places() {
+        let err = parse(
+            "[server]\nlisten = \"127.0.0.1:5445\"\n\n[[listener]]\naddress = \"127.0.0.1:5446\"\nserve = [\"status\"]\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            err,
+            "/etc/passlink/passlink.toml:2:10: key `server.listen` and \
+             /etc/passlink/passlink.toml:5:11: key `listener`: give either server.listen or \
+             [[listener]] tables, not both"
+        );
+        let err = parse(
+            "[[listener]]\naddress = \"127.0.0.1:5446\"\nserve = [\"status\"]\n\
+             [[listener]]\naddress = \"127.0.0.1:5446\"\nserve = [\"xcp\"]\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains(":2:11: key `listener[0].address` and")
+                && err.contains(":5:11: key `listener[1].address`")
+                && err.contains("given twice"),
+            "{err}"
+        );
+        let err = parse("[[listener]]\naddress = \"unix:/run/p.sock\"\nserve = [\"reset\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("server.public_url") && err.contains("unix socket"),
+            "{err}"
+        );
+        let err = parse("[[listener]]\naddress = \"127.0.0.1:1\"\nserve = []\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("listener[0].serve"), "{err}");
+        let err = parse("[[listener]]\naddress = \"127.0.0.1:1\"\nserve = [\"web\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("listener[0].serve"), "{err}");
+        let err = parse("[[listener]]\naddress = \"unix:relative\"\nserve = [\"xcp\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("absolute path"), "{err}");
+        let err = parse("[server]\ntrusted_proxies = [\"10.0.0.0/40\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("server.trusted_proxies"), "{err}");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! [`routes`], and nowhere else.
 
 use crate::app::Ctx;
+use crate::config::Group;
 use crate::http::{Request, Response};
 use crate::{files, reset, status, xcp, xss};
 
@@ -36,54 +37,82 @@ impl PathMatch {
 pub struct Route {
     pub method: &'static str,
     pub path: PathMatch,
+    pub group: Group,
     pub handler: Handler,
 }
 
 /// The routing table. Later protocols add their rows here.
 pub fn routes() -> Vec<Route> {
+    use Group::{Files, Reset, Status, Xcp, Xmlstorage};
     use PathMatch::{Exact, Fallback, Prefix, PrefixAnyCase};
-    fn route(method: &'static str, path: PathMatch, handler: Handler) -> Route {
+    fn route(method: &'static str, path: PathMatch, group: Group, handler: Handler) -> Route {
         Route {
             method,
             path,
+            group,
             handler,
         }
     }
     vec![
-        route("GET", Exact("/healthz"), status::healthz),
+        route("GET", Exact("/healthz"), Status, status::healthz),
         // xmlStorageSystem: XML-RPC, SOAP 1.1 and its WSDL, and the sibling namespaces.
-        route("POST", PrefixAnyCase("/RPC2"), xss::handle_rpc2),
-        route("POST", Exact("/xmlStorageSystem"), xss::handle_soap),
-        route("GET", Exact("/xmlStorageSystem"), xss::handle_wsdl),
+        route("POST", PrefixAnyCase("/RPC2"), Xmlstorage, xss::handle_rpc2),
+        route(
+            "POST",
+            Exact("/xmlStorageSystem"),
+            Xmlstorage,
+            xss::handle_soap,
+        ),
+        route(
+            "GET",
+            Exact("/xmlStorageSystem"),
+            Xmlstorage,
+            xss::handle_wsdl,
+        ),
         route(
             "GET",
             Exact("/weblogUpdates/changes.xml"),
+            Xmlstorage,
             xss::serve_changes,
         ),
         route(
             "GET",
             Prefix("/initialResources/"),
+            Xmlstorage,
             xss::serve_initial_resource,
         ),
         // The page behind a password reset link.
-        route("GET", Prefix("/reset/"), reset::page::show),
-        route("POST", Prefix("/reset/"), reset::page::submit),
+        route("GET", Prefix("/reset/"), Reset, reset::page::show),
+        route("POST", Prefix("/reset/"), Reset, reset::page::submit),
         // Users' stored files.
-        route("GET", Prefix("/users/"), files::serve),
+        route("GET", Prefix("/users/"), Files, files::serve),
         // OpenSRS XCP: an OPS envelope POSTed to `/` (an empty target is read as `/`), or to a
         // bare host name (E-NOISE's node client sends `POST example.com HTTP/1.0`).
-        route("POST", Exact("/"), xcp::handle),
-        route("POST", Fallback, xcp::handle_any_target),
+        route("POST", Exact("/"), Xcp, xcp::handle),
+        route("POST", Fallback, Xcp, xcp::handle_any_target),
     ]
 }
 
-/// What a listener serves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Serves {
-    /// Every route in the table.
-    Everything,
-    /// XCP alone, on any path (`[xcp] listen`).
-    XcpOnly,
+/// The groups one listener serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Serves(u8);
+
+impl Serves {
+    pub fn of(groups: &[Group]) -> Serves {
+        Serves(groups.iter().fold(0, |bits, g| bits | Serves::bit(*g)))
+    }
+
+    pub fn everything() -> Serves {
+        Serves::of(&Group::ALL)
+    }
+
+    fn bit(group: Group) -> u8 {
+        1 << (group as u8)
+    }
+
+    pub fn contains(self, group: Group) -> bool {
+        self.0 & Serves::bit(group) != 0
+    }
 }
 
 pub struct Router {
@@ -103,21 +132,15 @@ impl Router {
 
     /// Finds the handler for a request: 404 when no route has the path, 405 with `Allow` when
     /// some do but not with this method. `HEAD` is served by the `GET` handler. A route
-    /// with [`PathMatch::Fallback`] is tried only when no other route has the path.
+    /// with [`PathMatch::Fallback`] is tried only when no other route has the path. A route
+    /// whose group the listener does not serve answers 404 in its protocol's form; on a
+    /// listener that serves XCP, an `OPS_envelope` POSTed to any such path is XCP's.
     pub fn dispatch(&self, ctx: &mut Ctx, req: &Request) -> Response {
         let serves = self
             .listeners
             .get(req.listener)
             .copied()
-            .unwrap_or(Serves::Everything);
-        if serves == Serves::XcpOnly {
-            return if req.method == "POST" {
-                xcp::handle(ctx, req)
-            } else {
-                Response::text(405, "this address serves OpenSRS XCP: POST an OPS_envelope")
-                    .with_header("Allow", "POST")
-            };
-        }
+            .unwrap_or_else(Serves::everything);
         let path = req.path();
         let method = if req.method == "HEAD" {
             "GET"
@@ -134,18 +157,34 @@ impl Router {
             .iter()
             .filter(|r| r.path.matches(path))
             .filter(|r| !has_route || !matches!(r.path, PathMatch::Fallback));
+        let xcp_elsewhere = || {
+            serves.contains(Group::Xcp)
+                && req.method == "POST"
+                && xcp::looks_like_envelope(&req.body)
+        };
         for route in candidates {
             if route.method == method {
-                return (route.handler)(ctx, req);
+                if serves.contains(route.group) {
+                    return (route.handler)(ctx, req);
+                }
+                if xcp_elsewhere() {
+                    return xcp::handle(ctx, req);
+                }
+                return not_served(route.group, req);
             }
             if matches!(route.path, PathMatch::Fallback) {
                 // A path nobody serves is not found, whatever the method.
                 continue;
             }
-            allowed.push(route.method);
-            if route.method == "GET" {
-                allowed.push("HEAD");
+            if serves.contains(route.group) {
+                allowed.push(route.method);
+                if route.method == "GET" {
+                    allowed.push("HEAD");
+                }
             }
+        }
+        if xcp_elsewhere() {
+            return xcp::handle(ctx, req);
         }
         if allowed.is_empty() {
             return Response::text(404, "not found");
@@ -153,6 +192,18 @@ impl Router {
         allowed.sort_unstable();
         allowed.dedup();
         Response::text(405, "method not allowed").with_header("Allow", allowed.join(", "))
+    }
+}
+
+/// 404 for a group this listener does not serve, in the protocol's own form where it has one.
+fn not_served(group: Group, req: &Request) -> Response {
+    match group {
+        Group::Xmlstorage => xss::not_served(req),
+        Group::Xcp => xcp::not_served(req),
+        Group::Files | Group::Reset | Group::Status => Response::text(
+            404,
+            &format!("not found ({group} is not served on this address)"),
+        ),
     }
 }
 

@@ -486,7 +486,7 @@ macro_rules! authenticated {
 }
 
 fn folder_url(ctx: &Ctx, user: &User) -> String {
-    files::folder_url(&ctx.app.files_url, user.id)
+    files::folder_url(&ctx.app.urls.files, user.id)
 }
 
 fn register_user(ctx: &mut Ctx, caller: &Caller<'_>, args: &Args<'_>) -> MethodResult {
@@ -612,7 +612,7 @@ fn get_server_capabilities(ctx: &mut Ctx, caller: &Caller<'_>, args: &Args<'_>) 
     }
     let config = ctx.app.config();
     let xs = &config.xmlstorage;
-    let public = &ctx.app.public_url;
+    let public = &ctx.app.urls.xmlstorage;
     let (host, port) = host_and_port(public);
     Ok(structure([
         ("flError", Value::Bool(false)),
@@ -763,7 +763,7 @@ fn save_multiple_files(ctx: &mut Ctx, _caller: &Caller<'_>, args: &Args<'_>) -> 
         accounts::record_upstream(tx, user.id, saved_bytes, now)?;
         Ok::<_, rusqlite::Error>(outcomes)
     })?;
-    let files_url = &ctx.app.files_url;
+    let files_url = &ctx.app.urls.files;
     let mut url_list = Vec::with_capacity(paths.len());
     let mut errors = Vec::new();
     let mut changed = Vec::new();
@@ -834,7 +834,7 @@ fn delete_multiple_files(ctx: &mut Ctx, _caller: &Caller<'_>, args: &Args<'_>) -
             Ok(()) => {
                 error_list.push(Value::string(""));
                 if let Ok(stored) = files::validate_path(path) {
-                    changed.push(files::file_url(&ctx.app.files_url, user.id, &stored));
+                    changed.push(files::file_url(&ctx.app.urls.files, user.id, &stored));
                 }
             }
             Err(e) => {
@@ -868,7 +868,7 @@ fn get_my_directory(ctx: &mut Ctx, _caller: &Caller<'_>, args: &Args<'_>) -> Met
                     ("size", Value::Int(f.size)),
                     (
                         "url",
-                        Value::string(files::file_url(&ctx.app.files_url, user.id, &f.path)),
+                        Value::string(files::file_url(&ctx.app.urls.files, user.id, &f.path)),
                     ),
                     ("whenCreated", Value::DateTime(f.created_at)),
                     ("whenLastUploaded", Value::DateTime(f.updated_at)),
@@ -1042,7 +1042,7 @@ fn request_notification(ctx: &mut Ctx, caller: &Caller<'_>, args: &Args<'_>) -> 
     if urls.is_empty() {
         return Ok(flag(true, "urlList is empty."));
     }
-    let ours = format!("{}/users/", ctx.app.files_url);
+    let ours = format!("{}/users/", ctx.app.urls.files);
     if let Some(bad) = urls.iter().find(|u| !u.starts_with(&ours)) {
         return Ok(flag(
             true,
@@ -1218,7 +1218,7 @@ fn deliver(n: &Notification) -> std::io::Result<()> {
 }
 
 fn initial_resources(ctx: &Ctx) -> Value {
-    let base = &ctx.app.public_url;
+    let base = &ctx.app.urls.xmlstorage;
     structure(INITIAL_RESOURCES.iter().map(|(stem, _)| {
         (
             *stem,
@@ -1405,6 +1405,30 @@ fn soap_exchange(ctx: &mut Ctx, req: &Request) -> Response {
     }
 }
 
+/// 404 on a listener that does not serve xmlStorageSystem: an XML-RPC or SOAP fault for a POST
+/// (whichever the body is), plain text otherwise.
+pub fn not_served(req: &Request) -> Response {
+    let fault = Fault::protocol("xmlStorageSystem is not served on this address");
+    if req.method != "POST" {
+        return Response::text(404, &fault.message);
+    }
+    let soap_path = req.path() == "/xmlStorageSystem";
+    match sniff(&req.body) {
+        Some(Codec::Soap) => {
+            Response::new(404).with_body("text/xml; charset=utf-8", soap::encode_fault(&fault))
+        }
+        Some(Codec::XmlRpc) => {
+            Response::new(404).with_body("text/xml", xmlrpc::encode_fault(&fault, Encoding::Utf8))
+        }
+        None if soap_path => {
+            Response::new(404).with_body("text/xml; charset=utf-8", soap::encode_fault(&fault))
+        }
+        None => {
+            Response::new(404).with_body("text/xml", xmlrpc::encode_fault(&fault, Encoding::Utf8))
+        }
+    }
+}
+
 /// `GET /xmlStorageSystem?wsdl` (or `GET /xmlStorageSystem`): the WSDL 1.1 description.
 pub fn handle_wsdl(ctx: &mut Ctx, req: &Request) -> Response {
     if req.query() == Some("xsd=soapenc") {
@@ -1413,7 +1437,7 @@ pub fn handle_wsdl(ctx: &mut Ctx, req: &Request) -> Response {
             soap::ENCODING_SCHEMA.as_bytes().to_vec(),
         );
     }
-    let endpoint = format!("{}/xmlStorageSystem", ctx.app.public_url);
+    let endpoint = format!("{}/xmlStorageSystem", ctx.app.urls.xmlstorage);
     Response::new(200).with_body(
         "text/xml; charset=utf-8",
         soap::wsdl(METHODS, &endpoint).into_bytes(),

@@ -5,8 +5,10 @@
 //! line, which the OpenSRS PHP client rejects. Here the status line is always `HTTP/1.1` and
 //! every response has a `Content-Length`.
 
+pub mod client;
 mod server;
 pub mod wire;
 
+pub use client::{Cidr, Client};
 pub use server::{Server, ServerOptions, ShutdownHandle, bind};
 pub use wire::{Request, Response, Version};

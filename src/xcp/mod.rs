@@ -39,6 +39,22 @@ pub fn handle_any_target(ctx: &mut Ctx, req: &Request) -> Response {
     }
 }
 
+/// 404 on a listener that does not serve XCP, as an OPS reply (is_success 0) so that XCP
+/// clients can show the reason.
+pub fn not_served(req: &Request) -> Response {
+    let object = envelope::decode(&req.body, MAX_DEPTH)
+        .map(|r| r.object.chars().take(64).collect())
+        .unwrap_or_default();
+    let reply = OpsReply {
+        object,
+        is_success: false,
+        response_code: 404,
+        response_text: "OpenSRS XCP is not served on this address".into(),
+        attributes: Vec::new(),
+    };
+    Response::new(404).with_body("text/xml", envelope::encode_reply(&reply))
+}
+
 /// Whether a body is meant as an OPS envelope: its root element is named `OPS_envelope`
 /// (after the declaration, comments and a DOCTYPE, which all fit in the first 4 KiB).
 pub fn looks_like_envelope(body: &[u8]) -> bool {
