@@ -40,6 +40,8 @@ pub struct App {
     pub reset: Arc<dyn ResetLinks>,
     /// Invalid reset links opened, per address.
     pub reset_hits: reset::page::Throttle,
+    /// The HTTP layer's counters (connections, full queue, TLS failures), for `/metrics`.
+    pub http_stats: Arc<http::Stats>,
 }
 
 impl App {
@@ -261,6 +263,7 @@ pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Re
         notifier,
         reset: reset_service.clone(),
         reset_hits: reset::page::Throttle::default(),
+        http_stats: Arc::new(http::Stats::default()),
         config: RwLock::new(Arc::new(config)),
     });
     let config = app.config();
@@ -283,6 +286,7 @@ pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Re
     let server = Server::start(
         listeners,
         server_options(&config),
+        app.http_stats.clone(),
         states,
         move |ctx: &mut Ctx, req| router.dispatch(ctx, req),
     )
@@ -505,6 +509,7 @@ pub fn test_ctx(reset: Arc<dyn ResetLinks>) -> (tempfile::TempDir, Ctx) {
         notifier: std::sync::mpsc::sync_channel(1).0,
         reset,
         reset_hits: reset::page::Throttle::default(),
+        http_stats: Arc::new(http::Stats::default()),
     };
     (
         dir,

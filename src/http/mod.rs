@@ -7,8 +7,10 @@
 
 pub mod client;
 mod server;
+mod stats;
 pub mod wire;
 
 pub use client::{Cidr, Client};
 pub use server::{Server, ServerOptions, ShutdownHandle, bind};
+pub use stats::Stats;
 pub use wire::{Request, Response, Version};

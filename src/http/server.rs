@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token, Waker};
 
+use super::stats::Stats;
 use super::wire::{
     self, ChunkedDecoder, Framing, Head, Persistence, Request, RequestError, Response, Version,
 };
@@ -108,6 +109,7 @@ impl Server {
     pub fn start<S, H>(
         mut listeners: Vec<TcpListener>,
         options: ServerOptions,
+        stats: Arc<Stats>,
         states: Vec<S>,
         handler: H,
     ) -> io::Result<Server>
@@ -171,6 +173,7 @@ impl Server {
             stopping: flag,
             stop_deadline: None,
             accept_paused_until: None,
+            stats,
         };
         let io_thread = std::thread::Builder::new()
             .name("http-io".into())
@@ -279,6 +282,7 @@ struct IoLoop {
     stopping: Arc<AtomicBool>,
     stop_deadline: Option<Instant>,
     accept_paused_until: Option<Instant>,
+    stats: Arc<Stats>,
 }
 
 impl IoLoop {
@@ -395,6 +399,7 @@ impl IoLoop {
         {
             // Best effort: a tiny reply that fits any socket buffer, then close.
             let _ = stream.write(OVERLOADED);
+            self.stats.count_refused();
             log::info!(
                 "request client={ip} method=- path=- status=503 bytes=0 ms=0.0 \
                  reason=\"too many connections\""
@@ -413,6 +418,7 @@ impl IoLoop {
             return;
         }
         *self.per_ip.entry(ip).or_insert(0) += 1;
+        self.stats.opened();
         self.conns.insert(
             token,
             Conn {
@@ -465,6 +471,7 @@ impl IoLoop {
                         }
                         Err(TrySendError::Full(job)) | Err(TrySendError::Disconnected(job)) => {
                             conn = job.conn;
+                            self.stats.count_queue_full();
                             let resp = Response::text(503, "server busy, try again shortly")
                                 .with_header("Retry-After", "1");
                             log_request(&job.request, 503, 0, self.options.log_path);
@@ -543,6 +550,7 @@ impl IoLoop {
 
     fn forget(&mut self, _token: Token, mut conn: Conn) {
         let _ = self.poll.registry().deregister(&mut conn.stream);
+        self.stats.closed();
         let ip = conn.peer.ip();
         if let Some(count) = self.per_ip.get_mut(&ip) {
             *count -= 1;
@@ -922,7 +930,14 @@ mod tests {
 
     fn start(queue_depth: usize, handler: fn(&mut (), &Request) -> Response) -> Server {
         let listener = bind(SocketAddr::from(([127, 0, 0, 1], 0))).unwrap();
-        Server::start(vec![listener], options(queue_depth), vec![()], handler).unwrap()
+        Server::start(
+            vec![listener],
+            options(queue_depth),
+            Arc::default(),
+            vec![()],
+            handler,
+        )
+        .unwrap()
     }
 
     fn get(addr: SocketAddr, path: &str) -> String {
