@@ -230,7 +230,8 @@ run_workload() {
     wanted "$name" || return 0
     shift 5
     CURRENT="$name"
-    helper driver "$W/$name.requests.lua" "$THREADS" "" "$@" >"$W/$name.lua"
+    # NOTE (optional, set for one call): replies containing it are counted as "busy", not bad.
+    helper driver "$W/$name.requests.lua" "$THREADS" "${NOTE:-}" "$@" >"$W/$name.lua"
     markers_desc="$(printf "\`%s\` " "$@")"
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$id" "$name" "$title" "$request" "${markers_desc% }" \
         "$nginx_desc, $(wc -c <"$W/$name.body") bytes, $(cat "$W/$name.ctype"), as ${NGINX_HOW[$name]}" \
@@ -280,7 +281,10 @@ if wanted xcp-send-password; then
     log "outbox drained $drain_secs s after the last run ($spooled mails in the spool)"
     EXTRA_NOTES+=("after workload 5 the mailer needed $drain_secs s more to spool the remaining mails ($spooled in all); workload 6 started after that")
 fi
-run_workload 6 xcp-set-cookie "XCP set cookie" \
+# 64 connections ask for far more argon2 verifications than two cores can do: passlink answers
+# the excess at once with "Server busy" (load shedding) instead of queueing them, and the
+# table shows the successful logins per second, which is the argon2 bound.
+NOTE="Server busy" run_workload 6 xcp-set-cookie "XCP set cookie" \
     "POST /, signed, SET COOKIE with reg_username/reg_password of each domain's profile (passwords from the CSV) for each of the $DOMAINS domains in turn; each is an uncached argon2id verification and a session write." \
     "$SAME_REPLY for bench-0001.example" "$XCP_SUCCESS" "$XCP_CODE" '<item key="cookie">'
 

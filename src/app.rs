@@ -13,7 +13,7 @@ use signal_hook::iterator::Signals;
 use std::sync::mpsc::SyncSender;
 
 use crate::accounts::Credentials;
-use crate::config::{Config, ConfigError, LogLevel, PublicUrls, Source};
+use crate::config::{Config, ConfigError, ListenAddress, LogLevel, PublicUrls, Source};
 use crate::db::{self, DbError};
 use crate::http::{self, Server, ServerOptions};
 use crate::logging;
@@ -130,6 +130,7 @@ fn server_options(config: &Config) -> ServerOptions {
         keepalive_timeout: Duration::from_secs(s.keepalive_timeout_secs.get()),
         shutdown_grace: Duration::from_secs(s.shutdown_grace_secs.get()),
         log_path: router::log_path,
+        trusted_proxies: s.trusted_proxies.clone(),
     }
 }
 
@@ -147,28 +148,40 @@ pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Re
     let listener_configs = config.effective_listeners();
     let mut listeners = Vec::with_capacity(listener_configs.len());
     let mut serves = Vec::with_capacity(listener_configs.len());
+    let mut acceptors: Vec<Arc<http::TlsAcceptor>> = Vec::new();
     for listener in &listener_configs {
-        let crate::config::ListenAddress::Tcp(addr) = &listener.address else {
-            return Err(AppError::Io {
-                what: format!("cannot listen on {}", listener.address),
-                error: std::io::Error::other("unix sockets are not supported yet"),
-            });
-        };
-        if listener.tls.is_some() {
-            return Err(AppError::Io {
-                what: format!("cannot listen on {addr}"),
-                error: std::io::Error::other("TLS is not supported yet"),
-            });
-        }
-        listeners.push(http::bind(*addr).map_err(|error| AppError::Io {
-            what: format!("cannot listen on {addr}"),
+        let cannot = |error: std::io::Error| AppError::Io {
+            what: format!("cannot listen on {}", listener.address),
             error,
-        })?);
+        };
+        let socket = match &listener.address {
+            ListenAddress::Tcp(addr) => http::Socket::Tcp(http::bind(*addr).map_err(cannot)?),
+            ListenAddress::Unix(path) => http::Socket::Unix(http::bind_unix(path).map_err(cannot)?),
+        };
+        let tls =
+            match &listener.tls {
+                Some(files) => {
+                    let acceptor = http::TlsAcceptor::load(&files.cert_file, &files.key_file)
+                        .map_err(|e| AppError::Io {
+                            what: format!("TLS for {}", listener.address),
+                            error: std::io::Error::other(e.to_string()),
+                        })?;
+                    let acceptor = Arc::new(acceptor);
+                    acceptors.push(acceptor.clone());
+                    Some(acceptor)
+                }
+                None => None,
+            };
+        listeners.push(http::Listener {
+            socket,
+            tls,
+            hsts_max_age: listener.tls.as_ref().and_then(|t| t.hsts_max_age),
+        });
         serves.push(Serves::of(&listener.serve));
     }
     let bound_all = listeners
         .iter()
-        .map(|l| l.local_addr().map(Some))
+        .map(http::Listener::local_addr)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|error| AppError::Io {
             what: "listener address".into(),
@@ -179,9 +192,13 @@ pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Re
         .iter()
         .zip(&bound_all)
         .map(|(l, bound)| {
-            let addr = bound.map_or_else(|| l.address.to_string(), |a| a.to_string());
             let serve: Vec<&str> = l.serve.iter().map(|g| g.name()).collect();
-            format!("{}://{addr} ({})", l.scheme(), serve.join(", "))
+            let at = match bound {
+                Some(addr) => format!("{}://{addr}", l.scheme()),
+                None if l.tls.is_some() => format!("{} (TLS)", l.address),
+                None => l.address.to_string(),
+            };
+            format!("{at} ({})", serve.join(", "))
         })
         .collect();
     let bound = bound_all
@@ -314,6 +331,7 @@ pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Re
         reset: reset_service,
         mailer: mailer_settings,
         server: server.shutdown_handle(),
+        certificates: acceptors,
     };
     let signal_handle = signals.handle();
     let signal_thread = std::thread::Builder::new()
@@ -376,6 +394,8 @@ struct Live {
     reset: Arc<ResetService>,
     mailer: Arc<RwLock<mail::MailerSettings>>,
     server: http::ShutdownHandle,
+    /// The TLS listeners' certificates, re-read on every reload.
+    certificates: Vec<Arc<http::TlsAcceptor>>,
 }
 
 impl Live {
@@ -384,6 +404,19 @@ impl Live {
     /// Listeners, workers, the queue, storage and public URLs need a restart, and the log says
     /// which of those changed. An invalid file changes nothing.
     fn reload(&self, config_path: Option<&Path>) {
+        // Certificates first, and whatever the config file says: a certbot deploy hook
+        // reloads for the new certificate alone.
+        for acceptor in &self.certificates {
+            match acceptor.reload() {
+                Ok(()) => log::info!(
+                    "reload: TLS certificate {} loaded; new connections get it",
+                    acceptor.cert_file().display()
+                ),
+                Err(e) => {
+                    log::error!("reload: TLS certificate not replaced, the one in use stays: {e}")
+                }
+            }
+        }
         self.apply(config_path);
         crate::systemd::notify("READY=1");
     }
@@ -416,14 +449,8 @@ impl Live {
         if old.xcp.listen != config.xcp.listen {
             restart.push("xcp.listen");
         }
-        let shape = |c: &Config| -> Vec<(String, Vec<crate::config::Group>, bool)> {
-            c.listeners
-                .iter()
-                .map(|l| (l.address.to_string(), l.serve.clone(), l.tls.is_some()))
-                .collect()
-        };
-        if shape(&old) != shape(&config) {
-            restart.push("listener (address, serve, tls on or off)");
+        if old.listeners != config.listeners {
+            restart.push("listener (address, serve, tls files, hsts)");
         }
         if s.0.workers != s.1.workers {
             restart.push("server.workers");

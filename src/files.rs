@@ -987,6 +987,8 @@ mod tests {
                 .collect(),
             body: Vec::new(),
             peer: SocketAddr::from(([127, 0, 0, 1], 1)),
+            client: std::net::IpAddr::from([127, 0, 0, 1]),
+            https: false,
             listener: 0,
             received: Instant::now(),
         };

@@ -183,10 +183,11 @@ impl Router {
                 }
             }
         }
-        if xcp_elsewhere() {
-            return xcp::handle(ctx, req);
-        }
         if allowed.is_empty() {
+            // Nothing here for this listener; an XCP-only port takes an envelope at any path.
+            if xcp_elsewhere() {
+                return xcp::handle(ctx, req);
+            }
             return Response::text(404, "not found");
         }
         allowed.sort_unstable();

@@ -1357,7 +1357,7 @@ fn sniff(body: &[u8]) -> Option<Codec> {
 
 fn caller_of(req: &Request) -> Caller<'_> {
     Caller {
-        ip: req.peer.ip(),
+        ip: req.client,
         user_agent: req.header("User-Agent").unwrap_or(""),
     }
 }

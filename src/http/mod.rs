@@ -8,9 +8,11 @@
 pub mod client;
 mod server;
 mod stats;
+pub mod tls;
 pub mod wire;
 
 pub use client::{Cidr, Client};
-pub use server::{Server, ServerOptions, ShutdownHandle, bind};
+pub use server::{Listener, Server, ServerOptions, ShutdownHandle, Socket, bind, bind_unix};
 pub use stats::Stats;
+pub use tls::{TlsAcceptor, TlsError};
 pub use wire::{Request, Response, Version};

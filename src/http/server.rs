@@ -18,10 +18,12 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use mio::net::{TcpListener, TcpStream};
-use mio::{Events, Interest, Poll, Token, Waker};
+use mio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
+use mio::{Events, Interest, Poll, Registry, Token, Waker};
 
+use super::client::{self, Cidr, Hop};
 use super::stats::Stats;
+use super::tls::TlsAcceptor;
 use super::wire::{
     self, ChunkedDecoder, Framing, Head, Persistence, Request, RequestError, Response, Version,
 };
@@ -29,6 +31,8 @@ use crate::clock;
 use crate::logging;
 
 const WAKER: Token = Token(0);
+/// What a connection on a unix socket is said to come from.
+const UNIX_PEER: SocketAddr = SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 0);
 /// Listener `i` is registered as `Token(FIRST_LISTENER + i)`; connections come after them.
 const FIRST_LISTENER: usize = 1;
 /// How often deadlines are checked; timeouts are whole seconds, so this is precise enough.
@@ -54,6 +58,121 @@ pub struct ServerOptions {
     pub shutdown_grace: Duration,
     /// How a request path is written into the log (the app redacts tokens in paths).
     pub log_path: fn(&str) -> String,
+    /// Peers whose forwarding headers name the client (see [`client`]).
+    pub trusted_proxies: Vec<Cidr>,
+}
+
+/// A socket the server accepts connections on.
+pub enum Socket {
+    Tcp(TcpListener),
+    /// A unix socket: only a local reverse proxy reaches it, so it counts as a trusted one.
+    Unix(UnixListener),
+}
+
+/// One listening socket and how its connections are served.
+pub struct Listener {
+    pub socket: Socket,
+    /// Connections are TLS, with this (reloadable) certificate.
+    pub tls: Option<Arc<TlsAcceptor>>,
+    /// `Strict-Transport-Security: max-age=…` on every response (TLS listeners only).
+    pub hsts_max_age: Option<u64>,
+}
+
+impl Listener {
+    pub fn tcp(listener: TcpListener) -> Listener {
+        Listener {
+            socket: Socket::Tcp(listener),
+            tls: None,
+            hsts_max_age: None,
+        }
+    }
+
+    /// The bound address; `None` for a unix socket.
+    pub fn local_addr(&self) -> io::Result<Option<SocketAddr>> {
+        match &self.socket {
+            Socket::Tcp(l) => l.local_addr().map(Some),
+            Socket::Unix(_) => Ok(None),
+        }
+    }
+}
+
+/// Binds a unix socket at `path`, replacing a stale socket file left by an earlier run (but
+/// never another kind of file), readable and writable by owner and group: put the reverse
+/// proxy's user in passlink's group.
+pub fn bind_unix(path: &std::path::Path) -> io::Result<UnixListener> {
+    use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        if !meta.file_type().is_socket() {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!("{} exists and is not a socket", path.display()),
+            ));
+        }
+        std::fs::remove_file(path)?;
+    }
+    let listener = UnixListener::bind(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660))?;
+    Ok(listener)
+}
+
+/// A connection's byte stream.
+enum Stream {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+}
+
+impl Stream {
+    fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.shutdown(how),
+            Stream::Unix(s) => s.shutdown(how),
+        }
+    }
+}
+
+impl Read for &Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => (&*s).read(buf),
+            Stream::Unix(s) => (&*s).read(buf),
+        }
+    }
+}
+
+impl Write for &Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => (&*s).write(buf),
+            Stream::Unix(s) => (&*s).write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl mio::event::Source for Stream {
+    fn register(&mut self, r: &Registry, t: Token, i: Interest) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.register(r, t, i),
+            Stream::Unix(s) => s.register(r, t, i),
+        }
+    }
+
+    fn reregister(&mut self, r: &Registry, t: Token, i: Interest) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.reregister(r, t, i),
+            Stream::Unix(s) => s.reregister(r, t, i),
+        }
+    }
+
+    fn deregister(&mut self, r: &Registry) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.deregister(r),
+            Stream::Unix(s) => s.deregister(r),
+        }
+    }
 }
 
 /// Binds a listening socket with `SO_REUSEADDR` and a backlog of 1024. (std and mio use 128,
@@ -95,7 +214,7 @@ impl ShutdownHandle {
 }
 
 pub struct Server {
-    local_addrs: Vec<SocketAddr>,
+    local_addrs: Vec<Option<SocketAddr>>,
     io_thread: JoinHandle<()>,
     workers: Vec<JoinHandle<()>>,
     shutdown: ShutdownHandle,
@@ -107,7 +226,7 @@ impl Server {
     /// the listener it came in on ([`Request::listener`]), so the handler can serve different
     /// things on different addresses.
     pub fn start<S, H>(
-        mut listeners: Vec<TcpListener>,
+        mut listeners: Vec<Listener>,
         options: ServerOptions,
         stats: Arc<Stats>,
         states: Vec<S>,
@@ -119,13 +238,23 @@ impl Server {
     {
         let local_addrs = listeners
             .iter()
-            .map(TcpListener::local_addr)
+            .map(Listener::local_addr)
             .collect::<io::Result<Vec<_>>>()?;
         let poll = Poll::new()?;
         for (i, listener) in listeners.iter_mut().enumerate() {
-            poll.registry()
-                .register(listener, Token(FIRST_LISTENER + i), Interest::READABLE)?;
+            let token = Token(FIRST_LISTENER + i);
+            match &mut listener.socket {
+                Socket::Tcp(l) => poll.registry().register(l, token, Interest::READABLE)?,
+                Socket::Unix(l) => poll.registry().register(l, token, Interest::READABLE)?,
+            }
         }
+        // HSTS only ever goes out over TLS.
+        let hsts: Arc<Vec<Option<u64>>> = Arc::new(
+            listeners
+                .iter()
+                .map(|l| l.hsts_max_age.filter(|_| l.tls.is_some()))
+                .collect(),
+        );
         let first_conn = FIRST_LISTENER + listeners.len();
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
         let flag = Arc::new(AtomicBool::new(false));
@@ -149,6 +278,8 @@ impl Server {
                 waker: waker.clone(),
                 stopping: flag.clone(),
                 log_path: options.log_path,
+                hsts: hsts.clone(),
+                stats: stats.clone(),
             };
             let handler = handler.clone();
             workers.push(
@@ -186,13 +317,18 @@ impl Server {
         })
     }
 
-    /// The address of the first listener.
+    /// The address of the first TCP listener.
     pub fn local_addr(&self) -> SocketAddr {
-        self.local_addrs[0]
+        self.local_addrs
+            .iter()
+            .flatten()
+            .next()
+            .copied()
+            .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)))
     }
 
-    /// The addresses of all listeners, in the order they were given.
-    pub fn local_addrs(&self) -> &[SocketAddr] {
+    /// The addresses of all listeners, in the order they were given (`None`: a unix socket).
+    pub fn local_addrs(&self) -> &[Option<SocketAddr>] {
         &self.local_addrs
     }
 
@@ -215,6 +351,8 @@ impl Server {
 enum After {
     KeepAlive,
     Close,
+    /// Handshake output: go on reading, the handshake's deadline unchanged.
+    Resume,
 }
 
 enum State {
@@ -240,10 +378,18 @@ enum State {
 }
 
 struct Conn {
-    stream: TcpStream,
+    stream: Stream,
+    /// For a unix socket, 127.0.0.1 port 0: a local process, not a network address.
     peer: SocketAddr,
+    unix: bool,
+    /// The address counted against `max_connections_per_ip`, if any (see [`client::cap_key`]).
+    capped: Option<IpAddr>,
     /// Index of the listener that accepted it.
     listener: usize,
+    /// Set on a TLS listener: bytes on the socket are records, `buf` holds plaintext.
+    tls: Option<Box<rustls::ServerConnection>>,
+    /// When it was accepted: the TLS handshake must finish within `head_timeout` of this.
+    opened: Instant,
     buf: Vec<u8>,
     state: State,
     deadline: Instant,
@@ -252,8 +398,13 @@ struct Conn {
 struct Job {
     conn: Conn,
     token: Token,
-    request: Request,
-    persistence: Persistence,
+    work: Work,
+}
+
+enum Work {
+    Request(Box<Request>, Persistence),
+    /// Handshake records have arrived: run the handshake's crypto, off the I/O thread.
+    Handshake,
 }
 
 struct Returned {
@@ -268,7 +419,7 @@ struct Returned {
 struct IoLoop {
     poll: Poll,
     /// Emptied at shutdown.
-    listeners: Vec<TcpListener>,
+    listeners: Vec<Listener>,
     conns: HashMap<Token, Conn>,
     next_token: usize,
     per_ip: HashMap<IpAddr, u32>,
@@ -352,7 +503,10 @@ impl IoLoop {
     fn begin_shutdown(&mut self) {
         self.stop_deadline = Some(Instant::now() + self.options.shutdown_grace);
         for mut listener in self.listeners.drain(..) {
-            let _ = self.poll.registry().deregister(&mut listener);
+            let _ = match &mut listener.socket {
+                Socket::Tcp(l) => self.poll.registry().deregister(l),
+                Socket::Unix(l) => self.poll.registry().deregister(l),
+            };
         }
         // Idle keep-alive connections have nothing in flight: close them now. Requests that are
         // arriving or being handled run to completion and are answered with "Connection: close".
@@ -376,8 +530,18 @@ impl IoLoop {
             let Some(listener) = self.listeners.get(index) else {
                 return;
             };
-            match listener.accept() {
-                Ok((stream, peer)) => self.admit(stream, peer, index),
+            let accepted = match &listener.socket {
+                Socket::Tcp(l) => l.accept().map(|(stream, peer)| {
+                    let _ = stream.set_nodelay(true);
+                    (Stream::Tcp(stream), peer, false)
+                }),
+                // A unix peer has no address; it is a local process (the reverse proxy).
+                Socket::Unix(l) => l
+                    .accept()
+                    .map(|(stream, _)| (Stream::Unix(stream), UNIX_PEER, true)),
+            };
+            match accepted {
+                Ok((stream, peer, unix)) => self.admit(stream, peer, unix, index),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
@@ -391,22 +555,40 @@ impl IoLoop {
         }
     }
 
-    fn admit(&mut self, mut stream: TcpStream, peer: SocketAddr, listener: usize) {
-        let ip = peer.ip();
-        let from_ip = self.per_ip.get(&ip).copied().unwrap_or(0);
+    fn admit(&mut self, mut stream: Stream, peer: SocketAddr, unix: bool, listener: usize) {
+        let tls_acceptor = self.listeners.get(listener).and_then(|l| l.tls.clone());
+        let capped = client::cap_key(&Hop {
+            peer: peer.ip(),
+            unix,
+            tls: tls_acceptor.is_some(),
+            trusted: &self.options.trusted_proxies,
+        });
+        let from_ip = capped
+            .and_then(|ip| self.per_ip.get(&ip).copied())
+            .unwrap_or(0);
         if self.conns.len() + self.in_workers >= self.options.max_connections
             || from_ip >= self.options.max_connections_per_ip
         {
-            // Best effort: a tiny reply that fits any socket buffer, then close.
-            let _ = stream.write(OVERLOADED);
+            // Best effort: a tiny reply that fits any socket buffer, then close. A TLS client
+            // could not read plaintext, so it is just closed.
+            if tls_acceptor.is_none() {
+                let _ = (&stream).write(OVERLOADED);
+            }
             self.stats.count_refused();
             log::info!(
-                "request client={ip} method=- path=- status=503 bytes=0 ms=0.0 \
-                 reason=\"too many connections\""
+                "request client={} method=- path=- status=503 bytes=0 ms=0.0 \
+                 reason=\"too many connections\"",
+                peer.ip()
             );
             return;
         }
-        let _ = stream.set_nodelay(true);
+        let tls = match tls_acceptor.map(|a| a.accept()).transpose() {
+            Ok(tls) => tls.map(Box::new),
+            Err(e) => {
+                log::error!("http: cannot start a TLS session: {e}");
+                return;
+            }
+        };
         let token = Token(self.next_token);
         self.next_token += 1;
         if let Err(e) = self.poll.registry().register(
@@ -417,17 +599,24 @@ impl IoLoop {
             log::warn!("http: cannot register connection: {e}");
             return;
         }
-        *self.per_ip.entry(ip).or_insert(0) += 1;
+        if let Some(ip) = capped {
+            *self.per_ip.entry(ip).or_insert(0) += 1;
+        }
         self.stats.opened();
+        let now = Instant::now();
         self.conns.insert(
             token,
             Conn {
                 stream,
                 peer,
+                unix,
+                capped,
                 listener,
+                tls,
+                opened: now,
                 buf: Vec::new(),
                 state: State::Idle,
-                deadline: Instant::now() + self.options.head_timeout,
+                deadline: now + self.options.head_timeout,
             },
         );
     }
@@ -453,17 +642,12 @@ impl IoLoop {
                     self.forget(token, conn);
                     return;
                 }
-                Step::Dispatch(request, persistence) => {
+                Step::Dispatch(work) => {
                     let Some(jobs) = self.jobs.as_ref() else {
                         self.forget(token, conn);
                         return;
                     };
-                    let job = Job {
-                        conn,
-                        token,
-                        request: *request,
-                        persistence,
-                    };
+                    let job = Job { conn, token, work };
                     match jobs.try_send(job) {
                         Ok(()) => {
                             self.in_workers += 1;
@@ -472,10 +656,20 @@ impl IoLoop {
                         Err(TrySendError::Full(job)) | Err(TrySendError::Disconnected(job)) => {
                             conn = job.conn;
                             self.stats.count_queue_full();
-                            let resp = Response::text(503, "server busy, try again shortly")
-                                .with_header("Retry-After", "1");
-                            log_request(&job.request, 503, 0, self.options.log_path);
-                            reply_and_close(&mut conn, &resp, &self.options);
+                            match job.work {
+                                Work::Request(request, _) => {
+                                    let resp =
+                                        Response::text(503, "server busy, try again shortly")
+                                            .with_header("Retry-After", "1");
+                                    log_request(&request, 503, 0, self.options.log_path);
+                                    reply_and_close(&mut conn, &resp, &self.options);
+                                }
+                                // No session yet to answer in: the client retries.
+                                Work::Handshake => {
+                                    self.forget(token, conn);
+                                    return;
+                                }
+                            }
                         }
                     }
                 }
@@ -551,7 +745,9 @@ impl IoLoop {
     fn forget(&mut self, _token: Token, mut conn: Conn) {
         let _ = self.poll.registry().deregister(&mut conn.stream);
         self.stats.closed();
-        let ip = conn.peer.ip();
+        let Some(ip) = conn.capped else {
+            return;
+        };
         if let Some(count) = self.per_ip.get_mut(&ip) {
             *count -= 1;
             if *count == 0 {
@@ -570,7 +766,7 @@ enum Step {
     /// The state changed; go round again.
     Again,
     Close,
-    Dispatch(Box<Request>, Persistence),
+    Dispatch(Work),
 }
 
 /// One move of a connection's state machine.
@@ -607,7 +803,7 @@ fn step(conn: &mut Conn, options: &ServerOptions) -> Step {
             match advance(conn, options) {
                 Progress::NeedInput => {}
                 Progress::Ready(request, persistence) => {
-                    return Step::Dispatch(request, persistence);
+                    return Step::Dispatch(Work::Request(request, persistence));
                 }
                 Progress::Refused(error) => {
                     log_refusal(conn, error);
@@ -617,9 +813,11 @@ fn step(conn: &mut Conn, options: &ServerOptions) -> Step {
                 }
             }
             match fill(conn) {
-                Ok(true) => Step::Again,
-                Ok(false) => Step::Wait,
-                // The client went away, possibly mid-request: nothing to answer.
+                Ok(Filled::Data) => Step::Again,
+                Ok(Filled::Nothing) => Step::Wait,
+                Ok(Filled::Handshake) => Step::Dispatch(Work::Handshake),
+                // The client went away, possibly mid-request, or sent what is not TLS:
+                // nothing to answer.
                 Err(_) => Step::Close,
             }
         }
@@ -657,7 +855,9 @@ fn advance(conn: &mut Conn, options: &ServerOptions) -> Progress {
         };
         let (head, used) = parsed;
         conn.buf.drain(..used);
-        if head.expect_continue && conn.buf.is_empty() {
+        // Not over TLS: a record the socket took only part of would break the session, and
+        // the client sends its body anyway once its wait for 100 is over.
+        if head.expect_continue && conn.buf.is_empty() && conn.tls.is_none() {
             // Best effort: a client that gets no 100 sends its body after its own timeout.
             let _ = (&conn.stream).write(b"HTTP/1.1 100 Continue\r\n\r\n");
         }
@@ -724,6 +924,18 @@ fn advance(conn: &mut Conn, options: &ServerOptions) -> Progress {
         (true, Version::Http10) => Persistence::KeepAlive10,
         (true, Version::Http11) => Persistence::KeepAlive,
     };
+    let client = client::client_of(
+        &Hop {
+            peer: conn.peer.ip(),
+            unix: conn.unix,
+            tls: conn.tls.is_some(),
+            trusted: &options.trusted_proxies,
+        },
+        // A forwarding header that is not UTF-8 is not one we can read: it is skipped.
+        head.headers
+            .iter()
+            .map(|h| (h.name.as_str(), std::str::from_utf8(&h.value).unwrap_or(""))),
+    );
     let request = Request {
         method: head.method,
         target: head.target,
@@ -731,15 +943,29 @@ fn advance(conn: &mut Conn, options: &ServerOptions) -> Progress {
         headers: head.headers,
         body,
         peer: conn.peer,
+        client: client.ip,
+        https: client.https,
         listener: conn.listener,
         received: started,
     };
     Progress::Ready(Box::new(request), persistence)
 }
 
-/// Reads what the socket has, up to one chunk. `Ok(true)`: got bytes; `Ok(false)`: nothing
-/// now; `Err`: closed or failed.
-fn fill(conn: &mut Conn) -> io::Result<bool> {
+enum Filled {
+    /// Plaintext was added to the buffer.
+    Data,
+    /// Nothing to read now.
+    Nothing,
+    /// TLS handshake records arrived; a worker must process them.
+    Handshake,
+}
+
+/// Reads what the socket has, up to one chunk (decrypted, on a TLS connection). `Err`: closed
+/// or failed.
+fn fill(conn: &mut Conn) -> io::Result<Filled> {
+    if let Some(tls) = conn.tls.as_deref_mut() {
+        return fill_tls(tls, &conn.stream, &mut conn.buf);
+    }
     // Read into scratch space and keep only what arrived: a buffer sized for a whole chunk on
     // every idle keep-alive connection would cost 16 KiB each, for nothing.
     let mut scratch = [0u8; READ_CHUNK];
@@ -748,17 +974,98 @@ fn fill(conn: &mut Conn) -> io::Result<bool> {
             Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
             Ok(n) => {
                 conn.buf.extend_from_slice(&scratch[..n]);
-                return Ok(true);
+                return Ok(Filled::Data);
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Filled::Nothing),
             Err(e) => return Err(e),
         }
     }
 }
 
+fn fill_tls(
+    tls: &mut rustls::ServerConnection,
+    stream: &Stream,
+    buf: &mut Vec<u8>,
+) -> io::Result<Filled> {
+    // Plaintext already decrypted (it came with the handshake's last flight) goes first.
+    if take_plaintext(tls, buf)? {
+        return Ok(Filled::Data);
+    }
+    let read = loop {
+        match tls.read_tls(&mut &*stream) {
+            Ok(n) => break n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Filled::Nothing),
+            Err(e) => return Err(e),
+        }
+    };
+    if read == 0 {
+        return Err(io::ErrorKind::UnexpectedEof.into());
+    }
+    if tls.is_handshaking() {
+        return Ok(Filled::Handshake);
+    }
+    let state = tls
+        .process_new_packets()
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+    let closed = state.peer_has_closed();
+    // Anything rustls wants to say now (a key update, an alert) goes out with the next
+    // response, or here if the socket takes it.
+    if tls.wants_write() {
+        let _ = tls.write_tls(&mut &*stream);
+    }
+    if take_plaintext(tls, buf)? {
+        return Ok(Filled::Data);
+    }
+    if closed {
+        return Err(io::ErrorKind::UnexpectedEof.into());
+    }
+    // Only a partial record so far.
+    Ok(Filled::Data)
+}
+
+/// Moves decrypted bytes into `buf`. `Ok(true)` if there were any.
+fn take_plaintext(tls: &mut rustls::ServerConnection, buf: &mut Vec<u8>) -> io::Result<bool> {
+    let mut scratch = [0u8; READ_CHUNK];
+    let mut got = false;
+    loop {
+        match tls.reader().read(&mut scratch) {
+            Ok(0) => return Ok(got),
+            Ok(n) => {
+                buf.extend_from_slice(&scratch[..n]);
+                got = true;
+                if buf.len() >= READ_CHUNK {
+                    return Ok(true);
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(got),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Encrypts `plain` on a TLS connection (with close_notify if the connection ends after it);
+/// on a plain one, the bytes are already what goes on the wire.
+fn seal(conn: &mut Conn, plain: Vec<u8>, then: After) -> Vec<u8> {
+    let Some(tls) = conn.tls.as_deref_mut() else {
+        return plain;
+    };
+    let _ = tls.writer().write_all(&plain);
+    if then == After::Close {
+        tls.send_close_notify();
+    }
+    let mut wire = Vec::with_capacity(plain.len() + 64);
+    while tls.wants_write() {
+        if tls.write_tls(&mut wire).is_err() {
+            break;
+        }
+    }
+    wire
+}
+
 /// Writes as much as the socket takes. `Ok(true)` when all of `out` is written.
-fn write_some(mut stream: &TcpStream, out: &[u8], pos: &mut usize) -> io::Result<bool> {
+fn write_some(mut stream: &Stream, out: &[u8], pos: &mut usize) -> io::Result<bool> {
     while *pos < out.len() {
         match stream.write(&out[*pos..]) {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
@@ -787,6 +1094,10 @@ fn finish_response(conn: &mut Conn, then: After, options: &ServerOptions) {
             conn.state = State::Lingering { dropped: 0 };
             conn.deadline = Instant::now() + LINGER_TIME;
         }
+        After::Resume => {
+            conn.state = State::Idle;
+            conn.deadline = conn.opened + options.head_timeout;
+        }
     }
 }
 
@@ -797,6 +1108,7 @@ fn reply_and_close(conn: &mut Conn, resp: &Response, options: &ServerOptions) {
     if wire::serialize(resp, false, Persistence::Close, &date, &mut out).is_err() {
         out.clear();
     }
+    let out = seal(conn, out, After::Close);
     conn.buf.clear();
     conn.state = State::Writing {
         out,
@@ -817,7 +1129,7 @@ fn log_refusal(conn: &Conn, error: RequestError) {
 fn log_request(request: &Request, status: u16, bytes: usize, log_path: fn(&str) -> String) {
     log::info!(
         "request client={} method={} path={} status={status} bytes={bytes} ms={:.1}",
-        request.peer.ip(),
+        request.client,
         logging::sanitize(&request.method, 16),
         log_path(request.path()),
         request.received.elapsed().as_secs_f64() * 1000.0
@@ -830,6 +1142,9 @@ struct Worker {
     waker: Arc<Waker>,
     stopping: Arc<AtomicBool>,
     log_path: fn(&str) -> String,
+    /// By listener index.
+    hsts: Arc<Vec<Option<u64>>>,
+    stats: Arc<Stats>,
 }
 
 impl Worker {
@@ -858,13 +1173,16 @@ impl Worker {
         H: Fn(&mut S, &Request) -> Response,
     {
         let Job {
-            conn,
+            mut conn,
             token,
-            request,
-            mut persistence,
+            work,
         } = job;
-        let response =
-            catch_unwind(AssertUnwindSafe(|| handler(state, &request))).unwrap_or_else(|_| {
+        let (request, mut persistence) = match work {
+            Work::Request(request, persistence) => (request, persistence),
+            Work::Handshake => return self.handshake(conn, token),
+        };
+        let mut response = catch_unwind(AssertUnwindSafe(|| handler(state, &request)))
+            .unwrap_or_else(|_| {
                 log::error!(
                     "http: handler panicked on {} {}",
                     logging::sanitize(&request.method, 16),
@@ -872,6 +1190,10 @@ impl Worker {
                 );
                 Response::text(500, "internal server error")
             });
+        if let Some(Some(max_age)) = self.hsts.get(conn.listener) {
+            response =
+                response.with_header("Strict-Transport-Security", format!("max-age={max_age}"));
+        }
         if self.stopping.load(Ordering::SeqCst) {
             persistence = Persistence::Close;
         }
@@ -892,6 +1214,51 @@ impl Worker {
         } else {
             After::KeepAlive
         };
+        let out = seal(&mut conn, out, then);
+        self.send(conn, token, out, then)
+    }
+
+    /// Runs the TLS handshake's crypto on what has arrived, and sends its answer.
+    fn handshake(&self, mut conn: Conn, token: Token) -> Returned {
+        let Some(tls) = conn.tls.as_deref_mut() else {
+            return self.send(conn, token, Vec::new(), After::Resume);
+        };
+        let processed = tls.process_new_packets();
+        let mut out = Vec::new();
+        while tls.wants_write() {
+            if tls.write_tls(&mut out).is_err() {
+                break;
+            }
+        }
+        match processed {
+            Ok(_) => self.send(conn, token, out, After::Resume),
+            Err(e) => {
+                // Plain HTTP on a TLS port, garbage, or a real protocol error: send the alert
+                // if the socket takes it, and close this connection only.
+                self.stats.count_tls_failure();
+                log::info!(
+                    "http: TLS handshake with {} failed: {e}",
+                    if conn.unix {
+                        "a unix-socket peer".to_string()
+                    } else {
+                        conn.peer.ip().to_string()
+                    }
+                );
+                let _ = (&conn.stream).write(&out);
+                Returned {
+                    conn,
+                    token,
+                    pending: Vec::new(),
+                    then: After::Close,
+                    failed: true,
+                }
+            }
+        }
+    }
+
+    /// Writes what the socket takes now; the I/O thread finishes the rest.
+    fn send(&self, conn: Conn, token: Token, out: Vec<u8>, then: After) -> Returned {
+        let mut out = out;
         let mut pos = 0;
         let (pending, failed) = match write_some(&conn.stream, &out, &mut pos) {
             Ok(true) => (Vec::new(), false),
@@ -925,13 +1292,14 @@ mod tests {
             keepalive_timeout: Duration::from_secs(5),
             shutdown_grace: Duration::from_secs(5),
             log_path: |p| p.to_string(),
+            trusted_proxies: Vec::new(),
         }
     }
 
     fn start(queue_depth: usize, handler: fn(&mut (), &Request) -> Response) -> Server {
         let listener = bind(SocketAddr::from(([127, 0, 0, 1], 0))).unwrap();
         Server::start(
-            vec![listener],
+            vec![Listener::tcp(listener)],
             options(queue_depth),
             Arc::default(),
             vec![()],

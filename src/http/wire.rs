@@ -2,7 +2,7 @@
 //! response. Pure functions over byte slices, with no sockets, so they can be fuzzed.
 
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
 /// A request head larger than this is refused with 431.
@@ -416,7 +416,13 @@ pub struct Request {
     pub version: Version,
     pub headers: Vec<Header>,
     pub body: Vec<u8>,
+    /// The connection's peer (for a unix socket, 127.0.0.1 port 0).
     pub peer: SocketAddr,
+    /// The client, as [`super::client::client_of`] decided: the peer, or the address a trusted
+    /// proxy forwarded. Everything that acts on "the client's address" uses this.
+    pub client: IpAddr,
+    /// The client reached us over https (TLS here, or at a trusted proxy).
+    pub https: bool,
     /// Index of the listener the request came in on (see [`super::Server::start`]).
     pub listener: usize,
     /// When the first byte of the request arrived.
@@ -766,6 +772,8 @@ mod tests {
             headers: Vec::new(),
             body: Vec::new(),
             peer: SocketAddr::from(([127, 0, 0, 1], 1)),
+            client: std::net::IpAddr::from([127, 0, 0, 1]),
+            https: false,
             listener: 0,
             received: Instant::now(),
         }

@@ -215,7 +215,7 @@ fn token_of(req: &Request) -> &str {
 /// Looks the token up; `Err` is the response for a link that does not work (recorded against
 /// the address).
 fn usable_row(ctx: &Ctx, req: &Request) -> Result<TokenRow, Response> {
-    let ip = req.peer.ip();
+    let ip = req.client;
     let limit = ctx.app.config().reset.invalid_hits_per_minute.get();
     if ctx.app.reset_hits.over(ip, limit) {
         return Err(too_many());

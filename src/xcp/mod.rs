@@ -75,7 +75,7 @@ fn exchange(ctx: &mut Ctx, req: &Request) -> OpsReply {
         response_text: outcome.text,
         attributes: outcome.attributes,
     };
-    let peer = req.peer.ip();
+    let peer = req.client;
     let username = req.header("x-username");
     let reseller = match resellers::authenticate(
         &ctx.db,

@@ -173,7 +173,11 @@ pub fn spawn_and_wait(
         // Keep draining after the announcement so the server never blocks on a full pipe.
         for line in BufReader::new(stderr).lines() {
             let Ok(line) = line else { break };
-            if let Some(rest) = line.split("listening on http://").nth(1) {
+            if let Some(rest) = line
+                .split("listening on http://")
+                .nth(1)
+                .or_else(|| line.split("listening on https://").nth(1))
+            {
                 let addr = rest.split_whitespace().next().unwrap_or("").to_string();
                 let _ = tx.send(addr);
             }
