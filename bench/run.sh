@@ -43,6 +43,9 @@
 # with known credentials for BENCH_DURATION. Both with --timeout 30s, so slow replies count in
 # the latency instead of being dropped as timeouts.
 #
+# Then bench/tls.sh (passlink over TLS against nginx over TLS, bench/results/tls.md) runs after
+# this server is stopped; BENCH_TLS=no skips it.
+#
 # Targets (from the issue): getServerCapabilities >= 30% of nginx's req/s with p99 < 5 ms;
 # send_password >= 2,000 req/s with p99 < 20 ms; RSS <= 30 MiB under load; flood p99 < 50 ms.
 # Exit status 1 if passlink gave bad replies in a workload (after writing the report).
@@ -373,6 +376,13 @@ mkdir -p "$RESULTS_DIR"
 helper report "$W" "$RESULTS_MD" "$RESULTS_JSON" || die "writing the report failed"
 echo
 cat "$RESULTS_MD"
+# TLS against nginx over TLS (bench/tls.sh, its own table in bench/results/tls.md), after
+# this server is stopped so the two never share the machine. BENCH_TLS=no skips it.
+if [ "${BENCH_TLS:-yes}" != no ]; then
+    kill "$PID_PASSLINK" "$PID_NGINX" 2>/dev/null || true
+    wait "$PID_PASSLINK" "$PID_NGINX" 2>/dev/null || true
+    bash "$REPO/bench/tls.sh" || die "bench/tls.sh failed"
+fi
 bad_total="$(awk -F'\t' '$2 == "passlink" {s += $9} END {print s + 0}' "$W/runs.tsv")"
 if [ "$bad_total" -ne 0 ]; then
     die "$bad_total passlink replies in the workloads were bad (see $RESULTS_MD)"

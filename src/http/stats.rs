@@ -53,7 +53,6 @@ impl Stats {
         self.connections_refused.fetch_add(1, Ordering::Relaxed);
     }
 
-    #[allow(dead_code)] // counted once the TLS listener lands
     pub(super) fn count_tls_failure(&self) {
         self.tls_handshake_failures.fetch_add(1, Ordering::Relaxed);
     }
