@@ -84,7 +84,11 @@ impl TlsAcceptor {
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
-        rustls::ServerConnection::new(config)
+        let mut conn = rustls::ServerConnection::new(config)?;
+        // A response is sealed whole (it is already in memory); rustls's default 64 KiB cap on
+        // buffered plaintext would cut a large file short.
+        conn.set_buffer_limit(None);
+        Ok(conn)
     }
 }
 
