@@ -8,6 +8,7 @@ mod http;
 mod lifecycle;
 mod listeners;
 mod props;
+mod proxy;
 mod reset;
 mod support;
 mod tls;
