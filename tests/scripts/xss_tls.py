@@ -40,15 +40,21 @@ check(folder.startswith("https://"), "yourUpstreamFolderUrl is https", folder)
 check(folder == "%s/users/%s/" % (base, u), "upstream folder URL", folder)
 
 payload = bytes(range(256)) * 4
+# Large enough for many TLS records each way (a request of about 1.2 MB).
+big = bytes((i * 7919) % 251 for i in range(900 * 1024))
 saved = s.xmlStorageSystem.saveMultipleFiles(
-    u, pw, ["tls.html", "blah/pic.gif"], ["<html>saved over TLS</html>", x.Binary(payload)])
+    u, pw, ["tls.html", "blah/pic.gif", "big.zip"],
+    ["<html>saved over TLS</html>", x.Binary(payload), x.Binary(big)])
 check(saved["flError"] is False, "saveMultipleFiles over TLS", saved)
 urls = saved["urlList"]
-check(urls == [folder + "tls.html", folder + "blah/pic.gif"], "URLs of saved files are https", urls)
+check(urls == [folder + "tls.html", folder + "blah/pic.gif", folder + "big.zip"],
+      "URLs of saved files are https", urls)
 status, headers, body = get(urls[0])
 check(status == 200 and body == b"<html>saved over TLS</html>", "GET the saved page over TLS", body)
 status, headers, body = get(urls[1])
 check(status == 200 and body == payload, "GET the saved binary over TLS, byte-exact", len(body))
+status, headers, body = get(urls[2])
+check(status == 200 and body == big, "GET a 900 KiB file over TLS, byte-exact", len(body))
 
 # Verification is real: a client that trusts only the system's CAs refuses the certificate.
 try:
