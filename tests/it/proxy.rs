@@ -355,3 +355,38 @@ fn with_the_default_config_a_forged_forwarding_header_is_ignored() {
     assert_eq!(reply.code(), cd("1", "200"), "{reply:?}");
     server.assert_healthy(Duration::from_secs(2));
 }
+
+#[test]
+fn through_nginx_each_client_has_its_own_rate_limit() {
+    // One reset request per address, refilled once a minute.
+    let server = Server::start_with(
+        "trusted_proxies = [\"127.0.0.1\"]",
+        "[reset]\nip_burst = 1\nip_refill_per_minute = 1\n",
+    );
+    let key = add_reseller(&server, "open", &[]);
+    add_domain(&server, "open.example", "open", "openprofile");
+    let nginx = Nginx::start(server.addr);
+    let ask = |source: &str| {
+        send_password(
+            nginx.addr,
+            Some(source),
+            ("open", &key),
+            "open.example",
+            &[],
+        )
+    };
+    assert_eq!(ask(CLIENT).code(), cd("1", "200"));
+    let limited = st("0", "300", "Exceeded max command rate. Request deferred.");
+    assert_eq!(ask(CLIENT).status(), limited);
+    // Another client behind the same nginx has a bucket of its own.
+    assert_eq!(ask("127.0.0.6").code(), cd("1", "200"));
+    assert_eq!(ask("127.0.0.6").status(), limited);
+    let mails = spooled_mails(&server, 2);
+    let from = |ip: &str| format!("The request came from the address {ip}.");
+    assert!(
+        mails.iter().any(|m| m.contains(&from(CLIENT)))
+            && mails.iter().any(|m| m.contains(&from("127.0.0.6"))),
+        "{mails:?}"
+    );
+    server.assert_healthy(Duration::from_secs(2));
+}

@@ -306,8 +306,9 @@ fn assert_tls_healthy(addr: SocketAddr, config: &Arc<rustls::ClientConfig>, with
     assert!(elapsed < within, "a TLS /healthz took {elapsed:?}");
 }
 
-/// A server whose one listener serves `serve` over TLS with a fresh certificate (`CN=cn`,
-/// EC PKCS#8) from a fresh CA. `rest` is appended to the config (tables after `[storage]`).
+/// A server with the `[[listener]]` tables `listeners`, where `TLS_FILES` stands for
+/// `cert_file = …, key_file = …` of a fresh certificate (`CN=passlink-first`, EC PKCS#8) from a
+/// fresh CA. `rest` holds further tables, such as `[server]`.
 struct TlsServer {
     server: Server,
     pki: Pki,
@@ -324,14 +325,14 @@ impl TlsServer {
         let key = dir.path().join("privkey.pem");
         pki.issue("passlink-first", KeyForm::EcPkcs8, &chain, &key);
         let tls = format!(
-            "tls = {{ cert_file = {:?}, key_file = {:?} }}",
+            "cert_file = {:?}, key_file = {:?}",
             chain.display().to_string(),
             key.display().to_string()
         );
         let text = format!(
             "[storage]\n{}\n\n{rest}\n\n{}\n",
             data_dir_line(dir.path()),
-            listeners.replace("TLS", &tls)
+            listeners.replace("TLS_FILES", &tls)
         );
         let client = client_config(&pki.ca);
         let server = Server::start_config(dir, &text);
@@ -347,7 +348,9 @@ impl TlsServer {
     /// One listener for everything, over TLS.
     fn everything(rest: &str) -> TlsServer {
         TlsServer::start(
-            &format!("[[listener]]\naddress = \"127.0.0.1:0\"\nserve = {ALL_GROUPS}\nTLS\n"),
+            &format!(
+                "[[listener]]\naddress = \"127.0.0.1:0\"\nserve = {ALL_GROUPS}\ntls = {{ TLS_FILES }}\n"
+            ),
             rest,
         )
     }
@@ -436,7 +439,8 @@ fn net_opensrs_over_https_sends_a_password_link_that_opens_over_tls() {
     // The OpenSRS convention: XCP on a TLS port of its own (with the reset pages here too, so
     // links are https), everything else on a plain listener.
     let t = TlsServer::start(
-        "[[listener]]\naddress = \"127.0.0.1:0\"\nserve = [\"xcp\", \"reset\"]\nTLS\n\n\
+        "[[listener]]\naddress = \"127.0.0.1:0\"\nserve = [\"xcp\", \"reset\"]\n\
+         tls = { TLS_FILES, hsts_max_age = 300 }\n\n\
          [[listener]]\naddress = \"127.0.0.1:0\"\nserve = [\"xmlstorage\", \"files\", \"status\"]\n",
         "[reset]\nip_burst = 1000\n",
     );
@@ -486,6 +490,14 @@ fn net_opensrs_over_https_sends_a_password_link_that_opens_over_tls() {
         .collect();
     let (page, _) = tls_get(tls_addr, &t.client, &link[tls_addr.to_string().len() + 8..]);
     assert_eq!(page.status, 200, "{}", page.text());
+    // HSTS, as configured for this listener, and only here.
+    assert_eq!(
+        page.header("strict-transport-security"),
+        Some("max-age=300"),
+        "{page:?}"
+    );
+    let plain_reply = crate::support::get(plain, "/healthz");
+    assert_eq!(plain_reply.header("strict-transport-security"), None);
     assert!(page.text().contains("<form"), "{}", page.text());
 
     // A client that trusts another CA refuses the certificate and sends nothing.
