@@ -642,7 +642,14 @@ impl Config {
                     "give either server.listen or [[listener]] tables, not both",
                 ));
             }
-            if let Some(listen) = spans.xcp.as_ref().and_then(|s| s.listen.as_ref()) {
+            // `listen = []` (the shipped example's value, and what check-config prints) asks
+            // for no XCP address: nothing to conflict with.
+            if let Some(listen) = spans
+                .xcp
+                .as_ref()
+                .and_then(|s| s.listen.as_ref())
+                .filter(|_| !self.xcp.listen.is_empty())
+            {
                 return Err(conflict(
                     ("xcp.listen".into(), at(listen.span())),
                     table,
@@ -944,6 +951,21 @@ mod tests {
             err.contains(":2:11: key `listener[0].address` and")
                 && err.contains(":5:11: key `listener[1].address`")
                 && err.contains("given twice"),
+            "{err}"
+        );
+        // An empty xcp.listen is no XCP address, so no conflict; a non-empty one is.
+        let config = parse(
+            "[xcp]\nlisten = []\n\n[[listener]]\naddress = \"127.0.0.1:5446\"\nserve = [\"xcp\"]\n",
+        )
+        .unwrap();
+        assert_eq!(config.effective_listeners().len(), 1);
+        let err = parse(
+            "[xcp]\nlisten = [\"127.0.0.1:55443\"]\n\n[[listener]]\naddress = \"127.0.0.1:5446\"\nserve = [\"xcp\"]\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains(":2:10: key `xcp.listen` and") && err.contains(":5:11: key `listener`"),
             "{err}"
         );
         let err = parse("[[listener]]\naddress = \"unix:/run/p.sock\"\nserve = [\"reset\"]\n")

@@ -1051,16 +1051,29 @@ fn seal(conn: &mut Conn, plain: Vec<u8>, then: After) -> Vec<u8> {
     let Some(tls) = conn.tls.as_deref_mut() else {
         return plain;
     };
-    let _ = tls.writer().write_all(&plain);
+    fn drain(tls: &mut rustls::ServerConnection, wire: &mut Vec<u8>) {
+        while tls.wants_write() {
+            if tls.write_tls(wire).is_err() {
+                break;
+            }
+        }
+    }
+    // rustls holds at most 64 KiB of unsent records (its default buffer limit) and its writer
+    // takes only what fits, so a larger response goes in pieces, the records moved out in
+    // between: written in one go, it would be cut short at 64 KiB.
+    let mut wire = Vec::with_capacity(plain.len() + plain.len() / 128 + 64);
+    let mut rest = plain.as_slice();
+    while !rest.is_empty() {
+        match tls.writer().write(rest) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => rest = &rest[n..],
+        }
+        drain(tls, &mut wire);
+    }
     if then == After::Close {
         tls.send_close_notify();
     }
-    let mut wire = Vec::with_capacity(plain.len() + 64);
-    while tls.wants_write() {
-        if tls.write_tls(&mut wire).is_err() {
-            break;
-        }
-    }
+    drain(tls, &mut wire);
     wire
 }
 

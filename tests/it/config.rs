@@ -173,3 +173,102 @@ fn sighup_applies_mail_settings_and_limits_and_names_what_needs_a_restart() {
     server.wait_log("reload failed", Duration::from_secs(5));
     assert!(ask().contains("If that address has an account"));
 }
+
+#[test]
+fn server_listen_and_listener_tables_together_are_refused_naming_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("passlink.toml");
+    std::fs::write(
+        &path,
+        "[server]\nlisten = \"127.0.0.1:5445\"\n\n[[listener]]\naddress = \"127.0.0.1:5446\"\nserve = [\"status\"]\n",
+    )
+    .unwrap();
+    for command in ["check-config", "serve"] {
+        let out = passlink()
+            .args([command, "--config"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(78), "{command}: {stderr}");
+        let p = path.display();
+        assert!(
+            stderr.contains(&format!(
+                "{p}:2:10: key `server.listen` and {p}:5:11: key `listener`: \
+                 give either server.listen or [[listener]] tables, not both"
+            )),
+            "{command}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn check_config_prints_the_listeners_and_what_each_serves() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("passlink.toml");
+    // As the shipped example reads once its [[listener]] tables are in use: server.listen
+    // commented out, the empty xcp.listen left as it was.
+    let text = format!(
+        "[server]\ntrusted_proxies = [\"127.0.0.1\", \"::1\"]\npublic_url = \"https://pl.example.org\"\n\
+         [storage]\n{}\n[xcp]\nlisten = []\n\n\
+         [[listener]]\naddress = \"127.0.0.1:55443\"\nserve = [\"xcp\"]\n\
+         tls = {{ cert_file = \"/etc/passlink/tls/fullchain.pem\", key_file = \"/etc/passlink/tls/privkey.pem\", hsts_max_age = 300 }}\n\n\
+         [[listener]]\naddress = \"unix:/run/passlink/passlink.sock\"\nserve = [\"xmlstorage\", \"files\", \"reset\"]\n\n\
+         [[listener]]\naddress = \"[::1]:5445\"\nserve = [\"status\"]\n",
+        crate::support::data_dir_line(dir.path())
+    );
+    std::fs::write(&path, text).unwrap();
+    let out = passlink()
+        .args(["check-config", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listeners: Vec<&str> = stdout
+        .lines()
+        .skip_while(|l| *l != "# listeners:")
+        .skip(1)
+        .take_while(|l| l.starts_with("#   "))
+        .collect();
+    assert_eq!(
+        listeners,
+        [
+            "#   https 127.0.0.1:55443 serves xcp, TLS with /etc/passlink/tls/fullchain.pem and \
+             /etc/passlink/tls/privkey.pem, HSTS max-age=300",
+            "#   http unix:/run/passlink/passlink.sock serves xmlstorage, files, reset",
+            "#   http [::1]:5445 serves status",
+        ],
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("# links: reset https://pl.example.org/reset/..."),
+        "{stdout}"
+    );
+    // The listeners are in the printed config too, with no server.listen beside them, and the
+    // printed config is itself valid.
+    assert!(!stdout.contains("\nlisten = \"127.0.0.1"), "{stdout}");
+    let echo = dir.path().join("echo.toml");
+    std::fs::write(&echo, stdout.as_bytes()).unwrap();
+    let again = passlink()
+        .args(["check-config", "--config"])
+        .arg(&echo)
+        .output()
+        .unwrap();
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&again.stdout)
+            .lines()
+            .skip(1)
+            .collect::<Vec<_>>(),
+        stdout.lines().skip(1).collect::<Vec<_>>()
+    );
+}

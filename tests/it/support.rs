@@ -65,6 +65,45 @@ impl Server {
         }
     }
 
+    /// Starts with exactly `config_text` as the config file (`dir/passlink.toml`), for
+    /// `[[listener]]` tables and TLS files the test made in `dir`. The text must set
+    /// `[storage] data_dir` (see [`data_dir_line`]) and have at least one TCP listener: the
+    /// first one becomes [`Server::addr`].
+    pub fn start_config(dir: tempfile::TempDir, config_text: &str) -> Server {
+        let config = dir.path().join("passlink.toml");
+        std::fs::write(&config, config_text).unwrap();
+        let mut cmd = passlink();
+        cmd.arg("serve").arg("--config").arg(&config);
+        let (child, addr, log) = spawn_and_wait(cmd, dir.path());
+        Server {
+            child,
+            addr,
+            dir,
+            config,
+            log,
+        }
+    }
+
+    /// The listeners as the start line announced them, in config order.
+    pub fn listeners(&self) -> Vec<Announced> {
+        let log = self.log();
+        let line = log
+            .lines()
+            .find(|l| l.contains(" listening on "))
+            .unwrap_or_else(|| panic!("no start line in the log:\n{log}"));
+        announced(line)
+    }
+
+    /// The TCP address of the listener that serves exactly `serve` (as announced, such as
+    /// `"status"` or `"xmlstorage, files, xcp, reset, status"`).
+    pub fn listener_addr(&self, serve: &str) -> SocketAddr {
+        let all = self.listeners();
+        all.iter()
+            .find(|l| l.serve == serve)
+            .and_then(|l| l.addr)
+            .unwrap_or_else(|| panic!("no TCP listener serving exactly {serve:?}: {all:?}"))
+    }
+
     pub fn log(&self) -> String {
         self.log.lock().unwrap().join("\n")
     }
@@ -173,19 +212,25 @@ pub fn spawn_and_wait(
         // Keep draining after the announcement so the server never blocks on a full pipe.
         for line in BufReader::new(stderr).lines() {
             let Ok(line) = line else { break };
-            if let Some(rest) = line
-                .split("listening on http://")
-                .nth(1)
-                .or_else(|| line.split("listening on https://").nth(1))
-            {
-                let addr = rest.split_whitespace().next().unwrap_or("").to_string();
-                let _ = tx.send(addr);
-            }
+            // The first TCP listener; a unix socket may come before it.
+            let first = line
+                .contains(" listening on ")
+                .then(|| announced(&line).into_iter().find_map(|l| l.addr));
+            // Into the log before the announcement is passed on, so the log has it.
             sink.lock().unwrap().push(line);
+            if let Some(first) = first {
+                let _ = tx.send(first.map_or_else(String::new, |a| a.to_string()));
+            }
         }
     });
     let addr = match rx.recv_timeout(Duration::from_secs(10)) {
-        Ok(addr) => addr.parse().unwrap(),
+        Ok(addr) => addr.parse().unwrap_or_else(|_| {
+            let _ = child.kill();
+            panic!(
+                "passlink announced no TCP listener; log:\n{}",
+                log.lock().unwrap().join("\n")
+            )
+        }),
         Err(_) => {
             let _ = child.kill();
             panic!(
@@ -195,6 +240,44 @@ pub fn spawn_and_wait(
         }
     };
     (child, addr, log)
+}
+
+/// `data_dir = "…"` for a `[storage]` table: the data directory under `dir`.
+pub fn data_dir_line(dir: &Path) -> String {
+    format!("data_dir = {:?}", dir.join("data").display().to_string())
+}
+
+/// One listener of the start line, such as `https://127.0.0.1:4431 (xcp, status)` or
+/// `unix:/tmp/x.sock (status)`.
+#[derive(Debug, Clone)]
+pub struct Announced {
+    /// As printed: `https://127.0.0.1:4431`, `unix:/tmp/x.sock`.
+    pub at: String,
+    /// The TCP address, `None` for a unix socket.
+    pub addr: Option<SocketAddr>,
+    /// The groups as printed, comma-separated: `xmlstorage, files`.
+    pub serve: String,
+}
+
+/// The listeners in a start line: `… listening on A (g, h); B (g) (public URL …), data in …`.
+pub fn announced(line: &str) -> Vec<Announced> {
+    let Some(rest) = line.split(" listening on ").nth(1) else {
+        return Vec::new();
+    };
+    let list = rest.split(" (public URL ").next().unwrap_or(rest);
+    list.split("; ")
+        .filter_map(|item| {
+            // The groups are the last parenthesised part; "(TLS)" may come before it.
+            let open = item.rfind(" (")?;
+            let serve = item[open + 2..].strip_suffix(')')?.to_string();
+            let at = item[..open].trim_end_matches(" (TLS)").to_string();
+            let addr = at
+                .strip_prefix("http://")
+                .or_else(|| at.strip_prefix("https://"))
+                .and_then(|a| a.parse().ok());
+            Some(Announced { at, addr, serve })
+        })
+        .collect()
 }
 
 #[derive(Debug)]

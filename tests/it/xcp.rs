@@ -46,7 +46,7 @@ fn admin(server: &Server, args: &[&str], stdin: Option<&str>) -> String {
 }
 
 /// Adds a reseller and returns its key.
-fn add_reseller(server: &Server, name: &str, allow: &[&str]) -> String {
+pub(crate) fn add_reseller(server: &Server, name: &str, allow: &[&str]) -> String {
     let mut args = vec!["reseller", "add", name];
     for cidr in allow {
         args.extend(["--allow-ip", cidr]);
@@ -59,7 +59,7 @@ fn add_reseller(server: &Server, name: &str, allow: &[&str]) -> String {
         .to_string()
 }
 
-fn add_domain(server: &Server, domain: &str, reseller: &str, profile: &str) {
+pub(crate) fn add_domain(server: &Server, domain: &str, reseller: &str, profile: &str) {
     admin(
         server,
         &[
@@ -132,6 +132,22 @@ fn post_signed(addr: SocketAddr, target: &str, user: &str, key: &str, body: &str
 }
 
 fn post_raw(addr: SocketAddr, target: &str, headers: &[(&str, &str)], body: &str) -> HttpResponse {
+    let request = request_bytes(target, headers, body);
+    let bytes = exchange(addr, &request, Duration::from_secs(10));
+    parse_response(&bytes)
+        .unwrap_or_else(|| panic!("no response: {:?}", String::from_utf8_lossy(&bytes)))
+        .0
+}
+
+/// A signed XCP request for `POST /`, with further headers, as bytes to send.
+pub(crate) fn signed_request(user: &str, key: &str, body: &str, extra: &[(&str, &str)]) -> Vec<u8> {
+    let sig = signature(body.as_bytes(), key);
+    let mut headers = vec![("X-Username", user), ("X-Signature", sig.as_str())];
+    headers.extend_from_slice(extra);
+    request_bytes("/", &headers, body)
+}
+
+fn request_bytes(target: &str, headers: &[(&str, &str)], body: &str) -> Vec<u8> {
     let mut request = format!(
         "POST {target} HTTP/1.1\r\nHost: test\r\nConnection: close\r\nContent-Type: text/xml\r\n\
          Content-Length: {}\r\n",
@@ -142,10 +158,7 @@ fn post_raw(addr: SocketAddr, target: &str, headers: &[(&str, &str)], body: &str
     }
     request.push_str("\r\n");
     request.push_str(body);
-    let bytes = exchange(addr, request.as_bytes(), Duration::from_secs(10));
-    parse_response(&bytes)
-        .unwrap_or_else(|| panic!("no response: {:?}", String::from_utf8_lossy(&bytes)))
-        .0
+    request.into_bytes()
 }
 
 /// The docs' layout: declaration, DOCTYPE, header, one dt_assoc.
@@ -175,7 +188,7 @@ pub(crate) struct Reply {
 }
 
 impl Reply {
-    fn of(resp: &HttpResponse) -> Reply {
+    pub(crate) fn of(resp: &HttpResponse) -> Reply {
         // Every XCP answer, errors included, is HTTP 200 text/xml with a length.
         assert_eq!(resp.status, 200, "{resp:?}");
         assert_eq!(resp.header("content-type"), Some("text/xml"));
@@ -197,7 +210,7 @@ impl Reply {
         self.xml[start..end].to_string()
     }
 
-    fn status(&self) -> (String, String, String) {
+    pub(crate) fn status(&self) -> (String, String, String) {
         (
             self.field("is_success"),
             self.field("response_code"),
@@ -210,11 +223,11 @@ impl Reply {
     }
 }
 
-fn st(ok: &str, code: &str, text: &str) -> (String, String, String) {
+pub(crate) fn st(ok: &str, code: &str, text: &str) -> (String, String, String) {
     (ok.into(), code.into(), text.into())
 }
 
-fn cd(ok: &str, code: &str) -> (String, String) {
+pub(crate) fn cd(ok: &str, code: &str) -> (String, String) {
     (ok.into(), code.into())
 }
 

@@ -4,16 +4,30 @@
 # through make_request. Prints one line per step for the Rust test to check:
 #   STEP is_success response_code response_text
 # Usage: net_opensrs.pl URL KEY USERNAME PASSWORD DOMAIN NEW_PASSWORD
+#        net_opensrs.pl --send-password-only URL KEY USERNAME PASSWORD DOMAIN
+#
+# Net::OpenSRS posts every request to $srs->{config}{ENVIRONMENT}{host}, a whole URL used as it
+# is (its own defaults are https://horizon.opensrs.net:55443 and https://rr-n1-tor...:55443).
+# So an https:// URL goes through LWP::Protocol::https (liblwp-protocol-https-perl), which
+# verifies the server's certificate against PERL_LWP_SSL_CA_FILE (and the host name, an IP
+# address included, against its subjectAltName). --send-password-only stops after the first
+# step, for the TLS test. LWP's own status line (a certificate that does not verify, say) goes
+# to stderr, through the module's debug output.
 use strict;
 use warnings;
 use Net::OpenSRS;
 
+my $only_send_password = @ARGV && $ARGV[0] eq '--send-password-only';
+shift @ARGV if $only_send_password;
 my ($url, $key, $user, $pass, $domain, $new_pass) = @ARGV;
-die "usage: $0 URL KEY USERNAME PASSWORD DOMAIN NEW_PASSWORD\n" unless defined $new_pass;
+die "usage: $0 [--send-password-only] URL KEY USERNAME PASSWORD DOMAIN NEW_PASSWORD\n"
+    unless defined $domain && ($only_send_password || defined $new_pass);
 
 my $srs = Net::OpenSRS->new();
 $srs->environment('test');
 $srs->set_key($key);
+# Level 1: the environment, host and HTTP status line, on stderr.
+$srs->debug_level(1);
 # The module has no setter for the host; the notes (§6) poke the hash field.
 $srs->{config}{test}{host} = $url;
 # Net::OpenSRS sends the manage username as X-Username, so the reseller and the profile share
@@ -36,6 +50,7 @@ report('send_password', $srs->make_request({
     object     => 'domain',
     attributes => { domain_name => $domain, send_to => 'owner', sub_user => 0 },
 }));
+exit 0 if $only_send_password;
 
 my $cookie = $srs->get_cookie($domain);
 print 'cookie ', ($cookie ? length($cookie) : 'undef'), "\n";
