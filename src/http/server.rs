@@ -1141,11 +1141,14 @@ fn log_refusal(conn: &Conn, error: RequestError) {
 
 fn log_request(request: &Request, status: u16, bytes: usize, log_path: fn(&str) -> String) {
     log::info!(
-        "request client={} method={} path={} status={status} bytes={bytes} ms={:.1}",
+        "request client={} method={} path={} status={status} bytes={bytes} ms={:.1} proto={}",
         request.client,
         logging::sanitize(&request.method, 16),
         log_path(request.path()),
-        request.received.elapsed().as_secs_f64() * 1000.0
+        request.received.elapsed().as_secs_f64() * 1000.0,
+        // How the client reached us (TLS here, or as a trusted proxy reports): lets an
+        // operator see that X-Forwarded-Proto arrives.
+        if request.https { "https" } else { "http" }
     );
 }
 

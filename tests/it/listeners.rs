@@ -189,13 +189,21 @@ fn a_unix_socket_listener_serves_curl_and_trusts_its_proxy_headers() {
         &[
             "--header",
             "X-Forwarded-For: 203.0.113.9",
+            "--header",
+            "X-Forwarded-Proto: https",
             "http://localhost/healthz?via-proxy",
         ],
     );
     assert_eq!(code, 200);
-    server.wait_log(
+    let log = server.wait_log(
         "request client=203.0.113.9 method=GET path=/healthz ",
         Duration::from_secs(5),
+    );
+    // And it says the client used https.
+    assert!(
+        log.lines()
+            .any(|l| l.contains("client=203.0.113.9 ") && l.ends_with(" proto=https")),
+        "{log}"
     );
     // The same header over TCP from an untrusted peer changes nothing.
     let resp = send(

@@ -343,6 +343,13 @@ fn with_the_default_config_a_forged_forwarding_header_is_ignored() {
         log.contains("request client=127.0.0.1 method=GET path=/healthz "),
         "{log}"
     );
+    // Nor does a forged X-Forwarded-Proto make the request https.
+    assert!(
+        log.lines()
+            .filter(|l| l.contains("path=/healthz "))
+            .all(|l| l.ends_with(" proto=http")),
+        "{log}"
+    );
     assert!(!log.contains("client=127.0.0.5"), "{log}");
     // From 127.0.0.5 itself, the allowlist lets it in: the refusal was about the address.
     let reply = send_password(
