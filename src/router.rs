@@ -4,7 +4,7 @@
 use crate::app::Ctx;
 use crate::config::Group;
 use crate::http::{Request, Response};
-use crate::{files, reset, status, xcp, xss};
+use crate::{files, metrics, reset, status, xcp, xss};
 
 pub type Handler = fn(&mut Ctx, &Request) -> Response;
 
@@ -55,6 +55,7 @@ pub fn routes() -> Vec<Route> {
     }
     vec![
         route("GET", Exact("/healthz"), Status, status::healthz),
+        route("GET", Exact("/metrics"), Status, status::metrics),
         // xmlStorageSystem: XML-RPC, SOAP 1.1 and its WSDL, and the sibling namespaces.
         route("POST", PrefixAnyCase("/RPC2"), Xmlstorage, xss::handle_rpc2),
         route(
@@ -134,8 +135,17 @@ impl Router {
     /// some do but not with this method. `HEAD` is served by the `GET` handler. A route
     /// with [`PathMatch::Fallback`] is tried only when no other route has the path. A route
     /// whose group the listener does not serve answers 404 in its protocol's form; on a
-    /// listener that serves XCP, an `OPS_envelope` POSTed to any such path is XCP's.
+    /// listener that serves XCP, an `OPS_envelope` POSTed to any such path is XCP's. Every
+    /// request is counted for `/metrics` once answered.
     pub fn dispatch(&self, ctx: &mut Ctx, req: &Request) -> Response {
+        // Cleared first as well: a handler that panicked left its request's note behind.
+        ctx.note = metrics::Note::default();
+        let response = self.route(ctx, req);
+        metrics::record(std::mem::take(&mut ctx.note), req, &response);
+        response
+    }
+
+    fn route(&self, ctx: &mut Ctx, req: &Request) -> Response {
         let serves = self
             .listeners
             .get(req.listener)
@@ -165,11 +175,14 @@ impl Router {
         for route in candidates {
             if route.method == method {
                 if serves.contains(route.group) {
+                    ctx.note_group(route.group);
                     return (route.handler)(ctx, req);
                 }
                 if xcp_elsewhere() {
+                    ctx.note_group(Group::Xcp);
                     return xcp::handle(ctx, req);
                 }
+                ctx.note_group(route.group);
                 return not_served(route.group, req);
             }
             if matches!(route.path, PathMatch::Fallback) {
@@ -184,6 +197,7 @@ impl Router {
             }
         }
         if xcp_elsewhere() {
+            ctx.note_group(Group::Xcp);
             return xcp::handle(ctx, req);
         }
         if allowed.is_empty() {
