@@ -46,7 +46,7 @@ fn admin(server: &Server, args: &[&str], stdin: Option<&str>) -> String {
 }
 
 /// Adds a reseller and returns its key.
-fn add_reseller(server: &Server, name: &str, allow: &[&str]) -> String {
+pub(crate) fn add_reseller(server: &Server, name: &str, allow: &[&str]) -> String {
     let mut args = vec!["reseller", "add", name];
     for cidr in allow {
         args.extend(["--allow-ip", cidr]);
@@ -59,7 +59,7 @@ fn add_reseller(server: &Server, name: &str, allow: &[&str]) -> String {
         .to_string()
 }
 
-fn add_domain(server: &Server, domain: &str, reseller: &str, profile: &str) {
+pub(crate) fn add_domain(server: &Server, domain: &str, reseller: &str, profile: &str) {
     admin(
         server,
         &[
@@ -121,7 +121,13 @@ impl Xcp {
     }
 }
 
-fn post_signed(addr: SocketAddr, target: &str, user: &str, key: &str, body: &str) -> HttpResponse {
+pub(crate) fn post_signed(
+    addr: SocketAddr,
+    target: &str,
+    user: &str,
+    key: &str,
+    body: &str,
+) -> HttpResponse {
     let sig = signature(body.as_bytes(), key);
     post_raw(
         addr,
