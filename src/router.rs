@@ -237,6 +237,40 @@ pub fn log_path(path: &str) -> String {
 mod tests {
     use super::*;
 
+    fn get(listener: usize, path: &str) -> Request {
+        Request {
+            method: "GET".into(),
+            target: path.into(),
+            version: crate::http::Version::Http11,
+            headers: Vec::new(),
+            body: Vec::new(),
+            peer: std::net::SocketAddr::from(([127, 0, 0, 1], 1)),
+            listener,
+            received: std::time::Instant::now(),
+        }
+    }
+
+    #[test]
+    fn metrics_is_served_where_status_is_and_counts_each_request() {
+        let (_dir, mut ctx) = crate::app::test_ctx(std::sync::Arc::new(reset::LogOnly));
+        let router = Router::new(vec![
+            Serves::of(&[Group::Status]),
+            Serves::of(&[Group::Xcp]),
+        ]);
+        assert_eq!(router.dispatch(&mut ctx, &get(1, "/metrics")).status, 404);
+        let first = router.dispatch(&mut ctx, &get(0, "/metrics"));
+        assert_eq!(first.status, 200);
+        assert_eq!(first.header("Content-Type"), Some(metrics::CONTENT_TYPE));
+        // The counters are the process's, shared with other tests: only presence is certain.
+        let page = String::from_utf8(router.dispatch(&mut ctx, &get(0, "/metrics")).body).unwrap();
+        for series in [
+            "passlink_requests_total{group=\"status\",method=\"GET\",outcome=\"ok\"}",
+            "passlink_requests_total{group=\"status\",method=\"GET\",outcome=\"error\"}",
+        ] {
+            assert!(page.contains(series), "{series} missing from\n{page}");
+        }
+    }
+
     #[test]
     fn tokens_never_reach_the_log() {
         assert_eq!(log_path("/reset/abcdef"), "/reset/[redacted]");
