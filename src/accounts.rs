@@ -18,6 +18,8 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
+use crate::metrics::{Argon2Work, METRICS, RateLimit};
+
 /// argon2id with 7 MiB and 5 passes: OWASP's listed equivalent of its 19 MiB/2-pass default,
 /// chosen so that a core's worth of concurrent verifications stays within a small RSS.
 const ARGON2_MEMORY_KIB: u32 = 7 * 1024;
@@ -176,6 +178,13 @@ impl Drop for Permit<'_> {
     }
 }
 
+/// The error for a computation refused because every argon2 slot stayed busy, counted as
+/// load shedding.
+fn shed() -> AccountError {
+    METRICS.rate_limited(RateLimit::Argon2Busy);
+    AccountError::Busy
+}
+
 /// Password hashing and checking, shared by all workers.
 pub struct Credentials {
     argon2: Argon2<'static>,
@@ -209,10 +218,8 @@ impl Credentials {
         rand::fill(&mut salt);
         let mut out = [0u8; 32];
         {
-            let mut permit = self
-                .permits
-                .acquire(PERMIT_WAIT)
-                .ok_or(AccountError::Busy)?;
+            let mut permit = self.permits.acquire(PERMIT_WAIT).ok_or_else(shed)?;
+            let _running = METRICS.argon2(Argon2Work::Hash);
             self.argon2
                 .hash_password_into_with_memory(
                     credential.as_bytes(),
@@ -256,10 +263,8 @@ impl Credentials {
         let argon2 = Argon2::new(algorithm, version, params.clone());
         let mut out = vec![0u8; expected.len()];
         let computed = {
-            let mut permit = self
-                .permits
-                .acquire(PERMIT_WAIT)
-                .ok_or(AccountError::Busy)?;
+            let mut permit = self.permits.acquire(PERMIT_WAIT).ok_or_else(shed)?;
+            let _running = METRICS.argon2(Argon2Work::Verify);
             if params.block_count() <= permit.memory.len() {
                 argon2.hash_password_into_with_memory(
                     credential.as_bytes(),
@@ -283,9 +288,11 @@ impl Credentials {
         {
             let cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
             if cache.get(&key).is_some_and(|expires| *expires > now) {
+                METRICS.credential_cache(true);
                 return Ok(true);
             }
         }
+        METRICS.credential_cache(false);
         let ok = self.verify_uncached(credential, stored)?;
         if ok && !self.cache_ttl.is_zero() {
             let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);

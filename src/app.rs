@@ -58,6 +58,8 @@ impl App {
 pub struct Ctx {
     pub app: Arc<App>,
     pub db: Connection,
+    /// The request being served, as `/metrics` counts it (see [`crate::metrics::Note`]).
+    pub note: crate::metrics::Note,
 }
 
 #[derive(Debug)]
@@ -291,6 +293,7 @@ pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Re
         states.push(Ctx {
             app: app.clone(),
             db: open_worker_db(&db_path, &config)?,
+            note: Default::default(),
         });
     }
     drop(conn);
@@ -543,6 +546,7 @@ pub fn test_ctx(reset: Arc<dyn ResetLinks>) -> (tempfile::TempDir, Ctx) {
         Ctx {
             app: Arc::new(app),
             db,
+            note: Default::default(),
         },
     )
 }

@@ -273,6 +273,17 @@ pub fn ping(conn: &Connection) -> Result<i64, DbError> {
     schema_version(conn)
 }
 
+/// The database's size as SQLite counts it, `page_count * page_size`: the figure
+/// `storage.max_db_bytes` caps. Pages still only in the `-wal` file are included; the `-wal`
+/// file's own size is not.
+pub fn size_bytes(conn: &Connection) -> rusqlite::Result<u64> {
+    let pages: i64 = conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+    let page_size: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+    Ok(u64::try_from(pages)
+        .unwrap_or(0)
+        .saturating_mul(u64::try_from(page_size).unwrap_or(0)))
+}
+
 /// `PRAGMA integrity_check`: an empty list means the file is sound.
 pub fn integrity_problems(conn: &Connection) -> Result<Vec<String>, DbError> {
     let mut stmt = conn.prepare("PRAGMA integrity_check")?;

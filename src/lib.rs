@@ -16,6 +16,7 @@ pub mod files;
 pub mod http;
 pub mod logging;
 pub mod mail;
+pub mod metrics;
 pub mod reset;
 pub mod router;
 pub mod soap;

@@ -16,6 +16,7 @@ use rusqlite::{Connection, params};
 use crate::clock;
 use crate::config::{SmtpConfig, SmtpSecurity};
 use crate::db;
+use crate::metrics::{Delivery, METRICS};
 
 /// Shown in place of a delivered body: the body held a reset link, which must not outlive its
 /// purpose in the database. (A failed message keeps its body, so `outbox retry` can send it.)
@@ -107,6 +108,26 @@ pub fn list(conn: &Connection, state: Option<State>) -> rusqlite::Result<Vec<Ent
         })
     })?;
     rows.collect()
+}
+
+/// How many messages are in each state, every state listed (for `/metrics`).
+pub fn depth_by_state(conn: &Connection) -> rusqlite::Result<Vec<(State, u64)>> {
+    let mut depth: Vec<(State, u64)> = [State::Pending, State::Sending, State::Sent, State::Failed]
+        .into_iter()
+        .map(|s| (s, 0))
+        .collect();
+    let mut stmt = conn.prepare_cached("SELECT state, count(*) FROM outbox GROUP BY state")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+    for row in rows {
+        let (state, n) = row?;
+        if let Some(slot) = depth
+            .iter_mut()
+            .find(|(s, _)| Some(*s) == State::parse(&state))
+        {
+            slot.1 = u64::try_from(n).unwrap_or(0);
+        }
+    }
+    Ok(depth)
 }
 
 /// Makes a pending or failed message due now. `false` if there is no such message or it was
@@ -485,6 +506,7 @@ fn deliver_batch(
         });
         let outcome = match result {
             Ok(()) => {
+                METRICS.delivery(Delivery::Sent);
                 log::info!("mail: message {id} delivered");
                 Outcome::Sent
             }
@@ -495,11 +517,13 @@ fn deliver_batch(
                 let error = e.to_string();
                 let at = now + retry_delay(settings.retry_first_secs, *attempts);
                 if at > created_at.saturating_add(settings.retry_horizon_secs) {
+                    METRICS.delivery(Delivery::Failed);
                     log::error!(
                         "mail: message {id} failed for good after {attempts} attempt(s): {error}"
                     );
                     Outcome::Failed(error)
                 } else {
+                    METRICS.delivery(Delivery::Deferred);
                     log::warn!(
                         "mail: message {id} not delivered (attempt {attempts}): {error}; \
                          retrying at {}",

@@ -4,7 +4,7 @@
 use crate::app::Ctx;
 use crate::config::Group;
 use crate::http::{Request, Response};
-use crate::{files, reset, status, xcp, xss};
+use crate::{files, metrics, reset, status, xcp, xss};
 
 pub type Handler = fn(&mut Ctx, &Request) -> Response;
 
@@ -55,6 +55,7 @@ pub fn routes() -> Vec<Route> {
     }
     vec![
         route("GET", Exact("/healthz"), Status, status::healthz),
+        route("GET", Exact("/metrics"), Status, status::metrics),
         // xmlStorageSystem: XML-RPC, SOAP 1.1 and its WSDL, and the sibling namespaces.
         route("POST", PrefixAnyCase("/RPC2"), Xmlstorage, xss::handle_rpc2),
         route(
@@ -134,8 +135,17 @@ impl Router {
     /// some do but not with this method. `HEAD` is served by the `GET` handler. A route
     /// with [`PathMatch::Fallback`] is tried only when no other route has the path. A route
     /// whose group the listener does not serve answers 404 in its protocol's form; on a
-    /// listener that serves XCP, an `OPS_envelope` POSTed to any such path is XCP's.
+    /// listener that serves XCP, an `OPS_envelope` POSTed to any such path is XCP's. Every
+    /// request is counted for `/metrics` once answered.
     pub fn dispatch(&self, ctx: &mut Ctx, req: &Request) -> Response {
+        // Cleared first as well: a handler that panicked left its request's note behind.
+        ctx.note = metrics::Note::default();
+        let response = self.route(ctx, req);
+        metrics::record(std::mem::take(&mut ctx.note), req, &response);
+        response
+    }
+
+    fn route(&self, ctx: &mut Ctx, req: &Request) -> Response {
         let serves = self
             .listeners
             .get(req.listener)
@@ -165,11 +175,14 @@ impl Router {
         for route in candidates {
             if route.method == method {
                 if serves.contains(route.group) {
+                    ctx.note_group(route.group);
                     return (route.handler)(ctx, req);
                 }
                 if xcp_elsewhere() {
+                    ctx.note_group(Group::Xcp);
                     return xcp::handle(ctx, req);
                 }
+                ctx.note_group(route.group);
                 return not_served(route.group, req);
             }
             if matches!(route.path, PathMatch::Fallback) {
@@ -186,6 +199,7 @@ impl Router {
         if allowed.is_empty() {
             // Nothing here for this listener; an XCP-only port takes an envelope at any path.
             if xcp_elsewhere() {
+                ctx.note_group(Group::Xcp);
                 return xcp::handle(ctx, req);
             }
             return Response::text(404, "not found");
@@ -223,6 +237,42 @@ pub fn log_path(path: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn get(listener: usize, path: &str) -> Request {
+        Request {
+            method: "GET".into(),
+            target: path.into(),
+            version: crate::http::Version::Http11,
+            headers: Vec::new(),
+            body: Vec::new(),
+            peer: std::net::SocketAddr::from(([127, 0, 0, 1], 1)),
+            client: std::net::IpAddr::from([127, 0, 0, 1]),
+            https: false,
+            listener,
+            received: std::time::Instant::now(),
+        }
+    }
+
+    #[test]
+    fn metrics_is_served_where_status_is_and_counts_each_request() {
+        let (_dir, mut ctx) = crate::app::test_ctx(std::sync::Arc::new(reset::LogOnly));
+        let router = Router::new(vec![
+            Serves::of(&[Group::Status]),
+            Serves::of(&[Group::Xcp]),
+        ]);
+        assert_eq!(router.dispatch(&mut ctx, &get(1, "/metrics")).status, 404);
+        let first = router.dispatch(&mut ctx, &get(0, "/metrics"));
+        assert_eq!(first.status, 200);
+        assert_eq!(first.header("Content-Type"), Some(metrics::CONTENT_TYPE));
+        // The counters are the process's, shared with other tests: only presence is certain.
+        let page = String::from_utf8(router.dispatch(&mut ctx, &get(0, "/metrics")).body).unwrap();
+        for series in [
+            "passlink_requests_total{group=\"status\",method=\"GET\",outcome=\"ok\"}",
+            "passlink_requests_total{group=\"status\",method=\"GET\",outcome=\"error\"}",
+        ] {
+            assert!(page.contains(series), "{series} missing from\n{page}");
+        }
+    }
 
     #[test]
     fn tokens_never_reach_the_log() {

@@ -1,8 +1,9 @@
 //! Endpoints about the appliance itself.
 
 use crate::app::Ctx;
-use crate::db;
 use crate::http::{Request, Response};
+use crate::metrics::{self, METRICS, Snapshot};
+use crate::{db, mail};
 
 /// `GET /healthz`: 200 when this worker's database connection answers, else 503, so a load
 /// balancer or `systemctl` check sees a broken store and not just a live process.
@@ -15,4 +16,36 @@ pub fn healthz(ctx: &mut Ctx, _req: &Request) -> Response {
         }
     };
     response.with_header("Cache-Control", "no-store")
+}
+
+/// `GET /metrics`: the counters, the HTTP layer's figures, and what the database holds now
+/// (read on this worker's connection). A database that cannot be read leaves its families
+/// out of the page instead of failing the scrape.
+pub fn metrics(ctx: &mut Ctx, _req: &Request) -> Response {
+    let stats = &ctx.app.http_stats;
+    let outbox = mail::depth_by_state(&ctx.db)
+        .map_err(|e| log::error!("metrics: cannot count the outbox: {e}"))
+        .ok();
+    let database_bytes = db::size_bytes(&ctx.db)
+        .map_err(|e| log::error!("metrics: cannot read the database size: {e}"))
+        .ok();
+    let snapshot = Snapshot {
+        open_connections: stats.open_connections(),
+        queue_full: stats.queue_full(),
+        connections_refused: stats.connections_refused(),
+        tls_handshake_failures: stats.tls_handshake_failures(),
+        outbox: outbox.map(|states| {
+            states
+                .into_iter()
+                .map(|(state, n)| (state.as_str(), n))
+                .collect()
+        }),
+        database_bytes,
+    };
+    Response::new(200)
+        .with_body(
+            metrics::CONTENT_TYPE,
+            METRICS.render(&snapshot).into_bytes(),
+        )
+        .with_header("Cache-Control", "no-store")
 }

@@ -19,6 +19,7 @@ use crate::clock;
 use crate::db;
 use crate::files;
 use crate::http::{Request, Response};
+use crate::metrics::{self, Outcome};
 use crate::reset::ResetError;
 use crate::value::{Call, Fault, Kind, MethodSpec, Value, structure};
 use crate::xml::Encoding;
@@ -235,10 +236,35 @@ pub fn method_spec(name: &str) -> Option<&'static MethodSpec> {
     })
 }
 
-/// Runs one call.
+/// Runs one call, and notes its method and outcome for `/metrics`.
 pub fn call(ctx: &mut Ctx, caller: &Caller<'_>, call: &Call) -> Result<Value, Fault> {
-    let spec = method_spec(&call.method)
-        .ok_or_else(|| Fault::protocol(format!("unknown method {:?}", call.method)))?;
+    let spec = method_spec(&call.method);
+    ctx.note_method(spec.map_or(metrics::OTHER, |spec| spec.name));
+    let result = match spec {
+        Some(spec) => run(ctx, caller, spec, call),
+        None => Err(Fault::protocol(format!("unknown method {:?}", call.method))),
+    };
+    ctx.note_outcome(match &result {
+        Ok(value) if failed(value) => Outcome::Error,
+        Ok(_) => Outcome::Ok,
+        Err(fault) if fault.client => Outcome::Fault,
+        Err(_) => Outcome::ServerError,
+    });
+    result
+}
+
+/// Whether a method's result reports failure: `flError` true, or `false` from
+/// `rssPleaseNotify` (which returns a bare boolean).
+fn failed(value: &Value) -> bool {
+    matches!(value, Value::Bool(false)) || value.member("flError") == Some(&Value::Bool(true))
+}
+
+fn run(
+    ctx: &mut Ctx,
+    caller: &Caller<'_>,
+    spec: &'static MethodSpec,
+    call: &Call,
+) -> Result<Value, Fault> {
     let args = Args::bind(spec, call)?;
     let result = match spec.name {
         "xmlStorageSystem.registerUser" => register_user(ctx, caller, &args),
@@ -265,6 +291,7 @@ pub fn call(ctx: &mut Ctx, caller: &Caller<'_>, call: &Call) -> Result<Value, Fa
         // Conditions the operator can fix, told in the protocol's own terms: the client shows
         // the message, nothing was changed, and the next try may work.
         Err(MethodError::Db(e)) if db::is_full(&e) => {
+            ctx.note_outcome(Outcome::ServerError);
             log::error!(
                 "{}: the database is full (storage.max_db_bytes or the disk)",
                 spec.name
@@ -272,6 +299,7 @@ pub fn call(ctx: &mut Ctx, caller: &Caller<'_>, call: &Call) -> Result<Value, Fa
             Ok(flag(true, STORAGE_FULL))
         }
         Err(MethodError::Db(e)) if db::is_busy(&e) => {
+            ctx.note_outcome(Outcome::ServerError);
             log::warn!(
                 "{}: the database stayed locked past the busy timeout",
                 spec.name
@@ -1385,13 +1413,22 @@ fn xmlrpc_exchange(ctx: &mut Ctx, req: &Request) -> Response {
             Ok(value) => xmlrpc::encode_response(&value, encoding),
             Err(fault) => xmlrpc::encode_fault(&fault, encoding),
         },
-        Err(fault) => xmlrpc::encode_fault(&fault, Encoding::Utf8),
+        Err(fault) => {
+            ctx.note_method(metrics::OTHER);
+            ctx.note_outcome(Outcome::Fault);
+            xmlrpc::encode_fault(&fault, Encoding::Utf8)
+        }
     };
     Response::new(200).with_body("text/xml", body)
 }
 
 fn soap_exchange(ctx: &mut Ctx, req: &Request) -> Response {
-    let outcome = soap::decode_call(&req.body).and_then(|(decoded, encoding)| {
+    let decoded = soap::decode_call(&req.body);
+    if decoded.is_err() {
+        ctx.note_method(metrics::OTHER);
+        ctx.note_outcome(Outcome::Fault);
+    }
+    let outcome = decoded.and_then(|(decoded, encoding)| {
         let value = call(ctx, &caller_of(req), &decoded)?;
         let op = decoded.method.rsplit('.').next().unwrap_or(&decoded.method);
         Ok(soap::encode_response(op, &value, encoding))

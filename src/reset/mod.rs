@@ -14,6 +14,7 @@ mod templates;
 use std::collections::HashMap;
 use std::fmt;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Instant;
 
@@ -25,6 +26,7 @@ use crate::accounts;
 use crate::clock;
 use crate::config::ResetConfig;
 use crate::mail::{self, Waker};
+use crate::metrics::{METRICS, RateLimit, ResetEvent};
 pub use templates::Templates;
 
 /// Whose password a link resets.
@@ -218,9 +220,38 @@ pub fn void_tokens(conn: &Connection, login: Login, now: i64) -> rusqlite::Resul
     .execute(params![login.kind(), login.id(), now])
 }
 
+/// Links that reached their expiry unused in `(since, now]`: never ended, or ended (voided by
+/// a newer link) only after they had expired.
+pub fn expired_between(conn: &Connection, since: i64, now: i64) -> rusqlite::Result<u64> {
+    let n: i64 = conn
+        .prepare_cached(
+            "SELECT count(*) FROM reset_tokens WHERE expires_at > ?1 AND expires_at <= ?2 \
+             AND (ended_at IS NULL OR ended_at >= expires_at)",
+        )?
+        .query_row(params![since, now], |r| r.get(0))?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// Counts links that expired since the previous call, for `/metrics`, before [`purge`] can
+/// delete them. The first call in a process only sets the mark: expiries while no passlink
+/// ran are not this process's to count.
+fn count_expired(conn: &Connection, now: i64) -> rusqlite::Result<()> {
+    static COUNTED_UNTIL: AtomicI64 = AtomicI64::new(i64::MIN);
+    let since = COUNTED_UNTIL.load(Ordering::Relaxed);
+    if since != i64::MIN && now > since {
+        METRICS.reset_link(ResetEvent::Expired, expired_between(conn, since, now)?);
+    }
+    if now > since {
+        COUNTED_UNTIL.store(now, Ordering::Relaxed);
+    }
+    Ok(())
+}
+
 /// Drops tokens that can no longer be used and no longer count for the hourly limit, and
-/// address requests that were never processed for a day (the mailer was down).
+/// address requests that were never processed for a day (the mailer was down). Links that
+/// expired since the last purge are counted first.
 pub fn purge(conn: &Connection, now: i64) -> rusqlite::Result<usize> {
+    count_expired(conn, now)?;
     let tokens = conn.execute(
         "DELETE FROM reset_tokens WHERE created_at < ?1 AND (ended_at IS NOT NULL OR expires_at <= ?2)",
         params![now - 3600, now],
@@ -343,10 +374,15 @@ impl ResetService {
     }
 
     fn take_token(&self, ip: IpAddr) -> bool {
-        self.buckets
+        let taken = self
+            .buckets
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .take(ip)
+            .take(ip);
+        if !taken {
+            METRICS.rate_limited(RateLimit::ResetIp);
+        }
+        taken
     }
 
     /// Issues a token and enqueues its mail, in one transaction, unless the login had its
@@ -408,8 +444,10 @@ impl ResetService {
             Ok(Issued::Yes)
         })?;
         if issued == Issued::Limited {
+            METRICS.rate_limited(RateLimit::ResetLogin);
             return Ok(Issued::Limited);
         }
+        METRICS.reset_link(ResetEvent::Issued, 1);
         self.mailer.wake();
         log::info!(
             "reset: link issued for {} (requested from {})",
@@ -619,6 +657,28 @@ mod tests {
         assert!(slow.take(ip));
         assert!(!slow.take(ip));
         assert!(slow.take("192.0.2.2".parse().unwrap()));
+    }
+
+    #[test]
+    fn expired_links_are_counted_once_whether_or_not_voided_later() {
+        let (_dir, conn) = crate::db::migrated_temp_db();
+        let insert = |hash: u8, expires_at: i64, ended_at: Option<i64>| {
+            conn.execute(
+                "INSERT INTO reset_tokens (token_hash, login_kind, login_id, account, csrf, \
+                 requester_ip, created_at, expires_at, ended_at) \
+                 VALUES (?1, 'user', 1, 'a', x'00', '192.0.2.1', 0, ?2, ?3)",
+                params![vec![hash], expires_at, ended_at],
+            )
+            .unwrap();
+        };
+        insert(1, 100, None); // expired unused
+        insert(2, 150, Some(170)); // expired, then voided by a newer link
+        insert(3, 160, Some(120)); // used before its expiry
+        insert(4, 300, None); // not expired yet
+        insert(5, 50, None); // expired before the window
+        assert_eq!(expired_between(&conn, 60, 200).unwrap(), 2);
+        assert_eq!(expired_between(&conn, 200, 400).unwrap(), 1);
+        assert_eq!(expired_between(&conn, 400, 500).unwrap(), 0);
     }
 
     #[test]

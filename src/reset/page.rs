@@ -18,6 +18,7 @@ use crate::app::Ctx;
 use crate::clock;
 use crate::db;
 use crate::http::{Request, Response};
+use crate::metrics::{METRICS, RateLimit, ResetEvent};
 use crate::xcp::{cookies, domains, profiles};
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;line-height:1.5;margin:0;\
@@ -218,6 +219,7 @@ fn usable_row(ctx: &Ctx, req: &Request) -> Result<TokenRow, Response> {
     let ip = req.client;
     let limit = ctx.app.config().reset.invalid_hits_per_minute.get();
     if ctx.app.reset_hits.over(ip, limit) {
+        METRICS.rate_limited(RateLimit::ResetInvalidLink);
         return Err(too_many());
     }
     let row = find_token(&ctx.db, token_of(req)).map_err(|e| {
@@ -406,6 +408,7 @@ pub fn submit(ctx: &mut Ctx, req: &Request) -> Response {
             return Response::text(500, "internal error");
         }
     }
+    METRICS.reset_link(ResetEvent::Used, 1);
     // Cached verifications of the old password must not outlive it.
     ctx.app.credentials.forget_all();
     log::info!("reset: password set for {login} through a reset link");

@@ -40,6 +40,7 @@ use crate::app::Ctx;
 use crate::clock;
 use crate::config::Secret;
 use crate::db;
+use crate::metrics;
 use crate::reset::{LinkRequest, Login, ResetError};
 
 /// The same text for a wrong username, a wrong password and a domain outside the profile, so
@@ -177,6 +178,30 @@ pub enum Command {
         subject: Subject,
         parent: Option<String>,
     },
+}
+
+/// Every command [`parse`] knows, as `action object` in lower case: the `method` label of
+/// `/metrics` (anything else is counted as `other`, so the label stays bounded).
+pub const KNOWN: &[(&str, &str, &str)] = &[
+    ("send_password", "domain", "send_password domain"),
+    ("set", "cookie", "set cookie"),
+    ("update", "cookie", "update cookie"),
+    ("delete", "cookie", "delete cookie"),
+    ("quit", "session", "quit session"),
+    ("change", "password", "change password"),
+    ("get", "domain", "get domain"),
+    ("add", "subuser", "add subuser"),
+    ("modify", "subuser", "modify subuser"),
+    ("delete", "subuser", "delete subuser"),
+    ("get", "subuser", "get subuser"),
+];
+
+/// The request's command as `/metrics` names it, if it is one [`parse`] knows.
+pub fn known_name(req: &OpsRequest) -> Option<&'static str> {
+    KNOWN
+        .iter()
+        .find(|(action, object, _)| req.action_is(action) && req.object_is(object))
+        .map(|(_, _, name)| *name)
 }
 
 /// An attribute as sent, `None` when missing or blank.
@@ -439,6 +464,11 @@ impl From<ResetError> for Stop {
 }
 
 impl Stop {
+    /// Whether the server, not the request, is why the command stopped (for `/metrics`).
+    fn is_server_side(&self) -> bool {
+        matches!(self, Stop::Db(_) | Stop::Reset(ResetError::Db(_)))
+    }
+
     fn into_outcome(self) -> Outcome {
         match self {
             Stop::Reply(outcome) => outcome,
@@ -545,7 +575,12 @@ pub fn execute(ctx: &mut Ctx, caller: &Caller<'_>, command: Command) -> Outcome 
             get_subuser(ctx, caller, &subject, parent.as_deref())
         }
     };
-    result.unwrap_or_else(Stop::into_outcome)
+    result.unwrap_or_else(|stop| {
+        if stop.is_server_side() {
+            ctx.note_outcome(metrics::Outcome::ServerError);
+        }
+        stop.into_outcome()
+    })
 }
 
 /// The reseller's domain `name`, or 480 whether it is unknown, another reseller's or not a
@@ -1618,6 +1653,20 @@ mod tests {
             (code(&o), o.text.as_str()),
             ((false, 460), "Missing required field: sub_id.")
         );
+    }
+
+    #[test]
+    fn metric_names_are_exactly_the_commands_parse_knows() {
+        for (action, object, name) in KNOWN {
+            let req = request(&action.to_uppercase(), object, &[], &[]);
+            assert_eq!(known_name(&req), Some(*name));
+            let parsed = parse(&req);
+            assert!(
+                !matches!(&parsed, Err(o) if o.text.starts_with("Invalid Command")),
+                "{name}: {parsed:?}"
+            );
+        }
+        assert_eq!(known_name(&request("register", "domain", &[], &[])), None);
     }
 
     #[test]

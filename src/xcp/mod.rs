@@ -16,6 +16,7 @@ use std::net::IpAddr;
 
 use crate::app::Ctx;
 use crate::http::{Request, Response};
+use crate::metrics;
 use commands::{Caller, Outcome};
 use envelope::OpsReply;
 use resellers::AuthFailure;
@@ -62,8 +63,17 @@ pub fn looks_like_envelope(body: &[u8]) -> bool {
     head.windows(13).any(|w| w == b"<OPS_envelope")
 }
 
+/// Runs one request, noting its command and outcome for `/metrics` (the method label is a
+/// command [`commands::parse`] knows, or `other`).
 fn exchange(ctx: &mut Ctx, req: &Request) -> OpsReply {
     let decoded = envelope::decode(&req.body, MAX_DEPTH);
+    ctx.note_method(
+        decoded
+            .as_ref()
+            .ok()
+            .and_then(commands::known_name)
+            .unwrap_or(metrics::OTHER),
+    );
     let object: String = decoded
         .as_ref()
         .map(|r| r.object.chars().take(64).collect())
@@ -86,6 +96,7 @@ fn exchange(ctx: &mut Ctx, req: &Request) -> OpsReply {
     ) {
         Ok(Ok(reseller)) => reseller,
         Ok(Err(failure)) => {
+            ctx.note_outcome(metrics::Outcome::Error);
             // Logged without the signature: with the body it would be an oracle for the key.
             let who = crate::logging::sanitize(username.unwrap_or("-"), 64);
             return reply(match failure {
@@ -103,19 +114,24 @@ fn exchange(ctx: &mut Ctx, req: &Request) -> OpsReply {
             });
         }
         Err(e) => {
+            ctx.note_outcome(metrics::Outcome::ServerError);
             log::error!("xcp: database error during authentication: {e}");
             return reply(Outcome::failure(400, "Internal server error."));
         }
     };
     let request = match decoded {
         Ok(request) => request,
-        Err(e) => return reply(Outcome::failure(400, format!("Malformed request: {e}"))),
+        Err(e) => {
+            ctx.note_outcome(metrics::Outcome::Fault);
+            return reply(Outcome::failure(400, format!("Malformed request: {e}")));
+        }
     };
     if !request
         .protocol
         .as_deref()
         .is_some_and(|p| p.eq_ignore_ascii_case("XCP"))
     {
+        ctx.note_outcome(metrics::Outcome::Fault);
         return reply(Outcome::failure(500, "Unrecognized protocol"));
     }
     let outcome = match commands::parse(&request) {
@@ -132,8 +148,17 @@ fn exchange(ctx: &mut Ctx, req: &Request) -> OpsReply {
             };
             commands::execute(ctx, &caller, command)
         }
-        Err(outcome) => outcome,
+        Err(outcome) => {
+            // The request lacks what its command needs, or names no known command.
+            ctx.note_outcome(metrics::Outcome::Fault);
+            outcome
+        }
     };
+    ctx.note_outcome(if outcome.is_success {
+        metrics::Outcome::Ok
+    } else {
+        metrics::Outcome::Error
+    });
     log::info!(
         "xcp: reseller={} command=\"{} {}\" code={}",
         reseller.username,

@@ -126,7 +126,7 @@ fn smtp_config(port: u16, starttls: bool) -> String {
     )
 }
 
-fn mails_in(dir: &Path) -> Vec<String> {
+pub(crate) fn mails_in(dir: &Path) -> Vec<String> {
     let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -140,7 +140,7 @@ fn mails_in(dir: &Path) -> Vec<String> {
 }
 
 /// The reset link in a mail (the text part; quoted-printable soft breaks undone).
-fn link_in(mail: &str) -> String {
+pub(crate) fn link_in(mail: &str) -> String {
     let flat = mail.replace("=\r\n", "").replace("=\n", "");
     let reset = flat.find("/reset/").expect("a link in the mail");
     let start = flat[..reset].rfind("http://").expect("a link in the mail");
@@ -153,12 +153,12 @@ fn link_in(mail: &str) -> String {
 }
 
 /// The path of a link, to request it from the test's server address.
-fn path_of(link: &str) -> String {
+pub(crate) fn path_of(link: &str) -> String {
     let rest = link.strip_prefix("http://").unwrap();
     rest[rest.find('/').unwrap()..].to_string()
 }
 
-fn http(addr: SocketAddr, method: &str, path: &str, body: &str) -> HttpResponse {
+pub(crate) fn http(addr: SocketAddr, method: &str, path: &str, body: &str) -> HttpResponse {
     let request = format!(
         "{method} {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\
          Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
@@ -170,12 +170,12 @@ fn http(addr: SocketAddr, method: &str, path: &str, body: &str) -> HttpResponse 
         .0
 }
 
-fn csrf_of(html: &str) -> String {
+pub(crate) fn csrf_of(html: &str) -> String {
     let start = html.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
     html[start..start + 32].to_string()
 }
 
-fn form_body(csrf: &str, password: &str, password2: &str) -> String {
+pub(crate) fn form_body(csrf: &str, password: &str, password2: &str) -> String {
     let enc = |s: &str| -> String {
         s.bytes()
             .map(|b| {

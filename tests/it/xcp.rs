@@ -121,7 +121,13 @@ impl Xcp {
     }
 }
 
-fn post_signed(addr: SocketAddr, target: &str, user: &str, key: &str, body: &str) -> HttpResponse {
+pub(crate) fn post_signed(
+    addr: SocketAddr,
+    target: &str,
+    user: &str,
+    key: &str,
+    body: &str,
+) -> HttpResponse {
     let sig = signature(body.as_bytes(), key);
     post_raw(
         addr,
