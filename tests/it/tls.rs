@@ -627,6 +627,13 @@ fn hostile_tls_clients_do_not_stop_anyone_else() {
     assert_closed_after(addr, "a handshake record of garbage", &record);
     let log = wait_log_count(&t.server, "TLS handshake with 127.0.0.1 failed", 3);
     assert!(!log.contains("panicked"), "{log}");
+    // Counted for /metrics: those three, not the silent or stalled ones (still waiting).
+    let (resp, _) = tls_get(addr, &t.client, "/metrics");
+    let page = resp.text();
+    assert!(
+        page.contains("\npasslink_tls_handshake_failures_total 3\n"),
+        "{page}"
+    );
 
     // Still healthy with the idle ones open.
     assert_tls_healthy(addr, &t.client, Duration::from_secs(1));
