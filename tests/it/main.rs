@@ -6,6 +6,7 @@ mod config;
 mod faults;
 mod http;
 mod lifecycle;
+mod litestream;
 mod props;
 mod reset;
 mod support;
