@@ -158,17 +158,42 @@ impl Drop for S3 {
     }
 }
 
-/// A `litestream` command with fake credentials for the local endpoint, in the environment as
-/// the packaged unit passes them.
-fn litestream() -> Command {
+/// How Litestream gets the bucket's (fake) credentials: the two ways the packaged unit offers.
+enum Credentials {
+    /// AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in its environment.
+    Env,
+    /// An AWS-style credentials file named by AWS_SHARED_CREDENTIALS_FILE.
+    File(PathBuf),
+}
+
+impl Credentials {
+    fn file_in(dir: &Path) -> Credentials {
+        let path = dir.join("credentials");
+        std::fs::write(
+            &path,
+            "[default]\naws_access_key_id = passlink-test-key\n\
+             aws_secret_access_key = passlink-test-secret\n",
+        )
+        .unwrap();
+        Credentials::File(path)
+    }
+}
+
+/// A `litestream` command that sees only the test's credentials and endpoint.
+fn litestream(credentials: &Credentials) -> Command {
     let mut cmd = Command::new(tool("litestream"));
     // Litestream's S3 client fails at start with "unable to add custom RootCAs" when
-    // AWS_CA_BUNDLE is set (CI machines set it), even for a plain-HTTP endpoint. The other
-    // variables could make it use this machine's own AWS settings instead of ours.
+    // AWS_CA_BUNDLE is set (CI machines set it), even for a plain-HTTP endpoint. The others
+    // could hand it this machine's own AWS settings instead of the test's.
     for var in [
         "AWS_CA_BUNDLE",
         "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
         "AWS_SESSION_TOKEN",
+        "AWS_SHARED_CREDENTIALS_FILE",
+        "AWS_CONFIG_FILE",
         "AWS_ENDPOINT_URL",
         "AWS_ENDPOINT_URL_S3",
         "LITESTREAM_ACCESS_KEY_ID",
@@ -176,30 +201,44 @@ fn litestream() -> Command {
     ] {
         cmd.env_remove(var);
     }
-    cmd.env("AWS_ACCESS_KEY_ID", "passlink-test-key")
-        .env("AWS_SECRET_ACCESS_KEY", "passlink-test-secret")
+    // Without credentials the AWS SDK would ask the EC2 metadata address, off this machine:
+    // never, in a test.
+    cmd.env("AWS_EC2_METADATA_DISABLED", "true")
         .stdin(Stdio::null());
+    match credentials {
+        Credentials::Env => cmd
+            .env("AWS_ACCESS_KEY_ID", "passlink-test-key")
+            .env("AWS_SECRET_ACCESS_KEY", "passlink-test-secret"),
+        Credentials::File(path) => cmd.env("AWS_SHARED_CREDENTIALS_FILE", path),
+    };
     cmd
 }
 
-/// packaging/litestream/litestream.yml with the test's database, endpoint and bucket.
+/// The shipped packaging/litestream/litestream.yml, with the test's database, bucket and
+/// endpoint in place of the packaged ones: the replication settings under test are the ones
+/// operators get.
 fn write_litestream_config(dir: &Path, db: &Path, s3: &S3, bucket: &str) -> PathBuf {
-    let text = format!(
-        "dbs:\n\
-         \x20 - path: {db:?}\n\
-         \x20   monitor-interval: 250ms\n\
-         \x20   replica:\n\
-         \x20     type: s3\n\
-         \x20     endpoint: {endpoint:?}\n\
-         \x20     region: us-east-1\n\
-         \x20     bucket: {bucket:?}\n\
-         \x20     path: passlink\n\
-         \x20     force-path-style: true\n\
-         \x20     sync-interval: {sync}s\n",
-        db = db.display().to_string(),
-        endpoint = s3.endpoint(),
-        sync = SYNC_INTERVAL.as_secs(),
+    const EXAMPLE: &str = include_str!("../../packaging/litestream/litestream.yml");
+    assert!(
+        EXAMPLE.contains(&format!("sync-interval: {}s\n", SYNC_INTERVAL.as_secs())),
+        "SYNC_INTERVAL differs from the example's sync-interval"
     );
+    let mut text = EXAMPLE.to_string();
+    for (from, to) in [
+        (
+            "path: /var/lib/passlink/passlink.sqlite3",
+            format!("path: {:?}", db.display().to_string()),
+        ),
+        ("bucket: passlink-backups", format!("bucket: {bucket}")),
+        (
+            "# endpoint: https://s3.example.net",
+            format!("endpoint: {}", s3.endpoint()),
+        ),
+        ("# force-path-style: true", "force-path-style: true".into()),
+    ] {
+        assert!(text.contains(from), "{from:?} is not in the example config");
+        text = text.replace(from, &to);
+    }
     let path = dir.join("litestream.yml");
     std::fs::write(&path, text).unwrap();
     path
@@ -213,10 +252,10 @@ struct Replicator {
 
 impl Replicator {
     /// Starts replicating and waits until the first snapshot is in the bucket.
-    fn start(config: &Path, s3: &S3, bucket: &str) -> Replicator {
+    fn start(config: &Path, credentials: &Credentials, s3: &S3, bucket: &str) -> Replicator {
         let log = config.with_extension("log");
         let file = std::fs::File::create(&log).unwrap();
-        let child = litestream()
+        let child = litestream(credentials)
             .arg("replicate")
             .arg("-config")
             .arg(config)
@@ -261,8 +300,14 @@ impl Drop for Replicator {
 
 /// `litestream restore` of the database named in `config` into `out`, optionally to a point in
 /// time; returns how long it took.
-fn restore(config: &Path, db: &Path, out: &Path, timestamp: Option<&str>) -> Duration {
-    let mut cmd = litestream();
+fn restore(
+    config: &Path,
+    credentials: &Credentials,
+    db: &Path,
+    out: &Path,
+    timestamp: Option<&str>,
+) -> Duration {
+    let mut cmd = litestream(credentials);
     cmd.arg("restore")
         .arg("-config")
         .arg(config)
@@ -524,7 +569,7 @@ fn drill_box_lost_under_load_is_restored_from_the_replica() {
     // keep it.
     let ops = tempfile::tempdir().unwrap();
     let ls_config = write_litestream_config(ops.path(), &db, &s3, "passlink-drill");
-    let mut replicator = Replicator::start(&ls_config, &s3, "passlink-drill");
+    let mut replicator = Replicator::start(&ls_config, &Credentials::Env, &s3, "passlink-drill");
 
     // --- the load ---
     let addr = server.addr;
@@ -574,7 +619,7 @@ fn drill_box_lost_under_load_is_restored_from_the_replica() {
 
     // --- a new box: restore, check, start ---
     let (rebuilt, restored_db) = fresh_box();
-    let restore_took = restore(&ls_config, &db, &restored_db, None);
+    let restore_took = restore(&ls_config, &Credentials::Env, &db, &restored_db, None);
     let config = write_config(rebuilt.path(), "", &rest);
     let check_start = Instant::now();
     db_check(&config);
@@ -681,7 +726,7 @@ fn drill_box_lost_under_load_is_restored_from_the_replica() {
     // has it; a second loss is restored with both old and new writes.
     let restored_db = restored.dir.path().join("data/passlink.sqlite3");
     let config2 = write_litestream_config(ops.path(), &restored_db, &s3, "passlink-drill");
-    let mut replicator2 = Replicator::start(&config2, &s3, "passlink-drill");
+    let mut replicator2 = Replicator::start(&config2, &Credentials::Env, &s3, "passlink-drill");
     let md5 = md5_hex(b"after the restore");
     let reply = post(
         &restored,
@@ -693,7 +738,7 @@ fn drill_box_lost_under_load_is_restored_from_the_replica() {
     std::thread::sleep(SYNC_INTERVAL + Duration::from_millis(1500));
     replicator2.kill_9();
     let (second_box, second_db) = fresh_box();
-    restore(&config2, &restored_db, &second_db, None);
+    restore(&config2, &Credentials::Env, &restored_db, &second_db, None);
     db_check(&write_config(second_box.path(), "", &rest));
     let second = Server::start_in(second_box, "", &rest);
     assert!(capabilities_ok(&second, &again, &md5));
@@ -768,7 +813,9 @@ fn point_in_time_restore_brings_back_a_removed_user_and_their_files() {
     let db = server.dir.path().join("data/passlink.sqlite3");
     let ops = tempfile::tempdir().unwrap();
     let ls_config = write_litestream_config(ops.path(), &db, &s3, "passlink-pit");
-    let mut replicator = Replicator::start(&ls_config, &s3, "passlink-pit");
+    // This time the credentials come from a file, the unit's other way.
+    let credentials = Credentials::file_in(ops.path());
+    let mut replicator = Replicator::start(&ls_config, &credentials, &s3, "passlink-pit");
 
     let md5 = md5_hex(b"pit password 1");
     let reply = post(&server, "/RPC2", &register_call("pit@example.org", &md5)).text();
@@ -812,7 +859,7 @@ fn point_in_time_restore_brings_back_a_removed_user_and_their_files() {
 
     // The latest state has the removal ...
     let (latest_box, latest_db) = fresh_box();
-    restore(&ls_config, &db, &latest_db, None);
+    restore(&ls_config, &credentials, &db, &latest_db, None);
     let latest_config = write_config(latest_box.path(), "", "");
     db_check(&latest_config);
     assert!(
@@ -829,7 +876,7 @@ fn point_in_time_restore_brings_back_a_removed_user_and_their_files() {
     // ... and the state at `point` does not.
     let timestamp = passlink::clock::rfc3339(point);
     let (pit_box, pit_db) = fresh_box();
-    let took = restore(&ls_config, &db, &pit_db, Some(&timestamp));
+    let took = restore(&ls_config, &credentials, &db, &pit_db, Some(&timestamp));
     let pit_config = write_config(pit_box.path(), "", "");
     db_check(&pit_config);
     assert!(
