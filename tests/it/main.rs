@@ -7,6 +7,7 @@ mod faults;
 mod http;
 mod lifecycle;
 mod listeners;
+mod litestream;
 mod metrics;
 mod props;
 mod proxy;

@@ -17,11 +17,11 @@ const SCRIPTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/scripts");
 /// Debian's interpreter: python3-aiosmtpd is installed for it, not for other pythons.
 const DEBIAN_PYTHON: &str = "/usr/bin/python3";
 const MAIL_WAIT: Duration = Duration::from_secs(30);
-const SAME_ANSWER: &str =
+pub(crate) const SAME_ANSWER: &str =
     "If that address has an account, a password reset link has been mailed to it.";
 
 /// A real SMTP server that files every message it receives in a directory.
-struct Smtp {
+pub(crate) struct Smtp {
     child: Child,
     port: u16,
     maildir: tempfile::TempDir,
@@ -33,7 +33,7 @@ impl Smtp {
         Smtp::start_on(0, starttls)
     }
 
-    fn start_on(port: u16, starttls: bool) -> Smtp {
+    pub(crate) fn start_on(port: u16, starttls: bool) -> Smtp {
         let maildir = tempfile::tempdir().unwrap();
         let mut cmd = Command::new(DEBIAN_PYTHON);
         cmd.arg(format!("{SCRIPTS}/smtp_server.py"))
@@ -85,7 +85,7 @@ impl Smtp {
         smtp_config(self.port, starttls)
     }
 
-    fn mails(&self) -> Vec<String> {
+    pub(crate) fn mails(&self) -> Vec<String> {
         mails_in(self.maildir.path())
     }
 
@@ -114,7 +114,7 @@ impl Drop for Smtp {
     }
 }
 
-fn smtp_config(port: u16, starttls: bool) -> String {
+pub(crate) fn smtp_config(port: u16, starttls: bool) -> String {
     let security = if starttls {
         "security = \"starttls\"\naccept_invalid_certs = true"
     } else {
@@ -423,7 +423,7 @@ fn mail_disabled_says_so() {
 }
 
 /// A free loopback port with nothing listening on it.
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

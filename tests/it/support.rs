@@ -51,7 +51,12 @@ impl Server {
     }
 
     pub fn start_with(server: &str, rest: &str) -> Server {
-        let dir = tempfile::tempdir().unwrap();
+        Server::start_in(tempfile::tempdir().unwrap(), server, rest)
+    }
+
+    /// Starts on a directory prepared beforehand: its `data/` may already hold a database
+    /// (one restored from a replica, say).
+    pub fn start_in(dir: tempfile::TempDir, server: &str, rest: &str) -> Server {
         let config = write_config(dir.path(), server, rest);
         let mut cmd = passlink();
         cmd.arg("serve").arg("--config").arg(&config);
