@@ -44,7 +44,9 @@
 # the latency instead of being dropped as timeouts.
 #
 # Then bench/tls.sh (passlink over TLS against nginx over TLS, bench/results/tls.md) runs after
-# this server is stopped; BENCH_TLS=no skips it.
+# this server is stopped; BENCH_TLS=no skips it. Then bench/litestream.sh (saveMultipleFiles
+# with and without Litestream replicating, bench/results/litestream.md); BENCH_LITESTREAM=no
+# skips it.
 #
 # Targets (from the issue): getServerCapabilities >= 30% of nginx's req/s with p99 < 5 ms;
 # send_password >= 2,000 req/s with p99 < 20 ms; RSS <= 30 MiB under load; flood p99 < 50 ms.
@@ -382,6 +384,12 @@ if [ "${BENCH_TLS:-yes}" != no ]; then
     kill "$PID_PASSLINK" "$PID_NGINX" 2>/dev/null || true
     wait "$PID_PASSLINK" "$PID_NGINX" 2>/dev/null || true
     bash "$REPO/bench/tls.sh" || die "bench/tls.sh failed"
+fi
+# What Litestream replication costs saveMultipleFiles (bench/litestream.sh, its own table in
+# bench/results/litestream.md). BENCH_LITESTREAM=no skips it.
+if [ "${BENCH_LITESTREAM:-yes}" != no ]; then
+    kill "$PID_PASSLINK" "$PID_NGINX" 2>/dev/null || true
+    bash "$REPO/bench/litestream.sh" || die "bench/litestream.sh failed"
 fi
 bad_total="$(awk -F'\t' '$2 == "passlink" {s += $9} END {print s + 0}' "$W/runs.tsv")"
 if [ "$bad_total" -ne 0 ]; then
