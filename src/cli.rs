@@ -739,6 +739,30 @@ fn run_domain(config: &Config, command: DomainCommand) -> Result<(), AppError> {
             let now = clock::unix_now();
             let mut generated: Vec<(String, String)> = Vec::new();
             let mut added = 0;
+            // argon2 for every row that may create a profile, before the write lock is taken:
+            // a thousand profiles hash for seconds, and a running server's writes must not
+            // wait that long (its busy timeout is 5 s).
+            let password_column = header.iter().position(|h| h == "password");
+            // A row for an existing profile ignores its password, so a bad one is an error
+            // only where it would be used.
+            type Prepared = Result<(String, bool, String), String>;
+            let mut prepared: std::collections::HashMap<usize, Prepared> =
+                std::collections::HashMap::new();
+            for (line, row) in rows {
+                let given = password_column
+                    .and_then(|i| row.get(i))
+                    .map_or(String::new(), |p| p.trim().to_string());
+                let (password, made) = if given.is_empty() {
+                    (domains::generate_password(rules), true)
+                } else {
+                    (given, false)
+                };
+                let ready = match domains::check_password(&password, rules) {
+                    Ok(()) => Ok((password.clone(), made, hash(&password)?)),
+                    Err(why) => Err(why),
+                };
+                prepared.insert(*line, ready);
+            }
             let tx = conn
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
                 .map_err(db_err)?;
@@ -762,13 +786,14 @@ fn run_domain(config: &Config, command: DomainCommand) -> Result<(), AppError> {
                     if domains::profile_exists(&tx, &reseller, &profile).map_err(db_err)? {
                         None
                     } else {
-                        let mut password = get("password");
-                        if password.is_empty() {
-                            password = domains::generate_password(rules);
-                            generated.push((profile.clone(), password.clone()));
+                        let (password, made, hashed) = prepared
+                            .remove(line)
+                            .unwrap_or_else(|| Err("no password prepared".into()))
+                            .map_err(|why| at(*line, why))?;
+                        if made {
+                            generated.push((profile.clone(), password));
                         }
-                        domains::check_password(&password, rules).map_err(|why| at(*line, why))?;
-                        Some(hash(&password)?)
+                        Some(hashed)
                     };
                 let contact = |prefix: &str| Contact {
                     first_name: get(&format!("{prefix}_first_name")),

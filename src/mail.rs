@@ -481,6 +481,12 @@ fn deliver_batch(
     let batch = match claim_batch(conn, now, BATCH) {
         Ok(batch) if batch.is_empty() => return false,
         Ok(batch) => batch,
+        // Another process (a CLI command) held the write lock past the busy timeout: nothing
+        // is lost, the messages wait for the next round.
+        Err(e) if db::is_busy(&e) => {
+            log::warn!("mail: outbox busy ({e}); trying again shortly");
+            return false;
+        }
         Err(e) => {
             log::error!("mail: cannot read the outbox: {e}");
             return false;
