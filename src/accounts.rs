@@ -111,10 +111,10 @@ struct Permits {
 
 struct PoolState {
     free: Vec<Vec<Block>>,
-    /// Callers waiting for a work area. At most one per work area may wait; anyone beyond
-    /// that is told "busy" at once, so that a flood of logins sheds load in microseconds
-    /// instead of parking every worker thread on argon2 (which would starve requests that
-    /// need no hashing at all).
+    /// Callers waiting for a work area. At most `capacity` may wait (at most one per work
+    /// area, fewer when the worker pool is small); anyone beyond that is told "busy" at once,
+    /// so that a flood of logins sheds load in microseconds instead of parking every worker
+    /// thread on argon2 (which would starve requests that need no hashing at all).
     waiting: usize,
     capacity: usize,
 }
@@ -125,12 +125,12 @@ struct Permit<'a> {
 }
 
 impl Permits {
-    fn new(count: usize, blocks: usize) -> Permits {
+    fn new(count: usize, waiters: usize, blocks: usize) -> Permits {
         Permits {
             state: Mutex::new(PoolState {
                 free: (0..count).map(|_| vec![Block::new(); blocks]).collect(),
                 waiting: 0,
-                capacity: count,
+                capacity: waiters,
             }),
             freed: Condvar::new(),
         }
@@ -178,6 +178,18 @@ impl Drop for Permit<'_> {
     }
 }
 
+/// How many argon2 computations may run at once and how many callers may wait for one, for a
+/// server with `workers` worker threads on `cores` cores: one running per core, and waiting
+/// places only as long as `cores` workers (at least one) stay free of argon2 for everything
+/// else. With the default pool (three workers per core) that is one running and one waiting
+/// per core, and a flood of wrong passwords never holds more than two thirds of the workers.
+pub fn argon2_limits(workers: usize, cores: usize) -> (usize, usize) {
+    let cores = cores.max(1);
+    let running = cores.min(workers.saturating_sub(1)).max(1);
+    let waiting = running.min(workers.saturating_sub(running + cores));
+    (running, waiting)
+}
+
 /// The error for a computation refused because every argon2 slot stayed busy, counted as
 /// load shedding.
 fn shed() -> AccountError {
@@ -198,6 +210,12 @@ impl Credentials {
     /// `concurrency` argon2 computations at once (the core count); verified credentials are
     /// remembered for `cache_ttl` (zero disables the cache).
     pub fn new(concurrency: usize, cache_ttl: Duration) -> Credentials {
+        Credentials::with_waiters(concurrency, concurrency, cache_ttl)
+    }
+
+    /// [`Credentials::new`] with at most `waiters` callers waiting for a work area (the
+    /// server sizes this to its worker pool, see [`argon2_limits`]).
+    pub fn with_waiters(concurrency: usize, waiters: usize, cache_ttl: Duration) -> Credentials {
         let params = Params::new(ARGON2_MEMORY_KIB, ARGON2_PASSES, 1, None)
             .unwrap_or_else(|_| Params::default());
         let blocks = params.block_count();
@@ -205,7 +223,7 @@ impl Credentials {
         rand::fill(&mut cache_key);
         Credentials {
             argon2: Argon2::new(Algorithm::Argon2id, Version::V0x13, params),
-            permits: Permits::new(concurrency.max(1), blocks),
+            permits: Permits::new(concurrency.max(1), waiters, blocks),
             cache_key,
             cache_ttl,
             cache: Mutex::new(HashMap::new()),
@@ -590,6 +608,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn argon2_never_holds_every_worker() {
+        // The default pool, three per core: one running and one waiting per core.
+        assert_eq!(argon2_limits(6, 2), (2, 2));
+        assert_eq!(argon2_limits(24, 8), (8, 8));
+        // Small pools keep `cores` workers (or one) free of argon2.
+        assert_eq!(argon2_limits(4, 2), (2, 0));
+        assert_eq!(argon2_limits(2, 2), (1, 0));
+        assert_eq!(argon2_limits(1, 4), (1, 0));
+        assert_eq!(argon2_limits(8, 2), (2, 2));
+        for workers in 1..40 {
+            for cores in 1..9 {
+                let (running, waiting) = argon2_limits(workers, cores);
+                assert!(running >= 1 && waiting <= running);
+                if workers > 1 {
+                    assert!(running + waiting < workers, "{workers} {cores}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn pooled_hashes_verify_and_so_do_hashes_from_the_argon2_crate() {
         use argon2::password_hash::PasswordHasher;
         let c = Credentials::new(2, Duration::ZERO);
@@ -642,7 +681,7 @@ mod tests {
 
     #[test]
     fn permits_bound_concurrency() {
-        let permits = std::sync::Arc::new(Permits::new(1, 8));
+        let permits = std::sync::Arc::new(Permits::new(1, 1, 8));
         let held = permits.acquire(Duration::ZERO).unwrap();
         assert_eq!(held.memory.len(), 8);
         assert!(permits.acquire(Duration::from_millis(20)).is_none());

@@ -210,8 +210,10 @@ pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Re
         .copied()
         .unwrap_or(config.server.listen);
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-    let credentials = Credentials::new(
-        cores,
+    let (running, waiting) = crate::accounts::argon2_limits(config.server.worker_count(), cores);
+    let credentials = Credentials::with_waiters(
+        running,
+        waiting,
         Duration::from_secs(config.xmlstorage.credential_cache_ttl_secs),
     );
     let dummy_hash = credentials
