@@ -531,7 +531,7 @@ fn run_reseller(config: &Config, command: ResellerCommand) -> Result<(), AppErro
                 .iter()
                 .map(|c| c.parse::<Cidr>())
                 .collect::<Result<Vec<_>, _>>()
-                .map_err(AppError::Invalid)?;
+                .map_err(|e| AppError::Invalid(e.to_string()))?;
             let now = clock::unix_now();
             let key = db::write(&mut conn, |tx| resellers::add(tx, &name, &allowed, now))
                 .map_err(db_err)?

@@ -168,22 +168,6 @@ impl ServerConfig {
         let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
         3 * cores
     }
-
-    /// Base URL of users' files: `files_url`, else the public URL.
-    pub fn files_url_for(&self, bound: SocketAddr) -> String {
-        match &self.files_url {
-            Some(url) => url.trim_end_matches('/').to_string(),
-            None => self.public_url_for(bound),
-        }
-    }
-
-    /// `public_url` as configured, or derived from the address actually bound.
-    pub fn public_url_for(&self, bound: SocketAddr) -> String {
-        match &self.public_url {
-            Some(url) => url.trim_end_matches('/').to_string(),
-            None => format!("http://{bound}"),
-        }
-    }
 }
 
 /// The base URLs passlink writes into what it hands out.
@@ -1035,18 +1019,15 @@ mod tests {
         let err = parse("[server]\npublic_url = \"ftp://x\"\n").unwrap_err();
         assert!(err.to_string().contains("server.public_url"), "{err}");
         let ok = parse("[server]\npublic_url = \"https://pl.example.org/\"\n").unwrap();
-        let bound = SocketAddr::from(([127, 0, 0, 1], 1));
-        assert_eq!(ok.server.public_url_for(bound), "https://pl.example.org");
+        let bound = [Some(SocketAddr::from(([127, 0, 0, 1], 1)))];
+        assert_eq!(ok.public_urls(&bound).reset, "https://pl.example.org");
     }
 
     #[test]
     fn public_url_derives_from_bound_address() {
         let config = parse("").unwrap();
-        let bound = SocketAddr::from(([127, 0, 0, 1], 40123));
-        assert_eq!(
-            config.server.public_url_for(bound),
-            "http://127.0.0.1:40123"
-        );
+        let bound = [Some(SocketAddr::from(([127, 0, 0, 1], 40123)))];
+        assert_eq!(config.public_urls(&bound).reset, "http://127.0.0.1:40123");
     }
 
     #[test]

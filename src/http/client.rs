@@ -14,7 +14,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// An address block such as `10.0.0.0/8`, `::1/128` or a bare address (one host).
+/// An address block such as `10.0.0.0/8`, `::1/128` or a bare address (one host): the
+/// entries of `server.trusted_proxies` and of the XCP resellers' IP allowlists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cidr {
     network: IpAddr,
@@ -71,8 +72,8 @@ impl FromStr for Cidr {
     fn from_str(text: &str) -> Result<Cidr, CidrError> {
         let error = || CidrError(text.chars().take(64).collect());
         let (addr, prefix) = match text.split_once('/') {
-            Some((addr, prefix)) => (addr, Some(prefix)),
-            None => (text, None),
+            Some((addr, prefix)) => (addr.trim(), Some(prefix.trim())),
+            None => (text.trim(), None),
         };
         let network = canonical(addr.parse::<IpAddr>().map_err(|_| error())?);
         let max = if network.is_ipv4() { 32 } else { 128 };

@@ -4,6 +4,23 @@ use std::time::Duration;
 
 use crate::support::{Server, passlink, write_config};
 
+/// Runs `check-config` and `serve` on the file; both must exit 78 (EX_CONFIG). Their stderr.
+fn refused_as_invalid(path: &std::path::Path) -> Vec<(&'static str, String)> {
+    ["check-config", "serve"]
+        .into_iter()
+        .map(|command| {
+            let out = passlink()
+                .args([command, "--config"])
+                .arg(path)
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+            assert_eq!(out.status.code(), Some(78), "{command}: {stderr}");
+            (command, stderr)
+        })
+        .collect()
+}
+
 #[test]
 fn misspelled_key_fails_with_file_line_and_column() {
     let dir = tempfile::tempdir().unwrap();
@@ -13,14 +30,7 @@ fn misspelled_key_fails_with_file_line_and_column() {
         "# test\n[server]\nlisten = \"127.0.0.1:0\"\nworkerz = 3\n",
     )
     .unwrap();
-    for command in ["check-config", "serve"] {
-        let out = passlink()
-            .args([command, "--config"])
-            .arg(&path)
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(78), "{command}: {stderr}");
+    for (command, stderr) in refused_as_invalid(&path) {
         assert!(
             stderr.contains(&format!("{}:4:1:", path.display())),
             "{command}: {stderr}"
@@ -183,14 +193,7 @@ fn server_listen_and_listener_tables_together_are_refused_naming_both() {
         "[server]\nlisten = \"127.0.0.1:5445\"\n\n[[listener]]\naddress = \"127.0.0.1:5446\"\nserve = [\"status\"]\n",
     )
     .unwrap();
-    for command in ["check-config", "serve"] {
-        let out = passlink()
-            .args([command, "--config"])
-            .arg(&path)
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(78), "{command}: {stderr}");
+    for (command, stderr) in refused_as_invalid(&path) {
         let p = path.display();
         assert!(
             stderr.contains(&format!(

@@ -58,16 +58,7 @@ impl Server {
     /// (one restored from a replica, say).
     pub fn start_in(dir: tempfile::TempDir, server: &str, rest: &str) -> Server {
         let config = write_config(dir.path(), server, rest);
-        let mut cmd = passlink();
-        cmd.arg("serve").arg("--config").arg(&config);
-        let (child, addr, log) = spawn_and_wait(cmd, dir.path());
-        Server {
-            child,
-            addr,
-            dir,
-            config,
-            log,
-        }
+        Server::serve(dir, config)
     }
 
     /// Starts with exactly `config_text` as the config file (`dir/passlink.toml`), for
@@ -77,6 +68,12 @@ impl Server {
     pub fn start_config(dir: tempfile::TempDir, config_text: &str) -> Server {
         let config = dir.path().join("passlink.toml");
         std::fs::write(&config, config_text).unwrap();
+        Server::serve(dir, config)
+    }
+
+    /// `passlink serve --config CONFIG` with `dir` as its directory, once it has announced
+    /// its address.
+    fn serve(dir: tempfile::TempDir, config: PathBuf) -> Server {
         let mut cmd = passlink();
         cmd.arg("serve").arg("--config").arg(&config);
         let (child, addr, log) = spawn_and_wait(cmd, dir.path());
