@@ -126,6 +126,8 @@ fn server_options(config: &Config) -> ServerOptions {
         max_connections: s.max_connections.get(),
         max_connections_per_ip: s.max_connections_per_ip.get(),
         max_body_bytes: s.max_body_bytes.get(),
+        max_buffered_bytes: s.max_buffered_bytes.get(),
+        body_min_rate: s.body_min_bytes_per_sec,
         head_timeout: Duration::from_secs(s.head_timeout_secs.get()),
         read_timeout: Duration::from_secs(s.read_timeout_secs.get()),
         write_timeout: Duration::from_secs(s.write_timeout_secs.get()),

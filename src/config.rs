@@ -125,6 +125,12 @@ pub struct ServerConfig {
     pub max_connections: NonZeroUsize,
     pub max_connections_per_ip: NonZeroU32,
     pub max_body_bytes: NonZeroU64,
+    /// Bytes of request heads and bodies held at once across all connections; one client
+    /// address may hold a quarter (or one largest request). Decoding XML bodies into values
+    /// may take as much again.
+    pub max_buffered_bytes: NonZeroU64,
+    /// The slowest a body may arrive on average, in bytes per second; 0 turns it off.
+    pub body_min_bytes_per_sec: u64,
     pub head_timeout_secs: NonZeroU64,
     pub read_timeout_secs: NonZeroU64,
     pub write_timeout_secs: NonZeroU64,
@@ -146,6 +152,8 @@ impl Default for ServerConfig {
             max_connections: nz_usize(4096),
             max_connections_per_ip: nz_u32(256),
             max_body_bytes: nz_u64(8 * 1024 * 1024),
+            max_buffered_bytes: nz_u64(32 * 1024 * 1024),
+            body_min_bytes_per_sec: 16 * 1024,
             head_timeout_secs: nz_u64(10),
             read_timeout_secs: nz_u64(30),
             write_timeout_secs: nz_u64(30),
@@ -591,6 +599,17 @@ impl Config {
                 format!(
                     "{} is more than xcp.password_max_length ({})",
                     xcp.password_min_length, xcp.password_max_length
+                ),
+            ));
+        }
+        let server = &self.server;
+        if server.max_body_bytes > server.max_buffered_bytes {
+            return Err(semantic(
+                "server.max_buffered_bytes",
+                format!(
+                    "{} is less than server.max_body_bytes ({}), so the largest body could never \
+                     be held; raise max_buffered_bytes or lower max_body_bytes",
+                    server.max_buffered_bytes, server.max_body_bytes
                 ),
             ));
         }

@@ -986,6 +986,7 @@ mod tests {
                 })
                 .collect(),
             body: Vec::new(),
+            hold: Default::default(),
             peer: SocketAddr::from(([127, 0, 0, 1], 1)),
             client: std::net::IpAddr::from([127, 0, 0, 1]),
             https: false,

@@ -245,6 +245,7 @@ mod tests {
             version: crate::http::Version::Http11,
             headers: Vec::new(),
             body: Vec::new(),
+            hold: Default::default(),
             peer: std::net::SocketAddr::from(([127, 0, 0, 1], 1)),
             client: std::net::IpAddr::from([127, 0, 0, 1]),
             https: false,

@@ -1,20 +1,26 @@
-//! XML plumbing shared by the XML-RPC and SOAP codecs: turning request bytes into text, parsing
-//! that text into a small element tree safely, and the escaping, transcoding and date formats
-//! both writers need.
+//! XML plumbing shared by the codecs: turning request bytes into text, reading that text
+//! safely ([`reader`], one event at a time, for the streaming decoders; [`tree`] builds a small
+//! element tree from the same events), bounding the memory a decode may use ([`Allowance`]),
+//! and the escaping, transcoding and date formats the writers need.
 //!
 //! Safety is the point of this module. Request bodies come from anyone on the network, so the
-//! parser refuses every DTD (no entity can be declared, so none can be expanded and nothing
+//! reader refuses every DTD (no entity can be declared, so none can be expanded and nothing
 //! external is ever fetched), knows only the five predefined entities and character references,
 //! caps element nesting so a deep document cannot exhaust the stack of the codecs' recursive
-//! decoders, and reports every problem as an [`XmlError`] instead of panicking.
+//! decoders, and reports every problem as an [`XmlError`] instead of panicking. A decode's
+//! memory is charged to an [`Allowance`]: at most a few times the body, whatever its shape.
 
 use crate::clock::days_from_civil;
 use std::borrow::Cow;
 use std::fmt;
-use std::rc::Rc;
 
-use quick_xml::events::{BytesStart, Event};
-use quick_xml::reader::Reader;
+mod allowance;
+pub mod reader;
+mod tree;
+
+pub use allowance::{Allowance, DECODE_FACTOR};
+pub use reader::{Attribute, Event, MAX_NODES, Reader, Start, split_qname};
+pub use tree::{Document, Element, Node, parse, parse_str, parse_str_within};
 
 /// The XML Schema instance namespace (`xsi:type`, `xsi:nil`).
 pub const XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";
@@ -46,13 +52,36 @@ impl Encoding {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct XmlError {
     message: String,
+    kind: ErrorKind,
+}
+
+/// What kind of problem an [`XmlError`] is, for the codecs to answer it in the right form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The document is not acceptable XML.
+    Malformed,
+    /// The document would cost more memory to decode than a document of its size may.
+    TooLarge,
+    /// The memory shared by all decodes was taken: not the document's fault; try again.
+    Busy,
 }
 
 impl XmlError {
     fn new(message: impl Into<String>) -> XmlError {
         XmlError {
             message: message.into(),
+            kind: ErrorKind::Malformed,
         }
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The decode was refused because the memory shared by all decodes was taken, not because
+    /// of the document: the client may try again shortly (a server-side fault).
+    pub fn is_busy(&self) -> bool {
+        self.kind == ErrorKind::Busy
     }
 }
 
@@ -163,182 +192,6 @@ pub fn truncate(s: &str, max_chars: usize) -> Cow<'_, str> {
     }
 }
 
-/// A parsed document and the encoding its bytes were in.
-#[derive(Debug, Clone)]
-pub struct Document {
-    pub root: Element,
-    pub encoding: Encoding,
-}
-
-/// Decodes a body with [`decode_body`] and parses it with [`parse_str`].
-pub fn parse(body: &[u8], max_depth: usize) -> Result<Document, XmlError> {
-    let (text, encoding) = decode_body(body)?;
-    let root = parse_str(&text, max_depth)?;
-    Ok(Document { root, encoding })
-}
-
-/// One element of the tree: its name as written, the namespace its prefix resolves to, its
-/// attributes (namespace declarations excluded) and its children.
-#[derive(Debug, Clone)]
-pub struct Element {
-    /// The qualified name as written, prefix included.
-    pub name: String,
-    /// The namespace URI of the name, `None` when it has none or its prefix is not declared
-    /// (XML-RPC clients, like Python's unmarshaller, never declared the prefixes they used).
-    pub namespace: Option<Rc<str>>,
-    pub attributes: Vec<Attribute>,
-    pub children: Vec<Node>,
-    scope: Rc<Scope>,
-}
-
-/// One attribute, its value unescaped and normalised.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Attribute {
-    /// The qualified name as written.
-    pub name: String,
-    /// The namespace of a prefixed name; unprefixed attributes are in no namespace.
-    pub namespace: Option<Rc<str>>,
-    pub value: String,
-}
-
-impl Attribute {
-    pub fn local_name(&self) -> &str {
-        split_qname(&self.name).1
-    }
-
-    /// Whether the name has a prefix that no `xmlns:` declaration binds.
-    pub fn has_unbound_prefix(&self) -> bool {
-        !split_qname(&self.name).0.is_empty() && self.namespace.is_none()
-    }
-}
-
-/// A child of an element. Adjacent text, character references and CDATA sections are merged
-/// into one `Text`; comments and processing instructions are dropped.
-#[derive(Debug, Clone)]
-pub enum Node {
-    Element(Element),
-    Text(String),
-}
-
-/// The namespace declarations of one element, chained to its parent's, so that a QName found in
-/// an attribute value (`xsi:type="xsd:int"`) can be resolved where it appears.
-#[derive(Debug)]
-struct Scope {
-    /// Prefix (empty for the default namespace) and URI. URIs are shared with the elements
-    /// and attributes in scope instead of copied into each.
-    bindings: Vec<(String, Rc<str>)>,
-    parent: Option<Rc<Scope>>,
-}
-
-impl Scope {
-    fn resolve(&self, prefix: &str) -> Option<Rc<str>> {
-        if prefix == "xml" {
-            return Some(Rc::from(XML_NS));
-        }
-        let mut scope = self;
-        loop {
-            if let Some((_, uri)) = scope.bindings.iter().rev().find(|(p, _)| p == prefix) {
-                // `xmlns=""` undeclares the default namespace.
-                return (!uri.is_empty()).then(|| Rc::clone(uri));
-            }
-            scope = scope.parent.as_deref()?;
-        }
-    }
-}
-
-/// Splits `prefix:local` into its parts; an unprefixed name has an empty prefix.
-pub fn split_qname(name: &str) -> (&str, &str) {
-    match name.split_once(':') {
-        Some((prefix, local)) => (prefix, local),
-        None => ("", name),
-    }
-}
-
-impl Element {
-    /// The name without its prefix.
-    pub fn local_name(&self) -> &str {
-        split_qname(&self.name).1
-    }
-
-    /// Whether this element is `{namespace}local`.
-    pub fn is(&self, namespace: &str, local: &str) -> bool {
-        self.namespace.as_deref() == Some(namespace) && self.local_name() == local
-    }
-
-    /// The child elements, in order.
-    pub fn elements(&self) -> impl Iterator<Item = &Element> {
-        self.children.iter().filter_map(|n| match n {
-            Node::Element(e) => Some(e),
-            Node::Text(_) => None,
-        })
-    }
-
-    /// Whether the element has any child elements.
-    pub fn has_elements(&self) -> bool {
-        self.elements().next().is_some()
-    }
-
-    /// The element's own text (child elements' text excluded).
-    pub fn text(&self) -> Cow<'_, str> {
-        let mut texts = self.children.iter().filter_map(|n| match n {
-            Node::Text(t) => Some(t.as_str()),
-            Node::Element(_) => None,
-        });
-        match (texts.next(), texts.next()) {
-            (None, _) => Cow::Borrowed(""),
-            (Some(t), None) => Cow::Borrowed(t),
-            (Some(a), Some(b)) => {
-                let mut s = String::from(a);
-                s.push_str(b);
-                texts.for_each(|t| s.push_str(t));
-                Cow::Owned(s)
-            }
-        }
-    }
-
-    /// Whether the element has text other than whitespace, i.e. real content beside elements.
-    pub fn has_significant_text(&self) -> bool {
-        self.children.iter().any(|n| match n {
-            Node::Text(t) => !t.chars().all(is_xml_whitespace),
-            Node::Element(_) => false,
-        })
-    }
-
-    /// An attribute by its name as written (use for unprefixed attributes).
-    pub fn attribute(&self, name: &str) -> Option<&str> {
-        self.attributes
-            .iter()
-            .find(|a| a.name == name)
-            .map(|a| a.value.as_str())
-    }
-
-    /// An attribute by namespace and local name, whatever prefix the document used.
-    pub fn attribute_ns(&self, namespace: &str, local: &str) -> Option<&str> {
-        self.attributes
-            .iter()
-            .find(|a| a.namespace.as_deref() == Some(namespace) && a.local_name() == local)
-            .map(|a| a.value.as_str())
-    }
-
-    /// Resolves a QName written in content or an attribute value (`xsd:int`) against the
-    /// namespace declarations in scope at this element: `Ok((namespace, local))`, or an error
-    /// naming the undeclared prefix. An unprefixed QName takes the default namespace.
-    pub fn resolve_qname<'a>(
-        &self,
-        qname: &'a str,
-    ) -> Result<(Option<Rc<str>>, &'a str), XmlError> {
-        let (prefix, local) = split_qname(qname.trim());
-        match self.scope.resolve(prefix) {
-            Some(ns) => Ok((Some(ns), local)),
-            None if prefix.is_empty() => Ok((None, local)),
-            None => Err(XmlError::new(format!(
-                "undeclared namespace prefix \"{}\"",
-                truncate(prefix, 40)
-            ))),
-        }
-    }
-}
-
 /// Whitespace as XML defines it (`S`): space, tab, CR, LF.
 pub fn is_xml_whitespace(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\r' | '\n')
@@ -347,278 +200,6 @@ pub fn is_xml_whitespace(c: char) -> bool {
 /// Whether `c` may appear in an XML 1.0 document at all (the `Char` production).
 pub fn is_xml_char(c: char) -> bool {
     matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
-}
-
-/// The most elements and attributes, together, one document may have. A tree node costs around
-/// a hundred bytes more than the four bytes of `<a/>` (or five of ` b=""`), so without a cap a
-/// body of the largest accepted size could cost hundreds of megabytes; real requests (even
-/// thousands of files in one call) stay far below.
-pub const MAX_NODES: usize = 500_000;
-
-/// Parses a whole document into its root element.
-///
-/// DOCTYPE declarations are refused outright: without a DTD no entity can be declared, so the
-/// classic entity-expansion and external-entity attacks have nothing to work with. `max_depth`
-/// is the deepest element nesting accepted (the root is depth 1); at most [`MAX_NODES`]
-/// elements and attributes are accepted in all.
-pub fn parse_str(text: &str, max_depth: usize) -> Result<Element, XmlError> {
-    // XML 1.0 forbids NUL and the other C0 controls (except tab, CR, LF) anywhere, raw; quick-xml
-    // passes them through, so they would reach passwords, paths and the database. Found by
-    // fuzzing the OPS decoder.
-    if let Some((at, c)) = text.char_indices().find(|(_, c)| !is_xml_char(*c)) {
-        return Err(XmlError::new(format!(
-            "character U+{:04X} is not allowed in XML (at byte {at})",
-            u32::from(c)
-        )));
-    }
-    let mut reader = Reader::from_str(text);
-    let config = reader.config_mut();
-    config.check_end_names = true;
-    config.expand_empty_elements = false;
-
-    let root_scope = Rc::new(Scope {
-        bindings: Vec::new(),
-        parent: None,
-    });
-    let mut stack: Vec<Element> = Vec::new();
-    let mut root: Option<Element> = None;
-    let mut nodes = 0usize;
-
-    loop {
-        let event = reader
-            .read_event()
-            .map_err(|e| XmlError::new(format!("{e} (at byte {})", reader.error_position())))?;
-        match event {
-            Event::Start(ref start) | Event::Empty(ref start) => {
-                if root.is_some() {
-                    return Err(XmlError::new("more than one root element"));
-                }
-                if stack.len() >= max_depth {
-                    return Err(XmlError::new(format!(
-                        "elements are nested more than {max_depth} levels deep"
-                    )));
-                }
-                let scope = stack.last().map_or(&root_scope, |e| &e.scope);
-                let element = open_element(start, scope, &mut nodes)?;
-                if matches!(event, Event::Start(_)) {
-                    stack.push(element);
-                } else {
-                    close_element(element, &mut stack, &mut root);
-                }
-            }
-            Event::End(_) => {
-                // quick-xml has already checked that the end tag matches the open one.
-                let Some(element) = stack.pop() else {
-                    return Err(XmlError::new("unexpected end tag"));
-                };
-                close_element(element, &mut stack, &mut root);
-            }
-            Event::Text(t) => {
-                let content = t.xml10_content();
-                push_text(&mut stack, &content)?;
-            }
-            Event::CData(c) => {
-                let content = c.xml10_content();
-                if stack.is_empty() {
-                    return Err(XmlError::new("CDATA outside the root element"));
-                }
-                push_text(&mut stack, &content)?;
-            }
-            Event::GeneralRef(r) => {
-                let c = resolve_reference(&r)?;
-                if stack.is_empty() {
-                    return Err(XmlError::new("a reference outside the root element"));
-                }
-                let mut buf = [0u8; 4];
-                push_text(&mut stack, c.encode_utf8(&mut buf))?;
-            }
-            Event::DocType(_) => return Err(XmlError::new("DTDs are not allowed")),
-            // Comments, processing instructions and the declaration carry nothing we use.
-            Event::Comment(_) | Event::PI(_) | Event::Decl(_) => {}
-            Event::Eof => {
-                if !stack.is_empty() {
-                    return Err(XmlError::new(
-                        "unexpected end of document (unclosed elements)",
-                    ));
-                }
-                return root.ok_or_else(|| XmlError::new("no root element"));
-            }
-        }
-    }
-}
-
-/// Counts one more element or attribute against [`MAX_NODES`].
-fn count_node(nodes: &mut usize) -> Result<(), XmlError> {
-    *nodes += 1;
-    if *nodes > MAX_NODES {
-        return Err(XmlError::new(format!(
-            "more than {MAX_NODES} elements and attributes"
-        )));
-    }
-    Ok(())
-}
-
-/// Builds an element from its start tag, resolving namespaces. `nodes` counts the elements and
-/// attributes so far and is checked against [`MAX_NODES`] before anything is allocated for
-/// them.
-fn open_element(
-    start: &BytesStart<'_>,
-    parent: &Rc<Scope>,
-    nodes: &mut usize,
-) -> Result<Element, XmlError> {
-    count_node(nodes)?;
-    let qname = start.name();
-    let name = <_ as AsRef<str>>::as_ref(&qname).to_owned();
-    let mut bindings = Vec::new();
-    let mut plain = Vec::new();
-    for attribute in start.attributes() {
-        count_node(nodes)?;
-        let attribute =
-            attribute.map_err(|e| XmlError::new(format!("bad attribute in <{name}>: {e}")))?;
-        let key: &str = attribute.key.as_ref();
-        let value = unescape_attribute(&attribute.value)?;
-        if key == "xmlns" {
-            bindings.push((String::new(), Rc::from(value)));
-        } else if let Some(prefix) = key.strip_prefix("xmlns:") {
-            if value.is_empty() {
-                return Err(XmlError::new(format!(
-                    "the namespace prefix \"{}\" is bound to an empty name",
-                    truncate(prefix, 40)
-                )));
-            }
-            bindings.push((prefix.to_owned(), Rc::from(value)));
-        } else {
-            plain.push((key.to_owned(), value));
-        }
-    }
-    let scope = if bindings.is_empty() {
-        Rc::clone(parent)
-    } else {
-        Rc::new(Scope {
-            bindings,
-            parent: Some(Rc::clone(parent)),
-        })
-    };
-    let namespace = scope.resolve(split_qname(&name).0);
-    let attributes = plain
-        .into_iter()
-        .map(|(name, value)| {
-            let prefix = split_qname(&name).0;
-            let namespace = if prefix.is_empty() {
-                None
-            } else {
-                scope.resolve(prefix)
-            };
-            Attribute {
-                name,
-                namespace,
-                value,
-            }
-        })
-        .collect();
-    Ok(Element {
-        name,
-        namespace,
-        attributes,
-        children: Vec::new(),
-        scope,
-    })
-}
-
-fn close_element(element: Element, stack: &mut [Element], root: &mut Option<Element>) {
-    match stack.last_mut() {
-        Some(parent) => parent.children.push(Node::Element(element)),
-        None => *root = Some(element),
-    }
-}
-
-/// Appends text to the open element, merging with text before it. Outside the root only
-/// whitespace is allowed.
-fn push_text(stack: &mut [Element], text: &str) -> Result<(), XmlError> {
-    let Some(parent) = stack.last_mut() else {
-        if text.chars().all(is_xml_whitespace) {
-            return Ok(());
-        }
-        return Err(XmlError::new("text outside the root element"));
-    };
-    if text.is_empty() {
-        return Ok(());
-    }
-    match parent.children.last_mut() {
-        Some(Node::Text(t)) => t.push_str(text),
-        _ => parent.children.push(Node::Text(text.to_owned())),
-    }
-    Ok(())
-}
-
-/// Resolves the name between `&` and `;`: one of the five predefined entities or a character
-/// reference to a legal XML character. Every other name is an error, since with DTDs refused
-/// no other entity can exist.
-fn resolve_reference(name: &str) -> Result<char, XmlError> {
-    match name {
-        "lt" => return Ok('<'),
-        "gt" => return Ok('>'),
-        "amp" => return Ok('&'),
-        "apos" => return Ok('\''),
-        "quot" => return Ok('"'),
-        _ => {}
-    }
-    let Some(number) = name.strip_prefix('#') else {
-        return Err(XmlError::new(format!(
-            "undefined entity &{};",
-            truncate(name, 40)
-        )));
-    };
-    let (digits, radix) = match number.strip_prefix('x') {
-        Some(hex) => (hex, 16),
-        None => (number, 10),
-    };
-    let invalid = || {
-        XmlError::new(format!(
-            "invalid character reference &{};",
-            truncate(name, 40)
-        ))
-    };
-    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
-        return Err(invalid());
-    }
-    let code = u32::from_str_radix(digits, radix).map_err(|_| invalid())?;
-    char::from_u32(code)
-        .filter(|&c| is_xml_char(c))
-        .ok_or_else(invalid)
-}
-
-/// Unescapes and normalises a raw attribute value: references resolved as in text, literal
-/// tab, CR and LF turned into spaces as XML 1.0 requires.
-fn unescape_attribute(raw: &str) -> Result<String, XmlError> {
-    let mut out = String::with_capacity(raw.len());
-    let mut rest = raw;
-    while let Some(i) = rest.find(['&', '<', '\r', '\n', '\t']) {
-        out.push_str(&rest[..i]);
-        let tail = &rest[i..];
-        match tail.as_bytes()[0] {
-            b'&' => {
-                let Some(end) = tail.find(';') else {
-                    return Err(XmlError::new(
-                        "unterminated reference in an attribute value",
-                    ));
-                };
-                out.push(resolve_reference(&tail[1..end])?);
-                rest = &tail[end + 1..];
-            }
-            b'<' => return Err(XmlError::new("'<' in an attribute value")),
-            b'\r' if tail.as_bytes().get(1) == Some(&b'\n') => {
-                out.push(' ');
-                rest = &tail[2..];
-            }
-            _ => {
-                out.push(' ');
-                rest = &tail[1..];
-            }
-        }
-    }
-    out.push_str(rest);
-    Ok(out)
 }
 
 /// Appends `s` escaped for element content. Characters XML 1.0 forbids are dropped (they
@@ -1033,6 +614,7 @@ pub(crate) mod testing {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::rc::Rc;
 
     #[test]
     fn characters_xml_forbids_are_refused() {

@@ -8,160 +8,451 @@
 //! the strictest client (XML-RPC.NET in dasBlog): every string in `<string>`, ints in `<int>`,
 //! booleans as `1`/`0`, classic dates.
 
+use std::borrow::Cow;
+
 use crate::value::{Call, Fault, Param, Value};
-use crate::xml::{self, Element, Encoding};
+use crate::xml::{self, Allowance, Encoding, ErrorKind, Event, Reader, Start, XmlError};
 
 /// The deepest element nesting accepted in a request; the decoder recurses once per level.
 const MAX_DEPTH: usize = 64;
 
 /// Decodes a `<methodCall>` body. Returns the call and the body's encoding, which the response
-/// should use. Every problem, from bad bytes to a bad `<int>`, is a protocol fault.
+/// should use. Every problem, from bad bytes to a bad `<int>`, is a protocol fault. The decode
+/// may use [`xml::DECODE_FACTOR`] times the body's size in memory (see
+/// [`decode_call_within`]).
 pub fn decode_call(body: &[u8]) -> Result<(Call, Encoding), Fault> {
-    let doc = xml::parse(body, MAX_DEPTH)
-        .map_err(|e| Fault::protocol(format!("malformed XML-RPC request: {e}")))?;
-    let malformed = |what: String| Fault::protocol(format!("malformed XML-RPC request: {what}"));
-    let root = &doc.root;
-    if root.name != "methodCall" {
-        return Err(malformed(format!(
-            "the root element is <{}>, not <methodCall>",
-            xml::truncate(&root.name, 40)
-        )));
+    decode_call_within(body, &mut Allowance::for_body(body.len()))
+}
+
+/// [`decode_call`], charging what the values cost to `memory`. The body is read one event at
+/// a time straight into the values: no element tree is built.
+pub fn decode_call_within(
+    body: &[u8],
+    memory: &mut Allowance<'_>,
+) -> Result<(Call, Encoding), Fault> {
+    let request = |what: String| Fault::protocol(format!("malformed XML-RPC request: {what}"));
+    let (text, encoding) = xml::decode_body(body).map_err(|e| request(e.to_string()))?;
+    if let Cow::Owned(converted) = &text {
+        memory
+            .charge(converted.len())
+            .map_err(|e| refused("request", e))?;
     }
-    if root.has_significant_text() {
-        return Err(malformed("text directly inside <methodCall>".to_owned()));
+    let mut reader = Reader::new(&text, MAX_DEPTH).map_err(|e| request(e.to_string()))?;
+    let mut stream = Stream {
+        reader: &mut reader,
+        memory,
+        document: "request",
+    };
+    let call = method_call(&mut stream);
+    let call = stream.conclude(call)?;
+    Ok((call, encoding))
+}
+
+/// Decodes a `<methodResponse>`: `Ok` with the returned value, or `Err` with the fault the
+/// server sent. A body that is not a well-formed response is a protocol fault (code 1).
+///
+/// XML-RPC faults do not say whose fault it is; the returned [`Fault::client`] follows this
+/// crate's convention that code 2 ([`Fault::server`]) is the server's and any other code the
+/// client's, so that faults this crate encodes decode to themselves.
+pub fn decode_response(body: &[u8]) -> Result<Value, Fault> {
+    let malformed = |what: String| Fault::protocol(format!("malformed XML-RPC response: {what}"));
+    let (text, _) = xml::decode_body(body).map_err(|e| malformed(e.to_string()))?;
+    let mut reader = Reader::new(&text, MAX_DEPTH).map_err(|e| malformed(e.to_string()))?;
+    let mut memory = Allowance::for_body(body.len());
+    let mut stream = Stream {
+        reader: &mut reader,
+        memory: &mut memory,
+        document: "response",
+    };
+    let response = method_response(&mut stream);
+    let response = stream.conclude(response)?;
+    let (kind, value) = response;
+    if kind == ResponseKind::Params {
+        return Ok(value);
+    }
+    let code = match value.member("faultCode") {
+        Some(Value::Int(code)) => i32::try_from(*code).ok(),
+        _ => None,
+    };
+    let message = match value.member("faultString") {
+        Some(Value::String(s)) => Some(s.clone()),
+        _ => None,
+    };
+    match (code, message) {
+        (Some(code), Some(message)) => Err(Fault {
+            code,
+            message,
+            client: code != Fault::server("").code,
+        }),
+        _ => Err(malformed(
+            "a <fault> without an int faultCode and a string faultString".to_owned(),
+        )),
+    }
+}
+
+/// A decode that cannot go on, and why.
+enum Stop {
+    /// The XML itself is not acceptable (or the memory for it is not there).
+    Xml(XmlError),
+    /// The XML is fine but is not an XML-RPC call or response.
+    Fault(Fault),
+}
+
+impl From<XmlError> for Stop {
+    fn from(e: XmlError) -> Stop {
+        Stop::Xml(e)
+    }
+}
+
+impl From<Fault> for Stop {
+    fn from(f: Fault) -> Stop {
+        Stop::Fault(f)
+    }
+}
+
+/// A request (or response) refused for the memory it would take, or because that memory is
+/// taken by other requests now.
+fn refused(document: &str, e: XmlError) -> Fault {
+    match e.kind() {
+        ErrorKind::Busy => Fault::server(format!("server busy: {e}")),
+        ErrorKind::TooLarge => Fault::protocol(format!("XML-RPC {document} refused: {e}")),
+        ErrorKind::Malformed => Fault::protocol(format!("malformed XML-RPC {document}: {e}")),
+    }
+}
+
+/// The reader and the memory allowance of one decode.
+struct Stream<'s, 't, 'm> {
+    reader: &'s mut Reader<'t>,
+    memory: &'s mut Allowance<'m>,
+    /// `request` or `response`.
+    document: &'static str,
+}
+
+impl<'t> Stream<'_, 't, '_> {
+    /// The next event. The reader ends every element it starts before the document ends, so
+    /// the end of the document inside an element cannot happen; it is reported all the same.
+    fn next(&mut self) -> Result<Event<'t>, Stop> {
+        match self.reader.read()? {
+            Some(event) => Ok(event),
+            None => Err(self.malformed("unexpected end of document").into()),
+        }
+    }
+
+    fn malformed(&self, what: impl std::fmt::Display) -> Fault {
+        Fault::protocol(format!("malformed XML-RPC {}: {what}", self.document))
+    }
+
+    fn charge(&mut self, bytes: usize) -> Result<(), Stop> {
+        self.memory.charge(bytes).map_err(Stop::Xml)
+    }
+
+    /// The text of an element whose start was just read, through its end. A child element is
+    /// an error, which `on_element` words.
+    fn text_only(&mut self, on_element: impl FnOnce(&Start<'_>) -> Fault) -> Result<String, Stop> {
+        let mut text = String::new();
+        loop {
+            match self.next()? {
+                Event::Text(t) => {
+                    self.charge(t.len())?;
+                    text.push_str(&t);
+                }
+                Event::Start(inner) => return Err(on_element(&inner).into()),
+                Event::End => return Ok(text),
+            }
+        }
+    }
+
+    /// The outcome of a decode: on success the rest of the document is read (it may hold
+    /// only comments and whitespace); on a problem with the call, the rest is read too, and
+    /// a document that is not even well-formed is reported as such.
+    fn conclude<T>(&mut self, result: Result<T, Stop>) -> Result<T, Fault> {
+        let document = self.document;
+        let stop = match result {
+            Ok(value) => match self.reader.finish() {
+                Ok(()) => return Ok(value),
+                Err(e) => Stop::Xml(e),
+            },
+            Err(stop) => stop,
+        };
+        match stop {
+            Stop::Xml(e) if e.kind() == ErrorKind::Malformed => Err(refused(document, e)),
+            Stop::Xml(e) if e.is_busy() => Err(refused(document, e)),
+            other => match self.reader.finish() {
+                Err(e) if e.kind() == ErrorKind::Malformed => Err(refused(document, e)),
+                _ => Err(match other {
+                    Stop::Xml(e) => refused(document, e),
+                    Stop::Fault(f) => f,
+                }),
+            },
+        }
+    }
+}
+
+fn is_whitespace(text: &str) -> bool {
+    text.chars().all(xml::is_xml_whitespace)
+}
+
+/// `<methodCall>`, from the root element's start.
+fn method_call(s: &mut Stream<'_, '_, '_>) -> Result<Call, Stop> {
+    let Event::Start(root) = s.next()? else {
+        return Err(s.malformed("no root element").into());
+    };
+    if root.name() != "methodCall" {
+        return Err(s
+            .malformed(format_args!(
+                "the root element is <{}>, not <methodCall>",
+                xml::truncate(root.name(), 40)
+            ))
+            .into());
     }
     let mut method: Option<String> = None;
     let mut params: Option<Vec<Param>> = None;
-    for child in root.elements() {
-        match child.name.as_str() {
+    let mut significant = false;
+    loop {
+        let child = match s.next()? {
+            Event::Text(t) => {
+                significant |= !is_whitespace(&t);
+                continue;
+            }
+            Event::End => break,
+            Event::Start(child) => child,
+        };
+        match child.name() {
             "methodName" if method.is_none() => {
-                if child.has_elements() {
-                    return Err(malformed("an element inside <methodName>".to_owned()));
-                }
-                method = Some(child.text().trim().to_owned());
+                let name = s.text_only(|_| {
+                    Fault::protocol("malformed XML-RPC request: an element inside <methodName>")
+                })?;
+                method = Some(name.trim().to_owned());
             }
-            "params" if params.is_none() => {
-                if child.has_significant_text() {
-                    return Err(malformed("text directly inside <params>".to_owned()));
-                }
-                let mut list = Vec::new();
-                for (i, param) in child.elements().enumerate() {
-                    let place = format!("param {}", i + 1);
-                    let context = Context {
-                        document: "request",
-                        place: &place,
-                    };
-                    if param.name != "param" {
-                        return Err(malformed(format!(
-                            "unexpected <{}> in <params>",
-                            xml::truncate(&param.name, 40)
-                        )));
-                    }
-                    let value = only_value(param, &context)?;
-                    list.push(Param {
-                        name: None,
-                        value: decode_value(value, &context)?,
-                    });
-                }
-                params = Some(list);
-            }
+            "params" if params.is_none() => params = Some(param_list(s)?),
             "methodName" | "params" => {
-                return Err(malformed(format!("more than one <{}>", child.name)));
+                return Err(s
+                    .malformed(format_args!("more than one <{}>", child.name()))
+                    .into());
             }
             other => {
-                return Err(malformed(format!(
-                    "unexpected <{}> in <methodCall>",
-                    xml::truncate(other, 40)
-                )));
+                return Err(s
+                    .malformed(format_args!(
+                        "unexpected <{}> in <methodCall>",
+                        xml::truncate(other, 40)
+                    ))
+                    .into());
             }
         }
+    }
+    if significant {
+        return Err(s.malformed("text directly inside <methodCall>").into());
     }
     let method = method
         .filter(|m| !m.is_empty())
-        .ok_or_else(|| malformed("no <methodName>".to_owned()))?;
-    Ok((
-        Call {
-            method,
-            params: params.unwrap_or_default(),
-        },
-        doc.encoding,
-    ))
+        .ok_or_else(|| s.malformed("no <methodName>"))?;
+    Ok(Call {
+        method,
+        params: params.unwrap_or_default(),
+    })
 }
 
-/// Where a value is, for error messages: which document and which part of it.
-struct Context<'a> {
-    /// `request` or `response`.
-    document: &'static str,
-    /// `param 2`, `the response`, `the fault`.
-    place: &'a str,
-}
-
-impl Context<'_> {
-    fn malformed(&self, what: impl std::fmt::Display) -> Fault {
-        Fault::protocol(format!(
-            "malformed XML-RPC {}: {what} in {}",
-            self.document, self.place
-        ))
-    }
-}
-
-impl std::fmt::Display for Context<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.place)
-    }
-}
-
-/// The single `<value>` child of a `<param>` (or of a `<fault>`).
-fn only_value<'a>(parent: &'a Element, context: &Context<'_>) -> Result<&'a Element, Fault> {
-    let mut children = parent.elements();
-    match (children.next(), children.next()) {
-        (Some(v), None) if v.name == "value" && !parent.has_significant_text() => Ok(v),
-        _ => Err(context.malformed(format!("<{}> must hold exactly one <value>", parent.name))),
-    }
-}
-
-/// Decodes one `<value>` element. `context` names where it is, for error messages.
-fn decode_value(value: &Element, context: &Context<'_>) -> Result<Value, Fault> {
-    let mut children = value.elements();
-    let typed = match (children.next(), children.next()) {
-        // No type element: the text itself is a string, whitespace and all.
-        (None, _) => return Ok(Value::String(value.text().into_owned())),
-        (Some(t), None) => t,
-        (Some(_), Some(_)) => {
-            return Err(context.malformed("more than one type inside a <value>"));
+/// `<params>`, after its start: each `<param>` holds one value.
+fn param_list(s: &mut Stream<'_, '_, '_>) -> Result<Vec<Param>, Stop> {
+    let mut list = Vec::new();
+    let mut significant = false;
+    loop {
+        let param = match s.next()? {
+            Event::Text(t) => {
+                significant |= !is_whitespace(&t);
+                continue;
+            }
+            Event::End => break,
+            Event::Start(param) => param,
+        };
+        if param.name() != "param" {
+            return Err(s
+                .malformed(format_args!(
+                    "unexpected <{}> in <params>",
+                    xml::truncate(param.name(), 40)
+                ))
+                .into());
         }
-    };
-    if value.has_significant_text() {
-        return Err(context.malformed(format_args!(
-            "text beside <{}> in a <value>",
-            xml::truncate(&typed.name, 40)
-        )));
+        let place = format!("param {}", list.len() + 1);
+        s.charge(std::mem::size_of::<Param>())?;
+        let value = only_value(s, "param", &place)?;
+        list.push(Param { name: None, value });
     }
+    if significant {
+        return Err(s.malformed("text directly inside <params>").into());
+    }
+    Ok(list)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ResponseKind {
+    Params,
+    Fault,
+}
+
+/// `<methodResponse>`, from the root element's start: one `<params>` with one `<param>`, or
+/// one `<fault>`.
+fn method_response(s: &mut Stream<'_, '_, '_>) -> Result<(ResponseKind, Value), Stop> {
+    let Event::Start(root) = s.next()? else {
+        return Err(s.malformed("no root element").into());
+    };
+    if root.name() != "methodResponse" {
+        return Err(s
+            .malformed(format_args!(
+                "the root element is <{}>, not <methodResponse>",
+                xml::truncate(root.name(), 40)
+            ))
+            .into());
+    }
+    let one = "<methodResponse> must hold one <params> or one <fault>";
+    let mut found: Option<(ResponseKind, Value)> = None;
+    loop {
+        let child = match s.next()? {
+            Event::Text(_) => continue,
+            Event::End => break,
+            Event::Start(child) => child,
+        };
+        if found.is_some() {
+            return Err(s.malformed(one).into());
+        }
+        found = Some(match child.name() {
+            "params" => (ResponseKind::Params, response_params(s)?),
+            "fault" => (ResponseKind::Fault, only_value(s, "fault", "the fault")?),
+            other => {
+                return Err(s
+                    .malformed(format_args!(
+                        "unexpected <{}> in <methodResponse>",
+                        xml::truncate(other, 40)
+                    ))
+                    .into());
+            }
+        });
+    }
+    found.ok_or_else(|| s.malformed(one).into())
+}
+
+/// A response's `<params>`, after its start: exactly one `<param>`.
+fn response_params(s: &mut Stream<'_, '_, '_>) -> Result<Value, Stop> {
+    let one = "<params> must hold exactly one <param>";
+    let mut found = None;
+    loop {
+        let param = match s.next()? {
+            Event::Text(_) => continue,
+            Event::End => break,
+            Event::Start(param) => param,
+        };
+        if found.is_some() || param.name() != "param" {
+            return Err(s.malformed(one).into());
+        }
+        found = Some(only_value(s, "param", "the response")?);
+    }
+    found.ok_or_else(|| s.malformed(one).into())
+}
+
+/// The single `<value>` child of a `<param>` (or of a `<fault>`), after the parent's start.
+fn only_value(s: &mut Stream<'_, '_, '_>, parent: &str, place: &str) -> Result<Value, Stop> {
+    let exactly_one = |s: &Stream<'_, '_, '_>| {
+        s.malformed(format_args!(
+            "<{parent}> must hold exactly one <value> in {place}"
+        ))
+    };
+    let mut found = None;
+    let mut significant = false;
+    loop {
+        let value = match s.next()? {
+            Event::Text(t) => {
+                significant |= !is_whitespace(&t);
+                continue;
+            }
+            Event::End => break,
+            Event::Start(value) => value,
+        };
+        if found.is_some() || value.name() != "value" {
+            return Err(exactly_one(s).into());
+        }
+        found = Some(decode_value(s, place)?);
+    }
+    match found {
+        Some(value) if !significant => Ok(value),
+        _ => Err(exactly_one(s).into()),
+    }
+}
+
+/// Decodes one `<value>` element, after its start, through its end. `place` names where it
+/// is, for error messages.
+fn decode_value(s: &mut Stream<'_, '_, '_>, place: &str) -> Result<Value, Stop> {
+    let in_place = |s: &Stream<'_, '_, '_>, what: std::fmt::Arguments<'_>| {
+        s.malformed(format_args!("{what} in {place}"))
+    };
+    // Untyped text is a string, whitespace and all; beside a type element it must be blank.
+    let mut text = String::new();
+    let mut significant = false;
+    let mut typed: Option<(Value, String)> = None;
+    loop {
+        match s.next()? {
+            Event::Text(t) => {
+                significant |= !is_whitespace(&t);
+                if typed.is_none() {
+                    s.charge(t.len())?;
+                    text.push_str(&t);
+                }
+            }
+            Event::Start(inner) => {
+                if typed.is_some() {
+                    return Err(
+                        in_place(s, format_args!("more than one type inside a <value>")).into(),
+                    );
+                }
+                s.memory.release(text.len());
+                text = String::new();
+                let name = inner.name().to_owned();
+                typed = Some((typed_value(s, &inner, place)?, name));
+            }
+            Event::End => break,
+        }
+    }
+    match typed {
+        None => Ok(Value::String(text)),
+        Some((_, name)) if significant => Err(in_place(
+            s,
+            format_args!("text beside <{}> in a <value>", xml::truncate(&name, 40)),
+        )
+        .into()),
+        Some((value, _)) => Ok(value),
+    }
+}
+
+/// The type element inside a `<value>` (`<int>`, `<struct>`, ...), after its start.
+fn typed_value(s: &mut Stream<'_, '_, '_>, typed: &Start<'_>, place: &str) -> Result<Value, Stop> {
     // Type names are matched without their prefix so that the Apache extensions (`ex:nil`,
     // `ex:i8`) are understood whether or not the client declared the `ex` namespace.
     let kind = typed.local_name();
     match kind {
-        "struct" => return decode_struct(typed, context),
-        "array" => return decode_array(typed, context),
-        "nil" => return Ok(Value::Nil),
+        "struct" => return decode_struct(s, place),
+        "array" => return decode_array(s, place),
+        "nil" => {
+            s.reader.skip()?;
+            return Ok(Value::Nil);
+        }
         _ => {}
     }
-    if let Some(inner) = typed.elements().next() {
-        return Err(context.malformed(format_args!(
-            "unexpected <{}> inside <{}>",
-            xml::truncate(&inner.name, 40),
-            xml::truncate(&typed.name, 40)
-        )));
-    }
-    let text = typed.text();
+    let typed_name = typed.name();
+    let document = s.document;
+    let text = s.text_only(|inner| {
+        Fault::protocol(format!(
+            "malformed XML-RPC {document}: unexpected <{}> inside <{}> in {place}",
+            xml::truncate(inner.name(), 40),
+            xml::truncate(typed_name, 40)
+        ))
+    })?;
     let invalid = || {
         Fault::protocol(format!(
-            "invalid {kind} value \"{}\" in {context}",
+            "invalid {kind} value \"{}\" in {place}",
             xml::truncate(&text, 40)
         ))
     };
-    match kind {
-        "string" => Ok(Value::String(text.into_owned())),
+    let value = match kind {
+        "string" => return Ok(Value::String(text)),
         "int" | "i4" | "i8" => xml::parse_int(&text).map(Value::Int).ok_or_else(invalid),
         "boolean" => match text.trim() {
             "1" => Ok(Value::Bool(true)),
@@ -176,74 +467,155 @@ fn decode_value(value: &Element, context: &Context<'_>) -> Result<Value, Fault> 
         "dateTime.iso8601" => xml::parse_datetime(&text)
             .map(Value::DateTime)
             .ok_or_else(invalid),
-        "base64" => xml::decode_base64(&text)
-            .map(Value::Base64)
-            .map_err(|e| Fault::protocol(format!("invalid base64 value in {context}: {e}"))),
+        "base64" => {
+            // The decoded bytes are charged, the text they came from given back.
+            s.charge(text.len() / 4 * 3)?;
+            xml::decode_base64(&text)
+                .map(Value::Base64)
+                .map_err(|e| Fault::protocol(format!("invalid base64 value in {place}: {e}")))
+        }
         other => Err(Fault::protocol(format!(
-            "unknown value type <{}> in {context}",
+            "unknown value type <{}> in {place}",
             xml::truncate(other, 40)
         ))),
-    }
+    };
+    s.memory.release(text.len());
+    Ok(value?)
 }
 
-fn decode_struct(element: &Element, context: &Context<'_>) -> Result<Value, Fault> {
-    let malformed = |what: &str| context.malformed(what);
-    if element.has_significant_text() {
-        return Err(malformed("text directly inside <struct>"));
-    }
+/// `<struct>`, after its start: `<member>`s of one `<name>` and one `<value>`.
+fn decode_struct(s: &mut Stream<'_, '_, '_>, place: &str) -> Result<Value, Stop> {
+    let not_a_member = |s: &Stream<'_, '_, '_>| {
+        s.malformed(format_args!(
+            "a <struct> child that is not a <member> in {place}"
+        ))
+    };
     let mut members = Vec::new();
-    for member in element.elements() {
-        if member.name != "member" || member.has_significant_text() {
-            return Err(malformed("a <struct> child that is not a <member>"));
-        }
-        let mut name = None;
-        let mut value = None;
-        for part in member.elements() {
-            match part.name.as_str() {
-                "name" if name.is_none() && !part.has_elements() => {
-                    name = Some(part.text().into_owned());
-                }
-                "value" if value.is_none() => value = Some(part),
-                _ => {
-                    return Err(malformed(
-                        "a <member> that is not one <name> and one <value>",
-                    ));
-                }
+    let mut significant = false;
+    loop {
+        let member = match s.next()? {
+            Event::Text(t) => {
+                significant |= !is_whitespace(&t);
+                continue;
             }
-        }
-        let (Some(name), Some(value)) = (name, value) else {
-            return Err(malformed("a <member> without <name> or <value>"));
+            Event::End => break,
+            Event::Start(member) => member,
         };
-        members.push((name, decode_value(value, context)?));
+        if member.name() != "member" {
+            return Err(not_a_member(s).into());
+        }
+        s.charge(std::mem::size_of::<(String, Value)>())?;
+        members.push(decode_member(s, place)?);
+    }
+    if significant {
+        return Err(s
+            .malformed(format_args!("text directly inside <struct> in {place}"))
+            .into());
     }
     Ok(Value::Struct(members))
 }
 
-fn decode_array(element: &Element, context: &Context<'_>) -> Result<Value, Fault> {
-    let malformed = |what: &str| context.malformed(what);
-    if element.has_significant_text() {
-        return Err(malformed("text directly inside <array>"));
-    }
-    let mut datas = element.elements();
-    let data = match (datas.next(), datas.next()) {
-        // `<array/>` without `<data>`: read as empty rather than refused.
-        (None, _) => return Ok(Value::Array(Vec::new())),
-        (Some(d), None) if d.name == "data" => d,
-        _ => return Err(malformed("an <array> that is not one <data>")),
+/// `<member>`, after its start: one `<name>` and one `<value>`, in either order.
+fn decode_member(s: &mut Stream<'_, '_, '_>, place: &str) -> Result<(String, Value), Stop> {
+    let document = s.document;
+    let not_one_each = move || {
+        Fault::protocol(format!(
+            "malformed XML-RPC {document}: a <member> that is not one <name> and one <value> \
+             in {place}"
+        ))
     };
-    if data.has_significant_text() {
-        return Err(malformed("text directly inside <data>"));
-    }
-    data.elements()
-        .map(|v| {
-            if v.name == "value" {
-                decode_value(v, context)
-            } else {
-                Err(malformed("a <data> child that is not a <value>"))
+    let mut name = None;
+    let mut value = None;
+    let mut significant = false;
+    loop {
+        let part = match s.next()? {
+            Event::Text(t) => {
+                significant |= !is_whitespace(&t);
+                continue;
             }
-        })
-        .collect::<Result<Vec<_>, _>>()
-        .map(Value::Array)
+            Event::End => break,
+            Event::Start(part) => part,
+        };
+        match part.name() {
+            "name" if name.is_none() => name = Some(s.text_only(|_| not_one_each())?),
+            "value" if value.is_none() => value = Some(decode_value(s, place)?),
+            _ => return Err(not_one_each().into()),
+        }
+    }
+    if significant {
+        return Err(s
+            .malformed(format_args!(
+                "a <struct> child that is not a <member> in {place}"
+            ))
+            .into());
+    }
+    match (name, value) {
+        (Some(name), Some(value)) => Ok((name, value)),
+        _ => Err(s
+            .malformed(format_args!(
+                "a <member> without <name> or <value> in {place}"
+            ))
+            .into()),
+    }
+}
+
+/// `<array>`, after its start: one `<data>` of `<value>`s (or nothing, read as empty).
+fn decode_array(s: &mut Stream<'_, '_, '_>, place: &str) -> Result<Value, Stop> {
+    let mut items: Option<Vec<Value>> = None;
+    let mut significant = false;
+    loop {
+        let data = match s.next()? {
+            Event::Text(t) => {
+                significant |= !is_whitespace(&t);
+                continue;
+            }
+            Event::End => break,
+            Event::Start(data) => data,
+        };
+        if items.is_some() || data.name() != "data" {
+            return Err(s
+                .malformed(format_args!("an <array> that is not one <data> in {place}"))
+                .into());
+        }
+        items = Some(decode_data(s, place)?);
+    }
+    if significant {
+        return Err(s
+            .malformed(format_args!("text directly inside <array> in {place}"))
+            .into());
+    }
+    Ok(Value::Array(items.unwrap_or_default()))
+}
+
+/// `<data>`, after its start: `<value>`s.
+fn decode_data(s: &mut Stream<'_, '_, '_>, place: &str) -> Result<Vec<Value>, Stop> {
+    let mut items = Vec::new();
+    let mut significant = false;
+    loop {
+        let value = match s.next()? {
+            Event::Text(t) => {
+                significant |= !is_whitespace(&t);
+                continue;
+            }
+            Event::End => break,
+            Event::Start(value) => value,
+        };
+        if value.name() != "value" {
+            return Err(s
+                .malformed(format_args!(
+                    "a <data> child that is not a <value> in {place}"
+                ))
+                .into());
+        }
+        s.charge(std::mem::size_of::<Value>())?;
+        items.push(decode_value(s, place)?);
+    }
+    if significant {
+        return Err(s
+            .malformed(format_args!("text directly inside <data> in {place}"))
+            .into());
+    }
+    Ok(items)
 }
 
 /// Appends `<value>...</value>` for `value`.
@@ -345,76 +717,6 @@ pub fn encode_call(method: &str, params: &[Value]) -> Vec<u8> {
     }
     out.push_str("</params></methodCall>\n");
     out.into_bytes()
-}
-
-/// Decodes a `<methodResponse>`: `Ok` with the returned value, or `Err` with the fault the
-/// server sent. A body that is not a well-formed response is a protocol fault (code 1).
-///
-/// XML-RPC faults do not say whose fault it is; the returned [`Fault::client`] follows this
-/// crate's convention that code 2 ([`Fault::server`]) is the server's and any other code the
-/// client's, so that faults this crate encodes decode to themselves.
-pub fn decode_response(body: &[u8]) -> Result<Value, Fault> {
-    let malformed = |what: String| Fault::protocol(format!("malformed XML-RPC response: {what}"));
-    let doc = xml::parse(body, MAX_DEPTH).map_err(|e| malformed(e.to_string()))?;
-    let root = &doc.root;
-    if root.name != "methodResponse" {
-        return Err(malformed(format!(
-            "the root element is <{}>, not <methodResponse>",
-            xml::truncate(&root.name, 40)
-        )));
-    }
-    let mut children = root.elements();
-    let (Some(child), None) = (children.next(), children.next()) else {
-        return Err(malformed(
-            "<methodResponse> must hold one <params> or one <fault>".to_owned(),
-        ));
-    };
-    match child.name.as_str() {
-        "params" => {
-            let mut params = child.elements();
-            match (params.next(), params.next()) {
-                (Some(param), None) if param.name == "param" => {
-                    let context = Context {
-                        document: "response",
-                        place: "the response",
-                    };
-                    decode_value(only_value(param, &context)?, &context)
-                }
-                _ => Err(malformed(
-                    "<params> must hold exactly one <param>".to_owned(),
-                )),
-            }
-        }
-        "fault" => {
-            let context = Context {
-                document: "response",
-                place: "the fault",
-            };
-            let value = decode_value(only_value(child, &context)?, &context)?;
-            let code = match value.member("faultCode") {
-                Some(Value::Int(code)) => i32::try_from(*code).ok(),
-                _ => None,
-            };
-            let message = match value.member("faultString") {
-                Some(Value::String(s)) => Some(s.clone()),
-                _ => None,
-            };
-            match (code, message) {
-                (Some(code), Some(message)) => Err(Fault {
-                    code,
-                    message,
-                    client: code != Fault::server("").code,
-                }),
-                _ => Err(malformed(
-                    "a <fault> without an int faultCode and a string faultString".to_owned(),
-                )),
-            }
-        }
-        other => Err(malformed(format!(
-            "unexpected <{}> in <methodResponse>",
-            xml::truncate(other, 40)
-        ))),
-    }
 }
 
 #[cfg(test)]

@@ -5,12 +5,14 @@
 //! line, which the OpenSRS PHP client rejects. Here the status line is always `HTTP/1.1` and
 //! every response has a `Content-Length`.
 
+pub mod budget;
 pub mod client;
 mod server;
 mod stats;
 pub mod tls;
 pub mod wire;
 
+pub use budget::{Budget, Hold, Refusal};
 pub use client::{Cidr, Client};
 pub use server::{Listener, Server, ServerOptions, ShutdownHandle, Socket, bind, bind_unix};
 pub use stats::Stats;

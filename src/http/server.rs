@@ -21,7 +21,8 @@ use std::time::{Duration, Instant};
 use mio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 use mio::{Events, Interest, Poll, Registry, Token, Waker};
 
-use super::client::{self, Cidr, Hop};
+use super::budget::{Budget, Hold, Refusal};
+use super::client::{self, Cidr, Client, Hop};
 use super::stats::Stats;
 use super::tls::TlsAcceptor;
 use super::wire::{
@@ -39,6 +40,13 @@ const FIRST_LISTENER: usize = 1;
 const TICK: Duration = Duration::from_millis(100);
 const LISTEN_BACKLOG: i32 = 1024;
 const READ_CHUNK: usize = 16 * 1024;
+/// The most state-machine moves (each reads at most one chunk) a connection makes before the
+/// I/O thread turns to the others: a client sending as fast as loopback allows would otherwise
+/// keep it for a whole 8 MiB body, or 4 MiB of lingering, while everyone else waits.
+const MOVES_PER_TURN: usize = 16;
+/// How much more than a requester a client must hold before its unfinished request is closed
+/// to make room (see `IoLoop::evict_for`).
+const EVICTION_MARGIN: u64 = 64 * 1024;
 /// After an error reply, input is read and dropped for this long (or this much) before the
 /// socket closes, so the client gets to read the reply instead of a TCP reset.
 const LINGER_TIME: Duration = Duration::from_secs(2);
@@ -51,6 +59,12 @@ pub struct ServerOptions {
     pub max_connections: usize,
     pub max_connections_per_ip: u32,
     pub max_body_bytes: u64,
+    /// Bytes of request heads and bodies held at once, across all connections (see
+    /// [`super::budget`]); one client address may hold [`ServerOptions::per_client_buffered`].
+    pub max_buffered_bytes: u64,
+    /// A body must arrive at least this fast on average (bytes per second), besides never
+    /// pausing longer than `read_timeout`: a body of `n` bytes has `read_timeout + n / rate`.
+    pub body_min_rate: u64,
     pub head_timeout: Duration,
     pub read_timeout: Duration,
     pub write_timeout: Duration,
@@ -60,6 +74,19 @@ pub struct ServerOptions {
     pub log_path: fn(&str) -> String,
     /// Peers whose forwarding headers name the client (see [`client`]).
     pub trusted_proxies: Vec<Cidr>,
+}
+
+impl ServerOptions {
+    /// What one client address may hold of `max_buffered_bytes`: a quarter, or one largest
+    /// request (body and head) if that is more, so that any request a client may send fits.
+    pub fn per_client_buffered(&self) -> u64 {
+        (self.max_buffered_bytes / 4)
+            .max(
+                self.max_body_bytes
+                    .saturating_add(wire::MAX_HEAD_BYTES as u64),
+            )
+            .min(self.max_buffered_bytes)
+    }
 }
 
 /// A socket the server accepts connections on.
@@ -290,8 +317,11 @@ impl Server {
         }
         drop(back_tx);
 
+        let budget = Budget::new(options.max_buffered_bytes, options.per_client_buffered());
         let io = IoLoop {
             poll,
+            ready: Vec::new(),
+            budget,
             listeners,
             conns: HashMap::new(),
             next_token: first_conn,
@@ -364,8 +394,18 @@ enum State {
     Body {
         head: Box<Head>,
         started: Instant,
+        /// Who sent it, decided from the head: the body's bytes are counted against it.
+        client: Client,
+        /// The budget the body's bytes are taken from; the body is never larger than this
+        /// (its capacity is exactly what is held).
+        hold: Hold,
         body: Vec<u8>,
         chunked: Option<ChunkedDecoder>,
+        /// `Expect: 100-continue` is answered once the body's bytes are granted.
+        continue_pending: bool,
+        /// When the whole body must have arrived, at the slowest allowed rate.
+        due: Instant,
+        body_started: Instant,
     },
     /// A response is partly written.
     Writing {
@@ -391,6 +431,8 @@ struct Conn {
     /// When it was accepted: the TLS handshake must finish within `head_timeout` of this.
     opened: Instant,
     buf: Vec<u8>,
+    /// What `buf` holds of the budget: its capacity.
+    buf_hold: Hold,
     state: State,
     deadline: Instant,
 }
@@ -418,6 +460,10 @@ struct Returned {
 
 struct IoLoop {
     poll: Poll,
+    /// Connections whose turn ended before they ran out of input (see [`MOVES_PER_TURN`]).
+    ready: Vec<Token>,
+    /// Bytes of heads and bodies held by connections and requests in flight.
+    budget: Arc<Budget>,
     /// Emptied at shutdown.
     listeners: Vec<Listener>,
     conns: HashMap<Token, Conn>,
@@ -441,7 +487,12 @@ impl IoLoop {
         let mut events = Events::with_capacity(1024);
         let mut next_tick = Instant::now() + TICK;
         loop {
-            let timeout = next_tick.saturating_duration_since(Instant::now());
+            // Connections that still had input when their turn ended go on at once.
+            let timeout = if self.ready.is_empty() {
+                next_tick.saturating_duration_since(Instant::now())
+            } else {
+                Duration::ZERO
+            };
             if let Err(e) = self.poll.poll(&mut events, Some(timeout))
                 && e.kind() != io::ErrorKind::Interrupted
             {
@@ -459,6 +510,9 @@ impl IoLoop {
                     token => self.on_event(token),
                 }
             }
+            for token in std::mem::take(&mut self.ready) {
+                self.drive(token);
+            }
             self.take_back();
             if let Some(options) = self
                 .new_options
@@ -470,6 +524,10 @@ impl IoLoop {
                     queue_depth: self.options.queue_depth,
                     ..options
                 };
+                self.budget.set_limits(
+                    self.options.max_buffered_bytes,
+                    self.options.per_client_buffered(),
+                );
             }
             if self.stopping.load(Ordering::SeqCst) && self.stop_deadline.is_none() {
                 self.begin_shutdown();
@@ -615,6 +673,7 @@ impl IoLoop {
                 tls,
                 opened: now,
                 buf: Vec::new(),
+                buf_hold: Hold::new(&self.budget, capped),
                 state: State::Idle,
                 deadline: now + self.options.head_timeout,
             },
@@ -634,10 +693,27 @@ impl IoLoop {
         let Some(mut conn) = self.conns.remove(&token) else {
             return;
         };
+        let mut moves = 0;
         loop {
-            match step(&mut conn, &self.options) {
+            moves += 1;
+            if moves > MOVES_PER_TURN {
+                // Its turn is over; it still has input (readiness is edge-triggered, so it
+                // must be remembered), and goes on after the others have had theirs.
+                self.ready.push(token);
+                break;
+            }
+            match step(&mut conn, &self.options, &self.budget) {
                 Step::Wait => break,
                 Step::Again => continue,
+                Step::NeedBudget(need) => {
+                    if let Err(refusal) = self.make_room(&conn, need) {
+                        self.stats.count_memory_refusal();
+                        log_refusal_why(&conn, 503, &refusal.to_string());
+                        let resp = Response::text(503, &refusal.to_string())
+                            .with_header("Retry-After", "1");
+                        reply_and_close(&mut conn, &resp, &self.options);
+                    }
+                }
                 Step::Close => {
                     self.forget(token, conn);
                     return;
@@ -676,6 +752,79 @@ impl IoLoop {
             }
         }
         self.conns.insert(token, conn);
+    }
+
+    /// Takes what `conn` needs from the budget, closing other connections' unfinished requests
+    /// if that is what it takes: under memory pressure, the client holding the most gives way
+    /// to one holding less, so a few addresses cannot starve everyone by sending most of huge
+    /// bodies and stalling. `Err` when there is no such request to close, or when `conn`'s own
+    /// client already holds its whole share.
+    fn make_room(&mut self, conn: &Conn, need: Need) -> Result<(), Refusal> {
+        let (hold, bytes) = match (need, &conn.state) {
+            (Need::Body(bytes), State::Body { hold, .. }) => (hold.clone(), bytes),
+            (Need::Buffer(bytes), _) => (conn.buf_hold.clone(), bytes),
+            // Nothing else asks for bytes.
+            (Need::Body(_), _) => return Ok(()),
+        };
+        loop {
+            match hold.grow(bytes) {
+                Ok(()) => return Ok(()),
+                Err(Refusal::Client) => return Err(Refusal::Client),
+                Err(Refusal::Total) => {
+                    let own = hold.client().map_or(0, |c| self.budget.used_by(c));
+                    if !self.evict_for(hold.client(), own.saturating_add(bytes)) {
+                        return Err(Refusal::Total);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Closes, with a 503, the unfinished request of the client that holds the most of the
+    /// budget, provided it holds more than `than` and is not `requester`. `false` if there is
+    /// none.
+    fn evict_for(&mut self, requester: Option<IpAddr>, than: u64) -> bool {
+        let mut victim: Option<(u64, u64, Token)> = None;
+        for (token, conn) in &self.conns {
+            let (client, held) = match &conn.state {
+                State::Body { hold, .. } => (hold.client(), hold.bytes() + conn.buf_hold.bytes()),
+                State::Head { .. } => (conn.buf_hold.client(), conn.buf_hold.bytes()),
+                _ => continue,
+            };
+            let Some(client) = client.filter(|c| Some(*c) != requester) else {
+                continue;
+            };
+            let by_client = self.budget.used_by(client);
+            // Only a client holding clearly more gives way: requests of about the same size
+            // are served first come, first served rather than closing one another in turn.
+            if by_client <= than.saturating_add(EVICTION_MARGIN) || held == 0 {
+                continue;
+            }
+            if victim.is_none_or(|(most, largest, _)| (by_client, held) > (most, largest)) {
+                victim = Some((by_client, held, *token));
+            }
+        }
+        let Some((_, _, token)) = victim else {
+            return false;
+        };
+        let Some(mut conn) = self.conns.remove(&token) else {
+            return false;
+        };
+        self.stats.count_memory_refusal();
+        log_refusal_why(
+            &conn,
+            503,
+            "closed to make room: this client held the most request data while the budget was full",
+        );
+        let resp = Response::text(
+            503,
+            "server busy: another client needed the memory your unfinished request held; try again",
+        )
+        .with_header("Retry-After", "1");
+        reply_and_close(&mut conn, &resp, &self.options);
+        self.conns.insert(token, conn);
+        self.drive(token);
+        true
     }
 
     fn take_back(&mut self) {
@@ -767,10 +916,21 @@ enum Step {
     Again,
     Close,
     Dispatch(Work),
+    /// More of the budget is needed (for the read buffer or the body) before going on.
+    NeedBudget(Need),
+}
+
+/// What a connection needs from the budget, and for which of its holds.
+#[derive(Debug, Clone, Copy)]
+enum Need {
+    /// Bytes already read into `buf` (at most one read's worth beyond the head limit).
+    Buffer(u64),
+    /// Bytes of a body not read yet.
+    Body(u64),
 }
 
 /// One move of a connection's state machine.
-fn step(conn: &mut Conn, options: &ServerOptions) -> Step {
+fn step(conn: &mut Conn, options: &ServerOptions, budget: &Arc<Budget>) -> Step {
     match &mut conn.state {
         State::Writing { out, pos, then } => match write_some(&conn.stream, out, pos) {
             Ok(true) => {
@@ -783,6 +943,7 @@ fn step(conn: &mut Conn, options: &ServerOptions) -> Step {
         },
         State::Lingering { dropped } => {
             let mut scratch = [0u8; 8192];
+            let mut this_move = 0;
             loop {
                 match (&conn.stream).read(&mut scratch) {
                     Ok(0) => return Step::Close,
@@ -790,6 +951,10 @@ fn step(conn: &mut Conn, options: &ServerOptions) -> Step {
                         *dropped += n;
                         if *dropped > LINGER_BYTES {
                             return Step::Close;
+                        }
+                        this_move += n;
+                        if this_move >= READ_CHUNK {
+                            return Step::Again;
                         }
                     }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Step::Wait,
@@ -800,8 +965,9 @@ fn step(conn: &mut Conn, options: &ServerOptions) -> Step {
         }
         State::Idle | State::Head { .. } | State::Body { .. } => {
             // Parse what is buffered before reading more: a pipelined request may be complete.
-            match advance(conn, options) {
+            match advance(conn, options, budget) {
                 Progress::NeedInput => {}
+                Progress::NeedBody(bytes) => return Step::NeedBudget(Need::Body(bytes)),
                 Progress::Ready(request, persistence) => {
                     return Step::Dispatch(Work::Request(request, persistence));
                 }
@@ -812,7 +978,14 @@ fn step(conn: &mut Conn, options: &ServerOptions) -> Step {
                     return Step::Again;
                 }
             }
-            match fill(conn) {
+            let filled = fill(conn);
+            // What was read is held until parsed: it counts against the budget at once.
+            let capacity = conn.buf.capacity() as u64;
+            let held = conn.buf_hold.bytes();
+            if capacity > held && conn.buf_hold.resize(capacity).is_err() {
+                return Step::NeedBudget(Need::Buffer(capacity - held));
+            }
+            match filled {
                 Ok(Filled::Data) => Step::Again,
                 Ok(Filled::Nothing) => Step::Wait,
                 Ok(Filled::Handshake) => Step::Dispatch(Work::Handshake),
@@ -826,12 +999,17 @@ fn step(conn: &mut Conn, options: &ServerOptions) -> Step {
 
 enum Progress {
     NeedInput,
+    /// The body may not be read on until this many more bytes of the budget are held.
+    NeedBody(u64),
     Ready(Box<Request>, Persistence),
     Refused(RequestError),
 }
 
+/// Bytes a chunked body's budget grows by at least: its size is not known in advance.
+const CHUNKED_STEP: u64 = 64 * 1024;
+
 /// Moves a connection forward on the bytes already buffered.
-fn advance(conn: &mut Conn, options: &ServerOptions) -> Progress {
+fn advance(conn: &mut Conn, options: &ServerOptions, budget: &Arc<Budget>) -> Progress {
     let now = Instant::now();
     if matches!(conn.state, State::Idle) {
         // Tolerate stray CRLFs between requests (RFC 9112 §2.2), as some old clients send.
@@ -855,34 +1033,86 @@ fn advance(conn: &mut Conn, options: &ServerOptions) -> Progress {
         };
         let (head, used) = parsed;
         conn.buf.drain(..used);
+        // Who the client is comes from the head alone; the body's bytes count against it.
+        let client = client::client_of(
+            &Hop {
+                peer: conn.peer.ip(),
+                unix: conn.unix,
+                tls: conn.tls.is_some(),
+                trusted: &options.trusted_proxies,
+            },
+            // A forwarding header that is not UTF-8 is not one we can read: it is skipped.
+            head.headers
+                .iter()
+                .map(|h| (h.name.as_str(), std::str::from_utf8(&h.value).unwrap_or(""))),
+        );
+        let declared = match head.framing {
+            Framing::Length(n) => n,
+            Framing::None | Framing::Chunked => 0,
+        };
+        // The whole body must arrive within the pause limit plus its size at the slowest
+        // allowed rate; a chunked body's allowance grows with what has arrived.
+        let due = now + options.read_timeout + at_rate(declared, options.body_min_rate);
         // Not over TLS: a record the socket took only part of would break the session, and
         // the client sends its body anyway once its wait for 100 is over.
-        if head.expect_continue && conn.buf.is_empty() && conn.tls.is_none() {
-            // Best effort: a client that gets no 100 sends its body after its own timeout.
-            let _ = (&conn.stream).write(b"HTTP/1.1 100 Continue\r\n\r\n");
-        }
-        let (body, chunked) = match head.framing {
-            Framing::None => (Vec::new(), None),
-            Framing::Length(n) => (Vec::with_capacity(n.min(64 * 1024) as usize), None),
-            Framing::Chunked => (Vec::new(), Some(ChunkedDecoder::default())),
-        };
+        let continue_pending = head.expect_continue && conn.tls.is_none();
         conn.state = State::Body {
             head: Box::new(head),
             started,
-            body,
-            chunked,
+            client,
+            hold: Hold::new(budget, Some(client.ip)),
+            body: Vec::new(),
+            chunked: None,
+            continue_pending,
+            due,
+            body_started: now,
         };
-        conn.deadline = now + options.read_timeout;
+        conn.deadline = (now + options.read_timeout).min(due);
     }
     let State::Body {
         head,
+        hold,
         body,
         chunked,
+        continue_pending,
+        due,
+        body_started,
         ..
     } = &mut conn.state
     else {
         return Progress::NeedInput;
     };
+    // Take the body's bytes from the budget before reading them, and size the buffer to
+    // exactly what is held.
+    let wanted = match head.framing {
+        Framing::None => 0,
+        Framing::Length(n) => n,
+        Framing::Chunked => {
+            // Decoding never yields more than it consumes, so what is buffered bounds it.
+            let arriving = (body.len() + conn.buf.len()) as u64;
+            if arriving <= hold.bytes() {
+                hold.bytes()
+            } else {
+                arriving
+                    .max(CHUNKED_STEP)
+                    .max(hold.bytes().saturating_mul(2))
+                    .min(options.max_body_bytes)
+            }
+        }
+    };
+    if hold.bytes() < wanted {
+        return Progress::NeedBody(wanted - hold.bytes());
+    }
+    if (body.capacity() as u64) < wanted {
+        body.reserve_exact(wanted as usize - body.len());
+    }
+    if head.framing == Framing::Chunked && chunked.is_none() {
+        *chunked = Some(ChunkedDecoder::default());
+    }
+    if std::mem::take(continue_pending) && conn.buf.is_empty() {
+        // Best effort: a client that gets no 100 sends its body after its own timeout.
+        let _ = (&conn.stream).write(b"HTTP/1.1 100 Continue\r\n\r\n");
+    }
     let before = conn.buf.len();
     let complete = match (head.framing, chunked.as_mut()) {
         (Framing::Length(n), _) => {
@@ -892,6 +1122,7 @@ fn advance(conn: &mut Conn, options: &ServerOptions) -> Progress {
             conn.buf.drain(..take);
             body.len() as u64 == n
         }
+        // What is held covers all that is buffered (see `wanted`), so the body stays within it.
         (Framing::Chunked, Some(decoder)) => {
             match decoder.feed(&conn.buf, body, options.max_body_bytes) {
                 Ok(used) => {
@@ -904,7 +1135,12 @@ fn advance(conn: &mut Conn, options: &ServerOptions) -> Progress {
         _ => true,
     };
     if conn.buf.len() != before {
-        conn.deadline = now + options.read_timeout;
+        if head.framing == Framing::Chunked {
+            *due = *body_started
+                + options.read_timeout
+                + at_rate(body.len() as u64, options.body_min_rate);
+        }
+        conn.deadline = (now + options.read_timeout).min(*due);
     }
     if !complete {
         return Progress::NeedInput;
@@ -912,6 +1148,8 @@ fn advance(conn: &mut Conn, options: &ServerOptions) -> Progress {
     let State::Body {
         head,
         started,
+        client,
+        hold,
         body,
         ..
     } = std::mem::replace(&mut conn.state, State::Idle)
@@ -924,24 +1162,13 @@ fn advance(conn: &mut Conn, options: &ServerOptions) -> Progress {
         (true, Version::Http10) => Persistence::KeepAlive10,
         (true, Version::Http11) => Persistence::KeepAlive,
     };
-    let client = client::client_of(
-        &Hop {
-            peer: conn.peer.ip(),
-            unix: conn.unix,
-            tls: conn.tls.is_some(),
-            trusted: &options.trusted_proxies,
-        },
-        // A forwarding header that is not UTF-8 is not one we can read: it is skipped.
-        head.headers
-            .iter()
-            .map(|h| (h.name.as_str(), std::str::from_utf8(&h.value).unwrap_or(""))),
-    );
     let request = Request {
         method: head.method,
         target: head.target,
         version: head.version,
         headers: head.headers,
         body,
+        hold,
         peer: conn.peer,
         client: client.ip,
         https: client.https,
@@ -949,6 +1176,15 @@ fn advance(conn: &mut Conn, options: &ServerOptions) -> Progress {
         received: started,
     };
     Progress::Ready(Box::new(request), persistence)
+}
+
+/// How long `bytes` take at `rate` bytes per second (no time at all for a rate of 0, which
+/// turns the minimum off).
+fn at_rate(bytes: u64, rate: u64) -> Duration {
+    if rate == 0 {
+        return Duration::ZERO;
+    }
+    Duration::from_millis(bytes.saturating_mul(1000) / rate)
 }
 
 enum Filled {
@@ -1098,6 +1334,7 @@ fn finish_response(conn: &mut Conn, then: After, options: &ServerOptions) {
             if conn.buf.is_empty() {
                 // Give back what a large request left behind; an idle connection holds nothing.
                 conn.buf = Vec::new();
+                let _ = conn.buf_hold.resize(0);
             }
             conn.state = State::Idle;
             conn.deadline = Instant::now() + options.keepalive_timeout;
@@ -1122,7 +1359,9 @@ fn reply_and_close(conn: &mut Conn, resp: &Response, options: &ServerOptions) {
         out.clear();
     }
     let out = seal(conn, out, After::Close);
-    conn.buf.clear();
+    conn.buf = Vec::new();
+    let _ = conn.buf_hold.resize(0);
+    // Dropping an unfinished body gives its bytes back.
     conn.state = State::Writing {
         out,
         pos: 0,
@@ -1132,10 +1371,17 @@ fn reply_and_close(conn: &mut Conn, resp: &Response, options: &ServerOptions) {
 }
 
 fn log_refusal(conn: &Conn, error: RequestError) {
+    log_refusal_why(conn, error.status(), &error.to_string());
+}
+
+fn log_refusal_why(conn: &Conn, status: u16, why: &str) {
+    // The client, once its head has named it (through a trusted proxy); else the peer.
+    let client = match &conn.state {
+        State::Body { client, .. } => client.ip,
+        _ => conn.peer.ip(),
+    };
     log::info!(
-        "request client={} method=- path=- status={} bytes=0 ms=0.0 reason=\"{error}\"",
-        conn.peer.ip(),
-        error.status()
+        "request client={client} method=- path=- status={status} bytes=0 ms=0.0 reason=\"{why}\""
     );
 }
 
@@ -1302,6 +1548,8 @@ mod tests {
             max_connections: 100,
             max_connections_per_ip: 100,
             max_body_bytes: 1024,
+            max_buffered_bytes: 1 << 20,
+            body_min_rate: 1024,
             head_timeout: Duration::from_secs(5),
             read_timeout: Duration::from_secs(5),
             write_timeout: Duration::from_secs(5),

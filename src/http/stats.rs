@@ -13,6 +13,9 @@ pub struct Stats {
     connections_refused: AtomicU64,
     /// TLS handshakes that failed (garbage, plain HTTP on a TLS port, protocol errors).
     tls_handshake_failures: AtomicU64,
+    /// Requests refused (503), or unfinished ones closed, because the memory for requests in
+    /// flight (`server.max_buffered_bytes`) was taken.
+    memory_refusals: AtomicU64,
 }
 
 impl Stats {
@@ -26,6 +29,10 @@ impl Stats {
 
     pub fn connections_refused(&self) -> u64 {
         self.connections_refused.load(Ordering::Relaxed)
+    }
+
+    pub fn memory_refusals(&self) -> u64 {
+        self.memory_refusals.load(Ordering::Relaxed)
     }
 
     pub fn tls_handshake_failures(&self) -> u64 {
@@ -51,6 +58,10 @@ impl Stats {
 
     pub(super) fn count_refused(&self) {
         self.connections_refused.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(super) fn count_memory_refusal(&self) {
+        self.memory_refusals.fetch_add(1, Ordering::Relaxed);
     }
 
     pub(super) fn count_tls_failure(&self) {

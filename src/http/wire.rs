@@ -416,6 +416,9 @@ pub struct Request {
     pub version: Version,
     pub headers: Vec<Header>,
     pub body: Vec<u8>,
+    /// The bytes of the budget for requests in flight that the body holds (see
+    /// [`super::budget`]); given back when the request is dropped.
+    pub hold: super::budget::Hold,
     /// The connection's peer (for a unix socket, 127.0.0.1 port 0).
     pub peer: SocketAddr,
     /// The client, as [`super::client::client_of`] decided: the peer, or the address a trusted
@@ -771,6 +774,7 @@ mod tests {
             version: Version::Http11,
             headers: Vec::new(),
             body: Vec::new(),
+            hold: Default::default(),
             peer: SocketAddr::from(([127, 0, 0, 1], 1)),
             client: std::net::IpAddr::from([127, 0, 0, 1]),
             https: false,

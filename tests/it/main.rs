@@ -8,6 +8,7 @@ mod http;
 mod lifecycle;
 mod listeners;
 mod litestream;
+mod memory;
 mod metrics;
 mod props;
 mod proxy;

@@ -110,6 +110,11 @@ impl Server {
         self.log.lock().unwrap().join("\n")
     }
 
+    /// The server's process ID, for /proc.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The whole log up to now: a marker request is made and its line awaited, so every line
     /// of earlier requests is in. For checks that something was *not* logged.
     pub fn settled_log(&self) -> String {
@@ -344,6 +349,19 @@ pub fn exchange(addr: SocketAddr, request: &[u8], limit: Duration) -> Vec<u8> {
     let mut stream = TcpStream::connect(addr).unwrap();
     stream.set_read_timeout(Some(limit)).unwrap();
     // The server may answer and close before a large request is fully written.
+    let _ = stream.write_all(request);
+    read_to_close(&mut stream, limit)
+}
+
+/// [`exchange`] from a chosen loopback source address.
+pub fn exchange_from(
+    addr: SocketAddr,
+    source: Option<&str>,
+    request: &[u8],
+    limit: Duration,
+) -> Vec<u8> {
+    let mut stream = connect_from(addr, source).unwrap();
+    stream.set_read_timeout(Some(limit)).unwrap();
     let _ = stream.write_all(request);
     read_to_close(&mut stream, limit)
 }

@@ -1,0 +1,361 @@
+//! What hostile clients can make passlink hold, with no login: partial bodies from one address
+//! and from many, slow bodies, and XML bodies that decode into many small values. RSS is read
+//! from /proc/PID/status and checked only as a bound; the figures are in bench/memory.sh.
+//! Every attack checks that a good client is answered while it runs and afterwards.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::support::{Server, assert_healthy_from, connect_from, parse_response};
+
+const MIB: u64 = 1024 * 1024;
+
+/// VmRSS (or another kB field) of a process, in bytes.
+fn status_bytes(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status
+        .lines()
+        .find(|l| l.starts_with(&format!("{field}:")))
+        .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"));
+    let kb: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    kb * 1024
+}
+
+/// Samples the server's RSS every 10 ms while alive; the largest seen.
+struct PeakRss {
+    peak: Arc<Mutex<u64>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl PeakRss {
+    fn start(pid: u32) -> PeakRss {
+        let peak = Arc::new(Mutex::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (p, s) = (peak.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            while !s.load(Ordering::SeqCst) {
+                let rss = status_bytes(pid, "VmRSS");
+                let mut peak = p.lock().unwrap();
+                *peak = (*peak).max(rss);
+                drop(peak);
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        });
+        PeakRss {
+            peak,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    fn finish(mut self) -> u64 {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            t.join().unwrap();
+        }
+        *self.peak.lock().unwrap()
+    }
+}
+
+/// A good client that asks for /healthz from 127.0.0.1 every 50 ms until stopped, and fails
+/// the test if an answer takes a second or more.
+struct GoodClient {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<usize>>,
+}
+
+impl GoodClient {
+    fn start(addr: SocketAddr) -> GoodClient {
+        let stop = Arc::new(AtomicBool::new(false));
+        let s = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut answered = 0;
+            while !s.load(Ordering::SeqCst) {
+                assert_healthy_from(addr, Some("127.0.0.1"), Duration::from_secs(1));
+                answered += 1;
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            answered
+        });
+        GoodClient {
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// Stops it; panics (failing the test) if any of its requests was not answered in time.
+    fn finish(mut self) -> usize {
+        self.stop.store(true, Ordering::SeqCst);
+        let answered = self
+            .thread
+            .take()
+            .unwrap()
+            .join()
+            .expect("the good client failed");
+        assert!(answered > 0, "the good client was never answered");
+        answered
+    }
+}
+
+impl Drop for GoodClient {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+}
+
+/// Opens `connections` connections spread over `sources`, each declaring `declared` bytes of
+/// body and sending all but the last byte. Returns the sockets (held open) and, per socket,
+/// whether the server refused it at once.
+fn partial_bodies(
+    addr: SocketAddr,
+    sources: &[String],
+    connections: usize,
+    declared: u64,
+) -> Vec<TcpStream> {
+    let head = format!(
+        "POST /RPC2 HTTP/1.1\r\nHost: t\r\nContent-Type: text/xml\r\nContent-Length: {declared}\r\n\r\n"
+    );
+    let threads: Vec<_> = (0..connections)
+        .map(|i| {
+            let source = sources[i % sources.len()].clone();
+            let head = head.clone();
+            std::thread::spawn(move || {
+                let mut stream = connect_from(addr, Some(&source)).ok()?;
+                stream
+                    .set_write_timeout(Some(Duration::from_secs(60)))
+                    .unwrap();
+                let piece = vec![b'x'; 64 * 1024];
+                let mut left = declared - 1;
+                let mut sent = stream.write_all(head.as_bytes());
+                while sent.is_ok() && left > 0 {
+                    let n = left.min(piece.len() as u64) as usize;
+                    sent = stream.write_all(&piece[..n]);
+                    left -= n as u64;
+                }
+                Some(stream)
+            })
+        })
+        .collect();
+    threads
+        .into_iter()
+        .filter_map(|t| t.join().unwrap())
+        .collect()
+}
+
+/// What each held connection got back, counted by status line.
+fn replies(streams: &mut [TcpStream]) -> std::collections::BTreeMap<String, usize> {
+    let mut seen = std::collections::BTreeMap::new();
+    for stream in streams {
+        stream
+            .set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
+        let mut buf = [0u8; 512];
+        let line = match stream.read(&mut buf) {
+            Ok(0) => "closed".to_string(),
+            Ok(n) => String::from_utf8_lossy(&buf[..n])
+                .lines()
+                .next()
+                .unwrap_or("")
+                .to_string(),
+            Err(_) => "no reply".to_string(),
+        };
+        *seen.entry(line).or_insert(0) += 1;
+    }
+    seen
+}
+
+fn partial_body_attack(sources: &[String]) {
+    let server = Server::start_with("", "[log]\nlevel = \"warn\"\n");
+    let pid = server.pid();
+    let peak = PeakRss::start(pid);
+    let good = GoodClient::start(server.addr);
+    let mut held = partial_bodies(server.addr, sources, 200, 8 * MIB);
+    // Held open a moment, as an attacker would.
+    std::thread::sleep(Duration::from_millis(500));
+    let answered = good.finish();
+    let peak = peak.finish();
+    let seen = replies(&mut held);
+    assert!(
+        peak < 128 * MIB,
+        "peak RSS {} MiB with 200 partial 8 MiB bodies from {} address(es); replies {seen:?}",
+        peak / MIB,
+        sources.len()
+    );
+    // Most were refused at once with 503, in plain HTTP, with Retry-After.
+    let refused = seen
+        .iter()
+        .filter(|(line, _)| line.starts_with("HTTP/1.1 503 "))
+        .map(|(_, n)| n)
+        .sum::<usize>();
+    assert!(refused >= 150, "{seen:?}");
+    drop(held);
+    server.assert_healthy(Duration::from_secs(1));
+    assert!(answered >= 2, "{answered}");
+}
+
+#[test]
+fn partial_bodies_from_one_address_cannot_exhaust_memory() {
+    partial_body_attack(&["127.0.0.2".to_string()]);
+}
+
+#[test]
+fn partial_bodies_from_twenty_addresses_cannot_exhaust_memory() {
+    let sources: Vec<String> = (10..30).map(|n| format!("127.0.0.{n}")).collect();
+    partial_body_attack(&sources);
+}
+
+/// A small budget: three addresses park a 1 MiB body each, nearly all of it; a fourth is
+/// refused. A client from yet another address with a request that does not fit in what is left
+/// is served at once all the same, by closing the unfinished request of one that holds the most,
+/// which is told so with a 503.
+#[test]
+fn a_request_is_served_when_others_hold_the_whole_budget() {
+    let server = Server::start_with("max_body_bytes = 1048576\nmax_buffered_bytes = 3670016", "");
+    let sources: Vec<String> = (40..44).map(|n| format!("127.0.0.{n}")).collect();
+    let mut held = partial_bodies(server.addr, &sources, 4, MIB);
+    let start = Instant::now();
+    assert_healthy_from(server.addr, Some("127.0.0.50"), Duration::from_secs(1));
+    // 700 KB of XML-RPC from yet another address, answered in its protocol's own form.
+    let call = format!(
+        "<?xml version=\"1.0\"?><methodCall><methodName>xmlStorageSystem.ping</methodName>\
+         <params><param><value>{}</value></param></params></methodCall>",
+        "x".repeat(700_000)
+    );
+    let request = format!(
+        "POST /RPC2 HTTP/1.1\r\nHost: t\r\nContent-Type: text/xml\r\nConnection: close\r\n\
+         Content-Length: {}\r\n\r\n{call}",
+        call.len()
+    );
+    let reply = crate::support::exchange_from(
+        server.addr,
+        Some("127.0.0.51"),
+        request.as_bytes(),
+        Duration::from_secs(5),
+    );
+    let (resp, _) = parse_response(&reply).expect("an answer");
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    assert!(resp.text().contains("<methodResponse>"), "{}", resp.text());
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        start.elapsed()
+    );
+    let seen = replies(&mut held);
+    assert!(
+        seen.keys()
+            .filter(|l| l.starts_with("HTTP/1.1 503 "))
+            .count()
+            >= 1,
+        "no parked body was closed to make room: {seen:?}"
+    );
+    let log = server.wait_log("closed to make room", Duration::from_secs(5));
+    assert!(log.contains("status=503"), "{log}");
+    server.assert_healthy(Duration::from_secs(1));
+}
+
+/// One address may hold a quarter of the budget (or one largest request): its second large
+/// body is refused at once, before it is read, while another address is served.
+#[test]
+fn one_address_gets_its_share_and_no_more() {
+    let server = Server::start_with("max_body_bytes = 1048576\nmax_buffered_bytes = 8388608", "");
+    let source = ["127.0.0.60".to_string()];
+    let first = partial_bodies(server.addr, &source, 1, MIB);
+    let start = Instant::now();
+    let second = crate::support::exchange_from(
+        server.addr,
+        Some("127.0.0.60"),
+        b"POST /RPC2 HTTP/1.1\r\nHost: t\r\nContent-Length: 1048576\r\n\r\n",
+        Duration::from_secs(5),
+    );
+    let (resp, _) = parse_response(&second).expect("an answer");
+    assert_eq!(resp.status, 503, "{}", resp.text());
+    assert_eq!(resp.header("Retry-After"), Some("1"));
+    assert!(resp.text().contains("your address"), "{}", resp.text());
+    assert!(start.elapsed() < Duration::from_secs(2));
+    assert_healthy_from(server.addr, Some("127.0.0.61"), Duration::from_secs(1));
+    drop(first);
+    // Once the first is gone, the same address is served again.
+    let mut retried = false;
+    for _ in 0..50 {
+        let reply = crate::support::exchange_from(
+            server.addr,
+            Some("127.0.0.60"),
+            b"POST /RPC2 HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: 4\r\n\r\nnope",
+            Duration::from_secs(5),
+        );
+        if parse_response(&reply).is_some_and(|(r, _)| r.status == 200) {
+            retried = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        retried,
+        "the address was not served again after its body was gone"
+    );
+}
+
+/// A body must arrive at the minimum rate on average, not only without long pauses: one that
+/// trickles in, never pausing long, is cut off with 408 at `read_timeout + size / rate`.
+#[test]
+fn a_body_trickling_in_below_the_minimum_rate_is_cut_off() {
+    let server = Server::start_with("read_timeout_secs = 2\nbody_min_bytes_per_sec = 50000", "");
+    // 150,000 bytes at 50,000 B/s: due 2 + 3 = 5 s after the head. Sent at ~10 KB/s.
+    let mut stream = TcpStream::connect(server.addr).unwrap();
+    stream
+        .write_all(b"POST /RPC2 HTTP/1.1\r\nHost: t\r\nContent-Length: 150000\r\n\r\n")
+        .unwrap();
+    let start = Instant::now();
+    let piece = [b'x'; 1000];
+    let mut cut_off = None;
+    while start.elapsed() < Duration::from_secs(12) {
+        if stream.write_all(&piece).is_err() {
+            break;
+        }
+        stream
+            .set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
+        let mut buf = [0u8; 512];
+        match stream.read(&mut buf) {
+            Ok(n) if n > 0 => {
+                cut_off = Some((
+                    start.elapsed(),
+                    String::from_utf8_lossy(&buf[..n]).into_owned(),
+                ));
+                break;
+            }
+            Ok(_) => break,
+            Err(_) => {}
+        }
+    }
+    let (when, reply) = cut_off.expect("the trickling body was never cut off");
+    assert!(reply.starts_with("HTTP/1.1 408 "), "{reply}");
+    assert!(
+        when >= Duration::from_secs(4) && when < Duration::from_secs(9),
+        "cut off after {when:?}"
+    );
+    server.assert_healthy(Duration::from_secs(1));
+}
+
+#[test]
+fn max_buffered_bytes_below_max_body_bytes_is_a_config_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = crate::support::write_config(
+        dir.path(),
+        "max_body_bytes = 2000000\nmax_buffered_bytes = 1000000",
+        "",
+    );
+    let out = crate::support::passlink()
+        .args(["check-config", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(78));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("server.max_buffered_bytes"), "{err}");
+    assert!(err.contains("max_body_bytes"), "{err}");
+}
