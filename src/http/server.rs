@@ -60,6 +60,8 @@ pub struct ServerOptions {
     pub log_path: fn(&str) -> String,
     /// Peers whose forwarding headers name the client (see [`client`]).
     pub trusted_proxies: Vec<Cidr>,
+    /// The one header those peers name the client in; every other is ignored.
+    pub client_ip_header: client::ClientIpHeader,
 }
 
 /// A socket the server accepts connections on.
@@ -931,6 +933,7 @@ fn advance(conn: &mut Conn, options: &ServerOptions) -> Progress {
             tls: conn.tls.is_some(),
             trusted: &options.trusted_proxies,
         },
+        options.client_ip_header,
         // A forwarding header that is not UTF-8 is not one we can read: it is skipped.
         head.headers
             .iter()
@@ -1309,6 +1312,7 @@ mod tests {
             shutdown_grace: Duration::from_secs(5),
             log_path: |p| p.to_string(),
             trusted_proxies: Vec::new(),
+            client_ip_header: client::ClientIpHeader::default(),
         }
     }
 
