@@ -41,7 +41,12 @@ fn readme_section(heading: &str) -> &'static str {
         .find(&format!("\n{heading}\n"))
         .unwrap_or_else(|| panic!("README.md has no heading {heading:?}"));
     let rest = &README[start + heading.len() + 2..];
-    let end = rest.find("\n#").map_or(rest.len(), |i| i + 1);
+    // The next heading of level 2 or 3 (a "# " line may be a comment in a code block).
+    let end = ["\n## ", "\n### "]
+        .iter()
+        .filter_map(|h| rest.find(h))
+        .min()
+        .map_or(rest.len(), |i| i + 1);
     &rest[..end]
 }
 
@@ -86,7 +91,9 @@ fn readme_added_line(section: &str, choice: &str) -> String {
         .find(&item)
         .unwrap_or_else(|| panic!("README has no item {item:?} in:\n{section}"))
         + item.len();
-    let len = section[start..].find('`').unwrap_or(0);
+    let len = section[start..]
+        .find('`')
+        .unwrap_or_else(|| panic!("README item {item:?} has no closing backtick"));
     section[start..start + len].to_string()
 }
 
