@@ -135,6 +135,7 @@ fn server_options(config: &Config) -> ServerOptions {
         shutdown_grace: Duration::from_secs(s.shutdown_grace_secs.get()),
         log_path: router::log_path,
         trusted_proxies: s.trusted_proxies.clone(),
+        client_ip_header: s.client_ip_header,
     }
 }
 

@@ -287,6 +287,7 @@ fn check_config(config: &Config, source: &Source) {
         "# links: reset {}/reset/..., files {}/users/..., xmlStorageSystem {}/RPC2",
         urls.reset, urls.files, urls.xmlstorage
     );
+    println!("# client address: {}", config.client_address_summary());
     print!("{text}");
 }
 

@@ -136,9 +136,12 @@ pub struct ServerConfig {
     pub write_timeout_secs: NonZeroU64,
     pub keepalive_timeout_secs: NonZeroU64,
     pub shutdown_grace_secs: NonZeroU64,
-    /// Reverse proxies whose `Forwarded` / `X-Forwarded-For` / `X-Forwarded-Proto` headers
-    /// are believed (address blocks). Empty: every peer is the client itself.
+    /// Reverse proxies (address blocks) whose `client_ip_header` is believed. Empty: every
+    /// peer is the client itself.
     pub trusted_proxies: Vec<crate::http::Cidr>,
+    /// The one header a trusted proxy names the client in; every other forwarding header is
+    /// ignored, since proxies pass the client's own through untouched.
+    pub client_ip_header: crate::http::ClientIpHeader,
 }
 
 impl Default for ServerConfig {
@@ -160,6 +163,7 @@ impl Default for ServerConfig {
             keepalive_timeout_secs: nz_u64(30),
             shutdown_grace_secs: nz_u64(10),
             trusted_proxies: Vec::new(),
+            client_ip_header: crate::http::ClientIpHeader::default(),
         }
     }
 }
@@ -207,6 +211,35 @@ impl Config {
             tls: None,
         }))
         .collect()
+    }
+
+    /// How the client address is decided, in words, for `check-config`: which header is read,
+    /// from which peers. An operator reads this to see that it matches what their proxy sets.
+    pub fn client_address_summary(&self) -> String {
+        let mut trusted: Vec<String> = self
+            .server
+            .trusted_proxies
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        if self
+            .effective_listeners()
+            .iter()
+            .any(|l| matches!(l.address, ListenAddress::Unix(_)))
+        {
+            trusted.push("a unix socket".into());
+        }
+        let header = self.server.client_ip_header;
+        if trusted.is_empty() {
+            return format!(
+                "the connection's peer, always (no trusted_proxies, so {header} is never read)"
+            );
+        }
+        format!(
+            "{header} (the scheme from {}) when the peer is {}; else the peer itself",
+            header.scheme_source(),
+            one_of(&trusted)
+        )
     }
 
     /// The base URLs: `public_url` (and `files_url`) where set, else derived from the first
@@ -802,6 +835,15 @@ fn line_column(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
+/// `a`, `a or b`, `a, b or c`.
+fn one_of(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [only] => only.clone(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
+}
+
 /// `"addr"` or `["addr", …]`.
 fn de_one_or_many<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<SocketAddr>, D::Error> {
     #[derive(Deserialize)]
@@ -997,6 +1039,64 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("server.trusted_proxies"), "{err}");
+    }
+
+    #[test]
+    fn client_ip_header_is_one_of_three_and_summarised() {
+        use crate::http::ClientIpHeader;
+        let config = parse("").unwrap();
+        assert_eq!(
+            config.server.client_ip_header,
+            ClientIpHeader::XForwardedFor
+        );
+        assert_eq!(
+            config.client_address_summary(),
+            "the connection's peer, always (no trusted_proxies, so X-Forwarded-For is never read)"
+        );
+        for (text, choice) in [
+            ("x-forwarded-for", ClientIpHeader::XForwardedFor),
+            ("forwarded", ClientIpHeader::Forwarded),
+            ("x-real-ip", ClientIpHeader::XRealIp),
+        ] {
+            let config = parse(&format!("[server]\nclient_ip_header = \"{text}\"\n")).unwrap();
+            assert_eq!(config.server.client_ip_header, choice);
+            // check-config prints it back as given.
+            let printed = toml::to_string(&config).unwrap();
+            assert!(
+                printed.contains(&format!("client_ip_header = \"{text}\"")),
+                "{printed}"
+            );
+        }
+        let config = parse(
+            "[server]\ntrusted_proxies = [\"127.0.0.1\", \"::1\"]\nclient_ip_header = \"forwarded\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            config.client_address_summary(),
+            "Forwarded (the scheme from its proto=) when the peer is 127.0.0.1/32 or ::1/128; \
+             else the peer itself"
+        );
+        let config = parse(
+            "[server]\npublic_url = \"https://pl.example.org\"\nclient_ip_header = \"x-real-ip\"\n\
+             [[listener]]\naddress = \"unix:/run/passlink/passlink.sock\"\nserve = [\"reset\"]\n",
+        )
+        .unwrap();
+        assert_eq!(
+            config.client_address_summary(),
+            "X-Real-IP (the scheme from X-Forwarded-Proto) when the peer is a unix socket; \
+             else the peer itself"
+        );
+        // A header name as HTTP spells it, or one passlink does not read, names the choices.
+        for wrong in ["X-Forwarded-For", "x-client-ip"] {
+            let err = parse(&format!("[server]\n\nclient_ip_header = \"{wrong}\"\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.starts_with("/etc/passlink/passlink.toml:3:20: key `server.client_ip_header`")
+                    && err.contains("`x-forwarded-for`, `forwarded`, `x-real-ip`"),
+                "{err}"
+            );
+        }
     }
 
     #[test]

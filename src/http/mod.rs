@@ -13,7 +13,7 @@ pub mod tls;
 pub mod wire;
 
 pub use budget::{Budget, Hold, Refusal};
-pub use client::{Cidr, Client};
+pub use client::{Cidr, Client, ClientIpHeader};
 pub use server::{Listener, Server, ServerOptions, ShutdownHandle, Socket, bind, bind_unix};
 pub use stats::Stats;
 pub use tls::{TlsAcceptor, TlsError};

@@ -74,6 +74,8 @@ pub struct ServerOptions {
     pub log_path: fn(&str) -> String,
     /// Peers whose forwarding headers name the client (see [`client`]).
     pub trusted_proxies: Vec<Cidr>,
+    /// The one header those peers name the client in; every other is ignored.
+    pub client_ip_header: client::ClientIpHeader,
 }
 
 impl ServerOptions {
@@ -696,7 +698,12 @@ impl IoLoop {
         let mut moves = 0;
         loop {
             moves += 1;
-            if moves > MOVES_PER_TURN {
+            // Discarding what a refused client still sends is the least urgent work of all.
+            let limit = match conn.state {
+                State::Lingering { .. } => 1,
+                _ => MOVES_PER_TURN,
+            };
+            if moves > limit {
                 // Its turn is over; it still has input (readiness is edge-triggered, so it
                 // must be remembered), and goes on after the others have had theirs.
                 self.ready.push(token);
@@ -1041,6 +1048,7 @@ fn advance(conn: &mut Conn, options: &ServerOptions, budget: &Arc<Budget>) -> Pr
                 tls: conn.tls.is_some(),
                 trusted: &options.trusted_proxies,
             },
+            options.client_ip_header,
             // A forwarding header that is not UTF-8 is not one we can read: it is skipped.
             head.headers
                 .iter()
@@ -1392,8 +1400,8 @@ fn log_request(request: &Request, status: u16, bytes: usize, log_path: fn(&str) 
         logging::sanitize(&request.method, 16),
         log_path(request.path()),
         request.received.elapsed().as_secs_f64() * 1000.0,
-        // How the client reached us (TLS here, or as a trusted proxy reports): lets an
-        // operator see that X-Forwarded-Proto arrives.
+        // How the client reached us (TLS here, or as the trusted proxy reports it in the
+        // scheme of its client_ip_header): lets an operator see that the scheme arrives.
         if request.https { "https" } else { "http" }
     );
 }
@@ -1557,6 +1565,7 @@ mod tests {
             shutdown_grace: Duration::from_secs(5),
             log_path: |p| p.to_string(),
             trusted_proxies: Vec::new(),
+            client_ip_header: client::ClientIpHeader::default(),
         }
     }
 

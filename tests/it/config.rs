@@ -252,6 +252,18 @@ fn check_config_prints_the_listeners_and_what_each_serves() {
         stdout.contains("# links: reset https://pl.example.org/reset/..."),
         "{stdout}"
     );
+    // Which header names the client, and from which peers.
+    assert!(
+        stdout.contains(
+            "\n# client address: X-Forwarded-For (the scheme from X-Forwarded-Proto) when the \
+             peer is 127.0.0.1/32, ::1/128 or a unix socket; else the peer itself\n"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("\nclient_ip_header = \"x-forwarded-for\"\n"),
+        "{stdout}"
+    );
     // The listeners are in the printed config too, with no server.listen beside them, and the
     // printed config is itself valid.
     assert!(!stdout.contains("\nlisten = \"127.0.0.1"), "{stdout}");
