@@ -42,9 +42,18 @@ pub struct App {
     pub reset_hits: reset::page::Throttle,
     /// The HTTP layer's counters (connections, full queue, TLS failures), for `/metrics`.
     pub http_stats: Arc<http::Stats>,
+    /// Memory for the values request bodies decode into, shared by all workers (as much as
+    /// `server.max_buffered_bytes`): see [`App::decode_memory`].
+    decode_pool: Arc<http::Budget>,
 }
 
 impl App {
+    /// A hold on the memory shared by all decodes, for one request's decode: take from it with
+    /// [`crate::xml::Allowance::with_pool`]; what it took is given back when it is dropped.
+    pub fn decode_memory(&self) -> http::Hold {
+        http::Hold::new(&self.decode_pool, None)
+    }
+
     /// The configuration in effect now.
     pub fn config(&self) -> Arc<Config> {
         self.config
@@ -288,6 +297,7 @@ pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Re
         reset: reset_service.clone(),
         reset_hits: reset::page::Throttle::default(),
         http_stats: Arc::new(http::Stats::default()),
+        decode_pool: http::Budget::total_only(config.server.max_buffered_bytes.get()),
         config: RwLock::new(Arc::new(config)),
     });
     let config = app.config();
@@ -480,6 +490,9 @@ impl Live {
         let level = log_level(&config);
         logging::init(level.filter());
         self.server.reload(server_options(&config));
+        self.app
+            .decode_pool
+            .set_limits(config.server.max_buffered_bytes.get(), u64::MAX);
         *self.mailer.write().unwrap_or_else(PoisonError::into_inner) = mail_settings(&config);
         self.reset
             .reload(config.reset.clone(), config.smtp.enabled, templates);
@@ -545,6 +558,7 @@ pub fn test_ctx(reset: Arc<dyn ResetLinks>) -> (tempfile::TempDir, Ctx) {
         reset,
         reset_hits: reset::page::Throttle::default(),
         http_stats: Arc::new(http::Stats::default()),
+        decode_pool: http::Budget::total_only(32 << 20),
     };
     (
         dir,

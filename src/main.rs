@@ -3,3 +3,6 @@
 fn main() -> std::process::ExitCode {
     passlink::cli::run()
 }
+
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;

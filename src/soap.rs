@@ -8,10 +8,11 @@
 //! Responses copy Virtuoso's shape: a `{op}Response` element holding a `Result` whose children
 //! are the struct members, each with an `xsi:type`.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use crate::value::{Call, Fault, Kind, MethodSpec, Param, Value};
-use crate::xml::{self, Element, Encoding};
+use crate::xml::{self, Allowance, Encoding, ErrorKind, Event, Reader, Start, XmlError};
 
 /// The namespace of the response elements and of the WSDL's target namespace. Requests may use
 /// any namespace for the method element.
@@ -55,54 +56,50 @@ const ENVELOPE_OPEN: &str = concat!(
 
 /// Decodes a SOAP 1.1 request. The method is the first element of the `Body`, in any
 /// namespace; its child elements are the named parameters. Returns the body's encoding for the
-/// response. Every problem is a client fault.
+/// response. Every problem is a client fault. The decode may use [`xml::DECODE_FACTOR`] times
+/// the body's size in memory (see [`decode_call_within`]).
 pub fn decode_call(body: &[u8]) -> Result<(Call, Encoding), Fault> {
-    let malformed = |what: &str| Fault::protocol(format!("malformed SOAP request: {what}"));
-    let doc = xml::parse(body, MAX_DEPTH).map_err(|e| malformed(&e.to_string()))?;
-    let root = &doc.root;
-    if !root.is(ENVELOPE_NS, "Envelope") {
-        if root.is(SOAP12_ENVELOPE_NS, "Envelope") {
-            return Err(malformed(
-                "SOAP 1.2 is not supported; send a SOAP 1.1 envelope",
-            ));
-        }
-        return Err(malformed(&format!(
-            "the root element is <{}>, not a SOAP 1.1 Envelope",
-            xml::truncate(&root.name, 40)
-        )));
-    }
-    let body = root
-        .elements()
-        .find(|e| e.is(ENVELOPE_NS, "Body"))
-        .ok_or_else(|| malformed("no SOAP Body"))?;
-    let method = body
-        .elements()
-        .next()
-        .ok_or_else(|| malformed("empty SOAP Body"))?;
-    if method.has_significant_text() {
-        return Err(malformed(&format!(
-            "text directly inside <{}>",
-            xml::truncate(&method.name, 40)
-        )));
-    }
+    decode_call_within(body, &mut Allowance::for_body(body.len()))
+}
 
-    let mut decoder = Decoder::new(body);
-    let mut params = Vec::new();
-    for element in method.elements() {
-        let name = element.local_name();
-        let value = decoder.value(element, name, 1)?;
-        params.push(Param {
-            name: Some(name.to_owned()),
-            value,
-        });
+/// [`decode_call`], charging what the values cost to `memory`. The body is read one event at
+/// a time straight into the values: no element tree is built. Multi-reference values
+/// (`href="#id"`, as Apache Axis sends them) are resolved once the whole `Body` has been read.
+pub fn decode_call_within(
+    body: &[u8],
+    memory: &mut Allowance<'_>,
+) -> Result<(Call, Encoding), Fault> {
+    let (text, encoding) = xml::decode_body(body).map_err(|e| malformed(&e.to_string()))?;
+    if let Cow::Owned(converted) = &text {
+        memory.charge(converted.len()).map_err(refused)?;
     }
-    Ok((
-        Call {
-            method: method.local_name().to_owned(),
-            params,
-        },
-        doc.encoding,
-    ))
+    let mut reader = Reader::new(&text, MAX_DEPTH).map_err(|e| malformed(&e.to_string()))?;
+    let mut decoder = Decoder {
+        reader: &mut reader,
+        memory,
+        ids: HashMap::new(),
+        elements: 0,
+    };
+    let decoded = decoder.envelope();
+    let call = match decoded {
+        Ok((method, params)) => decoder.resolve(method, params),
+        Err(stop) => Err(stop),
+    };
+    let call = decoder.conclude(call)?;
+    Ok((call, encoding))
+}
+
+fn malformed(what: &str) -> Fault {
+    Fault::protocol(format!("malformed SOAP request: {what}"))
+}
+
+/// A request refused for the memory it would take, or because that memory is taken now.
+fn refused(e: XmlError) -> Fault {
+    match e.kind() {
+        ErrorKind::Busy => Fault::server(format!("server busy: {e}")),
+        ErrorKind::TooLarge => Fault::protocol(format!("SOAP request refused: {e}")),
+        ErrorKind::Malformed => malformed(&e.to_string()),
+    }
 }
 
 /// What `xsi:type` (or its absence) says to do with an element's content.
@@ -149,72 +146,254 @@ fn classify(namespace: Option<&str>, local: &str) -> Type {
     }
 }
 
-/// Decodes parameter values, following SOAP-ENC multi-reference `href`s within the Body.
-struct Decoder<'a> {
-    /// Elements in the Body that carry an `id`, the targets of `href="#id"`.
-    ids: HashMap<&'a str, &'a Element>,
-    /// How many more values may be produced. References let a small document describe a huge
-    /// value (each level pointing twice at the next); the budget stops that expansion.
-    budget: usize,
+/// A decoded value, or one that still points at a multi-reference element (`href="#id"`)
+/// that may come later in the `Body`. Values without references are [`Slot::Done`].
+#[derive(Debug, Clone)]
+enum Slot {
+    Done(Value),
+    Ref(String),
+    Array(Vec<Slot>),
+    Struct(Vec<(String, Slot)>),
 }
 
-impl<'a> Decoder<'a> {
-    fn new(body: &'a Element) -> Decoder<'a> {
-        let mut ids = HashMap::new();
-        let mut count = 0usize;
-        let mut stack = vec![body];
-        while let Some(element) = stack.pop() {
-            count += 1;
-            if let Some(id) = element.attribute("id") {
-                ids.entry(id).or_insert(element);
-            }
-            stack.extend(element.elements());
-        }
-        Decoder {
-            ids,
-            budget: count.saturating_mul(4).saturating_add(1024),
+impl Slot {
+    fn array(items: Vec<Slot>) -> Slot {
+        if items.iter().all(|s| matches!(s, Slot::Done(_))) {
+            Slot::Done(Value::Array(
+                items
+                    .into_iter()
+                    .map(|s| match s {
+                        Slot::Done(v) => v,
+                        _ => Value::Nil,
+                    })
+                    .collect(),
+            ))
+        } else {
+            Slot::Array(items)
         }
     }
 
-    /// Decodes one element. `param` names the top-level parameter for error messages.
-    fn value(&mut self, element: &'a Element, param: &str, depth: usize) -> Result<Value, Fault> {
-        let fault = |what: String| Fault::protocol(format!("{what} in parameter {param}"));
-        if depth > MAX_DEPTH {
-            return Err(fault(format!(
-                "values are nested more than {MAX_DEPTH} levels deep"
-            )));
+    fn structure(members: Vec<(String, Slot)>) -> Slot {
+        if members.iter().all(|(_, s)| matches!(s, Slot::Done(_))) {
+            Slot::Done(Value::Struct(
+                members
+                    .into_iter()
+                    .map(|(n, s)| match s {
+                        Slot::Done(v) => (n, v),
+                        _ => (n, Value::Nil),
+                    })
+                    .collect(),
+            ))
+        } else {
+            Slot::Struct(members)
         }
-        self.budget = self
-            .budget
-            .checked_sub(1)
-            .ok_or_else(|| fault("too many values (multi-reference expansion)".to_owned()))?;
+    }
+}
+
+/// A decode that cannot go on, and why.
+enum Stop {
+    /// The XML itself is not acceptable, or the memory for it is not there.
+    Xml(XmlError),
+    /// The envelope is not a SOAP request: the whole message.
+    Fault(Fault),
+    /// A value is not acceptable: the message, to which the parameter is added.
+    Bad(String),
+}
+
+impl From<XmlError> for Stop {
+    fn from(e: XmlError) -> Stop {
+        Stop::Xml(e)
+    }
+}
+
+impl Stop {
+    /// A [`Stop::Bad`] with the parameter named, as a fault.
+    fn in_param(self, param: &str) -> Stop {
+        match self {
+            Stop::Bad(what) => Stop::Fault(Fault::protocol(format!("{what} in parameter {param}"))),
+            other => other,
+        }
+    }
+}
+
+/// Decodes a `Body`'s values as they are read.
+struct Decoder<'s, 't, 'm> {
+    reader: &'s mut Reader<'t>,
+    memory: &'s mut Allowance<'m>,
+    /// Elements in the Body that carry an `id`, decoded, the targets of `href="#id"`; the
+    /// first of an id wins. A target that could not be decoded keeps its error, which counts
+    /// only if something refers to it.
+    ids: HashMap<String, Result<Slot, String>>,
+    /// Elements in the Body, which bounds how many values references may expand to.
+    elements: usize,
+}
+
+impl<'t> Decoder<'_, 't, '_> {
+    fn next(&mut self) -> Result<Event<'t>, Stop> {
+        match self.reader.read()? {
+            Some(Event::Start(start)) => {
+                self.elements += 1;
+                Ok(Event::Start(start))
+            }
+            Some(event) => Ok(event),
+            None => Err(Stop::Fault(malformed("unexpected end of document"))),
+        }
+    }
+
+    fn charge(&mut self, bytes: usize) -> Result<(), Stop> {
+        self.memory.charge(bytes).map_err(Stop::Xml)
+    }
+
+    /// The `Envelope`: its first `Body` holds the call; everything else is ignored.
+    fn envelope(&mut self) -> Result<(String, Vec<(String, Slot)>), Stop> {
+        let Event::Start(root) = self.next()? else {
+            return Err(Stop::Fault(malformed("no root element")));
+        };
+        if !root.is(ENVELOPE_NS, "Envelope") {
+            if root.is(SOAP12_ENVELOPE_NS, "Envelope") {
+                return Err(Stop::Fault(malformed(
+                    "SOAP 1.2 is not supported; send a SOAP 1.1 envelope",
+                )));
+            }
+            return Err(Stop::Fault(malformed(&format!(
+                "the root element is <{}>, not a SOAP 1.1 Envelope",
+                xml::truncate(root.name(), 40)
+            ))));
+        }
+        let mut call = None;
+        loop {
+            match self.next()? {
+                Event::Start(child) if call.is_none() && child.is(ENVELOPE_NS, "Body") => {
+                    self.elements = 1;
+                    call = Some(self.body()?);
+                }
+                Event::Start(_) => self.reader.skip()?,
+                Event::Text(_) => {}
+                Event::End => break,
+            }
+        }
+        call.ok_or_else(|| Stop::Fault(malformed("no SOAP Body")))
+    }
+
+    /// The `Body`, after its start: the method element, then multi-reference elements.
+    fn body(&mut self) -> Result<(String, Vec<(String, Slot)>), Stop> {
+        let mut call = None;
+        loop {
+            match self.next()? {
+                Event::Start(method) if call.is_none() => call = Some(self.method(&method)?),
+                Event::Start(other) => self.scan(&other)?,
+                Event::Text(_) => {}
+                Event::End => break,
+            }
+        }
+        call.ok_or_else(|| Stop::Fault(malformed("empty SOAP Body")))
+    }
+
+    /// The method element, after its start: each child element is a named parameter.
+    fn method(&mut self, method: &Start<'_>) -> Result<(String, Vec<(String, Slot)>), Stop> {
+        let mut params = Vec::new();
+        let mut significant = false;
+        loop {
+            match self.next()? {
+                Event::Start(param) => {
+                    let name = param.local_name().to_owned();
+                    let slot = self.value(&param).map_err(|stop| stop.in_param(&name))?;
+                    self.charge(std::mem::size_of::<Param>() + name.len())?;
+                    params.push((name, slot));
+                }
+                Event::Text(t) => significant |= !is_whitespace(&t),
+                Event::End => break,
+            }
+        }
+        if significant {
+            return Err(Stop::Fault(malformed(&format!(
+                "text directly inside <{}>",
+                xml::truncate(method.name(), 40)
+            ))));
+        }
+        Ok((method.local_name().to_owned(), params))
+    }
+
+    /// Reads an element that is not a value (after its start), decoding the elements with an
+    /// `id` inside it: a reference may point at them.
+    fn scan(&mut self, element: &Start<'_>) -> Result<(), Stop> {
+        if let Some(id) = element.attribute("id") {
+            return self.target(element, id.to_owned());
+        }
+        self.scan_children()
+    }
+
+    fn scan_children(&mut self) -> Result<(), Stop> {
+        loop {
+            match self.next()? {
+                Event::Start(inner) => self.scan(&inner)?,
+                Event::Text(_) => {}
+                Event::End => return Ok(()),
+            }
+        }
+    }
+
+    /// Decodes an element with an `id` (after its start) as a reference's target. A value it
+    /// cannot be is remembered as such, and the rest of the element is read for more targets.
+    fn target(&mut self, element: &Start<'_>, id: String) -> Result<(), Stop> {
+        let depth = self.reader.depth();
+        let decoded = match self.value(element) {
+            Ok(slot) => Ok(slot),
+            Err(Stop::Bad(what)) => {
+                while self.reader.depth() >= depth {
+                    match self.next()? {
+                        Event::Start(inner) => self.scan(&inner)?,
+                        Event::Text(_) | Event::End => {}
+                    }
+                }
+                Err(what)
+            }
+            Err(other) => return Err(other),
+        };
+        self.ids.entry(id).or_insert(decoded);
+        Ok(())
+    }
+
+    /// Decodes one element as a value, after its start, through its end.
+    fn value(&mut self, element: &Start<'_>) -> Result<Slot, Stop> {
+        let slot = self.value_inner(element)?;
+        if let Some(id) = element.attribute("id")
+            && !self.ids.contains_key(id)
+        {
+            self.charge(id.len() + std::mem::size_of::<(String, Slot)>())?;
+            self.ids.insert(id.to_owned(), Ok(slot.clone()));
+        }
+        Ok(slot)
+    }
+
+    fn value_inner(&mut self, element: &Start<'_>) -> Result<Slot, Stop> {
         if let Some(attribute) = element.attributes.iter().find(|a| a.has_unbound_prefix()) {
-            return Err(fault(format!(
+            return Err(Stop::Bad(format!(
                 "undeclared namespace prefix in attribute {}",
                 xml::truncate(&attribute.name, 40)
             )));
         }
         if let Some(target) = element.attribute("href") {
             let Some(id) = target.strip_prefix('#') else {
-                return Err(fault(format!(
+                return Err(Stop::Bad(format!(
                     "unsupported href \"{}\" (only #id references within the Body)",
                     xml::truncate(target, 40)
                 )));
             };
-            let Some(&referenced) = self.ids.get(id) else {
-                return Err(fault(format!(
-                    "href \"#{}\" refers to no element",
-                    xml::truncate(id, 40)
-                )));
-            };
-            return self.value(referenced, param, depth + 1);
+            let id = id.to_owned();
+            self.scan_children()?;
+            self.charge(id.len())?;
+            return Ok(Slot::Ref(id));
         }
         if let Some(nil) = xsi_attribute(element, "nil") {
             match nil.trim() {
-                "true" | "1" => return Ok(Value::Nil),
+                "true" | "1" => {
+                    self.scan_children()?;
+                    return Ok(Slot::Done(Value::Nil));
+                }
                 "false" | "0" => {}
                 other => {
-                    return Err(fault(format!(
+                    return Err(Stop::Bad(format!(
                         "invalid xsi:nil value \"{}\"",
                         xml::truncate(other, 40)
                     )));
@@ -225,106 +404,333 @@ impl<'a> Decoder<'a> {
             Some(written) => {
                 let (namespace, local) = element
                     .resolve_qname(written)
-                    .map_err(|e| fault(format!("{e} in xsi:type")))?;
+                    .map_err(|e| Stop::Bad(format!("{e} in xsi:type")))?;
                 (classify(namespace.as_deref(), local), written.trim())
             }
             None => (Type::Infer, ""),
         };
         let kind = match kind {
-            Type::Infer => infer(element),
+            Type::Infer if element.attribute_ns(ENCODING_NS, "arrayType").is_some() => Type::Array,
             known => known,
         };
         match kind {
-            Type::Array if element.has_significant_text() => Err(fault(format!(
-                "text beside the items of <{}>",
-                xml::truncate(&element.name, 40)
-            ))),
-            Type::Array => element
-                .elements()
-                .map(|item| self.value(item, param, depth + 1))
-                .collect::<Result<Vec<_>, _>>()
-                .map(Value::Array),
-            Type::Struct => {
-                if element.has_significant_text() {
-                    return Err(fault(format!(
-                        "text beside the members of <{}>",
-                        xml::truncate(&element.name, 40)
-                    )));
+            Type::Array | Type::Struct | Type::Infer => self.compound(element, kind),
+            scalar => self.scalar(scalar, type_name),
+        }
+    }
+
+    /// An array, a struct, or an element whose type comes from its shape: an array when all
+    /// its children are `item`s, a struct when it has other children, a string when it has
+    /// none.
+    fn compound(&mut self, element: &Start<'_>, kind: Type) -> Result<Slot, Stop> {
+        // A declared array keeps no names; otherwise `None` stands for `item`, so that an
+        // inferred array's items cost no name either.
+        let mut items: Vec<Slot> = Vec::new();
+        let mut named: Vec<(Option<String>, Slot)> = Vec::new();
+        let mut text = String::new();
+        let mut significant = false;
+        loop {
+            match self.next()? {
+                Event::Start(child) => {
+                    if kind == Type::Array {
+                        self.charge(std::mem::size_of::<Slot>())?;
+                        let slot = self.value(&child)?;
+                        items.push(slot);
+                    } else {
+                        let local = child.local_name();
+                        let name = if kind == Type::Infer && local == "item" {
+                            None
+                        } else {
+                            self.charge(local.len())?;
+                            Some(local.to_owned())
+                        };
+                        self.charge(std::mem::size_of::<(Option<String>, Slot)>())?;
+                        let slot = self.value(&child)?;
+                        named.push((name, slot));
+                    }
+                    if !text.is_empty() {
+                        self.memory.release(text.len());
+                        text = String::new();
+                    }
                 }
-                element
-                    .elements()
-                    .map(|member| {
-                        let value = self.value(member, param, depth + 1)?;
-                        Ok((member.local_name().to_owned(), value))
-                    })
-                    .collect::<Result<Vec<_>, Fault>>()
-                    .map(Value::Struct)
+                Event::Text(t) => {
+                    significant |= !is_whitespace(&t);
+                    if kind == Type::Infer && named.is_empty() {
+                        self.charge(t.len())?;
+                        text.push_str(&t);
+                    }
+                }
+                Event::End => break,
             }
-            scalar => {
-                if let Some(inner) = element.elements().next() {
-                    return Err(fault(format!(
+        }
+        let kind = match kind {
+            Type::Infer if named.is_empty() => return Ok(Slot::Done(Value::String(text))),
+            Type::Infer if named.iter().all(|(name, _)| name.is_none()) => {
+                items = named.drain(..).map(|(_, slot)| slot).collect();
+                Type::Array
+            }
+            Type::Infer => Type::Struct,
+            known => known,
+        };
+        if significant {
+            let what = if kind == Type::Array {
+                "items"
+            } else {
+                "members"
+            };
+            return Err(Stop::Bad(format!(
+                "text beside the {what} of <{}>",
+                xml::truncate(element.name(), 40)
+            )));
+        }
+        Ok(if kind == Type::Array {
+            Slot::array(items)
+        } else {
+            Slot::structure(
+                named
+                    .into_iter()
+                    .map(|(name, slot)| (name.unwrap_or_else(|| "item".to_owned()), slot))
+                    .collect(),
+            )
+        })
+    }
+
+    /// A scalar of a declared type: its text, with no child element.
+    fn scalar(&mut self, kind: Type, type_name: &str) -> Result<Slot, Stop> {
+        let mut text = String::new();
+        loop {
+            match self.next()? {
+                Event::Text(t) => {
+                    self.charge(t.len())?;
+                    text.push_str(&t);
+                }
+                Event::Start(inner) => {
+                    return Err(Stop::Bad(format!(
                         "unexpected element <{}> inside a {} value",
-                        xml::truncate(&inner.name, 40),
+                        xml::truncate(inner.name(), 40),
                         xml::truncate(type_name, 40)
                     )));
                 }
-                let text = element.text();
-                let invalid = || {
-                    fault(format!(
-                        "invalid {} value \"{}\"",
-                        xml::truncate(type_name, 40),
-                        xml::truncate(&text, 40)
-                    ))
-                };
-                match scalar {
-                    Type::Int => xml::parse_int(&text).map(Value::Int).ok_or_else(invalid),
-                    Type::Bool => match text.trim() {
-                        "true" | "1" => Ok(Value::Bool(true)),
-                        "false" | "0" => Ok(Value::Bool(false)),
-                        _ => Err(invalid()),
-                    },
-                    Type::Double => xml::parse_double(&text)
-                        .map(Value::Double)
-                        .ok_or_else(invalid),
-                    Type::DateTime => xml::parse_datetime(&text)
-                        .map(Value::DateTime)
-                        .ok_or_else(invalid),
-                    Type::Base64 => xml::decode_base64(&text).map(Value::Base64).map_err(|e| {
-                        fault(format!(
-                            "invalid {} value: {e}",
-                            xml::truncate(type_name, 40)
-                        ))
-                    }),
-                    Type::Hex => decode_hex(&text).map(Value::Base64).ok_or_else(invalid),
-                    _ => Ok(Value::String(text.into_owned())),
-                }
+                Event::End => break,
             }
+        }
+        let invalid = || {
+            Stop::Bad(format!(
+                "invalid {} value \"{}\"",
+                xml::truncate(type_name, 40),
+                xml::truncate(&text, 40)
+            ))
+        };
+        let value = match kind {
+            Type::Int => xml::parse_int(&text).map(Value::Int).ok_or_else(invalid),
+            Type::Bool => match text.trim() {
+                "true" | "1" => Ok(Value::Bool(true)),
+                "false" | "0" => Ok(Value::Bool(false)),
+                _ => Err(invalid()),
+            },
+            Type::Double => xml::parse_double(&text)
+                .map(Value::Double)
+                .ok_or_else(invalid),
+            Type::DateTime => xml::parse_datetime(&text)
+                .map(Value::DateTime)
+                .ok_or_else(invalid),
+            Type::Base64 => {
+                self.charge(text.len() / 4 * 3)?;
+                xml::decode_base64(&text).map(Value::Base64).map_err(|e| {
+                    Stop::Bad(format!(
+                        "invalid {} value: {e}",
+                        xml::truncate(type_name, 40)
+                    ))
+                })
+            }
+            Type::Hex => {
+                self.charge(text.len() / 2)?;
+                decode_hex(&text).map(Value::Base64).ok_or_else(invalid)
+            }
+            _ => return Ok(Slot::Done(Value::String(text))),
+        };
+        self.memory.release(text.len());
+        value.map(Slot::Done)
+    }
+
+    /// The parameters with every reference replaced by (a copy of) what it points at.
+    fn resolve(&mut self, method: String, params: Vec<(String, Slot)>) -> Result<Call, Stop> {
+        let mut copies = Copies {
+            ids: &self.ids,
+            memory: self.memory,
+            // How many more values references may produce: a small document can describe a
+            // huge value (each level pointing twice at the next); this stops that expansion.
+            budget: self.elements.saturating_mul(4).saturating_add(1024),
+        };
+        let mut resolved = Vec::with_capacity(params.len());
+        for (name, slot) in params {
+            let value = copies
+                .resolve(slot, 1)
+                .map_err(|stop| stop.in_param(&name))?;
+            resolved.push(Param {
+                name: Some(name),
+                value,
+            });
+        }
+        Ok(Call {
+            method,
+            params: resolved,
+        })
+    }
+
+    /// The outcome of a decode: on success the rest of the document is read (it may hold
+    /// only comments and whitespace); on a problem with the call, the rest is read too, and
+    /// a document that is not even well-formed is reported as such.
+    fn conclude<T>(&mut self, result: Result<T, Stop>) -> Result<T, Fault> {
+        let stop = match result {
+            Ok(value) => match self.reader.finish() {
+                Ok(()) => return Ok(value),
+                Err(e) => Stop::Xml(e),
+            },
+            Err(stop) => stop,
+        };
+        if let Stop::Xml(e) = &stop
+            && matches!(e.kind(), ErrorKind::Malformed | ErrorKind::Busy)
+        {
+            return Err(refused(e.clone()));
+        }
+        if let Err(e) = self.reader.finish()
+            && e.kind() == ErrorKind::Malformed
+        {
+            return Err(refused(e));
+        }
+        Err(match stop {
+            Stop::Xml(e) => refused(e),
+            Stop::Fault(f) => f,
+            // A value's problem always reaches here with its parameter named.
+            Stop::Bad(what) => Fault::protocol(what),
+        })
+    }
+}
+
+/// Resolving references: each one becomes a copy of its target, counted against a budget
+/// of values and charged to the allowance.
+struct Copies<'r, 'm> {
+    ids: &'r HashMap<String, Result<Slot, String>>,
+    memory: &'r mut Allowance<'m>,
+    budget: usize,
+}
+
+impl Copies<'_, '_> {
+    fn resolve(&mut self, slot: Slot, depth: usize) -> Result<Value, Stop> {
+        match slot {
+            Slot::Done(value) => Ok(value),
+            Slot::Ref(id) => self.follow(&id, depth + 1),
+            Slot::Array(items) => items
+                .into_iter()
+                .map(|item| self.resolve(item, depth + 1))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Value::Array),
+            Slot::Struct(members) => members
+                .into_iter()
+                .map(|(name, member)| Ok((name, self.resolve(member, depth + 1)?)))
+                .collect::<Result<Vec<_>, Stop>>()
+                .map(Value::Struct),
+        }
+    }
+
+    /// A copy of what `#id` refers to, at nesting depth `depth`.
+    fn follow(&mut self, id: &str, depth: usize) -> Result<Value, Stop> {
+        let ids = self.ids;
+        match ids.get(id) {
+            None => Err(Stop::Bad(format!(
+                "href \"#{}\" refers to no element",
+                xml::truncate(id, 40)
+            ))),
+            Some(Err(what)) => Err(Stop::Bad(what.clone())),
+            Some(Ok(slot)) => self.copy_slot(slot, depth),
+        }
+    }
+
+    /// Counts one more value against the budget and the depth cap.
+    fn count(&mut self, depth: usize, heap: usize) -> Result<(), Stop> {
+        if depth > MAX_DEPTH {
+            return Err(Stop::Bad(format!(
+                "values are nested more than {MAX_DEPTH} levels deep"
+            )));
+        }
+        self.budget = self
+            .budget
+            .checked_sub(1)
+            .ok_or_else(|| Stop::Bad("too many values (multi-reference expansion)".to_owned()))?;
+        self.memory
+            .charge(std::mem::size_of::<Value>() + heap)
+            .map_err(Stop::Xml)
+    }
+
+    fn copy_slot(&mut self, slot: &Slot, depth: usize) -> Result<Value, Stop> {
+        match slot {
+            Slot::Done(value) => self.copy_value(value, depth),
+            Slot::Ref(id) => {
+                self.count(depth, 0)?;
+                self.follow(id, depth + 1)
+            }
+            Slot::Array(items) => {
+                self.count(depth, 0)?;
+                items
+                    .iter()
+                    .map(|item| self.copy_slot(item, depth + 1))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map(Value::Array)
+            }
+            Slot::Struct(members) => {
+                self.count(depth, 0)?;
+                members
+                    .iter()
+                    .map(|(name, member)| {
+                        self.memory.charge(name.len()).map_err(Stop::Xml)?;
+                        Ok((name.clone(), self.copy_slot(member, depth + 1)?))
+                    })
+                    .collect::<Result<Vec<_>, Stop>>()
+                    .map(Value::Struct)
+            }
+        }
+    }
+
+    fn copy_value(&mut self, value: &Value, depth: usize) -> Result<Value, Stop> {
+        self.count(depth, scalar_bytes(value))?;
+        match value {
+            Value::Array(items) => items
+                .iter()
+                .map(|item| self.copy_value(item, depth + 1))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Value::Array),
+            Value::Struct(members) => members
+                .iter()
+                .map(|(name, member)| {
+                    self.memory.charge(name.len()).map_err(Stop::Xml)?;
+                    Ok((name.clone(), self.copy_value(member, depth + 1)?))
+                })
+                .collect::<Result<Vec<_>, Stop>>()
+                .map(Value::Struct),
+            scalar => Ok(scalar.clone()),
         }
     }
 }
 
+/// The heap bytes of a scalar value.
+fn scalar_bytes(value: &Value) -> usize {
+    match value {
+        Value::String(s) => s.len(),
+        Value::Base64(b) => b.len(),
+        _ => 0,
+    }
+}
+
+fn is_whitespace(text: &str) -> bool {
+    text.chars().all(xml::is_xml_whitespace)
+}
+
 /// An `xsi:` attribute, under any of the schema-instance namespaces.
-fn xsi_attribute<'e>(element: &'e Element, local: &str) -> Option<&'e str> {
+fn xsi_attribute<'e>(element: &'e Start<'_>, local: &str) -> Option<&'e str> {
     XSI_NAMESPACES
         .iter()
         .find_map(|ns| element.attribute_ns(ns, local))
-}
-
-/// The type of an element without a usable `xsi:type`: an array when it says so with
-/// `SOAP-ENC:arrayType` or all its children are `item`s, a struct when it has child elements,
-/// and a string otherwise.
-fn infer(element: &Element) -> Type {
-    if element.attribute_ns(ENCODING_NS, "arrayType").is_some() {
-        return Type::Array;
-    }
-    if !element.has_elements() {
-        return Type::String;
-    }
-    if element.elements().all(|e| e.local_name() == "item") {
-        Type::Array
-    } else {
-        Type::Struct
-    }
 }
 
 fn decode_hex(text: &str) -> Option<Vec<u8>> {
@@ -639,6 +1045,12 @@ mod encode_call_tests {
     use super::*;
 
     #[test]
+    fn a_slot_is_the_size_of_a_value() {
+        // So that turning a finished array of slots into values reuses its allocation.
+        assert_eq!(std::mem::size_of::<Slot>(), std::mem::size_of::<Value>());
+    }
+
+    #[test]
     fn an_encoded_call_decodes_back() {
         let body = encode_call("notify", &[("url", Value::string("http://x/a&b"))]);
         let (call, _) = decode_call(&body).unwrap();
@@ -652,6 +1064,7 @@ mod encode_call_tests {
 mod tests {
     use super::*;
     use crate::value::structure;
+    use crate::xml::Element;
     use crate::xml::testing::{XorShift, mutate};
 
     const SAMPLE: &[MethodSpec] = &[

@@ -22,7 +22,7 @@ use crate::http::{Request, Response};
 use crate::metrics::{self, Outcome};
 use crate::reset::ResetError;
 use crate::value::{Call, Fault, Kind, MethodSpec, Value, structure};
-use crate::xml::Encoding;
+use crate::xml::{Allowance, Encoding};
 use crate::{soap, xmlrpc};
 
 const BAD_LOGIN: &str = "Can't access because user does not exist or password is incorrect.";
@@ -1408,7 +1408,10 @@ pub fn handle_soap(ctx: &mut Ctx, req: &Request) -> Response {
 }
 
 fn xmlrpc_exchange(ctx: &mut Ctx, req: &Request) -> Response {
-    let body = match xmlrpc::decode_call(&req.body) {
+    let hold = ctx.app.decode_memory();
+    let mut take = |bytes: usize| hold.grow(bytes as u64).is_ok();
+    let mut memory = Allowance::for_body(req.body.len()).with_pool(&mut take);
+    let body = match xmlrpc::decode_call_within(&req.body, &mut memory) {
         Ok((decoded, encoding)) => match call(ctx, &caller_of(req), &decoded) {
             Ok(value) => xmlrpc::encode_response(&value, encoding),
             Err(fault) => xmlrpc::encode_fault(&fault, encoding),
@@ -1423,7 +1426,10 @@ fn xmlrpc_exchange(ctx: &mut Ctx, req: &Request) -> Response {
 }
 
 fn soap_exchange(ctx: &mut Ctx, req: &Request) -> Response {
-    let decoded = soap::decode_call(&req.body);
+    let hold = ctx.app.decode_memory();
+    let mut take = |bytes: usize| hold.grow(bytes as u64).is_ok();
+    let mut memory = Allowance::for_body(req.body.len()).with_pool(&mut take);
+    let decoded = soap::decode_call_within(&req.body, &mut memory);
     if decoded.is_err() {
         ctx.note_method(metrics::OTHER);
         ctx.note_outcome(Outcome::Fault);

@@ -15,7 +15,9 @@
 use std::collections::HashSet;
 use std::fmt;
 
-use crate::xml::{self, Element, XmlError};
+use std::borrow::Cow;
+
+use crate::xml::{self, Allowance, Element, XmlError};
 
 /// The request signature. It lives with the reseller accounts that hold the keys; it is
 /// re-exported here because it is part of the wire protocol this module implements, so the
@@ -251,9 +253,24 @@ fn doctype_len(text: &str) -> Result<usize, EnvelopeError> {
 /// and a real reply carries a multi-line `response_text`. Only the routing items (`protocol`,
 /// `action`, `object`) and the header fields are trimmed, since they are identifiers.
 pub fn decode(body: &[u8], max_depth: usize) -> Result<OpsRequest, EnvelopeError> {
+    decode_within(body, max_depth, &mut Allowance::for_body(body.len()))
+}
+
+/// [`decode`], charging the memory the decode takes (the text, the element tree and the values)
+/// to `memory`, so that a hostile body of the largest size costs at most a few times its size.
+pub fn decode_within(
+    body: &[u8],
+    max_depth: usize,
+    memory: &mut Allowance<'_>,
+) -> Result<OpsRequest, EnvelopeError> {
     let (text, _) = xml::decode_body(body)?;
+    if let Cow::Owned(converted) = &text {
+        memory.charge(converted.len())?;
+    }
+    // The text without its DOCTYPE is a copy.
+    memory.charge(text.len())?;
     let text = strip_doctype(&text)?;
-    let root = xml::parse_str(&text, max_depth)?;
+    let root = xml::parse_str_within(&text, max_depth, memory)?;
     if root.local_name() != "OPS_envelope" {
         return Err(EnvelopeError::NotAnEnvelope(format!(
             "the root element is <{}>, not <OPS_envelope>",
@@ -278,7 +295,7 @@ pub fn decode(body: &[u8], max_depth: usize) -> Result<OpsRequest, EnvelopeError
             "<data_block> holds text beside its <dt_assoc>".into(),
         ));
     }
-    let top = value_of(first)?;
+    let top = value_of(first, memory)?;
     if !matches!(top, OpsValue::Assoc(_)) {
         return Err(EnvelopeError::NotAnEnvelope(
             "<data_block> must hold a <dt_assoc>".into(),
@@ -320,7 +337,7 @@ fn child<'a>(parent: &'a Element, name: &str) -> Result<&'a Element, EnvelopeErr
 }
 
 /// The value of a `dt_*` element.
-fn value_of(element: &Element) -> Result<OpsValue, EnvelopeError> {
+fn value_of(element: &Element, memory: &mut Allowance<'_>) -> Result<OpsValue, EnvelopeError> {
     match element.local_name() {
         "dt_assoc" => {
             let mut seen = HashSet::new();
@@ -335,7 +352,8 @@ fn value_of(element: &Element) -> Result<OpsValue, EnvelopeError> {
                         xml::truncate(key, 40)
                     )));
                 }
-                items.push((key.to_string(), content_value(item)?));
+                memory.charge(std::mem::size_of::<(String, OpsValue)>() + key.len())?;
+                items.push((key.to_string(), content_value(item, memory)?));
             }
             Ok(OpsValue::Assoc(items))
         }
@@ -352,7 +370,8 @@ fn value_of(element: &Element) -> Result<OpsValue, EnvelopeError> {
                     })?,
                     None => position,
                 };
-                items.push((index, content_value(item)?));
+                memory.charge(std::mem::size_of::<(usize, OpsValue)>())?;
+                items.push((index, content_value(item, memory)?));
             }
             items.sort_by_key(|(k, _)| *k);
             if items.windows(2).any(|w| w[0].0 == w[1].0) {
@@ -361,7 +380,7 @@ fn value_of(element: &Element) -> Result<OpsValue, EnvelopeError> {
             Ok(OpsValue::Array(items))
         }
         // Wrappers around a scalar (or, as the DTD allows, around one more `dt_*`).
-        "dt_scalar" | "dt_scalarref" => content_value(element),
+        "dt_scalar" | "dt_scalarref" => content_value(element, memory),
         other => Err(bad_data(format!(
             "unexpected element <{}> where a dt_assoc, dt_array or dt_scalar belongs",
             xml::truncate(other, 40)
@@ -390,11 +409,15 @@ fn items_of(element: &Element) -> Result<impl Iterator<Item = &Element>, Envelop
 /// The value held by an `<item>`, `<dt_scalar>` or `<dt_scalarref>`: its one `dt_*` child, or
 /// else its text (empty for `<item key="x"/>`). Text beside an element, or two elements, has
 /// no meaning in OPS and is refused rather than half-read.
-fn content_value(element: &Element) -> Result<OpsValue, EnvelopeError> {
+fn content_value(element: &Element, memory: &mut Allowance<'_>) -> Result<OpsValue, EnvelopeError> {
     let mut inner = element.elements();
     match (inner.next(), inner.next()) {
-        (None, _) => Ok(OpsValue::Scalar(element.text().into_owned())),
-        (Some(value), None) if !element.has_significant_text() => value_of(value),
+        (None, _) => {
+            let text = element.text();
+            memory.charge(text.len())?;
+            Ok(OpsValue::Scalar(text.into_owned()))
+        }
+        (Some(value), None) if !element.has_significant_text() => value_of(value, memory),
         _ => Err(bad_data(format!(
             "<{}> must hold either text or one value, not both or several",
             element.local_name()

@@ -17,8 +17,9 @@ use std::net::IpAddr;
 use crate::app::Ctx;
 use crate::http::{Request, Response};
 use crate::metrics;
+use crate::xml::Allowance;
 use commands::{Caller, Outcome};
-use envelope::OpsReply;
+use envelope::{EnvelopeError, OpsReply};
 use resellers::AuthFailure;
 
 /// Nesting limit for the envelope's XML (the figure; real requests use 8 levels).
@@ -66,7 +67,10 @@ pub fn looks_like_envelope(body: &[u8]) -> bool {
 /// Runs one request, noting its command and outcome for `/metrics` (the method label is a
 /// command [`commands::parse`] knows, or `other`).
 fn exchange(ctx: &mut Ctx, req: &Request) -> OpsReply {
-    let decoded = envelope::decode(&req.body, MAX_DEPTH);
+    let hold = ctx.app.decode_memory();
+    let mut take = |bytes: usize| hold.grow(bytes as u64).is_ok();
+    let mut memory = Allowance::for_body(req.body.len()).with_pool(&mut take);
+    let decoded = envelope::decode_within(&req.body, MAX_DEPTH, &mut memory);
     ctx.note_method(
         decoded
             .as_ref()
@@ -121,6 +125,10 @@ fn exchange(ctx: &mut Ctx, req: &Request) -> OpsReply {
     };
     let request = match decoded {
         Ok(request) => request,
+        Err(EnvelopeError::Xml(e)) if e.is_busy() => {
+            ctx.note_outcome(metrics::Outcome::ServerError);
+            return reply(Outcome::failure(400, "Server busy; try again in a moment."));
+        }
         Err(e) => {
             ctx.note_outcome(metrics::Outcome::Fault);
             return reply(Outcome::failure(400, format!("Malformed request: {e}")));
