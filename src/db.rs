@@ -1,5 +1,7 @@
 //! The one SQLite file: opening it with the pragmas passlink relies on, migrating it forward
-//! from `schema.sql`, online backups and integrity checks.
+//! from `schema.sql`, online backups and integrity checks. [`check`] is `db check`, [`watch`]
+//! notices the file vanishing under a running server, and [`shutdown`] closes the server's last
+//! connection so that the file is complete on its own.
 //!
 //! Each worker thread owns one connection. Writes use `BEGIN IMMEDIATE` (see [`write`]) so that a
 //! writer takes the lock up front and waits within the busy timeout, instead of failing with
@@ -142,7 +144,7 @@ pub fn open_or_create(path: &Path, busy_timeout: Duration) -> Result<Connection,
     Ok(conn)
 }
 
-/// Opens an existing database; for `db backup` and `db check`, which must never create one.
+/// Opens an existing database; for `db backup`, which must never create one.
 pub fn open_existing(path: &Path, busy_timeout: Duration) -> Result<Connection, DbError> {
     if !path.exists() {
         return Err(DbError::Missing(path.to_path_buf()));

@@ -72,6 +72,12 @@ fn checkpoint(conn: &Connection, path: &Path, wait: Duration) {
             "database checkpointed: {} is complete on its own and its -wal is empty",
             path.display()
         ),
+        // The pages are all in the file; only emptying -wal had to wait for the other reader.
+        Ok(c) if c.copied == c.wal_frames => log::info!(
+            "database checkpointed: {} is complete on its own; its -wal was not emptied \
+             because another process (Litestream, or a passlink command) has it open",
+            path.display()
+        ),
         Ok(c) => log::warn!(
             "database: the final checkpoint could not finish within {wait:?} ({} of {} WAL \
              frames copied): another process (Litestream, or a passlink command) has {} open. \
