@@ -436,6 +436,12 @@ fn a_database_taken_away_is_noticed_and_nothing_acknowledged_is_lost(how: TakeAw
     assert_eq!(sent.code(), ("1".into(), "200".into()));
     let link = path_of(&link_in(&spooled_mail(&data.join("spool"))));
     let csrf = csrf_of(&http(addr, "GET", &link, "").text());
+    let login = [
+        ("reg_username", "resellerx"),
+        ("reg_password", OWNER_PASSWORD),
+        ("domain", "example.info"),
+    ];
+    let cookie = x.call("set", "cookie", &[], &login).field("cookie");
 
     let replacement = take_away(&db, how);
 
@@ -471,12 +477,9 @@ fn a_database_taken_away_is_noticed_and_nothing_acknowledged_is_lost(how: TakeAw
         &[("domain_name", "example.org")],
     );
     assert_eq!(reply.status(), refused);
-    let login = [
-        ("reg_username", "resellerx"),
-        ("reg_password", OWNER_PASSWORD),
-        ("domain", "example.info"),
-    ];
     assert_eq!(x.call("set", "cookie", &[], &login).status(), refused);
+    let logout = x.call("delete", "cookie", &[("cookie", &cookie)], &[]);
+    assert_eq!(logout.status(), refused);
     let page = http(
         addr,
         "POST",
@@ -499,6 +502,13 @@ fn a_database_taken_away_is_noticed_and_nothing_acknowledged_is_lost(how: TakeAw
         404
     );
     assert!(capabilities_ok(&x.server, &usernum, MD5_ASDF));
+    let owner = x.call(
+        "get",
+        "domain",
+        &[("cookie", &cookie)],
+        &[("type", "owner")],
+    );
+    assert!(owner.xml.contains("owner@example.info"), "{}", owner.xml);
     let log = x.server.settled_log();
     assert_eq!(
         log.matches("while passlink was running").count(),
