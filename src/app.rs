@@ -16,6 +16,7 @@ use crate::accounts::Credentials;
 use crate::config::{Config, ConfigError, ListenAddress, LogLevel, PublicUrls, Source};
 use crate::db::{self, DbError};
 use crate::http::{self, Server, ServerOptions};
+use crate::lock::{self, DataDirLock, LockError};
 use crate::logging;
 use crate::mail;
 use crate::reset::{self, ResetLinks, ResetService, Templates};
@@ -83,6 +84,8 @@ pub enum AppError {
     NotFound(String),
     /// A command's input breaks a rule (a password policy).
     Invalid(String),
+    /// Another `passlink serve` runs on the data directory.
+    Lock(LockError),
 }
 
 impl fmt::Display for AppError {
@@ -92,6 +95,7 @@ impl fmt::Display for AppError {
             AppError::Db(e) => e.fmt(f),
             AppError::Io { what, error } => write!(f, "{what}: {error}"),
             AppError::NotFound(what) | AppError::Invalid(what) => f.write_str(what),
+            AppError::Lock(e) => e.fmt(f),
         }
     }
 }
@@ -107,6 +111,12 @@ impl From<DbError> for AppError {
 impl From<rusqlite::Error> for AppError {
     fn from(e: rusqlite::Error) -> Self {
         AppError::Db(e.into())
+    }
+}
+
+impl From<LockError> for AppError {
+    fn from(e: LockError) -> Self {
+        AppError::Lock(e)
     }
 }
 
@@ -149,15 +159,24 @@ fn server_options(config: &Config) -> ServerOptions {
 }
 
 /// Runs the appliance until a stop signal. Returns once every worker has finished and every
-/// database connection is closed.
+/// database connection is closed, the last one after a checkpoint: `passlink.sqlite3` alone is
+/// then a complete copy.
 pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Result<(), AppError> {
     logging::init(log_level(&config).filter());
+    // Held until serve returns. Taken before anything is changed: the migrations, the outbox
+    // recovery, the spool.
+    let _lock = lock_data_dir(&config.storage.data_dir)?;
     let db_path = config.storage.database_path();
+    // The first connection opened is the last one closed: see `db::shutdown`.
     let mut conn = db::open_or_create(&db_path, busy_timeout(&config))?;
     let (from, to) = db::migrate(&mut conn)?;
     if from != to {
         log::info!("database migrated from schema version {from} to {to}");
     }
+    db::watch::install(&db_path).map_err(|error| AppError::Io {
+        what: format!("cannot examine the database file {}", db_path.display()),
+        error,
+    })?;
 
     let listener_configs = config.effective_listeners();
     let mut listeners = Vec::with_capacity(listener_configs.len());
@@ -263,8 +282,8 @@ pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Re
     let mailer_settings = Arc::new(RwLock::new(mail_settings(&config)));
     if config.smtp.enabled {
         if let mail::Transport::Spool(dir) = &transport {
-            std::fs::create_dir_all(dir).map_err(|error| AppError::Io {
-                what: format!("cannot create the mail spool {}", dir.display()),
+            mail::prepare_spool(dir).map_err(|error| AppError::Io {
+                what: format!("cannot prepare the mail spool {}", dir.display()),
                 error,
             })?;
             log::warn!(
@@ -311,7 +330,6 @@ pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Re
             note: Default::default(),
         });
     }
-    drop(conn);
 
     let mut signals = Signals::new([SIGTERM, SIGINT, SIGHUP]).map_err(|error| AppError::Io {
         what: "installing signal handlers".into(),
@@ -346,7 +364,7 @@ pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Re
     let shutdown = server.shutdown_handle();
     let live = Live {
         app: app.clone(),
-        reset: reset_service,
+        reset: reset_service.clone(),
         mailer: mailer_settings,
         server: server.shutdown_handle(),
         certificates: acceptors,
@@ -377,19 +395,51 @@ pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Re
             error,
         })?;
 
+    // Every worker ends, and with it its connection.
     server.wait();
-    mailer.stop(Duration::from_secs(
-        app.config().server.shutdown_grace_secs.get(),
-    ));
+    let grace = Duration::from_secs(app.config().server.shutdown_grace_secs.get());
+    let mailer_ended = mailer.stop(grace);
     signal_handle.close();
     let _ = signal_thread.join();
+    // The last holders of the reset service are gone with the threads above; the app's own
+    // reference goes now, and with the service its group-commit thread and connection.
+    drop(app);
+    let closed = close_reset_service(reset_service);
+    if !(mailer_ended && closed) {
+        log::warn!(
+            "database: a connection is still open at the stop (the mailer's or the \
+             group-commit thread's); the checkpoint below copies what is committed, but a \
+             write it makes later stays in the -wal file"
+        );
+    }
+    db::shutdown::close_last(conn, &db_path, busy_timeout(&config));
     log::info!("passlink stopped");
     Ok(())
 }
 
+/// Creates the data directory if needed and takes its lock (see [`crate::lock`]).
+fn lock_data_dir(data_dir: &Path) -> Result<DataDirLock, AppError> {
+    db::create_private_dir(data_dir)?;
+    Ok(lock::acquire(data_dir)?)
+}
+
+/// Drops the reset service if nothing else holds it, which joins its group-commit thread and
+/// closes that thread's connection. `false` if something still does.
+fn close_reset_service(service: Arc<ResetService>) -> bool {
+    match Arc::try_unwrap(service) {
+        Ok(service) => {
+            drop(service);
+            true
+        }
+        Err(_) => false,
+    }
+}
+
 /// A connection for a worker or the mailer: the usual pragmas and the size cap.
 fn open_worker_db(path: &Path, config: &Config) -> Result<Connection, AppError> {
-    let conn = db::open_or_create(path, busy_timeout(config))?;
+    let mut conn = db::open_or_create(path, busy_timeout(config))?;
+    // Every commit on it first makes sure the file is still the database (`db::watch`).
+    db::watch::guard(&mut conn)?;
     db::limit_size(
         &conn,
         config.storage.max_db_bytes.map(std::num::NonZeroU64::get),

@@ -181,7 +181,9 @@ pub enum DbCommand {
         /// Where to write the copy; an existing file is replaced atomically.
         path: PathBuf,
     },
-    /// Run SQLite's integrity check; exits non-zero if the file is damaged.
+    /// Check that the file is a whole passlink database: a schema version this passlink
+    /// knows, every table of that version, and SQLite's integrity and foreign key checks.
+    /// Exits non-zero, saying what is wrong, for anything else (an empty file too).
     Check,
 }
 
@@ -315,19 +317,17 @@ fn run_db(config: &Config, command: DbCommand) -> Result<(), AppError> {
             );
         }
         DbCommand::Check => {
-            let conn = db::open_existing(&path, timeout)?;
-            let problems = db::integrity_problems(&conn)?;
-            if problems.is_empty() {
-                println!("{}: ok", path.display());
-            } else {
-                for problem in &problems {
-                    println!("{}: {problem}", path.display());
-                }
-                return Err(AppError::Db(db::DbError::Schema(format!(
-                    "integrity check found {} problem(s)",
-                    problems.len()
-                ))));
+            let report = db::check::check_file(&path, timeout)?;
+            for line in report.notes.iter().chain(&report.problems) {
+                println!("{}: {line}", path.display());
             }
+            if !report.ok() {
+                return Err(AppError::Db(db::DbError::Unusable {
+                    path,
+                    problems: report.problems,
+                }));
+            }
+            println!("{}: ok", path.display());
         }
     }
     Ok(())

@@ -1,5 +1,7 @@
 //! The one SQLite file: opening it with the pragmas passlink relies on, migrating it forward
-//! from `schema.sql`, online backups and integrity checks.
+//! from `schema.sql`, online backups and integrity checks. [`check`] is `db check`, [`watch`]
+//! notices the file vanishing under a running server, and [`shutdown`] closes the server's last
+//! connection so that the file is complete on its own.
 //!
 //! Each worker thread owns one connection. Writes use `BEGIN IMMEDIATE` (see [`write`]) so that a
 //! writer takes the lock up front and waits within the busy timeout, instead of failing with
@@ -11,6 +13,10 @@ use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+
+pub mod check;
+pub mod shutdown;
+pub mod watch;
 
 /// The migration history, embedded so the binary carries its own schema.
 pub const SCHEMA_SQL: &str = include_str!("../schema.sql");
@@ -30,6 +36,11 @@ pub enum DbError {
     },
     Schema(String),
     NotWal(String),
+    /// `db check` found the file is not a whole passlink database.
+    Unusable {
+        path: PathBuf,
+        problems: Vec<String>,
+    },
 }
 
 impl fmt::Display for DbError {
@@ -48,6 +59,13 @@ impl fmt::Display for DbError {
                 f,
                 "the database could not be put in WAL mode (journal_mode is {mode}); \
                  is the data directory on a network filesystem?"
+            ),
+            DbError::Unusable { path, problems } => write!(
+                f,
+                "{} is not a usable passlink database: {}. Restore it from a backup (README: \
+                 \"Restoring\")",
+                path.display(),
+                problems.join("; ")
             ),
         }
     }
@@ -126,7 +144,7 @@ pub fn open_or_create(path: &Path, busy_timeout: Duration) -> Result<Connection,
     Ok(conn)
 }
 
-/// Opens an existing database; for `db backup` and `db check`, which must never create one.
+/// Opens an existing database; for `db backup`, which must never create one.
 pub fn open_existing(path: &Path, busy_timeout: Duration) -> Result<Connection, DbError> {
     if !path.exists() {
         return Err(DbError::Missing(path.to_path_buf()));
@@ -178,6 +196,13 @@ pub fn is_full(error: &rusqlite::Error) -> bool {
     error.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull)
 }
 
+/// Whether an error means the write was refused because the database file is no longer the
+/// one the server opened (see [`watch`]): deleted, renamed, replaced or truncated under it.
+pub fn is_vanished(error: &rusqlite::Error) -> bool {
+    matches!(error, rusqlite::Error::SqliteFailure(e, _)
+        if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_COMMITHOOK)
+}
+
 /// Whether an error means another writer held the lock past the busy timeout.
 pub fn is_busy(error: &rusqlite::Error) -> bool {
     matches!(
@@ -186,7 +211,9 @@ pub fn is_busy(error: &rusqlite::Error) -> bool {
     )
 }
 
-fn create_private_dir(dir: &Path) -> Result<(), DbError> {
+/// Creates `dir` (and its parents) owner-only, whatever the umask; an existing one is left as
+/// it is.
+pub fn create_private_dir(dir: &Path) -> Result<(), DbError> {
     use std::os::unix::fs::DirBuilderExt;
     if dir.as_os_str().is_empty() || dir.is_dir() {
         return Ok(());
@@ -251,6 +278,7 @@ pub fn write<T, E: From<rusqlite::Error>>(
     body: impl FnOnce(&Transaction<'_>) -> Result<T, E>,
 ) -> Result<T, E> {
     let _turn = WRITER.lock().unwrap_or_else(PoisonError::into_inner);
+    refuse_if_vanished()?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let value = body(&tx)?;
     tx.commit()?;
@@ -264,10 +292,21 @@ pub fn write_shared<T, E: From<rusqlite::Error>>(
     body: impl FnOnce(&Transaction<'_>) -> Result<T, E>,
 ) -> Result<T, E> {
     let _turn = WRITER.lock().unwrap_or_else(PoisonError::into_inner);
+    refuse_if_vanished()?;
     let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
     let value = body(&tx)?;
     tx.commit()?;
     Ok(value)
+}
+
+/// Once the server's database file is known to be gone, a write is refused before it does any
+/// work. Until then the commit hook of [`watch::guard`] is what notices: this only reads what
+/// it found, without a system call.
+fn refuse_if_vanished() -> rusqlite::Result<()> {
+    match watch::tripped() {
+        Some(found) => Err(watch::refusal(found)),
+        None => Ok(()),
+    }
 }
 
 /// Answers whether the database is readable: the cheap check behind `/healthz`.
@@ -360,8 +399,6 @@ pub fn backup(src: &Connection, dest: &Path) -> Result<(), DbError> {
     result
 }
 
-/// A migrated database in a fresh temporary directory, for unit tests of the modules that own
-/// tables. Keep the directory alive as long as the connection.
 /// Group commit: many small writes from many threads share one transaction and one fsync.
 ///
 /// A caller hands [`GroupWriter::run`] a body; a committer thread gathers every body waiting,
@@ -369,22 +406,26 @@ pub fn backup(src: &Connection, dest: &Path) -> Result<(), DbError> {
 /// and only then answers each caller. A caller that gets `Ok` holds a durable write, exactly as
 /// with [`write`]; under load the fsync is shared instead of queued for.
 pub struct GroupWriter {
-    jobs: std::sync::mpsc::SyncSender<Job>,
+    /// `None` only while dropping: closing the channel is what tells the thread to end.
+    jobs: Option<std::sync::mpsc::SyncSender<Job>>,
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 /// Runs one body against the batch's transaction and returns what to tell its caller once
-/// the batch has committed (with the commit's error, if it failed).
-type Job = Box<dyn FnOnce(&Connection) -> Reply + Send>;
+/// the batch has committed (with the commit's error, if it failed). `None` in place of the
+/// connection: the transaction never began, so the body is not run.
+type Job = Box<dyn FnOnce(Option<&Connection>) -> Reply + Send>;
 type Reply = Box<dyn FnOnce(Option<&rusqlite::Error>) + Send>;
 
 /// Most bodies per transaction: bounds how long one commit holds the write lock.
 const MAX_BATCH: usize = 256;
 
 impl GroupWriter {
-    /// Starts the committer thread on its own connection.
+    /// Starts the committer thread on its own connection. The thread, and the connection with
+    /// it, ends when the `GroupWriter` is dropped.
     pub fn start(mut conn: Connection) -> std::io::Result<GroupWriter> {
         let (jobs, queue) = std::sync::mpsc::sync_channel::<Job>(4096);
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("group-commit".into())
             .spawn(move || {
                 while let Ok(first) = queue.recv() {
@@ -398,7 +439,10 @@ impl GroupWriter {
                     commit_batch(&mut conn, batch);
                 }
             })?;
-        Ok(GroupWriter { jobs })
+        Ok(GroupWriter {
+            jobs: Some(jobs),
+            thread: Some(thread),
+        })
     }
 
     /// Runs `body` in a transaction shared with other callers' bodies; returns after the
@@ -413,18 +457,33 @@ impl GroupWriter {
     {
         let (answer, result) = std::sync::mpsc::sync_channel::<Result<T, E>>(1);
         let job: Job = Box::new(move |conn| {
-            let outcome = in_savepoint(conn, body);
+            let outcome = conn.map(|conn| in_savepoint(conn, body));
             Box::new(move |commit_error| {
                 let outcome = match (outcome, commit_error) {
-                    (Ok(_), Some(e)) => Err(E::from(copy_error(e))),
-                    (outcome, _) => outcome,
+                    (Some(Ok(_)) | None, Some(e)) => Err(E::from(copy_error(e))),
+                    (Some(outcome), _) => outcome,
+                    (None, None) => Err(E::from(not_begun())),
                 };
                 let _ = answer.send(outcome);
             })
         });
-        self.jobs.send(job).map_err(|_| E::from(stopped()))?;
-        // No answer means the batch never ran: its transaction could not begin.
+        let jobs = self.jobs.as_ref().ok_or_else(|| E::from(stopped()))?;
+        jobs.send(job).map_err(|_| E::from(stopped()))?;
+        // No answer means the committer thread died with the job.
         result.recv().unwrap_or_else(|_| Err(E::from(not_begun())))
+    }
+}
+
+impl Drop for GroupWriter {
+    /// Lets the committer thread commit what is queued and end, closing its connection: a clean
+    /// stop leaves no connection open (see `app::serve`).
+    fn drop(&mut self) {
+        drop(self.jobs.take());
+        if let Some(thread) = self.thread.take()
+            && thread.join().is_err()
+        {
+            log::error!("the group-commit thread panicked");
+        }
     }
 }
 
@@ -446,15 +505,23 @@ fn in_savepoint<T, E: From<rusqlite::Error>>(
 }
 
 fn commit_batch(conn: &mut Connection, batch: Vec<Job>) {
-    let mut replies = Vec::with_capacity(batch.len());
+    let mut waiting = Some(batch);
+    let mut replies = Vec::new();
     let committed = write(conn, |tx| -> rusqlite::Result<()> {
-        for job in batch {
-            replies.push(job(tx));
+        for job in waiting.take().unwrap_or_default() {
+            replies.push(job(Some(tx)));
         }
         Ok(())
     });
+    // Still waiting: the transaction never began (the lock stayed busy, or the database file
+    // is gone). The bodies did not run; each caller hears why.
+    for job in waiting.take().unwrap_or_default() {
+        replies.push(job(None));
+    }
     let error = committed.err();
-    if let Some(e) = &error {
+    if let Some(e) = &error
+        && !is_vanished(e)
+    {
         log::error!("group commit of {} write(s) failed: {e}", replies.len());
     }
     for reply in replies {
@@ -489,6 +556,8 @@ fn copy_error(e: &rusqlite::Error) -> rusqlite::Error {
     }
 }
 
+/// A migrated database in a fresh temporary directory, for unit tests of the modules that own
+/// tables. Keep the directory alive as long as the connection.
 #[cfg(test)]
 pub fn migrated_temp_db() -> (tempfile::TempDir, Connection) {
     let dir = tempfile::tempdir().unwrap();
@@ -531,6 +600,31 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn dropping_the_group_writer_closes_its_connection() {
+        let (dir, conn) = migrated_temp_db();
+        let path = dir.path().join("test.sqlite3");
+        let writer =
+            GroupWriter::start(open_existing(&path, Duration::from_secs(5)).unwrap()).unwrap();
+        writer
+            .run(|tx| tx.execute("INSERT INTO meta (key, value) VALUES ('k', 'v')", []))
+            .unwrap();
+        drop(writer);
+        // The last connection's close checkpoints and deletes -wal: only once the writer's
+        // connection is closed too is this one the last.
+        drop(conn);
+        assert!(!shutdown::wal_path(&path).exists());
+        let copy = dir.path().join("copy.sqlite3");
+        std::fs::copy(&path, &copy).unwrap();
+        let n: i64 = Connection::open(&copy)
+            .unwrap()
+            .query_row("SELECT count(*) FROM meta WHERE key = 'k'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(n, 1);
+    }
 
     #[test]
     fn schema_sql_is_a_valid_history() {

@@ -14,6 +14,7 @@ pub mod config;
 pub mod db;
 pub mod files;
 pub mod http;
+pub mod lock;
 pub mod logging;
 pub mod mail;
 pub mod metrics;

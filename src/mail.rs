@@ -258,17 +258,76 @@ fn deliver(
     }
 }
 
-/// Writes `NNNNNN.eml` through a temporary name, so a reader never sees half a message.
+/// Writes `NNNNNN.eml` through a temporary name, so a reader never sees half a message. The
+/// message holds a live reset link: the file is the owner's alone, whatever the umask.
 fn spool(dir: &Path, id: i64, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
-    std::fs::create_dir_all(dir)?;
+    use std::os::unix::fs::OpenOptionsExt;
+    private_spool_dir(dir)?;
     let name = format!("{id:08}.eml");
     let tmp = dir.join(format!(".{name}.tmp"));
-    let mut file = std::fs::File::create(&tmp)?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)?;
+    // `mode` applies only to a file it creates; one left by a crash keeps its old mode.
+    file.set_permissions(owner_only(0o600))?;
     file.write_all(bytes)?;
     file.sync_all()?;
     drop(file);
     std::fs::rename(&tmp, dir.join(name))
+}
+
+fn owner_only(mode: u32) -> std::fs::Permissions {
+    std::os::unix::fs::PermissionsExt::from_mode(mode)
+}
+
+/// Creates the spool directory 0700 (the umask cannot widen that, only narrow it), or sets an
+/// existing one to 0700, saying so if others could read it.
+fn private_spool_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    let mode = std::fs::metadata(dir)?.permissions().mode() & 0o7777;
+    if mode != 0o700 {
+        std::fs::set_permissions(dir, owner_only(0o700))?;
+        if mode & 0o077 != 0 {
+            log::warn!(
+                "mail: the spool directory {} was mode {mode:04o}, open to other users, and \
+                 holds live reset links; it is 0700 now",
+                dir.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// At start, with mail going to the spool: the directory and every message already in it
+/// made private. (Those written by a passlink that did not do so, under umask 022, were 0644.)
+pub fn prepare_spool(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    private_spool_dir(dir)?;
+    let mut tightened = 0;
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let meta = entry.metadata()?;
+        if meta.is_file() && meta.permissions().mode() & 0o077 != 0 {
+            std::fs::set_permissions(entry.path(), owner_only(0o600))?;
+            tightened += 1;
+        }
+    }
+    if tightened > 0 {
+        log::warn!(
+            "mail: {tightened} file(s) in the spool {} were readable by other users; they are \
+             0600 now",
+            dir.display()
+        );
+    }
+    Ok(())
 }
 
 async fn send_smtp(
@@ -365,13 +424,15 @@ pub struct Mailer {
 
 impl Mailer {
     /// Stops the thread, waiting at most `grace` for a delivery in progress. A message still
-    /// being sent then stays `sending` and goes out again after the next start.
-    pub fn stop(self, grace: Duration) {
+    /// being sent then stays `sending` and goes out again after the next start. `true` once
+    /// the thread has ended, and its database connection is closed with it.
+    pub fn stop(self, grace: Duration) -> bool {
         self.waker.stop();
         if self.done.recv_timeout(grace).is_ok() {
-            let _ = self.thread.join();
+            self.thread.join().is_ok()
         } else {
             log::warn!("mail: a delivery is still in progress; it is retried at the next start");
+            false
         }
     }
 }
@@ -399,6 +460,12 @@ pub fn start(
                 Err(e) => log::error!("mail: cannot recover interrupted messages: {e}"),
             }
             while !waker.stopping() {
+                // Also the once-a-second look at the database file that notices it vanishing
+                // when no request comes. Once it has, nothing here can be recorded: wait.
+                if db::watch::problem().is_some() {
+                    waker.wait(Duration::from_secs(1));
+                    continue;
+                }
                 chore(&mut conn);
                 let current = settings
                     .read()
@@ -407,6 +474,7 @@ pub fn start(
                 while !waker.stopping() && deliver_batch(&mut conn, &runtime, &current, &waker) {}
                 waker.wait(Duration::from_secs(1));
             }
+            drop(conn);
             let _ = done_tx.send(());
         })?;
     Ok(Mailer {
@@ -639,5 +707,27 @@ mod tests {
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         assert_eq!(names, ["00000007.eml"]);
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir.path().join("00000007.eml")), 0o600);
+    }
+
+    #[test]
+    fn an_open_spool_is_made_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let spool_dir = dir.path().join("spool");
+        std::fs::create_dir(&spool_dir).unwrap();
+        std::fs::set_permissions(&spool_dir, owner_only(0o755)).unwrap();
+        let old = spool_dir.join("00000001.eml");
+        std::fs::write(&old, "link").unwrap();
+        std::fs::set_permissions(&old, owner_only(0o644)).unwrap();
+        prepare_spool(&spool_dir).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!((mode(&spool_dir), mode(&old)), (0o700, 0o600));
+        // A spool that does not exist yet is created private.
+        let fresh = dir.path().join("new/spool");
+        spool(&fresh, 2, b"x").unwrap();
+        assert_eq!(mode(&fresh), 0o700);
     }
 }

@@ -5,14 +5,26 @@ use crate::http::{Request, Response};
 use crate::metrics::{self, METRICS, Snapshot};
 use crate::{db, mail};
 
-/// `GET /healthz`: 200 when this worker's database connection answers, else 503, so a load
-/// balancer or `systemctl` check sees a broken store and not just a live process.
+/// `GET /healthz`: 200 when the database file is still the one the server opened and this
+/// worker's connection answers, else 503 with the reason, so a load balancer or `systemctl`
+/// check sees a broken store and not just a live process.
 pub fn healthz(ctx: &mut Ctx, _req: &Request) -> Response {
-    let response = match db::ping(&ctx.db) {
-        Ok(_) => Response::text(200, "ok"),
-        Err(e) => {
-            log::error!("healthz: {e}");
-            Response::text(503, "database unavailable")
+    let response = if let Some(found) = db::watch::problem() {
+        // Logged once by the watch; the body says it to whoever looks.
+        Response::text(
+            503,
+            &format!(
+                "database unavailable: the database file {found} while passlink was running; \
+                 writes are refused until it is restored and passlink restarted"
+            ),
+        )
+    } else {
+        match db::ping(&ctx.db) {
+            Ok(_) => Response::text(200, "ok"),
+            Err(e) => {
+                log::error!("healthz: {e}");
+                Response::text(503, "database unavailable")
+            }
         }
     };
     response.with_header("Cache-Control", "no-store")

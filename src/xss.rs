@@ -30,6 +30,8 @@ const NO_MAIL: &str = "Mail service is not available on that server.";
 const STORAGE_FULL: &str =
     "The server's storage is full, so nothing was saved. Please try again later.";
 const BUSY: &str = "The server is busy, so nothing was saved. Please try again in a moment.";
+const DB_UNAVAILABLE: &str = "The server's database is unavailable, so nothing was saved. Its \
+     operator has to restore it; please try again later.";
 /// The same answer whether or not the address has an account.
 const MAIL_SENT: &str =
     "If that address has an account, a password reset link has been mailed to it.";
@@ -290,6 +292,11 @@ fn run(
         Err(MethodError::Fault(f)) => Err(f),
         // Conditions the operator can fix, told in the protocol's own terms: the client shows
         // the message, nothing was changed, and the next try may work.
+        // Logged once, where it was noticed (`db::watch`), not once per refused write.
+        Err(MethodError::Db(e)) if db::is_vanished(&e) => {
+            ctx.note_outcome(Outcome::ServerError);
+            Ok(flag(true, DB_UNAVAILABLE))
+        }
         Err(MethodError::Db(e)) if db::is_full(&e) => {
             ctx.note_outcome(Outcome::ServerError);
             log::error!(
@@ -632,6 +639,7 @@ fn get_server_capabilities(ctx: &mut Ctx, caller: &Caller<'_>, args: &Args<'_>) 
         });
         match recorded {
             Ok(()) => {}
+            Err(e) if db::is_vanished(&e) => {}
             Err(e) if db::is_full(&e) || db::is_busy(&e) => {
                 log::warn!("getServerCapabilities: access not recorded: {e}");
             }

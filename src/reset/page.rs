@@ -123,6 +123,18 @@ fn busy() -> Response {
     .with_header("Retry-After", "1")
 }
 
+/// The database file is gone from under the server (`db::watch`): nothing can be changed until
+/// its operator restores it.
+fn unavailable() -> Response {
+    page(
+        503,
+        "Unavailable",
+        "<h1>Passwords cannot be changed right now</h1>\n<p>The server's database is \
+         unavailable, so nothing was changed. Please try again later.</p>",
+    )
+    .with_header("Retry-After", "300")
+}
+
 /// The policy text shown under the first field.
 fn policy(ctx: &Ctx, login: Login) -> String {
     match login {
@@ -403,6 +415,7 @@ pub fn submit(ctx: &mut Ctx, req: &Request) -> Response {
     match changed {
         Ok(true) => {}
         Ok(false) => return gone(),
+        Err(e) if db::is_vanished(&e) => return unavailable(),
         Err(e) => {
             log::error!("reset: cannot set the new password: {e}");
             return Response::text(500, "internal error");

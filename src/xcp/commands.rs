@@ -472,6 +472,11 @@ impl Stop {
     fn into_outcome(self) -> Outcome {
         match self {
             Stop::Reply(outcome) => outcome,
+            // Logged once, where it was noticed (`db::watch`).
+            Stop::Db(e) if db::is_vanished(&e) => Outcome::failure(
+                400,
+                "Server database unavailable: the request was not completed.",
+            ),
             Stop::Db(e) if db::is_full(&e) => {
                 log::error!("xcp: the database is full (storage.max_db_bytes or the disk)");
                 Outcome::failure(400, "Storage full: the request was not completed.")

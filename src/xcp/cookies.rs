@@ -81,10 +81,19 @@ pub fn use_token(
         })
         .optional()?;
     if row.is_some() {
-        conn.prepare_cached(
-            "UPDATE cookies SET last_access_at = ?2, last_ip = ?3 WHERE token_hash = ?1",
-        )?
-        .execute(params![hash.as_slice(), now, ip])?;
+        let touched = conn
+            .prepare_cached(
+                "UPDATE cookies SET last_access_at = ?2, last_ip = ?3 WHERE token_hash = ?1",
+            )?
+            .execute(params![hash.as_slice(), now, ip]);
+        match touched {
+            // Bookkeeping: with the database file gone (`db::watch`) it is refused, and the
+            // command that carries it goes on as a read.
+            Err(e) if crate::db::is_vanished(&e) => {}
+            other => {
+                other?;
+            }
+        }
     }
     Ok(row)
 }

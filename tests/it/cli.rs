@@ -386,3 +386,107 @@ fn domains_are_added_listed_imported_all_or_nothing_and_removed() {
             .success()
     );
 }
+
+/// `db check` on `file` placed as the database: it must fail and say `why`.
+fn check_refuses(file: impl FnOnce(&std::path::Path), why: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "", "");
+    std::fs::create_dir(dir.path().join("data")).unwrap();
+    let db = dir.path().join("data/passlink.sqlite3");
+    file(&db);
+    let before = std::fs::read(&db).unwrap();
+    let out = run(&["db", "check"], &config);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    for reason in why {
+        assert!(stderr.contains(reason), "{reason:?} in {stderr}");
+    }
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(": ok"));
+    assert_eq!(
+        std::fs::read(&db).unwrap(),
+        before,
+        "checking changes nothing"
+    );
+}
+
+#[test]
+fn check_refuses_empty_and_foreign_files_saying_why() {
+    check_refuses(
+        |db| std::fs::write(db, b"").unwrap(),
+        &[
+            "not a usable passlink database",
+            "the file is empty (0 bytes)",
+        ],
+    );
+    // A database SQLite made but nothing was ever put in.
+    check_refuses(
+        |db| {
+            rusqlite::Connection::open(db)
+                .unwrap()
+                .execute_batch("PRAGMA journal_mode = WAL; VACUUM;")
+                .unwrap()
+        },
+        &[
+            "schema version 0",
+            "missing 14 of passlink's tables: meta, users, files",
+        ],
+    );
+    check_refuses(
+        |db| {
+            rusqlite::Connection::open(db)
+                .unwrap()
+                .execute_batch("CREATE TABLE songs (title TEXT); INSERT INTO songs VALUES ('x');")
+                .unwrap()
+        },
+        &["schema version 0", "outbox"],
+    );
+    // Passlink's version number without its tables.
+    check_refuses(
+        |db| {
+            rusqlite::Connection::open(db)
+                .unwrap()
+                .execute_batch("CREATE TABLE meta (k); PRAGMA user_version = 6;")
+                .unwrap()
+        },
+        &["missing 13 of passlink's tables: users, files"],
+    );
+    check_refuses(
+        |db| {
+            rusqlite::Connection::open(db)
+                .unwrap()
+                .execute_batch("PRAGMA user_version = 999; CREATE TABLE t (x);")
+                .unwrap()
+        },
+        &["schema version 999 is newer than this passlink knows"],
+    );
+    check_refuses(
+        |db| std::fs::write(db, "not a database, just text").unwrap(),
+        &["not an SQLite database"],
+    );
+}
+
+#[test]
+fn commands_leave_the_database_file_complete_on_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "", "");
+    assert!(run(&["reseller", "add", "alone"], &config).status.success());
+    assert!(run(&["user", "list"], &config).status.success());
+    let db = dir.path().join("data/passlink.sqlite3");
+    assert!(
+        std::fs::metadata(dir.path().join("data/passlink.sqlite3-wal"))
+            .map_or(true, |m| m.len() == 0),
+        "-wal left with content"
+    );
+    let elsewhere = tempfile::tempdir().unwrap();
+    let copy = elsewhere.path().join("copy.sqlite3");
+    std::fs::copy(&db, &copy).unwrap();
+    let n: i64 = rusqlite::Connection::open(&copy)
+        .unwrap()
+        .query_row(
+            "SELECT count(*) FROM resellers WHERE username = 'alone'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(n, 1);
+}

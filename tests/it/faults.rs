@@ -1,14 +1,17 @@
-//! Crash and fault tests: kill -9 under write load, a full database, and a write lock held by
-//! another process. Acknowledged writes survive, partial ones are never visible, errors are
-//! answered in the protocol's own form, and nothing hangs.
+//! Crash and fault tests: kill -9 under write load, a full database, a write lock held by
+//! another process, and the database file truncated, deleted or replaced under the server.
+//! Acknowledged writes survive, partial ones are never visible, errors are answered in the
+//! protocol's own form, and nothing hangs.
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::reset::{csrf_of, form_body, http, link_in, mails_in, path_of};
 use crate::support::{Server, passlink};
-use crate::xcp::Xcp;
+use crate::xcp::{OWNER_PASSWORD, Xcp, st};
 use crate::xss::{MD5_ASDF, capabilities_ok, post, register, xmlrpc_call};
 
 fn save_call(usernum: &str, files: &[(&str, &str)]) -> String {
@@ -323,4 +326,271 @@ fn a_write_lock_held_elsewhere_delays_or_fails_requests_cleanly() {
         "later"
     );
     db_check(&short);
+}
+
+/// How the database file is taken from under the running server.
+#[derive(Debug, Clone, Copy)]
+enum TakeAway {
+    /// `truncate -s 0 passlink.sqlite3`
+    Truncate,
+    /// `rm passlink.sqlite3 passlink.sqlite3-wal passlink.sqlite3-shm`
+    Delete,
+    /// `mv passlink.sqlite3 moved.sqlite3`, its `-wal` and `-shm` deleted, and another
+    /// database renamed into its place.
+    RenameAndReplace,
+}
+
+fn with_suffix(db: &Path, suffix: &str) -> PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// Does it; returns the bytes of the replacement, if there is one.
+fn take_away(db: &Path, how: TakeAway) -> Option<Vec<u8>> {
+    let remove_wal_and_shm = || {
+        for suffix in ["-wal", "-shm"] {
+            std::fs::remove_file(with_suffix(db, suffix)).unwrap();
+        }
+    };
+    match how {
+        TakeAway::Truncate => {
+            let file = std::fs::OpenOptions::new().write(true).open(db).unwrap();
+            file.set_len(0).unwrap();
+            None
+        }
+        TakeAway::Delete => {
+            std::fs::remove_file(db).unwrap();
+            remove_wal_and_shm();
+            None
+        }
+        TakeAway::RenameAndReplace => {
+            std::fs::rename(db, db.with_file_name("moved.sqlite3")).unwrap();
+            remove_wal_and_shm();
+            let other = db.with_file_name("other.sqlite3");
+            rusqlite::Connection::open(&other)
+                .unwrap()
+                .execute_batch(
+                    "CREATE TABLE somebody_elses (x); INSERT INTO somebody_elses VALUES (1);",
+                )
+                .unwrap();
+            let bytes = std::fs::read(&other).unwrap();
+            std::fs::rename(&other, db).unwrap();
+            Some(bytes)
+        }
+    }
+}
+
+/// The one mail in the spool, once the mailer has written it.
+fn spooled_mail(spool: &Path) -> String {
+    let start = Instant::now();
+    loop {
+        if spool.is_dir()
+            && let Some(mail) = mails_in(spool).pop()
+        {
+            return mail;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "no mail in {spool:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn soap_register(email: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\"?><soap:Envelope \
+         xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\"><soap:Body><registerUser>\
+         <email>{email}</email><name>Soap</name><password>{MD5_ASDF}</password>\
+         <clientPort>5335</clientPort><userAgent>test</userAgent></registerUser></soap:Body>\
+         </soap:Envelope>"
+    )
+}
+
+const RESET_LIMITS: &str = "[reset]\nmax_per_login_per_hour = 1000\nip_burst = 1000\n";
+
+/// The database file goes away under a running server: it says so on /healthz, refuses every
+/// write in the protocol's own form, keeps serving reads, logs it once, and at a clean stop
+/// copies out everything it had acknowledged; that copy, put in place, is the whole database.
+fn a_database_taken_away_is_noticed_and_nothing_acknowledged_is_lost(how: TakeAway, reason: &str) {
+    let mut x = Xcp::start();
+    let addr = x.server.addr;
+    let data = x.server.dir.path().join("data");
+    let db = data.join("passlink.sqlite3");
+    // Acknowledged before: a user and a file (worker connections), a reset link and its mail
+    // (group commit, then the mailer).
+    let usernum = register(&x.server, "kept@example.org", MD5_ASDF);
+    let saved = post(
+        &x.server,
+        "/RPC2",
+        &save_call(&usernum, &[("kept.txt", "acknowledged")]),
+    );
+    assert!(saved_ok(&saved.text()), "{}", saved.text());
+    let sent = x.call(
+        "send_password",
+        "domain",
+        &[],
+        &[("domain_name", "example.info")],
+    );
+    assert_eq!(sent.code(), ("1".into(), "200".into()));
+    let link = path_of(&link_in(&spooled_mail(&data.join("spool"))));
+    let csrf = csrf_of(&http(addr, "GET", &link, "").text());
+    let login = [
+        ("reg_username", "resellerx"),
+        ("reg_password", OWNER_PASSWORD),
+        ("domain", "example.info"),
+    ];
+    let cookie = x.call("set", "cookie", &[], &login).field("cookie");
+
+    let replacement = take_away(&db, how);
+
+    let health = x.server.get("/healthz");
+    assert_eq!(health.status, 503, "{}", health.text());
+    assert!(health.text().contains(reason), "{}", health.text());
+    // Writes are refused, in each protocol's own form.
+    let reply = post(
+        &x.server,
+        "/RPC2",
+        &save_call(&usernum, &[("lost.txt", "no")]),
+    )
+    .text();
+    assert!(reply.contains("<boolean>1</boolean>"), "{reply}");
+    assert!(reply.contains("database is unavailable"), "{reply}");
+    let reply = post(
+        &x.server,
+        "/xmlStorageSystem",
+        &soap_register("soap@example.org"),
+    )
+    .text();
+    assert!(reply.contains(">1</flError>"), "{reply}");
+    assert!(reply.contains("database is unavailable"), "{reply}");
+    let refused = st(
+        "0",
+        "400",
+        "Server database unavailable: the request was not completed.",
+    );
+    let reply = x.call(
+        "send_password",
+        "domain",
+        &[],
+        &[("domain_name", "example.org")],
+    );
+    assert_eq!(reply.status(), refused);
+    assert_eq!(x.call("set", "cookie", &[], &login).status(), refused);
+    let logout = x.call("delete", "cookie", &[("cookie", &cookie)], &[]);
+    assert_eq!(logout.status(), refused);
+    let page = http(
+        addr,
+        "POST",
+        &link,
+        &form_body(&csrf, "Reset-pass-42", "Reset-pass-42"),
+    );
+    assert_eq!(page.status, 503, "{}", page.text());
+    assert!(
+        page.text().contains("cannot be changed right now"),
+        "{}",
+        page.text()
+    );
+    // Reads go on, from what the server still has open.
+    assert_eq!(
+        x.server.get(&format!("/users/{usernum}/kept.txt")).text(),
+        "acknowledged"
+    );
+    assert_eq!(
+        x.server.get(&format!("/users/{usernum}/lost.txt")).status,
+        404
+    );
+    assert!(capabilities_ok(&x.server, &usernum, MD5_ASDF));
+    let owner = x.call(
+        "get",
+        "domain",
+        &[("cookie", &cookie)],
+        &[("type", "owner")],
+    );
+    assert!(owner.xml.contains("owner@example.info"), "{}", owner.xml);
+    let log = x.server.settled_log();
+    assert_eq!(
+        log.matches("while passlink was running").count(),
+        1,
+        "logged once:\n{log}"
+    );
+    assert!(log.contains(&format!("{} {reason}", db.display())), "{log}");
+
+    x.server.signal("TERM");
+    assert_eq!(x.server.wait_exit(Duration::from_secs(15)).code(), Some(0));
+    let log = x.server.log();
+    assert!(log.contains("which passes `passlink db check`"), "{log}");
+    if let Some(bytes) = replacement {
+        assert_eq!(
+            std::fs::read(&db).unwrap(),
+            bytes,
+            "somebody else's file is untouched"
+        );
+    }
+    let rescued: Vec<PathBuf> = std::fs::read_dir(&data)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().contains("passlink.sqlite3.rescued-"))
+        .collect();
+    assert_eq!(rescued.len(), 1, "{rescued:?}");
+
+    // The README's steps: the files at the path aside, the rescued copy in place, check, start.
+    let aside = x.server.dir.path().join("aside");
+    std::fs::create_dir(&aside).unwrap();
+    for suffix in ["", "-wal", "-shm"] {
+        let from = with_suffix(&db, suffix);
+        if from.exists() {
+            std::fs::rename(&from, aside.join(format!("passlink.sqlite3{suffix}"))).unwrap();
+        }
+    }
+    std::fs::rename(&rescued[0], &db).unwrap();
+    assert!(db_check(&x.server).contains(": ok"));
+    x.server.kill_and_restart("", RESET_LIMITS);
+    x.server.assert_healthy(Duration::from_secs(2));
+    assert!(capabilities_ok(&x.server, &usernum, MD5_ASDF));
+    let kept = x.server.get(&format!("/users/{usernum}/kept.txt"));
+    assert_eq!(kept.text(), "acknowledged");
+    // The reset link acknowledged before works, and the writes refused then work now.
+    let done = http(
+        x.server.addr,
+        "POST",
+        &link,
+        &form_body(&csrf, "Reset-pass-42", "Reset-pass-42"),
+    );
+    assert_eq!(done.status, 200, "{}", done.text());
+    let reply = post(
+        &x.server,
+        "/RPC2",
+        &save_call(&usernum, &[("later.txt", "yes")]),
+    )
+    .text();
+    assert!(saved_ok(&reply), "{reply}");
+}
+
+#[test]
+fn a_truncated_database_is_noticed_and_nothing_acknowledged_is_lost() {
+    // Everything since the start is still in the -wal file here, which a truncation leaves
+    // alone, so the rescued copy is whole. Pages already checkpointed into the file would be
+    // gone with it, and then the log says the rescued copy is damaged.
+    a_database_taken_away_is_noticed_and_nothing_acknowledged_is_lost(
+        TakeAway::Truncate,
+        "was truncated to 0 bytes",
+    );
+}
+
+#[test]
+fn a_deleted_database_is_noticed_and_nothing_acknowledged_is_lost() {
+    a_database_taken_away_is_noticed_and_nothing_acknowledged_is_lost(
+        TakeAway::Delete,
+        "was deleted or renamed",
+    );
+}
+
+#[test]
+fn a_replaced_database_is_noticed_and_nothing_acknowledged_is_lost() {
+    a_database_taken_away_is_noticed_and_nothing_acknowledged_is_lost(
+        TakeAway::RenameAndReplace,
+        "was replaced by another file",
+    );
 }

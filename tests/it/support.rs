@@ -71,11 +71,36 @@ impl Server {
         Server::serve(dir, config)
     }
 
+    /// [`Server::start_in`], with `passlink serve` run by `sh -c` under `umask` (as outside the
+    /// packaged unit, whose `UMask=` does not apply then).
+    pub fn start_in_with_umask(
+        dir: tempfile::TempDir,
+        umask: &str,
+        server: &str,
+        rest: &str,
+    ) -> Server {
+        let config = write_config(dir.path(), server, rest);
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg(format!(
+                "umask {umask} && exec \"$0\" serve --config \"$1\""
+            ))
+            .arg(BIN)
+            .arg(&config)
+            .env_remove("PASSLINK_CONFIG")
+            .env_remove("PASSLINK_LOG");
+        Server::spawn(dir, config, cmd)
+    }
+
     /// `passlink serve --config CONFIG` with `dir` as its directory, once it has announced
     /// its address.
     fn serve(dir: tempfile::TempDir, config: PathBuf) -> Server {
         let mut cmd = passlink();
         cmd.arg("serve").arg("--config").arg(&config);
+        Server::spawn(dir, config, cmd)
+    }
+
+    fn spawn(dir: tempfile::TempDir, config: PathBuf, cmd: Command) -> Server {
         let (child, addr, log) = spawn_and_wait(cmd, dir.path());
         Server {
             child,
@@ -104,6 +129,11 @@ impl Server {
             .find(|l| l.serve == serve)
             .and_then(|l| l.addr)
             .unwrap_or_else(|| panic!("no TCP listener serving exactly {serve:?}: {all:?}"))
+    }
+
+    /// The server's process ID.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     pub fn log(&self) -> String {

@@ -190,7 +190,7 @@ pub(crate) fn envelope(
 /// The fields of an OPS reply that the tests look at, read as text.
 #[derive(Debug)]
 pub(crate) struct Reply {
-    xml: String,
+    pub(crate) xml: String,
 }
 
 impl Reply {
