@@ -140,11 +140,6 @@ impl Server {
         self.log.lock().unwrap().join("\n")
     }
 
-    /// The server's process ID, for /proc.
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
     /// The whole log up to now: a marker request is made and its line awaited, so every line
     /// of earlier requests is in. For checks that something was *not* logged.
     pub fn settled_log(&self) -> String {
