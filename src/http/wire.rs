@@ -54,7 +54,10 @@ pub enum RequestError {
     TooManyHeaders,
     Malformed(&'static str),
     BodyTooLarge,
-    UnsupportedTransferEncoding,
+    /// A `Transfer-Encoding` other than exactly `chunked`: an unknown coding, an empty
+    /// element, or `chunked` twice. A framing error like any other (400 and close), because
+    /// a proxy in front may have read the body differently.
+    BadTransferEncoding,
     UnsupportedExpectation,
     Timeout,
 }
@@ -65,7 +68,7 @@ impl RequestError {
             RequestError::HeadTooLarge | RequestError::TooManyHeaders => 431,
             RequestError::Malformed(_) => 400,
             RequestError::BodyTooLarge => 413,
-            RequestError::UnsupportedTransferEncoding => 501,
+            RequestError::BadTransferEncoding => 400,
             RequestError::UnsupportedExpectation => 417,
             RequestError::Timeout => 408,
         }
@@ -81,8 +84,8 @@ impl fmt::Display for RequestError {
             RequestError::TooManyHeaders => write!(f, "more than {MAX_HEADERS} header fields"),
             RequestError::Malformed(why) => f.write_str(why),
             RequestError::BodyTooLarge => f.write_str("request body too large"),
-            RequestError::UnsupportedTransferEncoding => {
-                f.write_str("only the chunked transfer coding is supported")
+            RequestError::BadTransferEncoding => {
+                f.write_str("Transfer-Encoding must be exactly \"chunked\"")
             }
             RequestError::UnsupportedExpectation => f.write_str("only 100-continue is supported"),
             RequestError::Timeout => f.write_str("request not received in time"),
@@ -173,9 +176,11 @@ pub fn parse_head(buf: &[u8], max_body: u64) -> Result<Option<(Head, usize)>, Re
                 }
                 let text = std::str::from_utf8(&h.value)
                     .map_err(|_| RequestError::Malformed("bad Transfer-Encoding"))?;
-                for coding in text.split(',').map(str::trim).filter(|c| !c.is_empty()) {
+                // Every element must be `chunked`, once: an empty one (`Transfer-Encoding: ,`)
+                // was skipped before, so the body was read by its Content-Length instead.
+                for coding in text.split(',').map(str::trim) {
                     if !coding.eq_ignore_ascii_case("chunked") || chunked {
-                        return Err(RequestError::UnsupportedTransferEncoding);
+                        return Err(RequestError::BadTransferEncoding);
                     }
                     chunked = true;
                 }
@@ -698,8 +703,23 @@ mod tests {
         assert_eq!(head(negative).unwrap_err().status(), 400);
         let differing = "POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n";
         assert_eq!(head(differing).unwrap_err().status(), 400);
-        let gzip = "POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n";
-        assert_eq!(head(gzip).unwrap_err().status(), 501);
+        // Unknown or empty elements, alone or with Content-Length: 400, like other framing
+        // errors (the server closes after every refusal).
+        for te in [
+            "gzip, chunked",
+            ",",
+            "",
+            " , chunked",
+            "chunked,",
+            "chunked, chunked",
+            "x",
+        ] {
+            for cl in ["", "Content-Length: 5\r\n"] {
+                let text = format!("POST / HTTP/1.1\r\nTransfer-Encoding: {te}\r\n{cl}\r\n");
+                let err = head(&text).unwrap_err();
+                assert_eq!(err.status(), 400, "{te:?} {cl:?}");
+            }
+        }
         let (h, _) = head("POST / HTTP/1.1\r\nTransfer-Encoding: Chunked\r\n\r\n")
             .unwrap()
             .unwrap();

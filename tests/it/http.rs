@@ -96,6 +96,37 @@ Transfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: t\r\n
     server.assert_healthy(SECOND);
 }
 
+/// `Transfer-Encoding` with an empty or unknown element, alone or with `Content-Length`, is a
+/// framing error like the others: 400 and close. (`Transfer-Encoding: ,` with a
+/// Content-Length was read by the length and the connection kept, so the smuggled request
+/// below was answered as a second response.)
+#[test]
+fn an_empty_or_unknown_transfer_coding_is_refused_and_closed() {
+    let server = Server::start();
+    for coding in [",", "", "gzip", "chunked, gzip", " , chunked"] {
+        for length in ["Content-Length: 4\r\n", ""] {
+            let request = format!(
+                "POST /healthz HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: {coding}\r\n{length}\r\n\
+                 ABCDGET /smuggled HTTP/1.1\r\nHost: t\r\n\r\n"
+            );
+            let bytes = exchange(server.addr, request.as_bytes(), Duration::from_secs(5));
+            let responses = parse_all(&bytes);
+            let context = format!(
+                "{coding:?} {length:?}: {:?}",
+                String::from_utf8_lossy(&bytes)
+            );
+            assert_eq!(responses.len(), 1, "{context}");
+            assert_eq!(responses[0].status, 400, "{context}");
+            assert_eq!(
+                responses[0].header("Connection"),
+                Some("close"),
+                "{context}"
+            );
+        }
+    }
+    server.assert_healthy(SECOND);
+}
+
 #[test]
 fn broken_chunk_size_is_refused() {
     let server = Server::start();
