@@ -297,6 +297,7 @@ pub struct Snapshot {
     pub open_connections: u64,
     pub queue_full: u64,
     pub connections_refused: u64,
+    pub memory_refusals: u64,
     pub tls_handshake_failures: u64,
     /// Outbox messages by state; `None` when the database could not be read.
     pub outbox: Option<Vec<(&'static str, u64)>>,
@@ -448,6 +449,7 @@ mod tests {
         let page = m.render(&Snapshot {
             open_connections: 7,
             queue_full: 2,
+            memory_refusals: 3,
             ..Snapshot::default()
         });
         let samples = lines(&page);
@@ -472,6 +474,7 @@ mod tests {
             "passlink_rate_limited_total{kind=\"reset_invalid_link\"} 1",
             "passlink_http_open_connections 7",
             "passlink_http_queue_full_total 2",
+            "passlink_http_memory_refusals_total 3",
         ] {
             assert!(
                 samples.contains(&expected),

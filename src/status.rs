@@ -45,6 +45,7 @@ pub fn metrics(ctx: &mut Ctx, _req: &Request) -> Response {
         open_connections: stats.open_connections(),
         queue_full: stats.queue_full(),
         connections_refused: stats.connections_refused(),
+        memory_refusals: stats.memory_refusals(),
         tls_handshake_failures: stats.tls_handshake_failures(),
         outbox: outbox.map(|states| {
             states

@@ -123,7 +123,7 @@ impl Metrics {
             );
         }
 
-        let http: [(&str, Kind, &str, u64); 4] = [
+        let http: [(&str, Kind, &str, u64); 5] = [
             (
                 "passlink_http_queue_full_total",
                 Kind::Counter,
@@ -141,6 +141,13 @@ impl Metrics {
                 Kind::Counter,
                 "Connections closed at accept by max_connections or max_connections_per_ip.",
                 snapshot.connections_refused,
+            ),
+            (
+                "passlink_http_memory_refusals_total",
+                Kind::Counter,
+                "Requests answered 503, or unfinished ones closed to make room, because the \
+                 memory for requests in flight (server.max_buffered_bytes) was taken.",
+                snapshot.memory_refusals,
             ),
             (
                 "passlink_tls_handshake_failures_total",

@@ -108,41 +108,78 @@ impl Drop for GoodClient {
 }
 
 /// Opens `connections` connections spread over `sources`, each declaring `declared` bytes of
-/// body and sending all but the last byte. Returns the sockets (held open) and, per socket,
-/// whether the server refused it at once.
+/// body and sending all but the last byte (or until the server stops taking them). Returns the
+/// sockets, held open.
+///
+/// Eight threads drive the connections with non-blocking writes, round-robin: with a thread
+/// per connection, 200 runnable threads in the test process would take the two cores from
+/// the server under test, which a remote attacker's threads never do.
 fn partial_bodies(
     addr: SocketAddr,
     sources: &[String],
     connections: usize,
     declared: u64,
 ) -> Vec<TcpStream> {
+    const THREADS: usize = 8;
     let head = format!(
         "POST /RPC2 HTTP/1.1\r\nHost: t\r\nContent-Type: text/xml\r\nContent-Length: {declared}\r\n\r\n"
     );
-    let threads: Vec<_> = (0..connections)
-        .map(|i| {
-            let source = sources[i % sources.len()].clone();
+    let threads: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let sources: Vec<String> = (t..connections)
+                .step_by(THREADS)
+                .map(|i| sources[i % sources.len()].clone())
+                .collect();
             let head = head.clone();
             std::thread::spawn(move || {
-                let mut stream = connect_from(addr, Some(&source)).ok()?;
-                stream
-                    .set_write_timeout(Some(Duration::from_secs(60)))
-                    .unwrap();
+                // Per connection: the socket and the bytes of head and body still to send.
+                let mut streams: Vec<(TcpStream, u64)> = sources
+                    .iter()
+                    .filter_map(|source| {
+                        let mut stream = connect_from(addr, Some(source)).ok()?;
+                        stream.write_all(head.as_bytes()).ok()?;
+                        stream.set_nonblocking(true).ok()?;
+                        Some((stream, declared - 1))
+                    })
+                    .collect();
                 let piece = vec![b'x'; 64 * 1024];
-                let mut left = declared - 1;
-                let mut sent = stream.write_all(head.as_bytes());
-                while sent.is_ok() && left > 0 {
-                    let n = left.min(piece.len() as u64) as usize;
-                    sent = stream.write_all(&piece[..n]);
-                    left -= n as u64;
+                let deadline = Instant::now() + Duration::from_secs(60);
+                loop {
+                    let mut progress = false;
+                    let mut pending = false;
+                    for (stream, left) in streams.iter_mut().filter(|(_, left)| *left > 0) {
+                        let n = (*left).min(piece.len() as u64) as usize;
+                        match stream.write(&piece[..n]) {
+                            Ok(written) => {
+                                *left -= written as u64;
+                                progress = true;
+                                pending |= *left > 0;
+                            }
+                            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => pending = true,
+                            // Refused and closed by the server: nothing more to send.
+                            Err(_) => *left = 0,
+                        }
+                    }
+                    if !pending || Instant::now() > deadline {
+                        break;
+                    }
+                    if !progress {
+                        std::thread::sleep(Duration::from_millis(2));
+                    }
                 }
-                Some(stream)
+                streams
+                    .into_iter()
+                    .map(|(stream, _)| {
+                        let _ = stream.set_nonblocking(false);
+                        stream
+                    })
+                    .collect::<Vec<_>>()
             })
         })
         .collect();
     threads
         .into_iter()
-        .filter_map(|t| t.join().unwrap())
+        .flat_map(|t| t.join().unwrap())
         .collect()
 }
 
@@ -195,6 +232,14 @@ fn partial_body_attack(sources: &[String]) {
     drop(held);
     server.assert_healthy(Duration::from_secs(1));
     assert!(answered >= 2, "{answered}");
+    // An operator sees the refusals on /metrics.
+    let metrics = server.get("/metrics").text();
+    let refusals: f64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("passlink_http_memory_refusals_total "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no memory refusals counter in\n{metrics}"));
+    assert!(refusals >= refused as f64, "{refusals} < {refused}");
 }
 
 #[test]

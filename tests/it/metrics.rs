@@ -267,6 +267,7 @@ fn counters_after_a_known_sequence() {
         ("passlink_rate_limited_total", "kind=argon2_busy", 0.0),
         ("passlink_http_queue_full_total", "", 0.0),
         ("passlink_http_connections_refused_total", "", 0.0),
+        ("passlink_http_memory_refusals_total", "", 0.0),
         ("passlink_tls_handshake_failures_total", "", 0.0),
         (
             "passlink_build_info",
