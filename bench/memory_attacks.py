@@ -22,6 +22,7 @@ the attack's requests got back (status lines counted).
 
 import argparse
 import json
+import selectors
 import socket
 import sys
 import threading
@@ -117,15 +118,21 @@ def read_status(sock, timeout):
     sock.settimeout(timeout)
     try:
         data = sock.recv(4096)
-    except OSError:
-        return "no reply (socket error)"
+    except socket.timeout:
+        return "no reply yet (the server waits for the rest of the body)"
+    except OSError as e:
+        return f"no reply ({e.strerror or e})"
     if not data:
         return "closed without a reply"
     return data.split(b"\r\n", 1)[0].decode("latin-1")
 
 
 def partial_bodies(port, sources, connections, hold_secs):
-    """Each connection declares 8 MiB and sends 8 MiB - 1 bytes, then holds."""
+    """Each connection declares 8 MiB and sends 8 MiB - 1 bytes, then holds.
+
+    One thread drives all the connections with non-blocking sends (a selector): 200 busy
+    threads on the server's own machine would take its cores, which remote attackers do not.
+    """
     declared = 8 * MIB
     head = (
         "POST /RPC2 HTTP/1.1\r\nHost: bench\r\nContent-Type: text/xml\r\n"
@@ -134,38 +141,41 @@ def partial_bodies(port, sources, connections, hold_secs):
     piece = b"x" * 65536
     socks = []
     outcomes = {}
-    lock = threading.Lock()
-
-    def one(source):
+    left = {}
+    selector = selectors.DefaultSelector()
+    for i in range(connections):
         try:
-            s = connect_from(source, port)
-        except OSError as e:
-            with lock:
-                outcomes[f"connect failed: {e.strerror}"] = outcomes.get(f"connect failed: {e.strerror}", 0) + 1
-            return
-        with lock:
-            socks.append(s)
-        outcome = "sent all but the last byte"
-        try:
+            s = connect_from(sources[i % len(sources)], port)
             s.sendall(head)
-            left = declared - 1
-            while left > 0:
-                n = min(left, len(piece))
-                s.sendall(piece[:n])
-                left -= n
         except OSError as e:
-            outcome = f"send stopped: {e.strerror or e}"
-        with lock:
-            outcomes[outcome] = outcomes.get(outcome, 0) + 1
-
-    threads = [
-        threading.Thread(target=one, args=(sources[i % len(sources)],), daemon=True)
-        for i in range(connections)
-    ]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
+            key = f"connect failed: {e.strerror or e}"
+            outcomes[key] = outcomes.get(key, 0) + 1
+            continue
+        s.setblocking(False)
+        socks.append(s)
+        left[s] = declared - 1
+        selector.register(s, selectors.EVENT_WRITE)
+    deadline = time.monotonic() + 120
+    while left and time.monotonic() < deadline:
+        for key, _ in selector.select(timeout=1):
+            s = key.fileobj
+            try:
+                sent = s.send(piece[: min(left[s], len(piece))])
+                left[s] -= sent
+                done = "sent all but the last byte" if left[s] == 0 else None
+            except BlockingIOError:
+                continue
+            except OSError as e:
+                done = f"send stopped: {e.strerror or e}"
+            if done:
+                outcomes[done] = outcomes.get(done, 0) + 1
+                selector.unregister(s)
+                del left[s]
+    for s in list(left):
+        outcomes["still sending at the deadline"] = outcomes.get("still sending at the deadline", 0) + 1
+    selector.close()
+    for s in socks:
+        s.setblocking(True)
     time.sleep(hold_secs)
     replies = {}
     for s in socks:

@@ -46,6 +46,7 @@
 # Then bench/tls.sh (passlink over TLS against nginx over TLS, bench/results/tls.md) runs after
 # this server is stopped; BENCH_TLS=no skips it. Then bench/litestream.sh (saveMultipleFiles
 # with and without Litestream replicating, bench/results/litestream.md); BENCH_LITESTREAM=no
+# skips it. Then bench/memory.sh (the memory attacks, bench/results/memory.md); BENCH_MEMORY=no
 # skips it.
 #
 # Targets (from the issue): getServerCapabilities >= 30% of nginx's req/s with p99 < 5 ms;
@@ -390,6 +391,12 @@ fi
 if [ "${BENCH_LITESTREAM:-yes}" != no ]; then
     kill "$PID_PASSLINK" "$PID_NGINX" 2>/dev/null || true
     bash "$REPO/bench/litestream.sh" || die "bench/litestream.sh failed"
+fi
+# The memory attacks (bench/memory.sh, its own table in bench/results/memory.md), each on a
+# fresh passlink of its own. BENCH_MEMORY=no skips it.
+if [ "${BENCH_MEMORY:-yes}" != no ]; then
+    kill "$PID_PASSLINK" "$PID_NGINX" 2>/dev/null || true
+    bash "$REPO/bench/memory.sh" || die "bench/memory.sh failed"
 fi
 bad_total="$(awk -F'\t' '$2 == "passlink" {s += $9} END {print s + 0}' "$W/runs.tsv")"
 if [ "$bad_total" -ne 0 ]; then
