@@ -570,6 +570,23 @@ pub fn serve(ctx: &mut Ctx, req: &Request) -> Response {
     guarded(resp)
 }
 
+/// A stored file's bytes, read straight from the database pages into one buffer of the exact
+/// size (SQLite's incremental blob I/O). Reading the column in a query would have SQLite
+/// assemble the whole blob in a buffer of its own first, then copy it: twice the memory, and
+/// in glibc's heap, which keeps a multi-megabyte buffer after it is freed.
+fn read_content(tx: &rusqlite::Transaction<'_>, id: i64) -> rusqlite::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut blob = tx.blob_open(rusqlite::MAIN_DB, "files", "content", id, true)?;
+    let mut content = Vec::with_capacity(blob.len());
+    blob.read_to_end(&mut content).map_err(|e| {
+        rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_IOERR),
+            Some(format!("reading a stored file: {e}")),
+        )
+    })?;
+    Ok(content)
+}
+
 fn moved(location: String) -> Response {
     Response::text(301, "moved permanently").with_header("Location", location)
 }
@@ -596,10 +613,7 @@ fn serve_file(
     let resp = if not_modified(req, &file.etag, file.updated_at) {
         Response::new(304)
     } else {
-        let content: Vec<u8> = tx
-            .prepare_cached("SELECT content FROM files WHERE id = ?1")?
-            .query_row(params![file.id], |r| r.get(0))?;
-        Response::new(200).with_body(content_type(path), content)
+        Response::new(200).with_body(content_type(path), read_content(&tx, file.id)?)
     };
     tx.commit()?;
     Ok(resp

@@ -40,6 +40,9 @@ const FIRST_LISTENER: usize = 1;
 const TICK: Duration = Duration::from_millis(100);
 const LISTEN_BACKLOG: i32 = 1024;
 const READ_CHUNK: usize = 16 * 1024;
+/// A response body up to this size is copied after its head, so that it goes out in one
+/// buffer; a larger one is sent from its own buffer (see [`Output`]).
+const SMALL_BODY: usize = 16 * 1024;
 /// The most state-machine moves (each reads at most one chunk) a connection makes before the
 /// I/O thread turns to the others: a client sending as fast as loopback allows would otherwise
 /// keep it for a whole 8 MiB body, or 4 MiB of lingering, while everyone else waits.
@@ -173,6 +176,13 @@ impl Write for &Stream {
         match self {
             Stream::Tcp(s) => (&*s).write(buf),
             Stream::Unix(s) => (&*s).write(buf),
+        }
+    }
+
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => (&*s).write_vectored(bufs),
+            Stream::Unix(s) => (&*s).write_vectored(bufs),
         }
     }
 
@@ -410,11 +420,7 @@ enum State {
         body_started: Instant,
     },
     /// A response is partly written.
-    Writing {
-        out: Vec<u8>,
-        pos: usize,
-        then: After,
-    },
+    Writing { out: Output, then: After },
     /// Our side is shut; dropping input until the client closes or the deadline passes.
     Lingering { dropped: usize },
 }
@@ -435,6 +441,10 @@ struct Conn {
     buf: Vec<u8>,
     /// What `buf` holds of the budget: its capacity.
     buf_hold: Hold,
+    /// What a response the client has not read yet holds of the budget (the part the socket
+    /// did not take at once): a client that asks for large replies and never reads them
+    /// would otherwise hold them all.
+    out_hold: Hold,
     state: State,
     deadline: Instant,
 }
@@ -455,7 +465,7 @@ struct Returned {
     conn: Conn,
     token: Token,
     /// Output the socket did not take yet.
-    pending: Vec<u8>,
+    pending: Output,
     then: After,
     failed: bool,
 }
@@ -676,6 +686,7 @@ impl IoLoop {
                 opened: now,
                 buf: Vec::new(),
                 buf_hold: Hold::new(&self.budget, capped),
+                out_hold: Hold::new(&self.budget, capped),
                 state: State::Idle,
                 deadline: now + self.options.head_timeout,
             },
@@ -770,6 +781,7 @@ impl IoLoop {
         let (hold, bytes) = match (need, &conn.state) {
             (Need::Body(bytes), State::Body { hold, .. }) => (hold.clone(), bytes),
             (Need::Buffer(bytes), _) => (conn.buf_hold.clone(), bytes),
+            (Need::Output(bytes), _) => (conn.out_hold.clone(), bytes),
             // Nothing else asks for bytes.
             (Need::Body(_), _) => return Ok(()),
         };
@@ -787,21 +799,23 @@ impl IoLoop {
         }
     }
 
-    /// Closes, with a 503, the unfinished request of the client that holds the most of the
-    /// budget, provided it holds more than `than` and is not `requester`. `false` if there is
-    /// none.
+    /// Closes the connection of the client that holds the most of the budget, provided it
+    /// holds more than `than` and is not `requester`: an unfinished request (answered 503),
+    /// or a response its client has not been reading. A trusted proxy's connections carry no
+    /// one client; each counts as a holder of its own. `false` if there is none.
     fn evict_for(&mut self, requester: Option<IpAddr>, than: u64) -> bool {
         let mut victim: Option<(u64, u64, Token)> = None;
         for (token, conn) in &self.conns {
             let (client, held) = match &conn.state {
                 State::Body { hold, .. } => (hold.client(), hold.bytes() + conn.buf_hold.bytes()),
                 State::Head { .. } => (conn.buf_hold.client(), conn.buf_hold.bytes()),
+                State::Writing { .. } => (conn.out_hold.client(), conn.out_hold.bytes()),
                 _ => continue,
             };
-            let Some(client) = client.filter(|c| Some(*c) != requester) else {
+            if client.is_some() && client == requester {
                 continue;
-            };
-            let by_client = self.budget.used_by(client);
+            }
+            let by_client = client.map_or(held, |c| self.budget.used_by(c));
             // Only a client holding clearly more gives way: requests of about the same size
             // are served first come, first served rather than closing one another in turn.
             if by_client <= than.saturating_add(EVICTION_MARGIN) || held == 0 {
@@ -818,6 +832,17 @@ impl IoLoop {
             return false;
         };
         self.stats.count_memory_refusal();
+        if matches!(conn.state, State::Writing { .. }) {
+            // Its client stopped reading: there is no answering it, only closing.
+            log_refusal_why(
+                &conn,
+                503,
+                "closed to make room: this client held the most unread response data while the \
+                 budget was full",
+            );
+            self.forget(token, conn);
+            return true;
+        }
         log_refusal_why(
             &conn,
             503,
@@ -850,14 +875,21 @@ impl IoLoop {
             }
             let stopping = self.stop_deadline.is_some();
             let then = if stopping { After::Close } else { then };
-            if pending.is_empty() {
+            if pending.is_done() {
                 finish_response(&mut conn, then, &self.options);
             } else {
-                conn.state = State::Writing {
-                    out: pending,
-                    pos: 0,
-                    then,
-                };
+                let bytes = pending.held();
+                if conn.out_hold.resize(bytes).is_err()
+                    && let Err(refusal) = self.make_room(&conn, Need::Output(bytes))
+                {
+                    // The reply is built but there is no memory to keep it until its client
+                    // reads it: the connection is closed, the client can ask again.
+                    self.stats.count_memory_refusal();
+                    log_refusal_why(&conn, 503, &format!("response dropped: {refusal}"));
+                    self.forget(token, conn);
+                    continue;
+                }
+                conn.state = State::Writing { out: pending, then };
                 conn.deadline = Instant::now() + self.options.write_timeout;
             }
             self.conns.insert(token, conn);
@@ -934,17 +966,21 @@ enum Need {
     Buffer(u64),
     /// Bytes of a body not read yet.
     Body(u64),
+    /// Bytes of a response the socket has not taken yet.
+    Output(u64),
 }
 
 /// One move of a connection's state machine.
 fn step(conn: &mut Conn, options: &ServerOptions, budget: &Arc<Budget>) -> Step {
     match &mut conn.state {
-        State::Writing { out, pos, then } => match write_some(&conn.stream, out, pos) {
+        State::Writing { out, then } => match out.write_to(&conn.stream) {
             Ok(true) => {
                 let then = *then;
+                let _ = conn.out_hold.resize(0);
                 finish_response(conn, then, options);
                 Step::Again
             }
+            // What was charged stays charged until the end: `out` is freed only then.
             Ok(false) => Step::Wait,
             Err(_) => Step::Close,
         },
@@ -1112,7 +1148,7 @@ fn advance(conn: &mut Conn, options: &ServerOptions, budget: &Arc<Budget>) -> Pr
         return Progress::NeedBody(wanted - hold.bytes());
     }
     if (body.capacity() as u64) < wanted {
-        body.reserve_exact(wanted as usize - body.len());
+        body.reserve_exact((wanted as usize).saturating_sub(body.len()));
     }
     if head.framing == Framing::Chunked && chunked.is_none() {
         *chunked = Some(ChunkedDecoder::default());
@@ -1289,11 +1325,12 @@ fn take_plaintext(tls: &mut rustls::ServerConnection, buf: &mut Vec<u8>) -> io::
     }
 }
 
-/// Encrypts `plain` on a TLS connection (with close_notify if the connection ends after it);
-/// on a plain one, the bytes are already what goes on the wire.
-fn seal(conn: &mut Conn, plain: Vec<u8>, then: After) -> Vec<u8> {
+/// The bytes that go on the wire for a response's `head` and `body`: on a plain connection
+/// the two buffers themselves (the body is never copied); on a TLS connection, their
+/// encryption (with close_notify if the connection ends after it).
+fn seal(conn: &mut Conn, head: Vec<u8>, body: Vec<u8>, then: After) -> Output {
     let Some(tls) = conn.tls.as_deref_mut() else {
-        return plain;
+        return Output::new(head, body);
     };
     fn drain(tls: &mut rustls::ServerConnection, wire: &mut Vec<u8>) {
         while tls.wants_write() {
@@ -1305,34 +1342,79 @@ fn seal(conn: &mut Conn, plain: Vec<u8>, then: After) -> Vec<u8> {
     // rustls holds at most 64 KiB of unsent records (its default buffer limit) and its writer
     // takes only what fits, so a larger response goes in pieces, the records moved out in
     // between: written in one go, it would be cut short at 64 KiB.
-    let mut wire = Vec::with_capacity(plain.len() + plain.len() / 128 + 64);
-    let mut rest = plain.as_slice();
-    while !rest.is_empty() {
-        match tls.writer().write(rest) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => rest = &rest[n..],
+    let plain = head.len() + body.len();
+    let mut wire = Vec::with_capacity(plain + plain / 128 + 64);
+    for part in [&head, &body] {
+        let mut rest = part.as_slice();
+        while !rest.is_empty() {
+            match tls.writer().write(rest) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => rest = &rest[n..],
+            }
+            drain(tls, &mut wire);
         }
-        drain(tls, &mut wire);
     }
     if then == After::Close {
         tls.send_close_notify();
     }
     drain(tls, &mut wire);
-    wire
+    Output::new(wire, Vec::new())
 }
 
-/// Writes as much as the socket takes. `Ok(true)` when all of `out` is written.
-fn write_some(mut stream: &Stream, out: &[u8], pos: &mut usize) -> io::Result<bool> {
-    while *pos < out.len() {
-        match stream.write(&out[*pos..]) {
-            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => *pos += n,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
+/// A response on its way out: its head and its body in buffers of their own, so that a large
+/// body (a stored file) is sent from the buffer the handler made, never copied.
+struct Output {
+    head: Vec<u8>,
+    body: Vec<u8>,
+    /// Bytes of head and body written so far.
+    pos: usize,
+}
+
+impl Output {
+    fn new(head: Vec<u8>, body: Vec<u8>) -> Output {
+        Output { head, body, pos: 0 }
     }
-    Ok(true)
+
+    fn empty() -> Output {
+        Output::new(Vec::new(), Vec::new())
+    }
+
+    fn len(&self) -> usize {
+        self.head.len() + self.body.len()
+    }
+
+    fn is_done(&self) -> bool {
+        self.pos >= self.len()
+    }
+
+    /// The memory it holds.
+    fn held(&self) -> u64 {
+        (self.head.capacity() + self.body.capacity()) as u64
+    }
+
+    /// Writes as much as the socket takes, head and body in one system call where both are
+    /// left. `Ok(true)` when all is written.
+    fn write_to(&mut self, mut stream: &Stream) -> io::Result<bool> {
+        while !self.is_done() {
+            let written = if self.pos < self.head.len() {
+                let parts = [
+                    io::IoSlice::new(&self.head[self.pos..]),
+                    io::IoSlice::new(&self.body),
+                ];
+                stream.write_vectored(&parts)
+            } else {
+                stream.write(&self.body[self.pos - self.head.len()..])
+            };
+            match written {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => self.pos += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(true)
+    }
 }
 
 /// After a complete response: wait for the next request, or shut our side and linger.
@@ -1366,13 +1448,12 @@ fn reply_and_close(conn: &mut Conn, resp: &Response, options: &ServerOptions) {
     if wire::serialize(resp, false, Persistence::Close, &date, &mut out).is_err() {
         out.clear();
     }
-    let out = seal(conn, out, After::Close);
+    let out = seal(conn, out, Vec::new(), After::Close);
     conn.buf = Vec::new();
     let _ = conn.buf_hold.resize(0);
     // Dropping an unfinished body gives its bytes back.
     conn.state = State::Writing {
         out,
-        pos: 0,
         then: After::Close,
     };
     conn.deadline = Instant::now() + options.write_timeout;
@@ -1469,29 +1550,48 @@ impl Worker {
         }
         let head_only = request.method == "HEAD";
         let date = clock::http_date(clock::unix_now());
-        let mut out = Vec::new();
+        let mut head = Vec::new();
         let mut status = response.status;
-        if let Err(e) = wire::serialize(&response, head_only, persistence, &date, &mut out) {
-            log::error!("http: {e}; answering 500 instead");
-            out.clear();
-            status = 500;
-            let fallback = Response::text(500, "internal server error");
-            let _ = wire::serialize(&fallback, head_only, persistence, &date, &mut out);
-        }
+        let with_body =
+            match wire::serialize_head(&response, head_only, persistence, &date, &mut head) {
+                Ok(with_body) => with_body,
+                Err(e) => {
+                    log::error!("http: {e}; answering 500 instead");
+                    head.clear();
+                    status = 500;
+                    response = Response::text(500, "internal server error");
+                    wire::serialize_head(&response, head_only, persistence, &date, &mut head)
+                        .unwrap_or(false)
+                }
+            };
         log_request(&request, status, response.body.len(), self.log_path);
+        // The request (its body, and the budget it holds) is done with.
+        drop(request);
         let then = if persistence == Persistence::Close {
             After::Close
         } else {
             After::KeepAlive
         };
-        let out = seal(&mut conn, out, then);
+        let body = if with_body {
+            std::mem::take(&mut response.body)
+        } else {
+            Vec::new()
+        };
+        // A small body goes in the head's buffer: one buffer, one write.
+        let (head, body) = if body.len() <= SMALL_BODY {
+            head.extend_from_slice(&body);
+            (head, Vec::new())
+        } else {
+            (head, body)
+        };
+        let out = seal(&mut conn, head, body, then);
         self.send(conn, token, out, then)
     }
 
     /// Runs the TLS handshake's crypto on what has arrived, and sends its answer.
     fn handshake(&self, mut conn: Conn, token: Token) -> Returned {
         let Some(tls) = conn.tls.as_deref_mut() else {
-            return self.send(conn, token, Vec::new(), After::Resume);
+            return self.send(conn, token, Output::empty(), After::Resume);
         };
         let processed = tls.process_new_packets();
         let mut out = Vec::new();
@@ -1501,7 +1601,7 @@ impl Worker {
             }
         }
         match processed {
-            Ok(_) => self.send(conn, token, out, After::Resume),
+            Ok(_) => self.send(conn, token, Output::new(out, Vec::new()), After::Resume),
             Err(e) => {
                 // Plain HTTP on a TLS port, garbage, or a real protocol error: send the alert
                 // if the socket takes it, and close this connection only.
@@ -1518,7 +1618,7 @@ impl Worker {
                 Returned {
                     conn,
                     token,
-                    pending: Vec::new(),
+                    pending: Output::empty(),
                     then: After::Close,
                     failed: true,
                 }
@@ -1527,13 +1627,12 @@ impl Worker {
     }
 
     /// Writes what the socket takes now; the I/O thread finishes the rest.
-    fn send(&self, conn: Conn, token: Token, out: Vec<u8>, then: After) -> Returned {
+    fn send(&self, conn: Conn, token: Token, out: Output, then: After) -> Returned {
         let mut out = out;
-        let mut pos = 0;
-        let (pending, failed) = match write_some(&conn.stream, &out, &mut pos) {
-            Ok(true) => (Vec::new(), false),
-            Ok(false) => (out.split_off(pos), false),
-            Err(_) => (Vec::new(), true),
+        let (pending, failed) = match out.write_to(&conn.stream) {
+            Ok(true) => (Output::empty(), false),
+            Ok(false) => (out, false),
+            Err(_) => (Output::empty(), true),
         };
         Returned {
             conn,

@@ -573,6 +573,21 @@ pub fn serialize(
     date: &str,
     out: &mut Vec<u8>,
 ) -> Result<(), InvalidHeader> {
+    if serialize_head(resp, head_only, persistence, date, out)? {
+        out.extend_from_slice(&resp.body);
+    }
+    Ok(())
+}
+
+/// Writes the status line and headers of `resp` into `out`; `Ok(true)` when the body is to
+/// follow them (not for HEAD, 1xx, 204 or 304), which the caller sends as it sees fit.
+pub fn serialize_head(
+    resp: &Response,
+    head_only: bool,
+    persistence: Persistence,
+    date: &str,
+    out: &mut Vec<u8>,
+) -> Result<bool, InvalidHeader> {
     for (name, value) in &resp.headers {
         if !is_token(name) || !is_safe_value(value) {
             return Err(InvalidHeader(name.clone()));
@@ -580,7 +595,7 @@ pub fn serialize(
     }
     let status = resp.status;
     let reason = reason(status);
-    out.reserve(256 + resp.body.len());
+    out.reserve(256 + resp.body.len().min(16 * 1024));
     out.extend_from_slice(format!("HTTP/1.1 {status} {reason}\r\n").as_bytes());
     out.extend_from_slice(b"Date: ");
     out.extend_from_slice(date.as_bytes());
@@ -602,10 +617,7 @@ pub fn serialize(
     }
     out.extend_from_slice(b"\r\n");
     let bodiless = head_only || status == 204 || status == 304 || (100..200).contains(&status);
-    if !bodiless {
-        out.extend_from_slice(&resp.body);
-    }
-    Ok(())
+    Ok(!bodiless)
 }
 
 pub fn reason(status: u16) -> &'static str {

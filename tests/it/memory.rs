@@ -586,3 +586,86 @@ fn a_body_that_would_cost_too_much_to_decode_is_refused_in_protocol_form() {
     );
     server.assert_healthy(Duration::from_secs(1));
 }
+
+/// Clients that ask for large replies and never read them: what the socket does not take at
+/// once is held for them, so it counts against the same budget. With an 8 MiB file and a
+/// 16 MiB budget, twelve stalled downloads from six addresses would hold ~48 MiB (and held
+/// ~150 MiB before replies were sent without copying the file); the replies that do not fit
+/// are dropped (their connections closed, or the biggest holder's), RSS stays bounded, and a
+/// good client is served and can download the file in full afterwards.
+#[test]
+fn stalled_downloads_cannot_exhaust_memory() {
+    let server = Server::start_with(
+        "max_body_bytes = 12582912\nmax_buffered_bytes = 16777216",
+        "[xmlstorage]\nmax_file_size = 8388608\n",
+    );
+    let usernum = crate::xss::register(&server, "big@example.org", crate::xss::MD5_ASDF);
+    let content = "x".repeat(8 * 1024 * 1024);
+    let save = crate::xss::xmlrpc_call(
+        "xmlStorageSystem.saveMultipleFiles",
+        &[
+            &usernum,
+            crate::xss::MD5_ASDF,
+            "<array><data><value>big.txt</value></data></array>",
+            &format!("<array><data><value>{content}</value></data></array>"),
+        ],
+    );
+    drop(content);
+    let saved = crate::xss::post(&server, "/RPC2", &save).text();
+    assert!(
+        saved.contains("<boolean>0</boolean>"),
+        "{}",
+        &saved[..saved.len().min(400)]
+    );
+    let path = format!("/users/{usernum}/big.txt");
+    let pid = server.pid();
+    let before = status_bytes(pid, "VmRSS");
+    let peak = PeakRss::start(pid);
+    let good = GoodClient::start(server.addr);
+    let stalled: Vec<TcpStream> = (0..12)
+        .map(|i| {
+            let source = format!("127.0.0.{}", 80 + i / 2);
+            let socket =
+                socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+            socket.set_recv_buffer_size(4096).unwrap();
+            let local: SocketAddr = format!("{source}:0").parse().unwrap();
+            socket.bind(&local.into()).unwrap();
+            socket.connect(&server.addr.into()).unwrap();
+            let mut stream: TcpStream = socket.into();
+            stream
+                .write_all(format!("GET {path} HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes())
+                .unwrap();
+            stream
+        })
+        .collect();
+    // The workers are done after a moment (each held its file for a while: that is bounded
+    // by the worker count and max_file_size); what stays is the unread replies, at most the
+    // budget.
+    std::thread::sleep(Duration::from_secs(3));
+    let held = status_bytes(pid, "VmRSS");
+    good.finish();
+    let peak = peak.finish();
+    assert!(
+        held < before + 24 * MIB,
+        "RSS went from {} MiB to {} MiB, and stays there, with 12 unread 8 MiB downloads",
+        before / MIB,
+        held / MIB
+    );
+    assert!(peak < 160 * MIB, "peak RSS {} MiB", peak / MIB);
+    let log = server.settled_log();
+    assert!(
+        log.contains("response dropped") || log.contains("unread response data"),
+        "no unread reply was dropped:\n{log}"
+    );
+    drop(stalled);
+    // A good client downloads the whole file.
+    let reply = crate::support::exchange_from(
+        server.addr,
+        Some("127.0.0.99"),
+        format!("GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").as_bytes(),
+        Duration::from_secs(20),
+    );
+    let (resp, _) = parse_response(&reply).expect("the file");
+    assert_eq!(resp.status, 200);
+    assert_eq!(resp.body.len(), 8 * 1024 * 1024);
+}
