@@ -298,6 +298,7 @@ pub struct Snapshot {
     pub queue_full: u64,
     pub connections_refused: u64,
     pub memory_refusals: u64,
+    pub buffered_bytes: u64,
     pub tls_handshake_failures: u64,
     /// Outbox messages by state; `None` when the database could not be read.
     pub outbox: Option<Vec<(&'static str, u64)>>,

@@ -183,7 +183,7 @@ impl Router {
                     return xcp::handle(ctx, req);
                 }
                 ctx.note_group(route.group);
-                return not_served(route.group, req);
+                return not_served(ctx, route.group, req);
             }
             if matches!(route.path, PathMatch::Fallback) {
                 // A path nobody serves is not found, whatever the method.
@@ -211,10 +211,10 @@ impl Router {
 }
 
 /// 404 for a group this listener does not serve, in the protocol's own form where it has one.
-fn not_served(group: Group, req: &Request) -> Response {
+fn not_served(ctx: &Ctx, group: Group, req: &Request) -> Response {
     match group {
         Group::Xmlstorage => xss::not_served(req),
-        Group::Xcp => xcp::not_served(req),
+        Group::Xcp => xcp::not_served(ctx, req),
         Group::Files | Group::Reset | Group::Status => Response::text(
             404,
             &format!("not found ({group} is not served on this address)"),

@@ -151,7 +151,10 @@ fn classify(namespace: Option<&str>, local: &str) -> Type {
 #[derive(Debug, Clone)]
 enum Slot {
     Done(Value),
+    /// `href="#id"`: a copy of the element with that id, one level deeper.
     Ref(String),
+    /// An element with an `id`, kept once among the references' targets: its value, here.
+    Kept(String),
     Array(Vec<Slot>),
     Struct(Vec<(String, Slot)>),
 }
@@ -355,15 +358,19 @@ impl<'t> Decoder<'_, 't, '_> {
     }
 
     /// Decodes one element as a value, after its start, through its end.
+    /// An element with an `id` (the first of that id) is kept once, as a reference's target,
+    /// and stands for a reference to itself where it is: copying it here too would let nested
+    /// ids multiply the memory a document costs, uncounted.
     fn value(&mut self, element: &Start<'_>) -> Result<Slot, Stop> {
         let slot = self.value_inner(element)?;
-        if let Some(id) = element.attribute("id")
-            && !self.ids.contains_key(id)
-        {
-            self.charge(id.len() + std::mem::size_of::<(String, Slot)>())?;
-            self.ids.insert(id.to_owned(), Ok(slot.clone()));
+        match element.attribute("id") {
+            Some(id) if !self.ids.contains_key(id) => {
+                self.charge(2 * id.len() + std::mem::size_of::<(String, Slot)>())?;
+                self.ids.insert(id.to_owned(), Ok(slot));
+                Ok(Slot::Kept(id.to_owned()))
+            }
+            _ => Ok(slot),
         }
-        Ok(slot)
     }
 
     fn value_inner(&mut self, element: &Start<'_>) -> Result<Slot, Stop> {
@@ -621,6 +628,7 @@ impl Copies<'_, '_> {
         match slot {
             Slot::Done(value) => Ok(value),
             Slot::Ref(id) => self.follow(&id, depth + 1),
+            Slot::Kept(id) => self.follow(&id, depth),
             Slot::Array(items) => items
                 .into_iter()
                 .map(|item| self.resolve(item, depth + 1))
@@ -670,6 +678,7 @@ impl Copies<'_, '_> {
                 self.count(depth, 0)?;
                 self.follow(id, depth + 1)
             }
+            Slot::Kept(id) => self.follow(id, depth),
             Slot::Array(items) => {
                 self.count(depth, 0)?;
                 items
@@ -1852,6 +1861,31 @@ mod tests {
                 .message
                 .contains("too many values")
         );
+    }
+
+    #[test]
+    fn nested_ids_are_kept_once() {
+        // Each element with an id is a reference's possible target; kept once, and once only,
+        // 55 nested ids around a large text cost that text once, not 55 times.
+        let open: String = (0..55).map(|i| format!("<n{i} id=\"i{i}\">")).collect();
+        let close: String = (0..55).rev().map(|i| format!("</n{i}>")).collect();
+        let text = "A".repeat(500_000);
+        let body = envelope(&format!(
+            "<x:m xmlns:x=\"urn:any\">{open}{text}{close}</x:m>"
+        ));
+        let mut memory = Allowance::for_body(body.len());
+        let (call, _) = decode_call_within(body.as_bytes(), &mut memory).unwrap();
+        assert!(
+            memory.used() < 3 * body.len(),
+            "{} for {}",
+            memory.used(),
+            body.len()
+        );
+        let mut value = &call.params[0].value;
+        for i in 1..55 {
+            value = value.member(&format!("n{i}")).expect("the nested member");
+        }
+        assert_eq!(value, &Value::String(text));
     }
 
     #[test]

@@ -46,6 +46,7 @@ pub fn metrics(ctx: &mut Ctx, _req: &Request) -> Response {
         queue_full: stats.queue_full(),
         connections_refused: stats.connections_refused(),
         memory_refusals: stats.memory_refusals(),
+        buffered_bytes: stats.buffered_bytes(),
         tls_handshake_failures: stats.tls_handshake_failures(),
         outbox: outbox.map(|states| {
             states

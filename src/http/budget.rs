@@ -7,6 +7,11 @@
 //! the request is done with (dropped after its response, or when the connection is closed).
 //! Bytes are taken per client address too, so that one address cannot hold more than its share.
 //!
+//! Clients are counted by address, an IPv6 client by its /64 (one subscriber's network: a
+//! client that holds a /64 would otherwise be 2^64 clients). Bytes of request heads may also
+//! use a reserve of an eighth beyond the limit that bodies may not, so that a request without
+//! a body gets in even when bodies hold the whole budget.
+//!
 //! The same type bounds other working memory that grows with a request (the values an XML body
 //! decodes into): a second [`Budget`], with no per-client share, that the endpoints take from.
 
@@ -45,6 +50,8 @@ pub struct Budget {
 
 struct State {
     limit: u64,
+    /// Beyond `limit`, for holds made with [`Hold::for_heads`] only.
+    reserve: u64,
     /// What one client address may hold; `u64::MAX` for no per-client share.
     per_client: u64,
     used: u64,
@@ -68,6 +75,7 @@ impl Budget {
         Arc::new(Budget {
             state: Mutex::new(State {
                 limit,
+                reserve: limit / 8,
                 per_client,
                 used: 0,
                 by_client: HashMap::new(),
@@ -84,6 +92,7 @@ impl Budget {
     pub fn set_limits(&self, limit: u64, per_client: u64) {
         let mut state = self.lock();
         state.limit = limit;
+        state.reserve = limit / 8;
         state.per_client = per_client;
     }
 
@@ -96,22 +105,31 @@ impl Budget {
         self.lock().used
     }
 
-    /// Bytes held now by `client`.
+    /// Bytes held now by `client` (its /64, for IPv6).
     pub fn used_by(&self, client: IpAddr) -> u64 {
-        self.lock().by_client.get(&client).copied().unwrap_or(0)
+        self.lock()
+            .by_client
+            .get(&key(client))
+            .copied()
+            .unwrap_or(0)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn take(&self, client: Option<IpAddr>, bytes: u64) -> Result<(), Refusal> {
+    fn take(&self, client: Option<IpAddr>, bytes: u64, heads: bool) -> Result<(), Refusal> {
         let mut state = self.lock();
         let held = client.map_or(0, |c| state.by_client.get(&c).copied().unwrap_or(0));
         if client.is_some() && held.saturating_add(bytes) > state.per_client {
             return Err(Refusal::Client);
         }
-        if state.used.saturating_add(bytes) > state.limit {
+        let limit = if heads {
+            state.limit.saturating_add(state.reserve)
+        } else {
+            state.limit
+        };
+        if state.used.saturating_add(bytes) > limit {
             return Err(Refusal::Total);
         }
         state.used += bytes;
@@ -138,6 +156,17 @@ impl Budget {
     }
 }
 
+/// What a client is counted as: its address, or for IPv6 its /64.
+fn key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6((u128::from(v6) & !u128::from(u64::MAX)).into()),
+        },
+        v4 => v4,
+    }
+}
+
 /// Bytes taken from a [`Budget`] on behalf of one client, given back when the last clone of
 /// the hold is dropped. `Hold::none()` belongs to no budget and takes anything.
 #[derive(Clone, Default)]
@@ -145,7 +174,10 @@ pub struct Hold(Option<Arc<Held>>);
 
 struct Held {
     budget: Arc<Budget>,
+    /// The client's key (see [`key`]).
     client: Option<IpAddr>,
+    /// May use the reserve for heads.
+    heads: bool,
     bytes: AtomicU64,
 }
 
@@ -166,7 +198,19 @@ impl Hold {
     pub fn new(budget: &Arc<Budget>, client: Option<IpAddr>) -> Hold {
         Hold(Some(Arc::new(Held {
             budget: budget.clone(),
-            client,
+            client: client.map(key),
+            heads: false,
+            bytes: AtomicU64::new(0),
+        })))
+    }
+
+    /// A hold for the bytes of request heads (what is read before a request is parsed), which
+    /// may also use the budget's reserve.
+    pub fn for_heads(budget: &Arc<Budget>, client: Option<IpAddr>) -> Hold {
+        Hold(Some(Arc::new(Held {
+            budget: budget.clone(),
+            client: client.map(key),
+            heads: true,
             bytes: AtomicU64::new(0),
         })))
     }
@@ -183,7 +227,7 @@ impl Hold {
             .map_or(0, |held| held.bytes.load(Ordering::Relaxed))
     }
 
-    /// The client address the bytes are counted against.
+    /// The client the bytes are counted against (its address, or its /64).
     pub fn client(&self) -> Option<IpAddr> {
         self.0.as_ref().and_then(|held| held.client)
     }
@@ -193,7 +237,7 @@ impl Hold {
         let Some(held) = &self.0 else {
             return Ok(());
         };
-        held.budget.take(held.client, bytes)?;
+        held.budget.take(held.client, bytes, held.heads)?;
         held.bytes.fetch_add(bytes, Ordering::Relaxed);
         Ok(())
     }
@@ -255,5 +299,26 @@ mod tests {
         assert!(Hold::none().grow(u64::MAX).is_ok());
         budget.set_limits(20, 10);
         assert_eq!(Hold::new(&budget, ip(3)).grow(1), Err(Refusal::Total));
+    }
+
+    #[test]
+    fn heads_may_use_the_reserve_and_ipv6_counts_by_64() {
+        let budget = Budget::new(800, 800);
+        let body = Hold::new(&budget, ip(1));
+        assert_eq!(body.grow(800), Ok(()));
+        assert_eq!(Hold::new(&budget, ip(2)).grow(1), Err(Refusal::Total));
+        let head = Hold::for_heads(&budget, ip(2));
+        assert_eq!(head.grow(100), Ok(()), "an eighth more, for heads");
+        assert_eq!(head.grow(1), Err(Refusal::Total));
+        drop((body, head));
+
+        let budget = Budget::new(1000, 100);
+        let a = Hold::new(&budget, Some("2001:db8:1:2::1".parse().unwrap()));
+        let b = Hold::new(&budget, Some("2001:db8:1:2:ffff::9".parse().unwrap()));
+        let c = Hold::new(&budget, Some("2001:db8:1:3::1".parse().unwrap()));
+        assert_eq!(a.grow(60), Ok(()));
+        assert_eq!(b.grow(60), Err(Refusal::Client), "the same /64");
+        assert_eq!(c.grow(60), Ok(()), "another /64");
+        assert_eq!(budget.used_by("2001:db8:1:2::77".parse().unwrap()), 60);
     }
 }

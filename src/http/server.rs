@@ -48,8 +48,9 @@ const SMALL_BODY: usize = 16 * 1024;
 /// keep it for a whole 8 MiB body, or 4 MiB of lingering, while everyone else waits.
 const MOVES_PER_TURN: usize = 16;
 /// How much more than a requester a client must hold before its unfinished request is closed
-/// to make room (see `IoLoop::evict_for`).
-const EVICTION_MARGIN: u64 = 64 * 1024;
+/// to make room (see `IoLoop::evict_for`): a read buffer's worth, so that two clients holding
+/// the same never close each other in turn.
+const EVICTION_MARGIN: u64 = READ_CHUNK as u64;
 /// After an error reply, input is read and dropped for this long (or this much) before the
 /// socket closes, so the client gets to read the reply instead of a TCP reset.
 const LINGER_TIME: Duration = Duration::from_secs(2);
@@ -85,11 +86,12 @@ impl ServerOptions {
     /// What one client address may hold of `max_buffered_bytes`: a quarter, or one largest
     /// request (body and head) if that is more, so that any request a client may send fits.
     pub fn per_client_buffered(&self) -> u64 {
+        // A largest request's body, its head, and what the read buffer may hold besides.
+        let largest = self
+            .max_body_bytes
+            .saturating_add(2 * (wire::MAX_HEAD_BYTES + READ_CHUNK) as u64);
         (self.max_buffered_bytes / 4)
-            .max(
-                self.max_body_bytes
-                    .saturating_add(wire::MAX_HEAD_BYTES as u64),
-            )
+            .max(largest)
             .min(self.max_buffered_bytes)
     }
 }
@@ -330,6 +332,7 @@ impl Server {
         drop(back_tx);
 
         let budget = Budget::new(options.max_buffered_bytes, options.per_client_buffered());
+        stats.watch_budget(&budget);
         let io = IoLoop {
             poll,
             ready: Vec::new(),
@@ -685,7 +688,7 @@ impl IoLoop {
                 tls,
                 opened: now,
                 buf: Vec::new(),
-                buf_hold: Hold::new(&self.budget, capped),
+                buf_hold: Hold::for_heads(&self.budget, capped),
                 out_hold: Hold::new(&self.budget, capped),
                 state: State::Idle,
                 deadline: now + self.options.head_timeout,
@@ -810,7 +813,10 @@ impl IoLoop {
                 State::Body { hold, .. } => (hold.client(), hold.bytes() + conn.buf_hold.bytes()),
                 State::Head { .. } => (conn.buf_hold.client(), conn.buf_hold.bytes()),
                 State::Writing { .. } => (conn.out_hold.client(), conn.out_hold.bytes()),
-                _ => continue,
+                // Pipelined bytes waiting on an idle connection: closing it costs nothing.
+                State::Idle | State::Lingering { .. } => {
+                    (conn.buf_hold.client(), conn.buf_hold.bytes())
+                }
             };
             if client.is_some() && client == requester {
                 continue;
@@ -839,6 +845,16 @@ impl IoLoop {
                 503,
                 "closed to make room: this client held the most unread response data while the \
                  budget was full",
+            );
+            self.forget(token, conn);
+            return true;
+        }
+        if matches!(conn.state, State::Idle | State::Lingering { .. }) {
+            log_refusal_why(
+                &conn,
+                503,
+                "closed to make room: an idle connection held buffered bytes while the budget \
+                 was full",
             );
             self.forget(token, conn);
             return true;
@@ -1063,6 +1079,7 @@ fn advance(conn: &mut Conn, options: &ServerOptions, budget: &Arc<Budget>) -> Pr
             .count();
         conn.buf.drain(..blank);
         if conn.buf.is_empty() {
+            settle_buffer(conn);
             return Progress::NeedInput;
         }
         conn.state = State::Head { started: now };
@@ -1076,6 +1093,8 @@ fn advance(conn: &mut Conn, options: &ServerOptions, budget: &Arc<Budget>) -> Pr
         };
         let (head, used) = parsed;
         conn.buf.drain(..used);
+        // The head is parsed: its bytes are no longer held (the body's are, from now on).
+        settle_buffer(conn);
         // Who the client is comes from the head alone; the body's bytes count against it.
         let client = client::client_of(
             &Hop {
@@ -1090,13 +1109,9 @@ fn advance(conn: &mut Conn, options: &ServerOptions, budget: &Arc<Budget>) -> Pr
                 .iter()
                 .map(|h| (h.name.as_str(), std::str::from_utf8(&h.value).unwrap_or(""))),
         );
-        let declared = match head.framing {
-            Framing::Length(n) => n,
-            Framing::None | Framing::Chunked => 0,
-        };
-        // The whole body must arrive within the pause limit plus its size at the slowest
-        // allowed rate; a chunked body's allowance grows with what has arrived.
-        let due = now + options.read_timeout + at_rate(declared, options.body_min_rate);
+        // The body must arrive at the minimum rate on average: it has the pause limit, plus
+        // the time its bytes take at that rate as they arrive.
+        let due = now + options.read_timeout;
         // Not over TLS: a record the socket took only part of would break the session, and
         // the client sends its body anyway once its wait for 100 is over.
         let continue_pending = head.expect_continue && conn.tls.is_none();
@@ -1179,11 +1194,10 @@ fn advance(conn: &mut Conn, options: &ServerOptions, budget: &Arc<Budget>) -> Pr
         _ => true,
     };
     if conn.buf.len() != before {
-        if head.framing == Framing::Chunked {
-            *due = *body_started
-                + options.read_timeout
-                + at_rate(body.len() as u64, options.body_min_rate);
-        }
+        // At the minimum rate on average since the body began: what has arrived buys time.
+        *due = *body_started
+            + options.read_timeout
+            + at_rate(body.len() as u64, options.body_min_rate);
         conn.deadline = (now + options.read_timeout).min(*due);
     }
     if !complete {
@@ -1417,15 +1431,28 @@ impl Output {
     }
 }
 
+/// Gives back what the read buffer no longer needs: all of it when it is empty (an idle
+/// connection holds nothing), else what is beyond its contents.
+fn settle_buffer(conn: &mut Conn) {
+    if conn.buf.is_empty() {
+        if conn.buf.capacity() > 0 {
+            conn.buf = Vec::new();
+        }
+    } else if conn.buf.capacity() > 2 * conn.buf.len() + 4096 {
+        conn.buf.shrink_to_fit();
+    }
+    let capacity = conn.buf.capacity() as u64;
+    if capacity < conn.buf_hold.bytes() {
+        let _ = conn.buf_hold.resize(capacity);
+    }
+}
+
 /// After a complete response: wait for the next request, or shut our side and linger.
 fn finish_response(conn: &mut Conn, then: After, options: &ServerOptions) {
     match then {
         After::KeepAlive => {
-            if conn.buf.is_empty() {
-                // Give back what a large request left behind; an idle connection holds nothing.
-                conn.buf = Vec::new();
-                let _ = conn.buf_hold.resize(0);
-            }
+            // Give back what a large request left behind.
+            settle_buffer(conn);
             conn.state = State::Idle;
             conn.deadline = Instant::now() + options.keepalive_timeout;
         }

@@ -2,9 +2,14 @@
 //! workers, read when the page is rendered. The HTTP layer knows nothing of Prometheus.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use super::budget::Budget;
 
 #[derive(Debug, Default)]
 pub struct Stats {
+    /// The budget for requests in flight, once the server has started.
+    budget: OnceLock<Arc<Budget>>,
     /// Connections accepted and not yet closed.
     open_connections: AtomicU64,
     /// Requests answered 503 because the worker queue was full.
@@ -29,6 +34,15 @@ impl Stats {
 
     pub fn connections_refused(&self) -> u64 {
         self.connections_refused.load(Ordering::Relaxed)
+    }
+
+    /// Bytes of request heads, bodies and unread replies held now (see [`super::budget`]).
+    pub fn buffered_bytes(&self) -> u64 {
+        self.budget.get().map_or(0, |b| b.used())
+    }
+
+    pub(super) fn watch_budget(&self, budget: &Arc<Budget>) {
+        let _ = self.budget.set(budget.clone());
     }
 
     pub fn memory_refusals(&self) -> u64 {

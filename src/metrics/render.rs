@@ -123,7 +123,7 @@ impl Metrics {
             );
         }
 
-        let http: [(&str, Kind, &str, u64); 5] = [
+        let http: [(&str, Kind, &str, u64); 6] = [
             (
                 "passlink_http_queue_full_total",
                 Kind::Counter,
@@ -148,6 +148,13 @@ impl Metrics {
                 "Requests answered 503, or unfinished ones closed to make room, because the \
                  memory for requests in flight (server.max_buffered_bytes) was taken.",
                 snapshot.memory_refusals,
+            ),
+            (
+                "passlink_http_buffered_bytes",
+                Kind::Gauge,
+                "Bytes of request heads, bodies and unread replies held now, of \
+                 server.max_buffered_bytes.",
+                snapshot.buffered_bytes,
             ),
             (
                 "passlink_tls_handshake_failures_total",

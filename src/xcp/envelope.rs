@@ -312,7 +312,11 @@ pub fn decode_within(
     let attributes = match top.get("attributes") {
         None => OpsValue::Assoc(Vec::new()),
         Some(OpsValue::Scalar(s)) if s.trim().is_empty() => OpsValue::Assoc(Vec::new()),
-        Some(a @ OpsValue::Assoc(_)) => a.clone(),
+        Some(a @ OpsValue::Assoc(_)) => {
+            // A copy: charged like what it copies (at most what the values cost already).
+            memory.charge(deep_size(a))?;
+            a.clone()
+        }
         Some(_) => return Err(bad_data("the attributes item must be a <dt_assoc>")),
     };
     Ok(OpsRequest {
@@ -386,6 +390,16 @@ fn value_of(element: &Element, memory: &mut Allowance<'_>) -> Result<OpsValue, E
             xml::truncate(other, 40)
         ))),
     }
+}
+
+/// The memory a value takes, itself and all it holds.
+fn deep_size(value: &OpsValue) -> usize {
+    std::mem::size_of::<OpsValue>()
+        + match value {
+            OpsValue::Scalar(s) => s.len(),
+            OpsValue::Assoc(items) => items.iter().map(|(k, v)| k.len() + deep_size(v)).sum(),
+            OpsValue::Array(items) => items.iter().map(|(_, v)| 8 + deep_size(v)).sum(),
+        }
 }
 
 /// The `<item>` children of a `dt_assoc`/`dt_array`, refusing anything else inside it.

@@ -43,8 +43,11 @@ pub fn handle_any_target(ctx: &mut Ctx, req: &Request) -> Response {
 
 /// 404 on a listener that does not serve XCP, as an OPS reply (is_success 0) so that XCP
 /// clients can show the reason.
-pub fn not_served(req: &Request) -> Response {
-    let object = envelope::decode(&req.body, MAX_DEPTH)
+pub fn not_served(ctx: &Ctx, req: &Request) -> Response {
+    let hold = ctx.app.decode_memory();
+    let mut take = |bytes: usize| hold.grow(bytes as u64).is_ok();
+    let mut memory = Allowance::for_body(req.body.len()).with_pool(&mut take);
+    let object = envelope::decode_within(&req.body, MAX_DEPTH, &mut memory)
         .map(|r| r.object.chars().take(64).collect())
         .unwrap_or_default();
     let reply = OpsReply {

@@ -22,6 +22,14 @@ use super::{XML_NS, XmlError, is_xml_char, is_xml_whitespace, truncate};
 /// ([`super::Allowance`]) is what bounds the memory a document costs.
 pub const MAX_NODES: usize = 500_000;
 
+/// The most namespace declarations in scope at any element (its own and its ancestors').
+/// Real clients have a handful (SOAP toolkits a dozen on the envelope; zeep two more on every
+/// item). Every element's and prefixed attribute's name is looked up through the declarations
+/// in scope, so without a cap a document of declarations would cost memory the decoders never
+/// see and time that grows with the square of its size (80,000 declarations and as many
+/// prefixed elements kept a worker 34 s).
+pub const MAX_NAMESPACE_DECLARATIONS: usize = 64;
+
 /// One thing the reader found.
 #[derive(Debug)]
 pub enum Event<'a> {
@@ -44,6 +52,8 @@ pub struct Start<'a> {
     /// Namespace declarations excluded.
     pub attributes: Vec<Attribute>,
     scope: Rc<Scope>,
+    /// The memory this element's own namespace declarations take (kept as long as its scope).
+    declared_bytes: usize,
 }
 
 /// One attribute, its value unescaped and normalised.
@@ -83,6 +93,8 @@ pub(super) struct Scope {
     /// and attributes in scope instead of copied into each.
     bindings: Vec<(String, Rc<str>)>,
     parent: Option<Rc<Scope>>,
+    /// Declarations in this scope and its parents: what a lookup may walk.
+    in_scope: usize,
 }
 
 impl Scope {
@@ -90,6 +102,7 @@ impl Scope {
         Rc::new(Scope {
             bindings: Vec::new(),
             parent: None,
+            in_scope: 0,
         })
     }
 
@@ -164,6 +177,12 @@ impl<'a> Start<'a> {
         qname: &'q str,
     ) -> Result<(Option<Rc<str>>, &'q str), XmlError> {
         self.scope.resolve_qname(qname)
+    }
+
+    /// The memory the element's own namespace declarations take, for a decoder that keeps
+    /// the element's scope (the tree) to charge.
+    pub fn declared_bytes(&self) -> usize {
+        self.declared_bytes
     }
 
     pub(super) fn into_parts(self) -> (String, Option<Rc<str>>, Vec<Attribute>, Rc<Scope>) {
@@ -365,6 +384,13 @@ fn open_element<'a>(
             XmlError::new(format!("bad attribute in <{}>: {e}", truncate(name, 40)))
         })?;
         let key: &str = attribute.key.as_ref();
+        if (key == "xmlns" || key.starts_with("xmlns:"))
+            && parent.in_scope + bindings.len() >= MAX_NAMESPACE_DECLARATIONS
+        {
+            return Err(XmlError::new(format!(
+                "more than {MAX_NAMESPACE_DECLARATIONS} namespace declarations in scope"
+            )));
+        }
         let value = unescape_attribute(&attribute.value)?;
         if key == "xmlns" {
             bindings.push((String::new(), Rc::from(value)));
@@ -380,10 +406,15 @@ fn open_element<'a>(
             plain.push((key.to_owned(), value));
         }
     }
+    let declared_bytes = bindings
+        .iter()
+        .map(|(prefix, uri): &(String, Rc<str>)| prefix.len() + uri.len() + 48)
+        .sum();
     let scope = if bindings.is_empty() {
         Rc::clone(parent)
     } else {
         Rc::new(Scope {
+            in_scope: parent.in_scope + bindings.len(),
             bindings,
             parent: Some(Rc::clone(parent)),
         })
@@ -411,6 +442,7 @@ fn open_element<'a>(
         namespace,
         attributes,
         scope,
+        declared_bytes,
     })
 }
 
@@ -506,6 +538,36 @@ mod tests {
         assert_eq!(
             events("<?xml version='1.0'?>\n<a>x&amp;<b/><![CDATA[y]]></a>\n<!-- c -->").unwrap(),
             ["<a>", "\"x\"", "\"&\"", "<b>", "end", "\"y\"", "end"]
+        );
+    }
+
+    #[test]
+    fn namespace_declarations_are_capped() {
+        let declare = |n: usize| -> String {
+            let attributes: String = (0..n).map(|i| format!(" xmlns:p{i}='u{i}'")).collect();
+            format!("<a{attributes}><p0:b/></a>")
+        };
+        assert!(events(&declare(MAX_NAMESPACE_DECLARATIONS)).is_ok());
+        assert_eq!(
+            events(&declare(MAX_NAMESPACE_DECLARATIONS + 1))
+                .unwrap_err()
+                .to_string(),
+            format!("more than {MAX_NAMESPACE_DECLARATIONS} namespace declarations in scope")
+        );
+        // Siblings' declarations are out of scope for one another, as zeep declares two on
+        // every item of an array.
+        let siblings = format!("<a>{}</a>", "<b xmlns:p='u' xmlns:q='v'/>".repeat(3000));
+        assert!(events(&siblings).is_ok());
+        // Ancestors' count.
+        let open: String = (0..40)
+            .map(|i| format!("<b{i} xmlns:p{i}='u' xmlns:q{i}='v'>"))
+            .collect();
+        let close: String = (0..40).rev().map(|i| format!("</b{i}>")).collect();
+        assert!(
+            events(&format!("{open}x{close}"))
+                .unwrap_err()
+                .to_string()
+                .contains("namespace declarations in scope")
         );
     }
 

@@ -150,9 +150,11 @@ pub fn parse_str_within(
     while let Some(event) = reader.read()? {
         match event {
             Event::Start(start) => {
+                let declared = start.declared_bytes();
                 let (name, namespace, attributes, scope) = start.into_parts();
                 memory.charge(
                     ELEMENT_COST
+                        + declared
                         + name.len()
                         + attributes
                             .iter()
