@@ -1,7 +1,8 @@
 //! What hostile clients can make passlink hold, with no login: partial bodies from one address
 //! and from many, slow bodies, and XML bodies that decode into many small values. RSS is read
 //! from /proc/PID/status and checked only as a bound; the figures are in bench/memory.sh.
-//! Every attack checks that a good client is answered while it runs and afterwards.
+//! Every attack checks that a good client is answered while it runs and afterwards. The same
+//! attacks through nginx and Caddy, configured as the README says, are in proxy.rs.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -11,10 +12,20 @@ use std::time::{Duration, Instant};
 
 use crate::support::{Server, assert_healthy_from, connect_from, parse_response};
 
-const MIB: u64 = 1024 * 1024;
+pub(crate) const MIB: u64 = 1024 * 1024;
+
+/// Holds off other attacks while one runs: each checks how fast a good client is answered on a
+/// machine that may have two cores, and two at once would measure each other. For the attacks
+/// here and the same through a proxy (proxy.rs).
+pub(crate) fn one_attack_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static ATTACKS: Mutex<()> = Mutex::new(());
+    ATTACKS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 /// VmRSS (or another kB field) of a process, in bytes.
-fn status_bytes(pid: u32, field: &str) -> u64 {
+pub(crate) fn status_bytes(pid: u32, field: &str) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     let line = status
         .lines()
@@ -25,14 +36,14 @@ fn status_bytes(pid: u32, field: &str) -> u64 {
 }
 
 /// Samples the server's RSS every 10 ms while alive; the largest seen.
-struct PeakRss {
+pub(crate) struct PeakRss {
     peak: Arc<Mutex<u64>>,
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl PeakRss {
-    fn start(pid: u32) -> PeakRss {
+    pub(crate) fn start(pid: u32) -> PeakRss {
         let peak = Arc::new(Mutex::new(0));
         let stop = Arc::new(AtomicBool::new(false));
         let (p, s) = (peak.clone(), stop.clone());
@@ -52,7 +63,7 @@ impl PeakRss {
         }
     }
 
-    fn finish(mut self) -> u64 {
+    pub(crate) fn finish(mut self) -> u64 {
         self.stop.store(true, Ordering::SeqCst);
         if let Some(t) = self.thread.take() {
             t.join().unwrap();
@@ -61,25 +72,35 @@ impl PeakRss {
     }
 }
 
-/// A good client that asks for /healthz from 127.0.0.1 every 50 ms until stopped, and fails
-/// the test if an answer takes a second or more.
+/// A good client that asks for /healthz every 50 ms until stopped, and fails the test if an
+/// answer takes a second or more. It keeps the longest wait it saw.
 struct GoodClient {
     stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<usize>>,
+    thread: Option<std::thread::JoinHandle<(usize, Duration)>>,
 }
 
 impl GoodClient {
+    /// From 127.0.0.1.
     fn start(addr: SocketAddr) -> GoodClient {
+        GoodClient::start_from(addr, "127.0.0.1")
+    }
+
+    /// From the loopback address `source`.
+    fn start_from(addr: SocketAddr, source: &str) -> GoodClient {
         let stop = Arc::new(AtomicBool::new(false));
         let s = stop.clone();
+        let source = source.to_string();
         let thread = std::thread::spawn(move || {
             let mut answered = 0;
+            let mut worst = Duration::ZERO;
             while !s.load(Ordering::SeqCst) {
-                assert_healthy_from(addr, Some("127.0.0.1"), Duration::from_secs(1));
+                let start = Instant::now();
+                assert_healthy_from(addr, Some(&source), Duration::from_secs(1));
+                worst = worst.max(start.elapsed());
                 answered += 1;
                 std::thread::sleep(Duration::from_millis(50));
             }
-            answered
+            (answered, worst)
         });
         GoodClient {
             stop,
@@ -88,16 +109,21 @@ impl GoodClient {
     }
 
     /// Stops it; panics (failing the test) if any of its requests was not answered in time.
-    fn finish(mut self) -> usize {
+    fn finish(self) -> usize {
+        self.finish_timed().0
+    }
+
+    /// [`GoodClient::finish`], with the longest any answer took.
+    fn finish_timed(mut self) -> (usize, Duration) {
         self.stop.store(true, Ordering::SeqCst);
-        let answered = self
+        let (answered, worst) = self
             .thread
             .take()
             .unwrap()
             .join()
             .expect("the good client failed");
         assert!(answered > 0, "the good client was never answered");
-        answered
+        (answered, worst)
     }
 }
 
@@ -114,7 +140,7 @@ impl Drop for GoodClient {
 /// Eight threads drive the connections with non-blocking writes, round-robin: with a thread
 /// per connection, 200 runnable threads in the test process would take the two cores from
 /// the server under test, which a remote attacker's threads never do.
-fn partial_bodies(
+pub(crate) fn partial_bodies(
     addr: SocketAddr,
     sources: &[String],
     connections: usize,
@@ -206,6 +232,7 @@ fn replies(streams: &mut [TcpStream]) -> std::collections::BTreeMap<String, usiz
 }
 
 fn partial_body_attack(sources: &[String]) {
+    let _alone = one_attack_at_a_time();
     let server = Server::start_with("", "[log]\nlevel = \"warn\"\n");
     let pid = server.pid();
     let peak = PeakRss::start(pid);
@@ -410,7 +437,7 @@ fn max_buffered_bytes_below_max_body_bytes_is_a_config_error() {
 
 /// An XML-RPC call of ~6 MB: an array of 240,000 `<i4>` values (beside the two parameters
 /// getServerCapabilities takes, so it is refused after decoding, with a fault).
-fn xmlrpc_i4_call(items: usize) -> Vec<u8> {
+pub(crate) fn xmlrpc_i4_call(items: usize) -> Vec<u8> {
     let values = "<value><i4>1</i4></value>".repeat(items);
     format!(
         "<?xml version=\"1.0\"?><methodCall><methodName>xmlStorageSystem.getServerCapabilities\
@@ -475,20 +502,61 @@ fn six_in_parallel(addr: SocketAddr, path: &str, body: &[u8]) -> Vec<String> {
 }
 
 fn decode_attack(path: &str, body: &[u8], fault_marker: &str) {
+    let _alone = one_attack_at_a_time();
+    let server = Server::start_with("", "[log]\nlevel = \"warn\"\n");
+    decode_attack_via(
+        &server,
+        server.addr,
+        "127.0.0.1",
+        2,
+        path,
+        body,
+        fault_marker,
+    );
+}
+
+/// What [`decode_attack_via`] saw.
+#[derive(Debug)]
+pub(crate) struct DecodeFigures {
+    /// The server's largest RSS during the calls.
+    pub peak: u64,
+    /// Its RSS once it had fallen below 48 MiB.
+    pub after: u64,
+    /// How long that took after the calls were answered.
+    pub fell_within: Duration,
+    /// The longest the good client waited.
+    pub good_worst: Duration,
+    /// What each call got back (see [`six_in_parallel`]).
+    pub replies: Vec<String>,
+}
+
+/// `rounds` of six parallel calls of `body` to `path`, sent to `target` (the server itself or
+/// a proxy in front of it) while a good client from `good_source` asks for /healthz there:
+/// the server's peak RSS stays under 160 MiB, falls below 48 MiB within 10 s, every call is
+/// answered (with `fault_marker`, the decode pool's refusal, or a 503) and at least one was
+/// decoded, and the good client is answered within a second throughout.
+pub(crate) fn decode_attack_via(
+    server: &Server,
+    target: SocketAddr,
+    good_source: &str,
+    rounds: usize,
+    path: &str,
+    body: &[u8],
+    fault_marker: &str,
+) -> DecodeFigures {
     assert!(
         body.len() > 5_900_000 && body.len() < 7_000_000,
         "{}",
         body.len()
     );
-    let server = Server::start_with("", "[log]\nlevel = \"warn\"\n");
     let pid = server.pid();
     let peak = PeakRss::start(pid);
-    let good = GoodClient::start(server.addr);
+    let good = GoodClient::start_from(target, good_source);
     let mut replies = Vec::new();
-    for _ in 0..2 {
-        replies.extend(six_in_parallel(server.addr, path, body));
+    for _ in 0..rounds {
+        replies.extend(six_in_parallel(target, path, body));
     }
-    good.finish();
+    let (_, good_worst) = good.finish_timed();
     let peak = peak.finish();
     assert!(
         peak < 160 * MIB,
@@ -525,7 +593,16 @@ fn decode_attack(path: &str, body: &[u8], fault_marker: &str) {
         rss / MIB,
         peak / MIB
     );
+    let fell_within = start.elapsed();
+    assert_healthy_from(target, Some(good_source), Duration::from_secs(1));
     server.assert_healthy(Duration::from_secs(1));
+    DecodeFigures {
+        peak,
+        after: rss,
+        fell_within,
+        good_worst,
+        replies,
+    }
 }
 
 #[test]

@@ -4,14 +4,41 @@
 //! bound to 127.0.0.5 that forges every forwarding header is seen as 127.0.0.5 by the request
 //! log, the XCP IP allowlist and the reset mail; a client that is not a trusted proxy is seen
 //! as itself whatever it forwards.
+//!
+//! The memory attacks of memory.rs come through the same front door too, with passlink given the
+//! README's own `[server]` lines (`trusted_proxies = ["127.0.0.1", "::1"]`), and passlink's
+//! process is measured (not the proxy's):
+//! - 200 connections from one address, each sending all but the last byte of an 8 MiB body:
+//!   nginx buffers them all in its temp files and passlink sees nothing until the bodies are
+//!   whole, then refuses all but its share for that address with 503 and `Retry-After: 1`;
+//!   Caddy streams them, and passlink's share for the address Caddy forwards refuses most at
+//!   once. From twenty addresses through Caddy, the budget as a whole refuses the rest. RSS
+//!   stays under 128 MiB; the refusals are charged to the attacker's own address; a good client
+//!   from another address is answered throughout (by passlink within a second).
+//! - Six parallel XML-RPC calls of 240,000 values (~6 MB each) through each proxy: peak RSS
+//!   under 160 MiB and under 48 MiB again within 10 s, every call answered in XML-RPC form or
+//!   with a 503.
+//!
+//! These tests print their figures (run them with `--nocapture`): peak RSS, how long the good
+//! client waited in each phase, what each attacking connection got back.
 
+use std::collections::BTreeMap;
 use std::fs::File;
-use std::net::{SocketAddr, TcpListener};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::support::{HttpResponse, Server, connect_from, parse_response, read_to_close};
+use crate::memory::{
+    MIB, PeakRss, decode_attack_via, one_attack_at_a_time, partial_bodies, status_bytes,
+    xmlrpc_i4_call,
+};
+use crate::support::{
+    HttpResponse, Server, assert_healthy_from, connect_from, parse_response, read_to_close,
+};
 use crate::xcp::{Reply, add_domain, add_reseller, cd, envelope, signed_request, st};
 
 const CLIENT: &str = "127.0.0.5";
@@ -143,7 +170,10 @@ fn nginx_site(port: u16, ipv6: bool, upstream: SocketAddr, choice: &str) -> Stri
 }
 
 /// nginx's own settings around the README's site: everything in `dir`, in the foreground as
-/// one process (`master_process off`), so that killing the child stops it all.
+/// one process (`master_process off`), so that killing the child stops it all. 768 connections
+/// a worker, as Debian's nginx.conf has: with 256, 200 attacking connections and their upstream
+/// connections ran nginx out of them ("worker_connections are not enough"), and the good client
+/// got no answer at all.
 fn nginx_config(dir: &Path, site: &str) -> String {
     let d = dir.display();
     let build = Command::new(nginx_binary())
@@ -160,7 +190,7 @@ fn nginx_config(dir: &Path, site: &str) -> String {
     }
     format!(
         "daemon off;\nmaster_process off;\nworker_processes 1;\npid {d}/nginx.pid;\n\
-         error_log {d}/error.log warn;\nevents {{\n    worker_connections 256;\n}}\n\
+         error_log {d}/error.log warn;\nevents {{\n    worker_connections 768;\n}}\n\
          http {{\naccess_log {d}/access.log;\n{temp_paths}{site}}}\n"
     )
 }
@@ -378,7 +408,6 @@ fn request_from(
     source: Option<&str>,
     request: &[u8],
 ) -> std::io::Result<HttpResponse> {
-    use std::io::Write;
     let mut stream = connect_from(addr, source)?;
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
     stream.write_all(request)?;
@@ -794,4 +823,628 @@ fn through_nginx_each_client_has_its_own_rate_limit() {
         "{mails:?}"
     );
     server.assert_healthy(Duration::from_secs(2));
+}
+
+// Memory attacks through the front door: the attacks of memory.rs, sent through nginx and
+// Caddy configured as the README says, to passlink configured with the README's own lines.
+
+/// The attacking address, as the proxy sees it.
+const ATTACKER: &str = "127.0.0.2";
+/// The good client, through the proxy.
+const GOOD: &str = "127.0.0.99";
+/// A good client straight to passlink: how long passlink itself takes to answer, beside what
+/// the proxy adds.
+const DIRECT: &str = "127.0.0.98";
+/// The README's Caddy `request_body { max_size 8MB }`: Caddy reads `MB` as 10^6 bytes.
+const CADDY_MAX_BODY: u64 = 8_000_000;
+
+/// The README's `[server]` lines for passlink behind a proxy, as they stand (`listen` aside: the
+/// test's config puts passlink on a free loopback port).
+fn readme_server_settings() -> String {
+    let section = readme_section("### Behind nginx");
+    let block = fenced_blocks(section, "toml")
+        .into_iter()
+        .find(|b| b.starts_with("[server]\n"))
+        .unwrap_or_else(|| panic!("no [server] block in the README:\n{section}"));
+    let settings: String = block
+        .lines()
+        .skip(1)
+        .filter(|l| !l.trim_start().starts_with("listen "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(
+        settings.contains("trusted_proxies = [\"127.0.0.1\", \"::1\"]"),
+        "{settings}"
+    );
+    settings
+}
+
+/// One /healthz a [`Probe`] asked for.
+struct Asked {
+    at: Instant,
+    took: Duration,
+    status: Result<u16, String>,
+}
+
+/// A good client asking for /healthz at `addr` from `source` every 50 ms until finished. Unlike
+/// memory.rs's `GoodClient` it does not give up after a second: it keeps when each request was
+/// made and how long its answer took (up to 10 s), so that each phase of an attack can be held
+/// to its own bound.
+struct Probe {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<Vec<Asked>>>,
+}
+
+impl Probe {
+    fn start(addr: SocketAddr, source: &'static str) -> Probe {
+        let stop = Arc::new(AtomicBool::new(false));
+        let s = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut asked = Vec::new();
+            while !s.load(Ordering::SeqCst) {
+                let at = Instant::now();
+                let status = request_from(addr, Some(source), &get_request("/healthz", &[]))
+                    .map(|r| r.status)
+                    .map_err(|e| e.to_string());
+                asked.push(Asked {
+                    at,
+                    took: at.elapsed(),
+                    status,
+                });
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            asked
+        });
+        Probe {
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// Stops it. Every request it made was answered 200.
+    fn finish(mut self, what: &str) -> Vec<Asked> {
+        self.stop.store(true, Ordering::SeqCst);
+        let asked = self.thread.take().unwrap().join().unwrap();
+        assert!(!asked.is_empty(), "{what}: no request made");
+        for a in &asked {
+            assert_eq!(
+                a.status,
+                Ok(200),
+                "{what}: /healthz after {:?} of waiting",
+                a.took
+            );
+        }
+        asked
+    }
+}
+
+impl Drop for Probe {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+}
+
+/// The longest wait of the requests made from `from` up to `to` (zero if none).
+fn worst(asked: &[Asked], from: Instant, to: Instant) -> Duration {
+    asked
+        .iter()
+        .filter(|a| a.at >= from && a.at < to)
+        .map(|a| a.took)
+        .max()
+        .unwrap_or_default()
+}
+
+/// What one attacking connection got back by `deadline`: `"<status> retry-after=<value> <what
+/// the body says>"` (its first line, or which XML-RPC answer it is), or `closed`, `reset`,
+/// `no reply`, or the start of what came.
+fn outcome(stream: &mut TcpStream, deadline: Instant) -> String {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 16 * 1024];
+    let end = loop {
+        // Once the deadline has passed, only what has already come is read.
+        let left = deadline.saturating_duration_since(Instant::now());
+        stream.set_nonblocking(left.is_zero()).unwrap();
+        if !left.is_zero() {
+            stream.set_read_timeout(Some(left)).unwrap();
+        }
+        match stream.read(&mut buf) {
+            Ok(0) => break "closed",
+            Ok(n) => {
+                got.extend_from_slice(&buf[..n]);
+                if parse_response(&got).is_some() {
+                    break "";
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break "reset",
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => break "no reply",
+        }
+    };
+    let Some((resp, _)) = parse_response(&got) else {
+        return match got.is_empty() {
+            true => end.to_string(),
+            false => format!(
+                "{end} after {:?}",
+                String::from_utf8_lossy(&got[..got.len().min(80)])
+            ),
+        };
+    };
+    let text = resp.text();
+    let says = if text.contains("<methodResponse><fault>") {
+        "an XML-RPC fault"
+    } else if text.starts_with("<?xml") {
+        "XML"
+    } else {
+        text.lines().next().unwrap_or("")
+    };
+    format!(
+        "{} retry-after={} {says}",
+        resp.status,
+        resp.header("Retry-After").unwrap_or("-")
+    )
+}
+
+type Counted = BTreeMap<String, usize>;
+
+/// [`outcome`] of each connection, counted. They are read in turn until `deadline`, then only
+/// what has come.
+fn outcomes(streams: &mut [TcpStream], deadline: Instant) -> Counted {
+    let mut seen = Counted::new();
+    for stream in streams {
+        *seen.entry(outcome(stream, deadline)).or_insert(0) += 1;
+    }
+    seen
+}
+
+/// How many of `seen` start with `prefix`.
+fn count(seen: &Counted, prefix: &str) -> usize {
+    seen.iter()
+        .filter(|(k, _)| k.starts_with(prefix))
+        .map(|(_, n)| n)
+        .sum()
+}
+
+/// The clients named by the request lines of passlink's log that contain `needle`, counted.
+fn clients_logged(log: &str, needle: &str) -> Counted {
+    let mut seen = Counted::new();
+    for line in log.lines().filter(|l| l.contains(needle)) {
+        if let Some(client) = line
+            .split("request client=")
+            .nth(1)
+            .and_then(|r| r.split(' ').next())
+        {
+            *seen.entry(client.to_string()).or_insert(0) += 1;
+        }
+    }
+    seen
+}
+
+/// passlink's `passlink_http_open_connections`, asked directly.
+fn open_connections(server: &Server) -> u64 {
+    let page = server.get("/metrics").text();
+    page.lines()
+        .find_map(|l| l.strip_prefix("passlink_http_open_connections "))
+        .unwrap_or_else(|| panic!("no passlink_http_open_connections in:\n{page}"))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// The request bodies nginx holds in its temp files (which it unlinks at once, so they are
+/// found through its open files): how many, and their bytes. Waits until there are `files`
+/// holding `bytes` or more, for up to `within`.
+fn nginx_body_files(proxy: &Proxy, files: usize, bytes: u64, within: Duration) -> (usize, u64) {
+    let temp = proxy.dir.path().join("client_body");
+    let fds = format!("/proc/{}/fd", proxy.child.id());
+    let start = Instant::now();
+    loop {
+        let (mut n, mut total) = (0, 0);
+        for entry in std::fs::read_dir(&fds).unwrap().flatten() {
+            if std::fs::read_link(entry.path()).is_ok_and(|to| to.starts_with(&temp)) {
+                n += 1;
+                total += std::fs::metadata(entry.path()).map_or(0, |m| m.len());
+            }
+        }
+        if (n >= files && total >= bytes) || start.elapsed() >= within {
+            return (n, total);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The good client's requests for /healthz, `asked` or more, each took passlink less than a
+/// second by its log (`ms=`: from the request's first byte to its response).
+fn assert_passlink_was_quick(log: &str, asked: usize) {
+    let needle = format!("request client={GOOD} method=GET path=/healthz status=200 ");
+    let times: Vec<f64> = log
+        .lines()
+        .filter(|l| l.contains(&needle))
+        .map(|l| {
+            let ms = l.split(" ms=").nth(1).and_then(|r| r.split(' ').next());
+            ms.and_then(|ms| ms.parse().ok())
+                .unwrap_or_else(|| panic!("no ms= in {l}"))
+        })
+        .collect();
+    assert!(
+        times.len() >= asked,
+        "{} of {asked} requests of the good client logged",
+        times.len()
+    );
+    let worst = times.iter().copied().fold(0.0, f64::max);
+    assert!(worst < 1000.0, "passlink took {worst} ms over a /healthz");
+}
+
+fn ms(d: Duration) -> u128 {
+    d.as_millis()
+}
+
+/// Through nginx as the README configures it, 200 connections from one address each send all
+/// but the last byte of an 8 MiB body (nginx's `client_max_body_size 8m` lets it in). nginx
+/// buffers request bodies (`proxy_request_buffering` is on unless turned off): it takes the
+/// 1.6 GB into its temp files, and passlink sees none of it, no connection, no log line, no
+/// memory. Then the last bytes come, and nginx forwards the 200 whole bodies at once, at
+/// loopback speed: passlink's share for the forwarded address lets them in one at a time and
+/// refuses the rest at once with 503 and `Retry-After: 1`, which nginx passes on. A few of those
+/// refusals reach the client as nginx's own 502 instead: passlink reads and drops at most 4 MiB
+/// after an early reply before it closes, and nginx, still sending the 8 MiB, may meet the closed
+/// socket before it reads the reply ("writev() failed (32: Broken pipe) while sending request to
+/// upstream"). Every refusal, 503 or 502 at the client, is passlink's, charged to the attacker.
+///
+/// The good client through nginx is answered every time, and passlink takes less than a second
+/// over each of its requests (the time its log gives) while a client asking passlink directly
+/// is answered within a second throughout; through nginx, within a second once the attack is
+/// over. While nginx spools the flood (1.6 GB into its temp files, then out again), its one
+/// worker may keep the good client waiting for seconds, on a machine of two cores shared with
+/// the attacker and a disk busy writing the bodies: that is nginx's time, not passlink's, and
+/// it is printed rather than bounded.
+#[test]
+fn through_nginx_partial_bodies_from_one_address_cannot_exhaust_memory() {
+    let _alone = one_attack_at_a_time();
+    let server = Server::start_with(&readme_server_settings(), "");
+    let proxy = Proxy::start(Kind::Nginx, "x-forwarded-for", server.addr);
+    let rss = PeakRss::start(server.pid());
+    let proxy_rss = PeakRss::start(proxy.child.id());
+    let through = Probe::start(proxy.addr, GOOD);
+    let direct = Probe::start(server.addr, DIRECT);
+    let start = Instant::now();
+    let mut held = partial_bodies(proxy.addr, &[ATTACKER.to_string()], 200, 8 * MIB);
+    assert_eq!(held.len(), 200);
+    // nginx has it all, but for what its body buffer (8 or 16 KiB) holds of each.
+    let (files, in_nginx) = nginx_body_files(
+        &proxy,
+        200,
+        200 * (8 * MIB - 16 * 1024),
+        Duration::from_secs(10),
+    );
+    let parked = Instant::now();
+    std::thread::sleep(Duration::from_millis(500));
+    let open = open_connections(&server);
+    let log_parked = server.settled_log();
+    let seen_parked = outcomes(&mut held, Instant::now() + Duration::from_millis(100));
+    let rss_parked = status_bytes(server.pid(), "VmRSS");
+
+    // The last bytes: nginx forwards 200 whole bodies.
+    let last = Instant::now();
+    for stream in &mut held {
+        stream.write_all(b"x").expect("nginx takes the last byte");
+    }
+    let seen_whole = outcomes(&mut held, Instant::now() + Duration::from_secs(30));
+    let answered = Instant::now();
+    drop(held);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_healthy_from(proxy.addr, Some(GOOD), Duration::from_secs(1));
+    let end = Instant::now();
+    let through = through.finish("the good client through nginx");
+    let direct = direct.finish("the good client straight to passlink");
+    let (peak, proxy_peak) = (rss.finish(), proxy_rss.finish());
+    let log = server.settled_log();
+    let refusals = clients_logged(&log, " status=503 ");
+    let errors = proxy.errors();
+    eprintln!(
+        "through nginx, 200 partial 8 MiB bodies from {ATTACKER}: in nginx {files} temp files, \
+         {} MiB, after {} ms; passlink RSS {} MiB while parked, peak {} MiB (nginx {} MiB); \
+         open connections while parked {open}; replies while parked {seen_parked:?}, once whole \
+         {seen_whole:?} ({} ms); passlink's refusals {refusals:?}; good client through nginx worst \
+         {} ms upload, {} ms parked, {} ms forwarding, {} ms after; straight to passlink worst {} ms; \
+         nginx errors {errors:?}",
+        in_nginx / MIB,
+        ms(parked - start),
+        rss_parked / MIB,
+        peak / MIB,
+        proxy_peak / MIB,
+        ms(answered - last),
+        ms(worst(&through, start, parked)),
+        ms(worst(&through, parked, last)),
+        ms(worst(&through, last, answered)),
+        ms(worst(&through, answered, end)),
+        ms(worst(&direct, start, end)),
+    );
+
+    // While parked, the bodies are in nginx alone.
+    assert!(
+        files == 200 && in_nginx >= 200 * (8 * MIB - 16 * 1024),
+        "nginx holds {files} bodies, {in_nginx} bytes"
+    );
+    assert_eq!(seen_parked, Counted::from([("no reply".to_string(), 200)]));
+    // The /metrics request itself, and perhaps a /healthz of the good client.
+    assert!(open <= 2, "passlink has {open} connections open");
+    assert!(
+        !log_parked.contains(&format!("client={ATTACKER} ")),
+        "{log_parked}"
+    );
+    assert!(peak < 128 * MIB, "peak RSS {} MiB", peak / MIB);
+
+    // Once whole: one decoded at a time (a fault: the body is not XML), the rest refused by
+    // passlink, a few of them turned into 502 by nginx.
+    let refused = format!(
+        "503 retry-after=1 {}",
+        "your address has as much request data in flight as it may; try again shortly"
+    );
+    let faults = count(&seen_whole, "200 retry-after=- an XML-RPC fault");
+    let (r503, r502) = (
+        count(&seen_whole, &refused),
+        count(&seen_whole, "502 retry-after=- "),
+    );
+    assert_eq!(faults + r503 + r502, 200, "{seen_whole:?}");
+    assert!(faults >= 1 && r503 >= 150, "{seen_whole:?}");
+    assert_eq!(
+        refusals,
+        Counted::from([(ATTACKER.to_string(), r503 + r502)]),
+        "passlink refused, and charged to the attacker, every one that was not decoded \
+         (replies {seen_whole:?})"
+    );
+    assert_eq!(
+        errors.len(),
+        r502,
+        "nginx's errors are its 502s:\n{}",
+        errors.join("\n")
+    );
+    assert!(
+        errors
+            .iter()
+            .all(|e| e.contains("while sending request to upstream")
+                || e.contains("while reading response header from upstream")),
+        "{}",
+        errors.join("\n")
+    );
+
+    // The good client: passlink's part under a second throughout, and through nginx once the
+    // attack is over; passlink asked directly, a second throughout.
+    assert_passlink_was_quick(&log, through.len());
+    let w = worst(&through, answered, end);
+    assert!(w < Duration::from_secs(1), "after: /healthz took {w:?}");
+    let w = worst(&direct, start, end);
+    assert!(w < Duration::from_secs(1), "passlink itself took {w:?}");
+    server.assert_healthy(Duration::from_secs(1));
+}
+
+/// Through Caddy as the README configures it, which streams request bodies to passlink as they
+/// come: 200 connections spread over `sources`, in two waves.
+///
+/// First each declares an 8 MiB body and sends all but its last byte, as against passlink
+/// directly: passlink's budget, charged to the address Caddy forwards, refuses most at once with
+/// 503 and `Retry-After: 1` (the address's share, or the whole budget), which Caddy passes on as
+/// it is. The few it lets in Caddy cuts off itself at its `max_size 8MB`, which is 8,000,000
+/// bytes, less than passlink's `max_body_bytes` (8 MiB) and nginx's `8m`: the client gets a 502
+/// with no body, and Caddy logs "HTTP 413: http: request body too large". A few refusals may
+/// reach the client as a 502 too, when passlink closed (after reading and dropping 4 MiB) while
+/// Caddy was still sending the body, before Caddy read the reply ("write: broken pipe").
+///
+/// Then bodies of 8,000,000 bytes, which Caddy lets through, each sent but for its last byte:
+/// passlink holds those its budget admits (one per address, four in all at most) while they
+/// wait, and refuses the rest at once. In some runs a few refused clients (one to three of 200)
+/// see no reply within the test's wait though passlink logged their refusal and holds nothing
+/// for them; the likeliest cause is Go's HTTP server, which reads the rest of a small unread
+/// body (under 256 KiB) before it answers, and this client never sends its last byte. Such a
+/// 503 can also reach the client as a 502, as in the first wave.
+///
+/// The good client through Caddy is held to a second while the second wave waits and
+/// afterwards, passlink itself (asked directly) throughout; the figures are printed.
+fn partial_bodies_through_caddy(sources: &[String]) {
+    let _alone = one_attack_at_a_time();
+    let server = Server::start_with(&readme_server_settings(), "");
+    let proxy = Proxy::start(Kind::Caddy, "x-forwarded-for", server.addr);
+    let rss = PeakRss::start(server.pid());
+    let proxy_rss = PeakRss::start(proxy.child.id());
+    let through = Probe::start(proxy.addr, GOOD);
+    let direct = Probe::start(server.addr, DIRECT);
+    let refusals_now = || clients_logged(&server.settled_log(), " status=503 ");
+
+    let start = Instant::now();
+    let mut held = partial_bodies(proxy.addr, sources, 200, 8 * MIB);
+    let seen_mib = outcomes(&mut held, Instant::now() + Duration::from_secs(2));
+    let first_done = Instant::now();
+    drop(held);
+    let errors = proxy.errors();
+    let refusals_mib = refusals_now();
+
+    let mut held = partial_bodies(proxy.addr, sources, 200, CADDY_MAX_BODY);
+    let parked = Instant::now();
+    std::thread::sleep(Duration::from_millis(500));
+    let seen_mb = outcomes(&mut held, Instant::now() + Duration::from_millis(100));
+    let open = open_connections(&server);
+    let rss_parked = status_bytes(server.pid(), "VmRSS");
+    let refusals = refusals_now();
+    let last = Instant::now();
+    drop(held);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_healthy_from(proxy.addr, Some(GOOD), Duration::from_secs(1));
+    let end = Instant::now();
+
+    let through = through.finish("the good client through Caddy");
+    let direct = direct.finish("the good client straight to passlink");
+    let (peak, proxy_peak) = (rss.finish(), proxy_rss.finish());
+    let total = |c: &Counted| c.values().sum::<usize>();
+    let refused_mb = total(&refusals) - total(&refusals_mib);
+    let in_passlink = 200 - refused_mb;
+    eprintln!(
+        "through Caddy, 200 partial bodies from {} address(es): 8 MiB ones got {seen_mib:?} \
+         ({} ms), passlink refused {}; 8,000,000-byte ones got {seen_mb:?}, passlink refused \
+         {refused_mb} and held {in_passlink} ({open} connections open); passlink RSS {} MiB \
+         with those parked, peak {} MiB (Caddy {} MiB); refusals charged to {} address(es); \
+         good client through Caddy worst {} ms first wave, {} ms second wave sent, {} ms \
+         parked, {} ms after; straight to passlink worst {} ms; Caddy errors {:?}",
+        sources.len(),
+        ms(first_done - start),
+        total(&refusals_mib),
+        rss_parked / MIB,
+        peak / MIB,
+        proxy_peak / MIB,
+        refusals.len(),
+        ms(worst(&through, start, first_done)),
+        ms(worst(&through, first_done, parked)),
+        ms(worst(&through, parked, last)),
+        ms(worst(&through, last, end)),
+        ms(worst(&direct, start, end)),
+        errors
+            .iter()
+            .map(|e| e
+                .split("\"msg\":")
+                .nth(1)
+                .unwrap_or(e)
+                .split(",\"request\"")
+                .next())
+            .collect::<Vec<_>>(),
+    );
+
+    assert!(peak < 128 * MIB, "peak RSS {} MiB", peak / MIB);
+    // passlink's 503s, as Caddy passes them on: the address's share, or the whole budget.
+    let refused = |seen: &Counted| {
+        count(
+            seen,
+            "503 retry-after=1 your address has as much request data in flight as it may",
+        ) + count(
+            seen,
+            "503 retry-after=1 the server holds as much request data as it allows",
+        )
+    };
+    // Every attacker got passlink's 503, or a 502 from Caddy, which logged why: it cut the body
+    // off at 8,000,000 bytes (413), or passlink had closed while Caddy was still sending it.
+    let all_errors = proxy.errors();
+    let r502 = |seen: &Counted| count(seen, "502 retry-after=- ");
+    assert_eq!(errors.len(), r502(&seen_mib), "{}", errors.join("\n"));
+    assert_eq!(
+        all_errors.len(),
+        r502(&seen_mib) + r502(&seen_mb),
+        "{}",
+        all_errors.join("\n")
+    );
+    assert!(
+        all_errors.iter().all(|e| {
+            e.contains("HTTP 413: http: request body too large")
+                || e.contains("write: broken pipe")
+                || e.contains("connection reset by peer")
+        }),
+        "{}",
+        all_errors.join("\n")
+    );
+    // 8 MiB: refused by passlink, or let in and cut off by Caddy; some refusals became 502s.
+    assert_eq!(refused(&seen_mib) + r502(&seen_mib), 200, "{seen_mib:?}");
+    assert!(refused(&seen_mib) >= 150, "{seen_mib:?}");
+    let refused_mib = total(&refusals_mib);
+    assert!(
+        refused_mib >= refused(&seen_mib) && refused_mib < 200,
+        "passlink refused {refused_mib}: {seen_mib:?}"
+    );
+    // 8,000,000 bytes: held by passlink within its budget (one body per address, four in
+    // all); the rest refused, a few of those answers held back by Caddy or turned into 502s.
+    assert!(
+        in_passlink >= 1 && in_passlink <= sources.len().min(4),
+        "passlink holds {in_passlink}: {seen_mb:?}"
+    );
+    assert!(open >= in_passlink as u64, "{open} connections open");
+    let waiting = count(&seen_mb, "no reply");
+    assert_eq!(
+        refused(&seen_mb) + waiting + r502(&seen_mb),
+        200,
+        "{seen_mb:?}"
+    );
+    assert!(waiting >= in_passlink, "{seen_mb:?}");
+    assert!(refused(&seen_mb) >= 150, "{seen_mb:?}");
+    // Every refusal charged to the address the attacker came from, as Caddy forwarded it.
+    assert!(refusals.keys().all(|c| sources.contains(c)), "{refusals:?}");
+
+    // The good client: a second while the bodies wait and after; passlink itself throughout.
+    assert_passlink_was_quick(&server.settled_log(), through.len());
+    for (phase, from, to) in [("parked", parked, last), ("after", last, end)] {
+        let w = worst(&through, from, to);
+        assert!(w < Duration::from_secs(1), "{phase}: /healthz took {w:?}");
+    }
+    let w = worst(&direct, start, end);
+    assert!(w < Duration::from_secs(1), "passlink itself took {w:?}");
+    server.assert_healthy(Duration::from_secs(1));
+}
+
+#[test]
+fn through_caddy_partial_bodies_from_one_address_cannot_exhaust_memory() {
+    partial_bodies_through_caddy(&[ATTACKER.to_string()]);
+}
+
+#[test]
+fn through_caddy_partial_bodies_from_twenty_addresses_cannot_exhaust_memory() {
+    let sources: Vec<String> = (10..30).map(|n| format!("127.0.0.{n}")).collect();
+    partial_bodies_through_caddy(&sources);
+}
+
+/// memory.rs's six parallel XML-RPC calls of 240,000 `<i4>` values (~6 MB each, from six
+/// addresses), through `kind`: nginx sends each whole body at once, Caddy as it comes. passlink
+/// decodes them in bounded memory as when they come straight: peak RSS under 160 MiB, under
+/// 48 MiB again within 10 s, every call answered (a fault in XML-RPC form, or a 503, charged to
+/// the caller's own address), and the good client through the proxy answered within a second
+/// throughout.
+fn decode_through(kind: Kind) {
+    let _alone = one_attack_at_a_time();
+    let server = Server::start_with(&readme_server_settings(), "");
+    let proxy = Proxy::start(kind, "x-forwarded-for", server.addr);
+    let figures = decode_attack_via(
+        &server,
+        proxy.addr,
+        GOOD,
+        1,
+        "/RPC2",
+        &xmlrpc_i4_call(240_000),
+        "takes 2 parameters, got 3",
+    );
+    let log = server.settled_log();
+    let callers: Vec<String> = (70..76).map(|n| format!("127.0.0.{n}")).collect();
+    let calls = clients_logged(&log, " path=/RPC2 ");
+    let refusals = clients_logged(&log, " method=- path=- status=503 ");
+    let replies: Vec<&str> = figures
+        .replies
+        .iter()
+        .map(|r| r.get(..r.find('\n').unwrap_or(r.len())).unwrap_or(r))
+        .collect();
+    eprintln!(
+        "through {kind:?}, six 6 MB XML-RPC calls: passlink peak RSS {} MiB, {} MiB {} ms \
+         later; good client worst {} ms; replies {replies:?}; decoded for {calls:?}, refused \
+         for {refusals:?}",
+        figures.peak / MIB,
+        figures.after / MIB,
+        ms(figures.fell_within),
+        ms(figures.good_worst),
+    );
+    // Each call, decoded or refused, charged to its own caller.
+    assert_eq!(
+        calls.values().sum::<usize>() + refusals.values().sum::<usize>(),
+        6,
+        "{calls:?} {refusals:?}"
+    );
+    assert!(
+        calls
+            .keys()
+            .chain(refusals.keys())
+            .all(|c| callers.contains(c)),
+        "{calls:?} {refusals:?}"
+    );
+    assert!(proxy.errors().is_empty(), "{}", proxy.log());
+}
+
+#[test]
+fn through_nginx_six_parallel_xmlrpc_calls_of_240000_values_are_decoded_in_bounded_memory() {
+    decode_through(Kind::Nginx);
+}
+
+#[test]
+fn through_caddy_six_parallel_xmlrpc_calls_of_240000_values_are_decoded_in_bounded_memory() {
+    decode_through(Kind::Caddy);
 }
