@@ -425,7 +425,7 @@ enum State {
     /// A response is partly written.
     Writing { out: Output, then: After },
     /// Our side is shut; dropping input until the client closes or the deadline passes.
-    Lingering { dropped: usize },
+    Lingering { dropped: usize, limit: usize },
 }
 
 struct Conn {
@@ -444,6 +444,8 @@ struct Conn {
     buf: Vec<u8>,
     /// What `buf` holds of the budget: its capacity.
     buf_hold: Hold,
+    /// How much input is read and dropped after an error reply before closing.
+    linger_limit: usize,
     /// What a response the client has not read yet holds of the budget (the part the socket
     /// did not take at once): a client that asks for large replies and never reads them
     /// would otherwise hold them all.
@@ -689,6 +691,7 @@ impl IoLoop {
                 opened: now,
                 buf: Vec::new(),
                 buf_hold: Hold::for_heads(&self.budget, capped),
+                linger_limit: LINGER_BYTES,
                 out_hold: Hold::new(&self.budget, capped),
                 state: State::Idle,
                 deadline: now + self.options.head_timeout,
@@ -1000,7 +1003,7 @@ fn step(conn: &mut Conn, options: &ServerOptions, budget: &Arc<Budget>) -> Step 
             Ok(false) => Step::Wait,
             Err(_) => Step::Close,
         },
-        State::Lingering { dropped } => {
+        State::Lingering { dropped, limit } => {
             let mut scratch = [0u8; 8192];
             let mut this_move = 0;
             loop {
@@ -1008,7 +1011,7 @@ fn step(conn: &mut Conn, options: &ServerOptions, budget: &Arc<Budget>) -> Step 
                     Ok(0) => return Step::Close,
                     Ok(n) => {
                         *dropped += n;
-                        if *dropped > LINGER_BYTES {
+                        if *dropped > *limit {
                             return Step::Close;
                         }
                         this_move += n;
@@ -1458,7 +1461,10 @@ fn finish_response(conn: &mut Conn, then: After, options: &ServerOptions) {
         }
         After::Close => {
             let _ = conn.stream.shutdown(Shutdown::Write);
-            conn.state = State::Lingering { dropped: 0 };
+            conn.state = State::Lingering {
+                dropped: 0,
+                limit: std::mem::replace(&mut conn.linger_limit, LINGER_BYTES),
+            };
             conn.deadline = Instant::now() + LINGER_TIME;
         }
         After::Resume => {
@@ -1470,6 +1476,19 @@ fn finish_response(conn: &mut Conn, then: After, options: &ServerOptions) {
 
 /// Answers with an error and closes. Unread input (an unsent huge body) is never read as a body.
 fn reply_and_close(conn: &mut Conn, resp: &Response, options: &ServerOptions) {
+    // A trusted proxy sends the rest of a refused body at full speed before it reads the
+    // reply: it is all read and dropped (it is at most max_body_bytes), or the proxy would meet
+    // a closed connection and tell its client 502 instead of this answer.
+    if conn.capped.is_none()
+        && let State::Body { head, body, .. } = &conn.state
+    {
+        let rest = match head.framing {
+            Framing::Length(n) => (n as usize).saturating_sub(body.len()),
+            Framing::Chunked => options.max_body_bytes as usize,
+            Framing::None => 0,
+        };
+        conn.linger_limit = rest.max(LINGER_BYTES);
+    }
     let mut out = Vec::new();
     let date = clock::http_date(clock::unix_now());
     if wire::serialize(resp, false, Persistence::Close, &date, &mut out).is_err() {
