@@ -146,6 +146,18 @@ impl<'t> Stream<'_, 't, '_> {
         self.memory.charge(bytes).map_err(Stop::Xml)
     }
 
+    /// The next child element of the element being read, after its start; `None` at its end.
+    /// Text between children is skipped, and `significant` set if any is not whitespace.
+    fn next_child(&mut self, significant: &mut bool) -> Result<Option<Start<'t>>, Stop> {
+        loop {
+            match self.next()? {
+                Event::Text(t) => *significant |= !is_whitespace(&t),
+                Event::Start(child) => return Ok(Some(child)),
+                Event::End => return Ok(None),
+            }
+        }
+    }
+
     /// The text of an element whose start was just read, through its end. A child element is
     /// an error, which `on_element` words.
     fn text_only(&mut self, on_element: impl FnOnce(&Start<'_>) -> Fault) -> Result<String, Stop> {
@@ -208,15 +220,7 @@ fn method_call(s: &mut Stream<'_, '_, '_>) -> Result<Call, Stop> {
     let mut method: Option<String> = None;
     let mut params: Option<Vec<Param>> = None;
     let mut significant = false;
-    loop {
-        let child = match s.next()? {
-            Event::Text(t) => {
-                significant |= !is_whitespace(&t);
-                continue;
-            }
-            Event::End => break,
-            Event::Start(child) => child,
-        };
+    while let Some(child) = s.next_child(&mut significant)? {
         match child.name() {
             "methodName" if method.is_none() => {
                 let name = s.text_only(|_| {
@@ -256,15 +260,7 @@ fn method_call(s: &mut Stream<'_, '_, '_>) -> Result<Call, Stop> {
 fn param_list(s: &mut Stream<'_, '_, '_>) -> Result<Vec<Param>, Stop> {
     let mut list = Vec::new();
     let mut significant = false;
-    loop {
-        let param = match s.next()? {
-            Event::Text(t) => {
-                significant |= !is_whitespace(&t);
-                continue;
-            }
-            Event::End => break,
-            Event::Start(param) => param,
-        };
+    while let Some(param) = s.next_child(&mut significant)? {
         if param.name() != "param" {
             return Err(s
                 .malformed(format_args!(
@@ -306,12 +302,7 @@ fn method_response(s: &mut Stream<'_, '_, '_>) -> Result<(ResponseKind, Value), 
     }
     let one = "<methodResponse> must hold one <params> or one <fault>";
     let mut found: Option<(ResponseKind, Value)> = None;
-    loop {
-        let child = match s.next()? {
-            Event::Text(_) => continue,
-            Event::End => break,
-            Event::Start(child) => child,
-        };
+    while let Some(child) = s.next_child(&mut false)? {
         if found.is_some() {
             return Err(s.malformed(one).into());
         }
@@ -335,12 +326,7 @@ fn method_response(s: &mut Stream<'_, '_, '_>) -> Result<(ResponseKind, Value), 
 fn response_params(s: &mut Stream<'_, '_, '_>) -> Result<Value, Stop> {
     let one = "<params> must hold exactly one <param>";
     let mut found = None;
-    loop {
-        let param = match s.next()? {
-            Event::Text(_) => continue,
-            Event::End => break,
-            Event::Start(param) => param,
-        };
+    while let Some(param) = s.next_child(&mut false)? {
         if found.is_some() || param.name() != "param" {
             return Err(s.malformed(one).into());
         }
@@ -358,15 +344,7 @@ fn only_value(s: &mut Stream<'_, '_, '_>, parent: &str, place: &str) -> Result<V
     };
     let mut found = None;
     let mut significant = false;
-    loop {
-        let value = match s.next()? {
-            Event::Text(t) => {
-                significant |= !is_whitespace(&t);
-                continue;
-            }
-            Event::End => break,
-            Event::Start(value) => value,
-        };
+    while let Some(value) = s.next_child(&mut significant)? {
         if found.is_some() || value.name() != "value" {
             return Err(exactly_one(s).into());
         }
@@ -492,15 +470,7 @@ fn decode_struct(s: &mut Stream<'_, '_, '_>, place: &str) -> Result<Value, Stop>
     };
     let mut members = Vec::new();
     let mut significant = false;
-    loop {
-        let member = match s.next()? {
-            Event::Text(t) => {
-                significant |= !is_whitespace(&t);
-                continue;
-            }
-            Event::End => break,
-            Event::Start(member) => member,
-        };
+    while let Some(member) = s.next_child(&mut significant)? {
         if member.name() != "member" {
             return Err(not_a_member(s).into());
         }
@@ -527,15 +497,7 @@ fn decode_member(s: &mut Stream<'_, '_, '_>, place: &str) -> Result<(String, Val
     let mut name = None;
     let mut value = None;
     let mut significant = false;
-    loop {
-        let part = match s.next()? {
-            Event::Text(t) => {
-                significant |= !is_whitespace(&t);
-                continue;
-            }
-            Event::End => break,
-            Event::Start(part) => part,
-        };
+    while let Some(part) = s.next_child(&mut significant)? {
         match part.name() {
             "name" if name.is_none() => name = Some(s.text_only(|_| not_one_each())?),
             "value" if value.is_none() => value = Some(decode_value(s, place)?),
@@ -563,15 +525,7 @@ fn decode_member(s: &mut Stream<'_, '_, '_>, place: &str) -> Result<(String, Val
 fn decode_array(s: &mut Stream<'_, '_, '_>, place: &str) -> Result<Value, Stop> {
     let mut items: Option<Vec<Value>> = None;
     let mut significant = false;
-    loop {
-        let data = match s.next()? {
-            Event::Text(t) => {
-                significant |= !is_whitespace(&t);
-                continue;
-            }
-            Event::End => break,
-            Event::Start(data) => data,
-        };
+    while let Some(data) = s.next_child(&mut significant)? {
         if items.is_some() || data.name() != "data" {
             return Err(s
                 .malformed(format_args!("an <array> that is not one <data> in {place}"))
@@ -591,15 +545,7 @@ fn decode_array(s: &mut Stream<'_, '_, '_>, place: &str) -> Result<Value, Stop> 
 fn decode_data(s: &mut Stream<'_, '_, '_>, place: &str) -> Result<Vec<Value>, Stop> {
     let mut items = Vec::new();
     let mut significant = false;
-    loop {
-        let value = match s.next()? {
-            Event::Text(t) => {
-                significant |= !is_whitespace(&t);
-                continue;
-            }
-            Event::End => break,
-            Event::Start(value) => value,
-        };
+    while let Some(value) = s.next_child(&mut significant)? {
         if value.name() != "value" {
             return Err(s
                 .malformed(format_args!(

@@ -77,6 +77,26 @@ impl Attribute {
     }
 }
 
+/// The value of the attribute named `name` as written, among `attributes`.
+pub(super) fn attribute<'a>(attributes: &'a [Attribute], name: &str) -> Option<&'a str> {
+    attributes
+        .iter()
+        .find(|a| a.name == name)
+        .map(|a| a.value.as_str())
+}
+
+/// The value of the attribute `{namespace}local` among `attributes`, whatever its prefix.
+pub(super) fn attribute_ns<'a>(
+    attributes: &'a [Attribute],
+    namespace: &str,
+    local: &str,
+) -> Option<&'a str> {
+    attributes
+        .iter()
+        .find(|a| a.namespace.as_deref() == Some(namespace) && a.local_name() == local)
+        .map(|a| a.value.as_str())
+}
+
 /// Splits `prefix:local` into its parts; an unprefixed name has an empty prefix.
 pub fn split_qname(name: &str) -> (&str, &str) {
     match name.split_once(':') {
@@ -155,18 +175,12 @@ impl<'a> Start<'a> {
 
     /// An attribute by its name as written (use for unprefixed attributes).
     pub fn attribute(&self, name: &str) -> Option<&str> {
-        self.attributes
-            .iter()
-            .find(|a| a.name == name)
-            .map(|a| a.value.as_str())
+        attribute(&self.attributes, name)
     }
 
     /// An attribute by namespace and local name, whatever prefix the document used.
     pub fn attribute_ns(&self, namespace: &str, local: &str) -> Option<&str> {
-        self.attributes
-            .iter()
-            .find(|a| a.namespace.as_deref() == Some(namespace) && a.local_name() == local)
-            .map(|a| a.value.as_str())
+        attribute_ns(&self.attributes, namespace, local)
     }
 
     /// Resolves a QName written in content or an attribute value (`xsd:int`) against the

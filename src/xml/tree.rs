@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use std::rc::Rc;
 
 use super::allowance::Allowance;
-use super::reader::{Attribute, Event, Reader, Scope, split_qname};
+use super::reader::{self, Attribute, Event, Reader, Scope, split_qname};
 use super::{Encoding, XmlError, decode_body, is_xml_whitespace};
 
 /// A parsed document and the encoding its bytes were in.
@@ -98,18 +98,12 @@ impl Element {
 
     /// An attribute by its name as written (use for unprefixed attributes).
     pub fn attribute(&self, name: &str) -> Option<&str> {
-        self.attributes
-            .iter()
-            .find(|a| a.name == name)
-            .map(|a| a.value.as_str())
+        reader::attribute(&self.attributes, name)
     }
 
     /// An attribute by namespace and local name, whatever prefix the document used.
     pub fn attribute_ns(&self, namespace: &str, local: &str) -> Option<&str> {
-        self.attributes
-            .iter()
-            .find(|a| a.namespace.as_deref() == Some(namespace) && a.local_name() == local)
-            .map(|a| a.value.as_str())
+        reader::attribute_ns(&self.attributes, namespace, local)
     }
 
     /// Resolves a QName written in content or an attribute value (`xsd:int`) against the

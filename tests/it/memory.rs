@@ -209,6 +209,25 @@ pub(crate) fn partial_bodies(
         .collect()
 }
 
+/// POSTs an XML-RPC `call` from `source`: it must be answered with a methodResponse (a result
+/// or a fault), in its protocol's form.
+fn assert_xmlrpc_answered(addr: SocketAddr, source: &str, call: &str) {
+    let request = format!(
+        "POST /RPC2 HTTP/1.1\r\nHost: t\r\nContent-Type: text/xml\r\nConnection: close\r\n\
+         Content-Length: {}\r\n\r\n{call}",
+        call.len()
+    );
+    let reply = crate::support::exchange_from(
+        addr,
+        Some(source),
+        request.as_bytes(),
+        Duration::from_secs(5),
+    );
+    let (resp, _) = parse_response(&reply).expect("an answer");
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    assert!(resp.text().contains("<methodResponse>"), "{}", resp.text());
+}
+
 /// What each held connection got back, counted by status line.
 fn replies(streams: &mut [TcpStream]) -> std::collections::BTreeMap<String, usize> {
     let mut seen = std::collections::BTreeMap::new();
@@ -297,20 +316,7 @@ fn a_request_is_served_when_others_hold_the_whole_budget() {
          <params><param><value>{}</value></param></params></methodCall>",
         "x".repeat(700_000)
     );
-    let request = format!(
-        "POST /RPC2 HTTP/1.1\r\nHost: t\r\nContent-Type: text/xml\r\nConnection: close\r\n\
-         Content-Length: {}\r\n\r\n{call}",
-        call.len()
-    );
-    let reply = crate::support::exchange_from(
-        server.addr,
-        Some("127.0.0.51"),
-        request.as_bytes(),
-        Duration::from_secs(5),
-    );
-    let (resp, _) = parse_response(&reply).expect("an answer");
-    assert_eq!(resp.status, 200, "{}", resp.text());
-    assert!(resp.text().contains("<methodResponse>"), "{}", resp.text());
+    assert_xmlrpc_answered(server.addr, "127.0.0.51", &call);
     assert!(
         start.elapsed() < Duration::from_secs(3),
         "{:?}",
@@ -806,19 +812,6 @@ fn many_small_holders_cannot_lock_others_out() {
     std::thread::sleep(Duration::from_millis(300));
     assert_healthy_from(server.addr, Some("127.0.2.1"), Duration::from_secs(1));
     let call = "<?xml version=\"1.0\"?><methodCall><methodName>xmlStorageSystem.ping</methodName><params/></methodCall>";
-    let request = format!(
-        "POST /RPC2 HTTP/1.1\r\nHost: t\r\nContent-Type: text/xml\r\nConnection: close\r\n\
-         Content-Length: {}\r\n\r\n{call}",
-        call.len()
-    );
-    let reply = crate::support::exchange_from(
-        server.addr,
-        Some("127.0.2.2"),
-        request.as_bytes(),
-        Duration::from_secs(5),
-    );
-    let (resp, _) = parse_response(&reply).expect("an answer");
-    assert_eq!(resp.status, 200, "{}", resp.text());
-    assert!(resp.text().contains("<methodResponse>"), "{}", resp.text());
+    assert_xmlrpc_answered(server.addr, "127.0.2.2", call);
     drop(parked);
 }
