@@ -7,6 +7,12 @@
 //! connection back; a response the socket could not take at once is finished by the I/O thread.
 //! Every connection lives in exactly one place at a time (the I/O thread's table, the queue or
 //! one worker), which is what keeps pipelined responses in order.
+//!
+//! What a client costs in memory is bounded by one budget ([`super::budget`]): the bytes of a
+//! head as it arrives, a body's declared length before its first byte is read, and a reply the
+//! client has not read yet. What does not fit is refused at once (503), or makes room by
+//! closing the connection of a client that holds clearly more. Each connection gets a turn of
+//! at most [`MOVES_PER_TURN`] reads at a time, so a fast sender delays nobody.
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
