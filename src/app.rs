@@ -12,8 +12,8 @@ use signal_hook::iterator::Signals;
 
 use std::sync::mpsc::SyncSender;
 
-use crate::accounts::Credentials;
 use crate::config::{Config, ConfigError, ListenAddress, LogLevel, PublicUrls, Source};
+use crate::credentials::Credentials;
 use crate::db::{self, DbError};
 use crate::http::{self, Server, ServerOptions};
 use crate::lock::{self, DataDirLock, LockError};
@@ -32,9 +32,6 @@ pub struct App {
     pub urls: PublicUrls,
     /// argon2id hashing and the verified-credential cache, shared by all workers.
     pub credentials: Credentials,
-    /// A valid hash that no credential matches, verified for unknown users so that a login for
-    /// an account that does not exist costs the same time as one that does.
-    pub dummy_hash: String,
     /// Change notifications for rssCloud subscribers, delivered by a background thread.
     pub notifier: SyncSender<Notification>,
     /// Password reset links, for every "mail my password" entry point.
@@ -241,18 +238,16 @@ pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Re
         .copied()
         .unwrap_or(config.server.listen);
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-    let (running, waiting) = crate::accounts::argon2_limits(config.server.worker_count(), cores);
+    let (running, waiting) = crate::credentials::argon2_limits(config.server.worker_count(), cores);
     let credentials = Credentials::with_waiters(
         running,
         waiting,
         Duration::from_secs(config.xmlstorage.credential_cache_ttl_secs),
     );
-    let dummy_hash = credentials
-        .hash(&crate::accounts::md5_hex(&rand::random::<[u8; 16]>()))
-        .map_err(|e| AppError::Io {
-            what: "preparing password hashing".into(),
-            error: std::io::Error::other(e.to_string()),
-        })?;
+    credentials.prepare_dummy().map_err(|e| AppError::Io {
+        what: "preparing password hashing".into(),
+        error: std::io::Error::other(e.to_string()),
+    })?;
     let notifier = xss::start_notifier().map_err(|error| AppError::Io {
         what: "starting the notification thread".into(),
         error,
@@ -311,7 +306,6 @@ pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Re
     let app = Arc::new(App {
         urls,
         credentials,
-        dummy_hash,
         notifier,
         reset: reset_service.clone(),
         reset_hits: reset::page::Throttle::default(),
@@ -594,7 +588,7 @@ fn absolute(path: &Path) -> PathBuf {
 pub fn test_ctx(reset: Arc<dyn ResetLinks>) -> (tempfile::TempDir, Ctx) {
     let (dir, db) = db::migrated_temp_db();
     let credentials = Credentials::new(2, Duration::from_secs(60));
-    let dummy_hash = credentials.hash("no credential matches this").unwrap();
+    credentials.prepare_dummy().unwrap();
     let app = App {
         config: RwLock::new(Arc::new(Config::default())),
         urls: PublicUrls {
@@ -603,7 +597,6 @@ pub fn test_ctx(reset: Arc<dyn ResetLinks>) -> (tempfile::TempDir, Ctx) {
             xmlstorage: "http://public".into(),
         },
         credentials,
-        dummy_hash,
         notifier: std::sync::mpsc::sync_channel(1).0,
         reset,
         reset_hits: reset::page::Throttle::default(),

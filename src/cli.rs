@@ -424,9 +424,9 @@ fn run_user(config: &Config, command: UserCommand) -> Result<(), AppError> {
             if let Err(why) = accounts::check_password_policy(password) {
                 return Err(AppError::Invalid(why));
             }
-            let credentials = accounts::Credentials::new(1, std::time::Duration::ZERO);
+            let credentials = crate::credentials::Credentials::new(1, std::time::Duration::ZERO);
             let hash = credentials
-                .hash(&accounts::md5_hex(password.as_bytes()))
+                .hash(&crate::hex::md5_hex(password.as_bytes()))
                 .map_err(|e| AppError::Invalid(e.to_string()))?;
             db::write(&mut conn, |tx| accounts::set_password_hash(tx, u.id, &hash))
                 .map_err(db_err)?;
@@ -573,8 +573,8 @@ fn run_reseller(config: &Config, command: ResellerCommand) -> Result<(), AppErro
 }
 
 fn run_domain(config: &Config, command: DomainCommand) -> Result<(), AppError> {
-    use crate::accounts::Credentials;
     use crate::clock;
+    use crate::credentials::Credentials;
     use crate::xcp::domains::{self, Contact, DomainError, NewDomain};
     let mut conn = db::open_or_create(&config.storage.database_path(), app::busy_timeout(config))?;
     db::migrate(&mut conn)?;

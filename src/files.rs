@@ -196,7 +196,7 @@ impl std::error::Error for DeleteError {}
 /// identical bytes (which Radio does on every publish) keeps caches valid.
 fn etag_of(content: &[u8]) -> String {
     let digest = Sha256::digest(content);
-    format!("\"{}\"", accounts::hex(&digest[..16]))
+    format!("\"{}\"", crate::hex::hex(&digest[..16]))
 }
 
 fn size_of(conn: &Connection, user_id: i64, path: &str) -> rusqlite::Result<Option<i64>> {

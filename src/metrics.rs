@@ -24,11 +24,9 @@ mod text;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use crate::app::Ctx;
 use crate::config::Group;
-use crate::http::{Request, Response};
 pub use text::{CONTENT_TYPE, valid_name};
 
 /// The counters of this process.
@@ -83,19 +81,19 @@ pub struct Note {
 
 /// The first note of each kind stands: the code nearest the cause notes first (a database
 /// error deep in a method is a server error even though the reply is an ordinary `flError`).
-impl Ctx {
-    pub fn note_group(&mut self, group: Group) {
-        self.note.group.get_or_insert(group);
+impl Note {
+    pub fn group(&mut self, group: Group) {
+        self.group.get_or_insert(group);
     }
 
     /// `method` must be a known name from a static table, or `"other"`: never text from the
     /// request.
-    pub fn note_method(&mut self, method: &'static str) {
-        self.note.method.get_or_insert(method);
+    pub fn method(&mut self, method: &'static str) {
+        self.method.get_or_insert(method);
     }
 
-    pub fn note_outcome(&mut self, outcome: Outcome) {
-        self.note.outcome.get_or_insert(outcome);
+    pub fn outcome(&mut self, outcome: Outcome) {
+        self.outcome.get_or_insert(outcome);
     }
 }
 
@@ -104,17 +102,15 @@ pub const OTHER: &str = "other";
 
 /// Counts a served request. `received` starts the duration, so it includes the wait in the
 /// worker queue and reading the body, and ends when the response is ready to write.
-pub fn record(note: Note, req: &Request, response: &Response) {
-    let method = note.method.unwrap_or(match req.method.as_str() {
+pub fn record(note: Note, http_method: &str, status: u16, received: Instant) {
+    let method = note.method.unwrap_or(match http_method {
         // The router serves HEAD with the GET handler.
         "GET" | "HEAD" => "GET",
         "POST" => "POST",
         _ => OTHER,
     });
-    let outcome = note
-        .outcome
-        .unwrap_or_else(|| Outcome::of_status(response.status));
-    METRICS.observe_request(note.group, method, outcome, req.received.elapsed());
+    let outcome = note.outcome.unwrap_or_else(|| Outcome::of_status(status));
+    METRICS.observe_request(note.group, method, outcome, received.elapsed());
 }
 
 /// Refusals by a limit, by the `kind` label.

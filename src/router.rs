@@ -141,7 +141,12 @@ impl Router {
         // Cleared first as well: a handler that panicked left its request's note behind.
         ctx.note = metrics::Note::default();
         let response = self.route(ctx, req);
-        metrics::record(std::mem::take(&mut ctx.note), req, &response);
+        metrics::record(
+            std::mem::take(&mut ctx.note),
+            &req.method,
+            response.status,
+            req.received,
+        );
         response
     }
 
@@ -175,14 +180,14 @@ impl Router {
         for route in candidates {
             if route.method == method {
                 if serves.contains(route.group) {
-                    ctx.note_group(route.group);
+                    ctx.note.group(route.group);
                     return (route.handler)(ctx, req);
                 }
                 if xcp_elsewhere() {
-                    ctx.note_group(Group::Xcp);
+                    ctx.note.group(Group::Xcp);
                     return xcp::handle(ctx, req);
                 }
-                ctx.note_group(route.group);
+                ctx.note.group(route.group);
                 return not_served(ctx, route.group, req);
             }
             if matches!(route.path, PathMatch::Fallback) {
@@ -199,7 +204,7 @@ impl Router {
         if allowed.is_empty() {
             // Nothing here for this listener; an XCP-only port takes an envelope at any path.
             if xcp_elsewhere() {
-                ctx.note_group(Group::Xcp);
+                ctx.note.group(Group::Xcp);
                 return xcp::handle(ctx, req);
             }
             return Response::text(404, "not found");

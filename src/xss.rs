@@ -13,9 +13,10 @@ use std::time::Duration;
 
 use rusqlite::{Connection, params};
 
-use crate::accounts::{self, AccountError, User};
+use crate::accounts::{self, User};
 use crate::app::Ctx;
 use crate::clock;
+use crate::credentials::{Caching, CredentialError, Stored};
 use crate::db;
 use crate::files;
 use crate::http::{Request, Response};
@@ -241,12 +242,13 @@ pub fn method_spec(name: &str) -> Option<&'static MethodSpec> {
 /// Runs one call, and notes its method and outcome for `/metrics`.
 pub fn call(ctx: &mut Ctx, caller: &Caller<'_>, call: &Call) -> Result<Value, Fault> {
     let spec = method_spec(&call.method);
-    ctx.note_method(spec.map_or(metrics::OTHER, |spec| spec.name));
+    ctx.note
+        .method(spec.map_or(metrics::OTHER, |spec| spec.name));
     let result = match spec {
         Some(spec) => run(ctx, caller, spec, call),
         None => Err(Fault::protocol(format!("unknown method {:?}", call.method))),
     };
-    ctx.note_outcome(match &result {
+    ctx.note.outcome(match &result {
         Ok(value) if failed(value) => Outcome::Error,
         Ok(_) => Outcome::Ok,
         Err(fault) if fault.client => Outcome::Fault,
@@ -294,11 +296,11 @@ fn run(
         // the message, nothing was changed, and the next try may work.
         // Logged once, where it was noticed (`db::watch`), not once per refused write.
         Err(MethodError::Db(e)) if db::is_vanished(&e) => {
-            ctx.note_outcome(Outcome::ServerError);
+            ctx.note.outcome(Outcome::ServerError);
             Ok(flag(true, DB_UNAVAILABLE))
         }
         Err(MethodError::Db(e)) if db::is_full(&e) => {
-            ctx.note_outcome(Outcome::ServerError);
+            ctx.note.outcome(Outcome::ServerError);
             log::error!(
                 "{}: the database is full (storage.max_db_bytes or the disk)",
                 spec.name
@@ -306,7 +308,7 @@ fn run(
             Ok(flag(true, STORAGE_FULL))
         }
         Err(MethodError::Db(e)) if db::is_busy(&e) => {
-            ctx.note_outcome(Outcome::ServerError);
+            ctx.note.outcome(Outcome::ServerError);
             log::warn!(
                 "{}: the database stayed locked past the busy timeout",
                 spec.name
@@ -485,19 +487,22 @@ enum Auth {
 fn authenticate(ctx: &Ctx, login: &str, credential: &str) -> Result<Auth, MethodError> {
     let credential = credential.trim().to_ascii_lowercase();
     let user = accounts::find_by_login(&ctx.db, login)?;
-    let (id, stored) = match &user {
-        Some(u) => (u.id, u.password_hash.as_str()),
-        None => (0, ctx.app.dummy_hash.as_str()),
-    };
-    let verified = match ctx.app.credentials.verify(id, &credential, stored) {
+    let stored = user.as_ref().map(|u| Stored {
+        id: u.id,
+        hash: &u.password_hash,
+    });
+    let verified = match ctx
+        .app
+        .credentials
+        .verify_or_dummy(stored, &credential, Caching::Cached)
+    {
         Ok(ok) => ok,
-        Err(AccountError::Busy) => {
+        Err(CredentialError::Busy) => {
             return Ok(Auth::Refused(flag(
                 true,
                 "The server is busy; try again in a moment.",
             )));
         }
-        Err(AccountError::Db(e)) => return Err(MethodError::Db(e)),
         Err(e) => {
             log::error!("credential check failed: {e}");
             false
@@ -553,10 +558,9 @@ fn register_user(ctx: &mut Ctx, caller: &Caller<'_>, args: &Args<'_>) -> MethodR
                 .verify(existing.id, &credential, &existing.password_hash)
             {
                 Ok(ok) => ok && !existing.disabled,
-                Err(AccountError::Busy) => {
+                Err(CredentialError::Busy) => {
                     return Ok(flag(true, "The server is busy; try again in a moment."));
                 }
-                Err(AccountError::Db(e)) => return Err(MethodError::Db(e)),
                 Err(_) => false,
             };
         if !same {
@@ -581,7 +585,7 @@ fn register_user(ctx: &mut Ctx, caller: &Caller<'_>, args: &Args<'_>) -> MethodR
     }
     let hash = match ctx.app.credentials.hash(&credential) {
         Ok(hash) => hash,
-        Err(AccountError::Busy) => {
+        Err(CredentialError::Busy) => {
             return Ok(flag(true, "The server is busy; try again in a moment."));
         }
         Err(e) => {
@@ -1425,8 +1429,8 @@ fn xmlrpc_exchange(ctx: &mut Ctx, req: &Request) -> Response {
             Err(fault) => xmlrpc::encode_fault(&fault, encoding),
         },
         Err(fault) => {
-            ctx.note_method(metrics::OTHER);
-            ctx.note_outcome(Outcome::Fault);
+            ctx.note.method(metrics::OTHER);
+            ctx.note.outcome(Outcome::Fault);
             xmlrpc::encode_fault(&fault, Encoding::Utf8)
         }
     };
@@ -1439,8 +1443,8 @@ fn soap_exchange(ctx: &mut Ctx, req: &Request) -> Response {
     let mut memory = Allowance::for_body(req.body.len()).with_pool(&mut take);
     let decoded = soap::decode_call_within(&req.body, &mut memory);
     if decoded.is_err() {
-        ctx.note_method(metrics::OTHER);
-        ctx.note_outcome(Outcome::Fault);
+        ctx.note.method(metrics::OTHER);
+        ctx.note.outcome(Outcome::Fault);
     }
     let outcome = decoded.and_then(|(decoded, encoding)| {
         let value = call(ctx, &caller_of(req), &decoded)?;

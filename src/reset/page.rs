@@ -13,9 +13,10 @@ use subtle::ConstantTimeEq;
 
 use super::templates::escape_html;
 use super::{Login, TokenRow, consume, find_token, void_tokens};
-use crate::accounts::{self, AccountError};
+use crate::accounts;
 use crate::app::Ctx;
 use crate::clock;
+use crate::credentials::CredentialError;
 use crate::db;
 use crate::http::{Request, Response};
 use crate::metrics::{METRICS, RateLimit, ResetEvent};
@@ -208,7 +209,7 @@ fn form(ctx: &Ctx, row: &TokenRow, status: u16, error: Option<(Field, &str)>) ->
          <button id=\"submit\" type=\"submit\">Set password</button>\n</form>",
         account = escape_html(&row.account),
         expiry = clock::sql_datetime(row.expires_at),
-        csrf = accounts::hex(&row.csrf),
+        csrf = crate::hex::hex(&row.csrf),
         first = field(
             "password",
             "New password",
@@ -338,7 +339,7 @@ pub fn submit(ctx: &mut Ctx, req: &Request) -> Response {
             );
         }
     };
-    let expected = accounts::hex(&row.csrf);
+    let expected = crate::hex::hex(&row.csrf);
     if !bool::from(expected.as_bytes().ct_eq(data.csrf.as_bytes())) {
         return form(
             ctx,
@@ -381,12 +382,12 @@ pub fn submit(ctx: &mut Ctx, req: &Request) -> Response {
     }
     // xmlStorageSystem clients send the MD5 of the password, so that is what is hashed.
     let credential = match row.login {
-        Login::XssUser(_) => accounts::md5_hex(data.password.as_bytes()),
+        Login::XssUser(_) => crate::hex::md5_hex(data.password.as_bytes()),
         _ => data.password.clone(),
     };
     let hash = match ctx.app.credentials.hash(&credential) {
         Ok(hash) => hash,
-        Err(AccountError::Busy) => return busy(),
+        Err(CredentialError::Busy) => return busy(),
         Err(e) => {
             log::error!("reset: cannot hash the new password: {e}");
             return Response::text(500, "internal error");

@@ -35,10 +35,10 @@ use super::domains::{self, Contact};
 use super::envelope::{OpsRequest, OpsValue};
 use super::profiles::{self, Account, OwnedDomain};
 use super::resellers::Reseller;
-use crate::accounts::AccountError;
 use crate::app::Ctx;
 use crate::clock;
 use crate::config::Secret;
+use crate::credentials::{Caching, CredentialError, Stored};
 use crate::db;
 use crate::metrics;
 use crate::reset::{LinkRequest, Login, ResetError};
@@ -444,11 +444,10 @@ impl From<Outcome> for Stop {
     }
 }
 
-impl From<AccountError> for Stop {
-    fn from(e: AccountError) -> Self {
+impl From<CredentialError> for Stop {
+    fn from(e: CredentialError) -> Self {
         match e {
-            AccountError::Db(e) => Stop::Db(e),
-            AccountError::Busy => Stop::Busy,
+            CredentialError::Busy => Stop::Busy,
             other => {
                 log::error!("xcp: password hashing failed: {other}");
                 Stop::Busy
@@ -582,7 +581,7 @@ pub fn execute(ctx: &mut Ctx, caller: &Caller<'_>, command: Command) -> Outcome 
     };
     result.unwrap_or_else(|stop| {
         if stop.is_server_side() {
-            ctx.note_outcome(metrics::Outcome::ServerError);
+            ctx.note.outcome(metrics::Outcome::ServerError);
         }
         stop.into_outcome()
     })
@@ -731,13 +730,14 @@ fn set_cookie(
         None => None,
     };
     // An unknown login costs the same hash as a known one, so timing does not tell them apart.
-    let stored = account
-        .as_ref()
-        .map_or(ctx.app.dummy_hash.as_str(), |a| a.password_hash.as_str());
-    let verified = ctx
-        .app
-        .credentials
-        .verify_uncached(password.expose(), stored)?;
+    let stored = account.as_ref().map(|a| Stored {
+        id: a.profile_id,
+        hash: &a.password_hash,
+    });
+    let verified =
+        ctx.app
+            .credentials
+            .verify_or_dummy(stored, password.expose(), Caching::Uncached)?;
     let (Some(account), Some(domain), true) = (account, domain, verified) else {
         log::info!(
             "xcp: set cookie refused for reseller {} (bad username, password or domain)",

@@ -21,7 +21,7 @@ pub struct Session {
 pub fn new_token() -> String {
     let mut bytes = [0u8; 32];
     rand::fill(&mut bytes);
-    crate::accounts::hex(&bytes)
+    crate::hex::hex(&bytes)
 }
 
 fn token_hash(token: &str) -> [u8; 32] {

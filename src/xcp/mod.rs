@@ -74,7 +74,7 @@ fn exchange(ctx: &mut Ctx, req: &Request) -> OpsReply {
     let mut take = |bytes: usize| hold.grow(bytes as u64).is_ok();
     let mut memory = Allowance::for_body(req.body.len()).with_pool(&mut take);
     let decoded = envelope::decode_within(&req.body, MAX_DEPTH, &mut memory);
-    ctx.note_method(
+    ctx.note.method(
         decoded
             .as_ref()
             .ok()
@@ -103,7 +103,7 @@ fn exchange(ctx: &mut Ctx, req: &Request) -> OpsReply {
     ) {
         Ok(Ok(reseller)) => reseller,
         Ok(Err(failure)) => {
-            ctx.note_outcome(metrics::Outcome::Error);
+            ctx.note.outcome(metrics::Outcome::Error);
             // Logged without the signature: with the body it would be an oracle for the key.
             let who = crate::logging::sanitize(username.unwrap_or("-"), 64);
             return reply(match failure {
@@ -121,7 +121,7 @@ fn exchange(ctx: &mut Ctx, req: &Request) -> OpsReply {
             });
         }
         Err(e) => {
-            ctx.note_outcome(metrics::Outcome::ServerError);
+            ctx.note.outcome(metrics::Outcome::ServerError);
             log::error!("xcp: database error during authentication: {e}");
             return reply(Outcome::failure(400, "Internal server error."));
         }
@@ -129,11 +129,11 @@ fn exchange(ctx: &mut Ctx, req: &Request) -> OpsReply {
     let request = match decoded {
         Ok(request) => request,
         Err(EnvelopeError::Xml(e)) if e.is_busy() => {
-            ctx.note_outcome(metrics::Outcome::ServerError);
+            ctx.note.outcome(metrics::Outcome::ServerError);
             return reply(Outcome::failure(400, "Server busy; try again in a moment."));
         }
         Err(e) => {
-            ctx.note_outcome(metrics::Outcome::Fault);
+            ctx.note.outcome(metrics::Outcome::Fault);
             return reply(Outcome::failure(400, format!("Malformed request: {e}")));
         }
     };
@@ -142,7 +142,7 @@ fn exchange(ctx: &mut Ctx, req: &Request) -> OpsReply {
         .as_deref()
         .is_some_and(|p| p.eq_ignore_ascii_case("XCP"))
     {
-        ctx.note_outcome(metrics::Outcome::Fault);
+        ctx.note.outcome(metrics::Outcome::Fault);
         return reply(Outcome::failure(500, "Unrecognized protocol"));
     }
     let outcome = match commands::parse(&request) {
@@ -161,11 +161,11 @@ fn exchange(ctx: &mut Ctx, req: &Request) -> OpsReply {
         }
         Err(outcome) => {
             // The request lacks what its command needs, or names no known command.
-            ctx.note_outcome(metrics::Outcome::Fault);
+            ctx.note.outcome(metrics::Outcome::Fault);
             outcome
         }
     };
-    ctx.note_outcome(if outcome.is_success {
+    ctx.note.outcome(if outcome.is_success {
         metrics::Outcome::Ok
     } else {
         metrics::Outcome::Error

@@ -7,7 +7,7 @@ use md5::{Digest, Md5};
 use rusqlite::{Connection, OptionalExtension, params};
 use subtle::ConstantTimeEq;
 
-use crate::accounts::hex;
+use crate::hex::hex;
 /// Allowlist entries: the same address blocks as `server.trusted_proxies`.
 pub use crate::http::Cidr;
 

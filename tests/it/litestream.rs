@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use passlink::accounts::md5_hex;
+use passlink::hex::md5_hex;
 
 use crate::reset::{SAME_ANSWER, Smtp, free_port, http, link_in, path_of, smtp_config};
 use crate::support::{HttpResponse, Server, parse_response, passlink, write_config};

@@ -288,7 +288,7 @@ fn xmlrpc_flow(starttls: bool) {
     assert_reset_headers(&done);
     assert!(done.text().contains("id=\"done\""));
     // The old credential fails at once, the new one (its MD5, as clients send) works.
-    let new_md5 = passlink::accounts::md5_hex(b"new-secret-1");
+    let new_md5 = passlink::hex::md5_hex(b"new-secret-1");
     assert!(!capabilities_ok(&server, &usernum, MD5_ASDF));
     assert!(capabilities_ok(&server, &usernum, &new_md5));
     // The link works once.
@@ -573,6 +573,6 @@ fn the_page_works_in_headless_chromium() {
         assert!(bytes.starts_with(b"\x89PNG"), "{shot}");
     }
     eprintln!("screenshots in {}", out_dir.display());
-    let new_md5 = passlink::accounts::md5_hex(b"chromium-pass-1");
+    let new_md5 = passlink::hex::md5_hex(b"chromium-pass-1");
     assert!(capabilities_ok(&server, &usernum, &new_md5));
 }

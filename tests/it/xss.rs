@@ -435,7 +435,7 @@ fn a_password_change_makes_the_old_credential_fail_at_once() {
         !capabilities_ok(&server, &usernum, MD5_ASDF),
         "old credential still accepted"
     );
-    let md5_new = passlink::accounts::md5_hex(b"a new password");
+    let md5_new = passlink::hex::md5_hex(b"a new password");
     assert!(capabilities_ok(&server, &usernum, &md5_new));
 }
 
