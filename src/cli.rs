@@ -5,9 +5,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::app::{self, AppError};
 use crate::config::{Config, Source};
 use crate::db;
+use crate::serve::{self, AppError};
 
 /// Exit status for a configuration error (sysexits EX_CONFIG), so that systemd's
 /// `RestartPreventExitStatus=` can stop a restart loop on a broken config.
@@ -206,7 +206,7 @@ pub fn run() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Serve => app::serve(config, source, cli.config.clone()),
+        Command::Serve => serve::serve(config, source, cli.config.clone()),
         Command::CheckConfig => {
             check_config(&config, &source);
             Ok(())
@@ -295,7 +295,7 @@ fn check_config(config: &Config, source: &Source) {
 
 fn run_db(config: &Config, command: DbCommand) -> Result<(), AppError> {
     let path = config.storage.database_path();
-    let timeout = app::busy_timeout(config);
+    let timeout = serve::busy_timeout(config);
     match command {
         DbCommand::Migrate => {
             let mut conn = db::open_or_create(&path, timeout)?;
@@ -335,7 +335,8 @@ fn run_db(config: &Config, command: DbCommand) -> Result<(), AppError> {
 
 fn run_user(config: &Config, command: UserCommand) -> Result<(), AppError> {
     use crate::{accounts, clock, files};
-    let mut conn = db::open_or_create(&config.storage.database_path(), app::busy_timeout(config))?;
+    let mut conn =
+        db::open_or_create(&config.storage.database_path(), serve::busy_timeout(config))?;
     db::migrate(&mut conn)?;
     let find = |conn: &rusqlite::Connection, who: &str| -> Result<accounts::User, AppError> {
         accounts::find_by_login(conn, who)
@@ -449,7 +450,8 @@ fn run_user(config: &Config, command: UserCommand) -> Result<(), AppError> {
 fn run_outbox(config: &Config, command: OutboxCommand) -> Result<(), AppError> {
     use crate::clock;
     use crate::mail::{self, State};
-    let mut conn = db::open_or_create(&config.storage.database_path(), app::busy_timeout(config))?;
+    let mut conn =
+        db::open_or_create(&config.storage.database_path(), serve::busy_timeout(config))?;
     db::migrate(&mut conn)?;
     match command {
         OutboxCommand::List { state } => {
@@ -518,7 +520,8 @@ fn parse_date(text: &str) -> Option<i64> {
 fn run_reseller(config: &Config, command: ResellerCommand) -> Result<(), AppError> {
     use crate::clock;
     use crate::xcp::resellers::{self, Cidr};
-    let mut conn = db::open_or_create(&config.storage.database_path(), app::busy_timeout(config))?;
+    let mut conn =
+        db::open_or_create(&config.storage.database_path(), serve::busy_timeout(config))?;
     db::migrate(&mut conn)?;
     let db_err = |e: rusqlite::Error| AppError::Db(e.into());
     match command {
@@ -576,7 +579,8 @@ fn run_domain(config: &Config, command: DomainCommand) -> Result<(), AppError> {
     use crate::clock;
     use crate::credentials::Credentials;
     use crate::xcp::domains::{self, Contact, DomainError, NewDomain};
-    let mut conn = db::open_or_create(&config.storage.database_path(), app::busy_timeout(config))?;
+    let mut conn =
+        db::open_or_create(&config.storage.database_path(), serve::busy_timeout(config))?;
     db::migrate(&mut conn)?;
     let db_err = |e: rusqlite::Error| AppError::Db(e.into());
     let dom_err = |e: DomainError| match e {

@@ -476,7 +476,7 @@ impl GroupWriter {
 
 impl Drop for GroupWriter {
     /// Lets the committer thread commit what is queued and end, closing its connection: a clean
-    /// stop leaves no connection open (see `app::serve`).
+    /// stop leaves no connection open (see `serve::serve`).
     fn drop(&mut self) {
         drop(self.jobs.take());
         if let Some(thread) = self.thread.take()

@@ -12,8 +12,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
 use crate::accounts;
-use crate::app::Ctx;
 use crate::clock;
+use crate::endpoints::worker::Worker;
 use crate::http::{Request, Response};
 
 /// The longest stored path. Radio's paths are short; the cap keeps URLs, log lines and error
@@ -551,7 +551,7 @@ fn stored(conn: &Connection, usernum: i64, path: &str) -> rusqlite::Result<Optio
 /// A path ending in `/` serves that folder's `index.html`; a folder named without its slash is
 /// redirected to it, as static servers do, so relative links in the page resolve. A disabled or
 /// unknown user's files are a plain 404, the same as a missing file.
-pub fn serve(ctx: &mut Ctx, req: &Request) -> Response {
+pub fn serve(ctx: &mut Worker, req: &Request) -> Response {
     let resp = match parse_target(req.path()) {
         Target::Nothing => not_found(),
         Target::AddSlash(location) => moved(location),
@@ -983,11 +983,11 @@ mod tests {
 
     // --- serving ---
 
-    fn ctx() -> (tempfile::TempDir, Ctx) {
-        crate::app::test_ctx(std::sync::Arc::new(crate::reset::LogOnly))
+    fn ctx() -> (tempfile::TempDir, Worker) {
+        crate::endpoints::worker::test_worker(std::sync::Arc::new(crate::reset::LogOnly))
     }
 
-    fn get(ctx: &mut Ctx, target: &str, headers: &[(&str, &str)]) -> Response {
+    fn get(ctx: &mut Worker, target: &str, headers: &[(&str, &str)]) -> Response {
         let req = Request {
             method: "GET".into(),
             target: target.into(),
@@ -1015,7 +1015,7 @@ mod tests {
 
     const UPDATED: i64 = 1_795_411_156;
 
-    fn with_files() -> (tempfile::TempDir, Ctx) {
+    fn with_files() -> (tempfile::TempDir, Worker) {
         let (dir, ctx) = ctx();
         let user = add_user(&ctx.db, "a");
         assert_eq!(user, 1);
@@ -1109,7 +1109,7 @@ mod tests {
         let target = "/users/0000001/index.html";
         let tag = etag(&ctx.db, 1, "index.html");
         let date = clock::http_date(UPDATED);
-        let status = |ctx: &mut Ctx, headers: &[(&str, &str)]| get(ctx, target, headers).status;
+        let status = |ctx: &mut Worker, headers: &[(&str, &str)]| get(ctx, target, headers).status;
 
         let hit = get(&mut ctx, target, &[("If-None-Match", &tag)]);
         assert_eq!(hit.status, 304);

@@ -7,12 +7,12 @@
 #![forbid(unsafe_code)]
 
 pub mod accounts;
-pub mod app;
 pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod credentials;
 pub mod db;
+mod endpoints;
 pub mod files;
 pub mod hex;
 pub mod http;
@@ -21,9 +21,8 @@ pub mod logging;
 pub mod mail;
 pub mod metrics;
 pub mod reset;
-pub mod router;
+pub mod serve;
 pub mod soap;
-pub mod status;
 pub mod systemd;
 pub mod value;
 pub mod xcp;

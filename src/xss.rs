@@ -14,10 +14,10 @@ use std::time::Duration;
 use rusqlite::{Connection, params};
 
 use crate::accounts::{self, User};
-use crate::app::Ctx;
 use crate::clock;
 use crate::credentials::{Caching, CredentialError, Stored};
 use crate::db;
+use crate::endpoints::worker::Worker;
 use crate::files;
 use crate::http::{Request, Response};
 use crate::metrics::{self, Outcome};
@@ -216,12 +216,12 @@ pub struct Caller<'a> {
 /// Records the request; the mailer thread decides whether the address has an account, so the
 /// answer and its timing say nothing about it.
 fn mail_password_to_user(
-    ctx: &mut Ctx,
+    ctx: &mut Worker,
     caller: &Caller<'_>,
     args: &Args<'_>,
 ) -> Result<Value, MethodError> {
     let email = args.string(0)?;
-    match ctx.app.reset.request_for_email(&email, caller.ip) {
+    match ctx.shared.reset.request_for_email(&email, caller.ip) {
         Ok(()) => Ok(flag(false, MAIL_SENT)),
         Err(ResetError::MailDisabled) => Ok(flag(true, NO_MAIL)),
         Err(ResetError::Db(e)) => Err(MethodError::Db(e)),
@@ -240,7 +240,7 @@ pub fn method_spec(name: &str) -> Option<&'static MethodSpec> {
 }
 
 /// Runs one call, and notes its method and outcome for `/metrics`.
-pub fn call(ctx: &mut Ctx, caller: &Caller<'_>, call: &Call) -> Result<Value, Fault> {
+pub fn call(ctx: &mut Worker, caller: &Caller<'_>, call: &Call) -> Result<Value, Fault> {
     let spec = method_spec(&call.method);
     ctx.note
         .method(spec.map_or(metrics::OTHER, |spec| spec.name));
@@ -264,7 +264,7 @@ fn failed(value: &Value) -> bool {
 }
 
 fn run(
-    ctx: &mut Ctx,
+    ctx: &mut Worker,
     caller: &Caller<'_>,
     spec: &'static MethodSpec,
     call: &Call,
@@ -484,30 +484,31 @@ enum Auth {
 
 /// Checks the usernum-or-email and MD5 credential of a call. An unknown user costs the same
 /// argon2 work as a known one, so timing does not reveal which accounts exist.
-fn authenticate(ctx: &Ctx, login: &str, credential: &str) -> Result<Auth, MethodError> {
+fn authenticate(ctx: &Worker, login: &str, credential: &str) -> Result<Auth, MethodError> {
     let credential = credential.trim().to_ascii_lowercase();
     let user = accounts::find_by_login(&ctx.db, login)?;
     let stored = user.as_ref().map(|u| Stored {
         id: u.id,
         hash: &u.password_hash,
     });
-    let verified = match ctx
-        .app
-        .credentials
-        .verify_or_dummy(stored, &credential, Caching::Cached)
-    {
-        Ok(ok) => ok,
-        Err(CredentialError::Busy) => {
-            return Ok(Auth::Refused(flag(
-                true,
-                "The server is busy; try again in a moment.",
-            )));
-        }
-        Err(e) => {
-            log::error!("credential check failed: {e}");
-            false
-        }
-    };
+    let verified =
+        match ctx
+            .shared
+            .credentials
+            .verify_or_dummy(stored, &credential, Caching::Cached)
+        {
+            Ok(ok) => ok,
+            Err(CredentialError::Busy) => {
+                return Ok(Auth::Refused(flag(
+                    true,
+                    "The server is busy; try again in a moment.",
+                )));
+            }
+            Err(e) => {
+                log::error!("credential check failed: {e}");
+                false
+            }
+        };
     match user {
         Some(u) if verified && !u.disabled => Ok(Auth::Ok(Box::new(u))),
         _ => Ok(Auth::Refused(flag(true, BAD_LOGIN))),
@@ -525,11 +526,11 @@ macro_rules! authenticated {
     }};
 }
 
-fn folder_url(ctx: &Ctx, user: &User) -> String {
-    files::folder_url(&ctx.app.urls.files, user.id)
+fn folder_url(ctx: &Worker, user: &User) -> String {
+    files::folder_url(&ctx.shared.urls.files, user.id)
 }
 
-fn register_user(ctx: &mut Ctx, caller: &Caller<'_>, args: &Args<'_>) -> MethodResult {
+fn register_user(ctx: &mut Worker, caller: &Caller<'_>, args: &Args<'_>) -> MethodResult {
     let email = args.string(0)?;
     let name = args.string(1)?;
     let password = args.string(2)?;
@@ -553,7 +554,7 @@ fn register_user(ctx: &mut Ctx, caller: &Caller<'_>, args: &Args<'_>) -> MethodR
         // PyCS: registering again with the same password is a log-in.
         let same =
             match ctx
-                .app
+                .shared
                 .credentials
                 .verify(existing.id, &credential, &existing.password_hash)
             {
@@ -579,11 +580,11 @@ fn register_user(ctx: &mut Ctx, caller: &Caller<'_>, args: &Args<'_>) -> MethodR
             ),
         ]));
     }
-    let max_users = ctx.app.config().xmlstorage.max_users;
+    let max_users = ctx.shared.config().xmlstorage.max_users;
     if max_users > 0 && accounts::count(&ctx.db)? >= i64::try_from(max_users).unwrap_or(i64::MAX) {
         return Ok(flag(true, "Sorry, this server is not accepting new users."));
     }
-    let hash = match ctx.app.credentials.hash(&credential) {
+    let hash = match ctx.shared.credentials.hash(&credential) {
         Ok(hash) => hash,
         Err(CredentialError::Busy) => {
             return Ok(flag(true, "The server is busy; try again in a moment."));
@@ -626,7 +627,7 @@ fn register_user(ctx: &mut Ctx, caller: &Caller<'_>, args: &Args<'_>) -> MethodR
     ]))
 }
 
-fn get_server_capabilities(ctx: &mut Ctx, caller: &Caller<'_>, args: &Args<'_>) -> MethodResult {
+fn get_server_capabilities(ctx: &mut Worker, caller: &Caller<'_>, args: &Args<'_>) -> MethodResult {
     let user = authenticated!(ctx, args);
     let now = clock::unix_now();
     let ip = caller.ip.to_string();
@@ -650,9 +651,9 @@ fn get_server_capabilities(ctx: &mut Ctx, caller: &Caller<'_>, args: &Args<'_>) 
             Err(e) => return Err(e.into()),
         }
     }
-    let config = ctx.app.config();
+    let config = ctx.shared.config();
     let xs = &config.xmlstorage;
-    let public = &ctx.app.urls.xmlstorage;
+    let public = &ctx.shared.urls.xmlstorage;
     let (host, port) = host_and_port(public);
     Ok(structure([
         ("flError", Value::Bool(false)),
@@ -751,7 +752,7 @@ fn host_and_port(url: &str) -> (String, i64) {
     }
 }
 
-fn save_multiple_files(ctx: &mut Ctx, _caller: &Caller<'_>, args: &Args<'_>) -> MethodResult {
+fn save_multiple_files(ctx: &mut Worker, _caller: &Caller<'_>, args: &Args<'_>) -> MethodResult {
     let paths = args.strings(2)?;
     let contents = args.array(3)?;
     if paths.len() != contents.len() {
@@ -784,7 +785,7 @@ fn save_multiple_files(ctx: &mut Ctx, _caller: &Caller<'_>, args: &Args<'_>) -> 
             ))),
         }
     }
-    let config = ctx.app.config();
+    let config = ctx.shared.config();
     let xs = &config.xmlstorage;
     let limits = files::Limits {
         max_file_size: xs.max_file_size.get(),
@@ -803,7 +804,7 @@ fn save_multiple_files(ctx: &mut Ctx, _caller: &Caller<'_>, args: &Args<'_>) -> 
         accounts::record_upstream(tx, user.id, saved_bytes, now)?;
         Ok::<_, rusqlite::Error>(outcomes)
     })?;
-    let files_url = &ctx.app.urls.files;
+    let files_url = &ctx.shared.urls.files;
     let mut url_list = Vec::with_capacity(paths.len());
     let mut errors = Vec::new();
     let mut changed = Vec::new();
@@ -857,7 +858,7 @@ fn outcome_message(count: usize, done: &str, name: &str, errors: &[String]) -> S
     message
 }
 
-fn delete_multiple_files(ctx: &mut Ctx, _caller: &Caller<'_>, args: &Args<'_>) -> MethodResult {
+fn delete_multiple_files(ctx: &mut Worker, _caller: &Caller<'_>, args: &Args<'_>) -> MethodResult {
     let paths = args.strings(2)?;
     let user = authenticated!(ctx, args);
     let outcomes = crate::db::write(&mut ctx.db, |tx| {
@@ -874,7 +875,7 @@ fn delete_multiple_files(ctx: &mut Ctx, _caller: &Caller<'_>, args: &Args<'_>) -
             Ok(()) => {
                 error_list.push(Value::string(""));
                 if let Ok(stored) = files::validate_path(path) {
-                    changed.push(files::file_url(&ctx.app.urls.files, user.id, &stored));
+                    changed.push(files::file_url(&ctx.shared.urls.files, user.id, &stored));
                 }
             }
             Err(e) => {
@@ -894,7 +895,7 @@ fn delete_multiple_files(ctx: &mut Ctx, _caller: &Caller<'_>, args: &Args<'_>) -
     ]))
 }
 
-fn get_my_directory(ctx: &mut Ctx, _caller: &Caller<'_>, args: &Args<'_>) -> MethodResult {
+fn get_my_directory(ctx: &mut Worker, _caller: &Caller<'_>, args: &Args<'_>) -> MethodResult {
     let user = authenticated!(ctx, args);
     let listing = files::list(&ctx.db, user.id)?;
     let directory: Vec<(String, Value)> = listing
@@ -908,7 +909,7 @@ fn get_my_directory(ctx: &mut Ctx, _caller: &Caller<'_>, args: &Args<'_>) -> Met
                     ("size", Value::Int(f.size)),
                     (
                         "url",
-                        Value::string(files::file_url(&ctx.app.urls.files, user.id, &f.path)),
+                        Value::string(files::file_url(&ctx.shared.urls.files, user.id, &f.path)),
                     ),
                     ("whenCreated", Value::DateTime(f.created_at)),
                     ("whenLastUploaded", Value::DateTime(f.updated_at)),
@@ -934,7 +935,7 @@ fn text_member<'v>(info: Option<&'v Value>, name: &str) -> Option<&'v str> {
     }
 }
 
-fn ping(ctx: &mut Ctx, caller: &Caller<'_>, args: &Args<'_>) -> MethodResult {
+fn ping(ctx: &mut Worker, caller: &Caller<'_>, args: &Args<'_>) -> MethodResult {
     let status = args.int(2)?.unwrap_or(0);
     let client_port = args.int(3).unwrap_or(None);
     let info = args.structure(4)?;
@@ -1002,7 +1003,7 @@ fn ping(ctx: &mut Ctx, caller: &Caller<'_>, args: &Args<'_>) -> MethodResult {
         ("ip".to_string(), Value::string(ip)),
         (
             "messageOfTheDay".to_string(),
-            Value::string(ctx.app.config().xmlstorage.message_of_the_day.clone()),
+            Value::string(ctx.shared.config().xmlstorage.message_of_the_day.clone()),
         ),
         ("name".to_string(), Value::string(user.name.clone())),
         (
@@ -1050,7 +1051,7 @@ fn ping(ctx: &mut Ctx, caller: &Caller<'_>, args: &Args<'_>) -> MethodResult {
 /// requestNotification, pleaseNotify and rssPleaseNotify: register the caller for change
 /// notifications. The callback target is always the caller's own address, never a host
 /// named in the request, so the server cannot be used to reach anything else.
-fn request_notification(ctx: &mut Ctx, caller: &Caller<'_>, args: &Args<'_>) -> MethodResult {
+fn request_notification(ctx: &mut Worker, caller: &Caller<'_>, args: &Args<'_>) -> MethodResult {
     let procedure = args.string(0)?;
     let port = args.int(1)?.unwrap_or(0);
     let path = args.string(2)?;
@@ -1082,7 +1083,7 @@ fn request_notification(ctx: &mut Ctx, caller: &Caller<'_>, args: &Args<'_>) -> 
     if urls.is_empty() {
         return Ok(flag(true, "urlList is empty."));
     }
-    let ours = format!("{}/users/", ctx.app.urls.files);
+    let ours = format!("{}/users/", ctx.shared.urls.files);
     if let Some(bad) = urls.iter().find(|u| !u.starts_with(&ours)) {
         return Ok(flag(
             true,
@@ -1138,7 +1139,7 @@ pub struct Notification {
 
 /// Queues callbacks for registrations watching any of `urls`. Never blocks the request: a full
 /// queue drops the notification with a log line.
-fn notify_changes(ctx: &Ctx, urls: &[String]) {
+fn notify_changes(ctx: &Worker, urls: &[String]) {
     if urls.is_empty() {
         return;
     }
@@ -1150,7 +1151,7 @@ fn notify_changes(ctx: &Ctx, urls: &[String]) {
         }
     };
     for n in due {
-        match ctx.app.notifier.try_send(n) {
+        match ctx.shared.notifier.try_send(n) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => {
                 log::warn!("notifications: queue full, a change notification was dropped");
@@ -1257,8 +1258,8 @@ fn deliver(n: &Notification) -> std::io::Result<()> {
     Ok(())
 }
 
-fn initial_resources(ctx: &Ctx) -> Value {
-    let base = &ctx.app.urls.xmlstorage;
+fn initial_resources(ctx: &Worker) -> Value {
+    let base = &ctx.shared.urls.xmlstorage;
     structure(INITIAL_RESOURCES.iter().map(|(stem, _)| {
         (
             *stem,
@@ -1280,7 +1281,7 @@ const INITIAL_RESOURCES: &[(&str, &str)] = &[
 ];
 
 /// `GET /initialResources/<name>.opml`, served without authentication.
-pub fn serve_initial_resource(_ctx: &mut Ctx, req: &Request) -> Response {
+pub fn serve_initial_resource(_ctx: &mut Worker, req: &Request) -> Response {
     let name = req
         .path()
         .strip_prefix("/initialResources/")
@@ -1296,7 +1297,7 @@ pub fn serve_initial_resource(_ctx: &mut Ctx, req: &Request) -> Response {
     }
 }
 
-fn weblog_updates_ping(ctx: &mut Ctx, args: &Args<'_>) -> MethodResult {
+fn weblog_updates_ping(ctx: &mut Worker, args: &Args<'_>) -> MethodResult {
     let name = args.string(0)?;
     let url = args.string(1)?;
     let lower = url.to_ascii_lowercase();
@@ -1325,7 +1326,7 @@ fn weblog_updates_ping(ctx: &mut Ctx, args: &Args<'_>) -> MethodResult {
 }
 
 /// `GET /weblogUpdates/changes.xml`: recently pinged weblogs, newest first.
-pub fn serve_changes(ctx: &mut Ctx, _req: &Request) -> Response {
+pub fn serve_changes(ctx: &mut Worker, _req: &Request) -> Response {
     let rows: rusqlite::Result<Vec<(String, String, i64)>> = (|| {
         let mut stmt = ctx
             .db
@@ -1404,7 +1405,7 @@ fn caller_of(req: &Request) -> Caller<'_> {
 
 /// `POST /RPC2`: XML-RPC, or SOAP if the body is an envelope. XML-RPC faults go out with
 /// HTTP 200, because davexmlrpc and Python treat any other status as a transport error.
-pub fn handle_rpc2(ctx: &mut Ctx, req: &Request) -> Response {
+pub fn handle_rpc2(ctx: &mut Worker, req: &Request) -> Response {
     match sniff(&req.body) {
         Some(Codec::Soap) => soap_exchange(ctx, req),
         _ => xmlrpc_exchange(ctx, req),
@@ -1412,15 +1413,15 @@ pub fn handle_rpc2(ctx: &mut Ctx, req: &Request) -> Response {
 }
 
 /// `POST /xmlStorageSystem`: SOAP 1.1, or XML-RPC if the body is a methodCall.
-pub fn handle_soap(ctx: &mut Ctx, req: &Request) -> Response {
+pub fn handle_soap(ctx: &mut Worker, req: &Request) -> Response {
     match sniff(&req.body) {
         Some(Codec::XmlRpc) => xmlrpc_exchange(ctx, req),
         _ => soap_exchange(ctx, req),
     }
 }
 
-fn xmlrpc_exchange(ctx: &mut Ctx, req: &Request) -> Response {
-    let hold = ctx.app.decode_memory();
+fn xmlrpc_exchange(ctx: &mut Worker, req: &Request) -> Response {
+    let hold = ctx.shared.decode_memory();
     let mut take = |bytes: usize| hold.grow(bytes as u64).is_ok();
     let mut memory = Allowance::for_body(req.body.len()).with_pool(&mut take);
     let body = match xmlrpc::decode_call_within(&req.body, &mut memory) {
@@ -1437,8 +1438,8 @@ fn xmlrpc_exchange(ctx: &mut Ctx, req: &Request) -> Response {
     Response::new(200).with_body("text/xml", body)
 }
 
-fn soap_exchange(ctx: &mut Ctx, req: &Request) -> Response {
-    let hold = ctx.app.decode_memory();
+fn soap_exchange(ctx: &mut Worker, req: &Request) -> Response {
+    let hold = ctx.shared.decode_memory();
     let mut take = |bytes: usize| hold.grow(bytes as u64).is_ok();
     let mut memory = Allowance::for_body(req.body.len()).with_pool(&mut take);
     let decoded = soap::decode_call_within(&req.body, &mut memory);
@@ -1485,14 +1486,14 @@ pub fn not_served(req: &Request) -> Response {
 }
 
 /// `GET /xmlStorageSystem?wsdl` (or `GET /xmlStorageSystem`): the WSDL 1.1 description.
-pub fn handle_wsdl(ctx: &mut Ctx, req: &Request) -> Response {
+pub fn handle_wsdl(ctx: &mut Worker, req: &Request) -> Response {
     if req.query() == Some("xsd=soapenc") {
         return Response::new(200).with_body(
             "text/xml; charset=utf-8",
             soap::ENCODING_SCHEMA.as_bytes().to_vec(),
         );
     }
-    let endpoint = format!("{}/xmlStorageSystem", ctx.app.urls.xmlstorage);
+    let endpoint = format!("{}/xmlStorageSystem", ctx.shared.urls.xmlstorage);
     Response::new(200).with_body(
         "text/xml; charset=utf-8",
         soap::wsdl(METHODS, &endpoint).into_bytes(),

@@ -3,7 +3,7 @@
 //!
 //! In WAL mode a commit goes to `-wal`; the database file catches up at checkpoints, which
 //! SQLite makes every 1,000 WAL pages and when the last connection closes. So every other
-//! connection of the server must be closed first (`app::serve` sees to that), and then this
+//! connection of the server must be closed first (`serve::serve` sees to that), and then this
 //! one checkpoints with `TRUNCATE`, which copies every page back and empties `-wal`, and
 //! closes (which deletes `-wal`).
 //!

@@ -8,15 +8,14 @@
 //! one transaction, and the mailer thread ([`crate::mail`]) delivers the mail. The page behind
 //! the link is in [`page`].
 
-pub mod page;
-mod templates;
+pub mod form;
+pub mod limits;
+pub mod templates;
 
-use std::collections::HashMap;
 use std::fmt;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
-use std::time::Instant;
 
 use base64::Engine as _;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -27,6 +26,7 @@ use crate::clock;
 use crate::config::ResetConfig;
 use crate::mail::{self, Waker};
 use crate::metrics::{METRICS, RateLimit, ResetEvent};
+use limits::Buckets;
 pub use templates::Templates;
 
 /// Whose password a link resets.
@@ -263,44 +263,6 @@ pub fn purge(conn: &Connection, now: i64) -> rusqlite::Result<usize> {
     Ok(tokens)
 }
 
-/// A token bucket per client address.
-struct Buckets {
-    burst: f64,
-    per_sec: f64,
-    map: HashMap<IpAddr, (f64, Instant)>,
-}
-
-impl Buckets {
-    fn new(config: &ResetConfig) -> Buckets {
-        Buckets {
-            burst: f64::from(config.ip_burst.get()),
-            per_sec: f64::from(config.ip_refill_per_minute.get()) / 60.0,
-            map: HashMap::new(),
-        }
-    }
-
-    /// Takes one token for `ip`; `false` when its bucket is empty.
-    fn take(&mut self, ip: IpAddr) -> bool {
-        let now = Instant::now();
-        let (burst, per_sec) = (self.burst, self.per_sec);
-        if self.map.len() > 100_000 {
-            // Full buckets carry no information; drop them so the map stays bounded.
-            self.map.retain(|_, (level, at)| {
-                *level + now.duration_since(*at).as_secs_f64() * per_sec < burst
-            });
-        }
-        let (level, at) = self.map.entry(ip).or_insert((burst, now));
-        *level = (*level + now.duration_since(*at).as_secs_f64() * per_sec).min(burst);
-        *at = now;
-        if *level >= 1.0 {
-            *level -= 1.0;
-            true
-        } else {
-            false
-        }
-    }
-}
-
 /// Whether a link was issued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Issued {
@@ -352,9 +314,7 @@ impl ResetService {
     pub fn reload(&self, config: ResetConfig, mail_enabled: bool, templates: Templates) {
         {
             let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
-            let fresh = Buckets::new(&config);
-            buckets.burst = fresh.burst;
-            buckets.per_sec = fresh.per_sec;
+            buckets.set_rates(&config);
         }
         *self
             .settings
@@ -636,27 +596,6 @@ mod tests {
             .query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))
             .unwrap();
         assert_eq!(mails, 4);
-    }
-
-    #[test]
-    fn the_ip_bucket_empties_and_refills() {
-        let mut b = Buckets {
-            burst: 2.0,
-            per_sec: 1000.0,
-            map: HashMap::new(),
-        };
-        let ip: IpAddr = "192.0.2.1".parse().unwrap();
-        assert!(b.take(ip) && b.take(ip));
-        std::thread::sleep(std::time::Duration::from_millis(5));
-        assert!(b.take(ip));
-        let mut slow = Buckets {
-            burst: 1.0,
-            per_sec: 0.001,
-            map: HashMap::new(),
-        };
-        assert!(slow.take(ip));
-        assert!(!slow.take(ip));
-        assert!(slow.take("192.0.2.2".parse().unwrap()));
     }
 
     #[test]

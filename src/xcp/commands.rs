@@ -35,11 +35,11 @@ use super::domains::{self, Contact};
 use super::envelope::{OpsRequest, OpsValue};
 use super::profiles::{self, Account, OwnedDomain};
 use super::resellers::Reseller;
-use crate::app::Ctx;
 use crate::clock;
 use crate::config::Secret;
 use crate::credentials::{Caching, CredentialError, Stored};
 use crate::db;
+use crate::endpoints::worker::Worker;
 use crate::metrics;
 use crate::reset::{LinkRequest, Login, ResetError};
 
@@ -507,7 +507,7 @@ fn fail<T>(code: u16, text: impl Into<String>) -> Step<T> {
 }
 
 /// Runs a command for an authenticated reseller.
-pub fn execute(ctx: &mut Ctx, caller: &Caller<'_>, command: Command) -> Outcome {
+pub fn execute(ctx: &mut Worker, caller: &Caller<'_>, command: Command) -> Outcome {
     let result = match command {
         Command::SendPassword {
             domain,
@@ -605,7 +605,7 @@ struct Scope {
     domain: OwnedDomain,
 }
 
-fn resolve(ctx: &Ctx, caller: &Caller<'_>, subject: &Subject) -> Step<Scope> {
+fn resolve(ctx: &Worker, caller: &Caller<'_>, subject: &Subject) -> Step<Scope> {
     let conn = &ctx.db;
     match subject {
         Subject::Cookie(token) => {
@@ -633,7 +633,7 @@ fn resolve(ctx: &Ctx, caller: &Caller<'_>, subject: &Subject) -> Step<Scope> {
 }
 
 fn send_password(
-    ctx: &mut Ctx,
+    ctx: &mut Worker,
     caller: &Caller<'_>,
     name: &str,
     to: Recipient,
@@ -667,7 +667,7 @@ fn send_password(
     }
     let kind = if sub_user { "sub-user" } else { "profile" };
     let label = format!("{kind} {} for {}", account.username, domain.name);
-    ctx.app.reset.send(&LinkRequest {
+    ctx.shared.reset.send(&LinkRequest {
         login: account.login,
         account: &label,
         email: &email,
@@ -678,7 +678,7 @@ fn send_password(
 
 /// The attributes `set cookie` and `update cookie` answer with.
 fn session_attributes(
-    ctx: &Ctx,
+    ctx: &Worker,
     outcome: Outcome,
     token: &str,
     account: &Account,
@@ -711,7 +711,7 @@ fn session_attributes(
 }
 
 fn set_cookie(
-    ctx: &mut Ctx,
+    ctx: &mut Worker,
     caller: &Caller<'_>,
     username: &str,
     password: &Secret,
@@ -735,7 +735,7 @@ fn set_cookie(
         hash: &a.password_hash,
     });
     let verified =
-        ctx.app
+        ctx.shared
             .credentials
             .verify_or_dummy(stored, password.expose(), Caching::Uncached)?;
     let (Some(account), Some(domain), true) = (account, domain, verified) else {
@@ -753,7 +753,7 @@ fn set_cookie(
         profile_id: account.profile_id,
         domain_id: domain.id,
         expires_at: now.saturating_add(
-            i64::try_from(ctx.app.config().xcp.cookie_ttl_secs.get()).unwrap_or(i64::MAX),
+            i64::try_from(ctx.shared.config().xcp.cookie_ttl_secs.get()).unwrap_or(i64::MAX),
         ),
     };
     db::write(&mut ctx.db, |tx| {
@@ -772,7 +772,7 @@ fn set_cookie(
 }
 
 fn update_cookie(
-    ctx: &mut Ctx,
+    ctx: &mut Worker,
     caller: &Caller<'_>,
     token: &str,
     domain_new: &str,
@@ -786,7 +786,7 @@ fn update_cookie(
     }
     if let Some(password) = password
         && !ctx
-            .app
+            .shared
             .credentials
             .verify_uncached(password.expose(), &scope.account.password_hash)?
     {
@@ -806,7 +806,7 @@ fn update_cookie(
     )
 }
 
-fn delete_cookie(ctx: &mut Ctx, caller: &Caller<'_>, token: &str) -> Step<Outcome> {
+fn delete_cookie(ctx: &mut Worker, caller: &Caller<'_>, token: &str) -> Step<Outcome> {
     resolve(ctx, caller, &Subject::Cookie(token.to_string()))?;
     if !cookies::delete(&ctx.db, token)? {
         return fail(415, BAD_COOKIE);
@@ -815,18 +815,18 @@ fn delete_cookie(ctx: &mut Ctx, caller: &Caller<'_>, token: &str) -> Step<Outcom
 }
 
 fn change_password(
-    ctx: &mut Ctx,
+    ctx: &mut Worker,
     caller: &Caller<'_>,
     subject: &Subject,
     password: &Secret,
 ) -> Step<Outcome> {
     let scope = resolve(ctx, caller, subject)?;
-    if let Err(why) = domains::check_password(password.expose(), &ctx.app.config().xcp) {
+    if let Err(why) = domains::check_password(password.expose(), &ctx.shared.config().xcp) {
         return fail(465, format!("Invalid password: {why}."));
     }
-    let hash = ctx.app.credentials.hash(password.expose())?;
+    let hash = ctx.shared.credentials.hash(password.expose())?;
     let login = scope.account.login;
-    let app = ctx.app.clone();
+    let app = ctx.shared.clone();
     db::write(&mut ctx.db, |tx| -> Step<()> {
         if !profiles::set_password_hash(tx, login, &hash)? {
             return fail(480, "Login not found");
@@ -867,7 +867,7 @@ fn date(unix: Option<i64>) -> OpsValue {
 }
 
 fn get_domain(
-    ctx: &mut Ctx,
+    ctx: &mut Worker,
     caller: &Caller<'_>,
     subject: &Subject,
     info: InfoType,
@@ -915,7 +915,7 @@ fn get_domain(
 /// Resolves the subject of a sub-user command: only the owner (or the reseller) manages the
 /// sub-user, and a `username` item, when given, must name the domain's profile.
 fn owner_scope(
-    ctx: &Ctx,
+    ctx: &Worker,
     caller: &Caller<'_>,
     subject: &Subject,
     parent: Option<&str>,
@@ -943,15 +943,15 @@ fn check_subuser_username(username: &str, owner: &Account) -> Step<()> {
     Ok(())
 }
 
-fn check_new_password(ctx: &Ctx, password: &Secret) -> Step<()> {
-    match domains::check_password(password.expose(), &ctx.app.config().xcp) {
+fn check_new_password(ctx: &Worker, password: &Secret) -> Step<()> {
+    match domains::check_password(password.expose(), &ctx.shared.config().xcp) {
         Ok(()) => Ok(()),
         Err(why) => fail(465, format!("Invalid sub_password: {why}.")),
     }
 }
 
 fn add_subuser(
-    ctx: &mut Ctx,
+    ctx: &mut Worker,
     caller: &Caller<'_>,
     subject: &Subject,
     parent: Option<&str>,
@@ -967,7 +967,7 @@ fn add_subuser(
     }
     check_subuser_username(username, &scope.account)?;
     check_new_password(ctx, password)?;
-    let hash = ctx.app.credentials.hash(password.expose())?;
+    let hash = ctx.shared.credentials.hash(password.expose())?;
     let now = clock::unix_now();
     let added = db::write(&mut ctx.db, |tx| {
         profiles::add_subuser(tx, profile_id, username, &hash, permission, now)
@@ -983,7 +983,7 @@ fn add_subuser(
 
 #[allow(clippy::too_many_arguments)]
 fn modify_subuser(
-    ctx: &mut Ctx,
+    ctx: &mut Worker,
     caller: &Caller<'_>,
     subject: &Subject,
     parent: Option<&str>,
@@ -1004,11 +1004,11 @@ fn modify_subuser(
     let hash = match password {
         Some(password) => {
             check_new_password(ctx, password)?;
-            Some(ctx.app.credentials.hash(password.expose())?)
+            Some(ctx.shared.credentials.hash(password.expose())?)
         }
         None => None,
     };
-    let app = ctx.app.clone();
+    let app = ctx.shared.clone();
     db::write(&mut ctx.db, |tx| -> Step<()> {
         profiles::modify_subuser(tx, id, username, hash.as_deref(), permission)?;
         if hash.is_some() {
@@ -1021,7 +1021,7 @@ fn modify_subuser(
 }
 
 fn delete_subuser(
-    ctx: &mut Ctx,
+    ctx: &mut Worker,
     caller: &Caller<'_>,
     subject: &Subject,
     parent: Option<&str>,
@@ -1033,7 +1033,7 @@ fn delete_subuser(
     else {
         return fail(480, "Sub-user not found");
     };
-    let app = ctx.app.clone();
+    let app = ctx.shared.clone();
     db::write(&mut ctx.db, |tx| -> Step<()> {
         app.reset.invalidate(tx, sub.login)?;
         profiles::delete_subuser(tx, id)?;
@@ -1043,7 +1043,7 @@ fn delete_subuser(
 }
 
 fn get_subuser(
-    ctx: &mut Ctx,
+    ctx: &mut Worker,
     caller: &Caller<'_>,
     subject: &Subject,
     parent: Option<&str>,
@@ -1103,7 +1103,7 @@ mod tests {
 
     struct World {
         _dir: tempfile::TempDir,
-        ctx: Ctx,
+        ctx: Worker,
         recorder: Arc<Recorder>,
         r1: Reseller,
         r2: Reseller,
@@ -1111,8 +1111,8 @@ mod tests {
 
     fn world() -> World {
         let recorder = Arc::new(Recorder::default());
-        let (dir, ctx) = crate::app::test_ctx(Arc::new(Shared(recorder.clone())));
-        let hash = ctx.app.credentials.hash(OWNER_PASSWORD).unwrap();
+        let (dir, ctx) = crate::endpoints::worker::test_worker(Arc::new(Shared(recorder.clone())));
+        let hash = ctx.shared.credentials.hash(OWNER_PASSWORD).unwrap();
         for name in ["r1", "r2"] {
             crate::xcp::resellers::add(&ctx.db, name, &[], 1).unwrap();
         }

@@ -14,7 +14,7 @@ pub mod resellers;
 
 use std::net::IpAddr;
 
-use crate::app::Ctx;
+use crate::endpoints::worker::Worker;
 use crate::http::{Request, Response};
 use crate::metrics;
 use crate::xml::Allowance;
@@ -26,14 +26,14 @@ use resellers::AuthFailure;
 pub const MAX_DEPTH: usize = 32;
 
 /// `POST` of an OPS envelope, on any request target.
-pub fn handle(ctx: &mut Ctx, req: &Request) -> Response {
+pub fn handle(ctx: &mut Worker, req: &Request) -> Response {
     let reply = exchange(ctx, req);
     Response::new(200).with_body("text/xml", envelope::encode_reply(&reply))
 }
 
 /// A `POST` to a path no other route serves: XCP if the body is an OPS envelope (clients send
 /// `POST /`, an empty target or a bare host name), else 404.
-pub fn handle_any_target(ctx: &mut Ctx, req: &Request) -> Response {
+pub fn handle_any_target(ctx: &mut Worker, req: &Request) -> Response {
     if looks_like_envelope(&req.body) {
         handle(ctx, req)
     } else {
@@ -43,8 +43,8 @@ pub fn handle_any_target(ctx: &mut Ctx, req: &Request) -> Response {
 
 /// 404 on a listener that does not serve XCP, as an OPS reply (is_success 0) so that XCP
 /// clients can show the reason.
-pub fn not_served(ctx: &Ctx, req: &Request) -> Response {
-    let hold = ctx.app.decode_memory();
+pub fn not_served(ctx: &Worker, req: &Request) -> Response {
+    let hold = ctx.shared.decode_memory();
     let mut take = |bytes: usize| hold.grow(bytes as u64).is_ok();
     let mut memory = Allowance::for_body(req.body.len()).with_pool(&mut take);
     let object = envelope::decode_within(&req.body, MAX_DEPTH, &mut memory)
@@ -69,8 +69,8 @@ pub fn looks_like_envelope(body: &[u8]) -> bool {
 
 /// Runs one request, noting its command and outcome for `/metrics` (the method label is a
 /// command [`commands::parse`] knows, or `other`).
-fn exchange(ctx: &mut Ctx, req: &Request) -> OpsReply {
-    let hold = ctx.app.decode_memory();
+fn exchange(ctx: &mut Worker, req: &Request) -> OpsReply {
+    let hold = ctx.shared.decode_memory();
     let mut take = |bytes: usize| hold.grow(bytes as u64).is_ok();
     let mut memory = Allowance::for_body(req.body.len()).with_pool(&mut take);
     let decoded = envelope::decode_within(&req.body, MAX_DEPTH, &mut memory);

@@ -10,64 +10,17 @@ use rusqlite::Connection;
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
-use std::sync::mpsc::SyncSender;
-
-use crate::config::{Config, ConfigError, ListenAddress, LogLevel, PublicUrls, Source};
+use crate::config::{Config, ConfigError, ListenAddress, LogLevel, Source};
 use crate::credentials::Credentials;
 use crate::db::{self, DbError};
+use crate::endpoints::router::{self, Router, Serves};
+use crate::endpoints::worker::{Shared, Worker};
 use crate::http::{self, Server, ServerOptions};
 use crate::lock::{self, DataDirLock, LockError};
 use crate::logging;
 use crate::mail;
-use crate::reset::{self, ResetLinks, ResetService, Templates};
-use crate::router::{self, Router, Serves};
-use crate::xss::{self, Notification};
-
-/// What every request handler may read: fixed for the life of the process.
-pub struct App {
-    /// Replaced as a whole by a reload (SIGHUP); read it through [`App::config`].
-    config: RwLock<Arc<Config>>,
-    /// Base URLs of reset links, users' files and the xmlStorageSystem endpoints, without a
-    /// trailing slash.
-    pub urls: PublicUrls,
-    /// argon2id hashing and the verified-credential cache, shared by all workers.
-    pub credentials: Credentials,
-    /// Change notifications for rssCloud subscribers, delivered by a background thread.
-    pub notifier: SyncSender<Notification>,
-    /// Password reset links, for every "mail my password" entry point.
-    pub reset: Arc<dyn ResetLinks>,
-    /// Invalid reset links opened, per address.
-    pub reset_hits: reset::page::Throttle,
-    /// The HTTP layer's counters (connections, full queue, TLS failures), for `/metrics`.
-    pub http_stats: Arc<http::Stats>,
-    /// Memory for the values request bodies decode into, shared by all workers (as much as
-    /// `server.max_buffered_bytes`): see [`App::decode_memory`].
-    decode_pool: Arc<http::Budget>,
-}
-
-impl App {
-    /// A hold on the memory shared by all decodes, for one request's decode: take from it with
-    /// [`crate::xml::Allowance::with_pool`]; what it took is given back when it is dropped.
-    pub fn decode_memory(&self) -> http::Hold {
-        http::Hold::new(&self.decode_pool, None)
-    }
-
-    /// The configuration in effect now.
-    pub fn config(&self) -> Arc<Config> {
-        self.config
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-}
-
-/// A worker's own context: the shared app and the worker's database connection.
-pub struct Ctx {
-    pub app: Arc<App>,
-    pub db: Connection,
-    /// The request being served, as `/metrics` counts it (see [`crate::metrics::Note`]).
-    pub note: crate::metrics::Note,
-}
+use crate::reset::{self, ResetService, Templates};
+use crate::xss;
 
 #[derive(Debug)]
 pub enum AppError {
@@ -303,26 +256,19 @@ pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Re
             error,
         })?
     };
-    let app = Arc::new(App {
+    let app = Arc::new(Shared::new(
+        config,
         urls,
         credentials,
         notifier,
-        reset: reset_service.clone(),
-        reset_hits: reset::page::Throttle::default(),
-        http_stats: Arc::new(http::Stats::default()),
-        decode_pool: http::Budget::total_only(config.server.max_buffered_bytes.get()),
-        config: RwLock::new(Arc::new(config)),
-    });
+        reset_service.clone(),
+    ));
     let config = app.config();
 
     let workers = config.server.worker_count();
     let mut states = Vec::with_capacity(workers);
     for _ in 0..workers {
-        states.push(Ctx {
-            app: app.clone(),
-            db: open_worker_db(&db_path, &config)?,
-            note: Default::default(),
-        });
+        states.push(Worker::new(app.clone(), open_worker_db(&db_path, &config)?));
     }
 
     let mut signals = Signals::new([SIGTERM, SIGINT, SIGHUP]).map_err(|error| AppError::Io {
@@ -335,7 +281,7 @@ pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Re
         server_options(&config),
         app.http_stats.clone(),
         states,
-        move |ctx: &mut Ctx, req| router.dispatch(ctx, req),
+        move |ctx: &mut Worker, req| router.dispatch(ctx, req),
     )
     .map_err(|error| AppError::Io {
         what: "starting the HTTP server".into(),
@@ -452,7 +398,7 @@ fn mail_settings(config: &Config) -> mail::MailerSettings {
 
 /// Everything a reload (SIGHUP) changes in the running process.
 struct Live {
-    app: Arc<App>,
+    app: Arc<Shared>,
     reset: Arc<ResetService>,
     mailer: Arc<RwLock<mail::MailerSettings>>,
     server: http::ShutdownHandle,
@@ -535,16 +481,11 @@ impl Live {
         logging::init(level.filter());
         self.server.reload(server_options(&config));
         self.app
-            .decode_pool
-            .set_limits(config.server.max_buffered_bytes.get(), u64::MAX);
+            .set_decode_limit(config.server.max_buffered_bytes.get());
         *self.mailer.write().unwrap_or_else(PoisonError::into_inner) = mail_settings(&config);
         self.reset
             .reload(config.reset.clone(), config.smtp.enabled, templates);
-        *self
-            .app
-            .config
-            .write()
-            .unwrap_or_else(PoisonError::into_inner) = Arc::new(config);
+        self.app.replace_config(config);
         log::info!("reloaded {source}: log level {level:?}, limits, mail and templates applied");
         if !restart.is_empty() {
             log::warn!(
@@ -581,34 +522,4 @@ fn mailer_chore(conn: &mut Connection, service: &ResetService) {
 
 fn absolute(path: &Path) -> PathBuf {
     std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
-}
-
-/// A worker context on a fresh migrated database, for unit tests of handlers.
-#[cfg(test)]
-pub fn test_ctx(reset: Arc<dyn ResetLinks>) -> (tempfile::TempDir, Ctx) {
-    let (dir, db) = db::migrated_temp_db();
-    let credentials = Credentials::new(2, Duration::from_secs(60));
-    credentials.prepare_dummy().unwrap();
-    let app = App {
-        config: RwLock::new(Arc::new(Config::default())),
-        urls: PublicUrls {
-            reset: "http://public".into(),
-            files: "http://files".into(),
-            xmlstorage: "http://public".into(),
-        },
-        credentials,
-        notifier: std::sync::mpsc::sync_channel(1).0,
-        reset,
-        reset_hits: reset::page::Throttle::default(),
-        http_stats: Arc::new(http::Stats::default()),
-        decode_pool: http::Budget::total_only(32 << 20),
-    };
-    (
-        dir,
-        Ctx {
-            app: Arc::new(app),
-            db,
-            note: Default::default(),
-        },
-    )
 }

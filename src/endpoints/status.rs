@@ -1,6 +1,6 @@
 //! Endpoints about the appliance itself.
 
-use crate::app::Ctx;
+use crate::endpoints::worker::Worker;
 use crate::http::{Request, Response};
 use crate::metrics::{self, METRICS, Snapshot};
 use crate::{db, mail};
@@ -8,7 +8,7 @@ use crate::{db, mail};
 /// `GET /healthz`: 200 when the database file is still the one the server opened and this
 /// worker's connection answers, else 503 with the reason, so a load balancer or `systemctl`
 /// check sees a broken store and not just a live process.
-pub fn healthz(ctx: &mut Ctx, _req: &Request) -> Response {
+pub fn healthz(ctx: &mut Worker, _req: &Request) -> Response {
     let response = if let Some(found) = db::watch::problem() {
         // Logged once by the watch; the body says it to whoever looks.
         Response::text(
@@ -33,8 +33,8 @@ pub fn healthz(ctx: &mut Ctx, _req: &Request) -> Response {
 /// `GET /metrics`: the counters, the HTTP layer's figures, and what the database holds now
 /// (read on this worker's connection). A database that cannot be read leaves its families
 /// out of the page instead of failing the scrape.
-pub fn metrics(ctx: &mut Ctx, _req: &Request) -> Response {
-    let stats = &ctx.app.http_stats;
+pub fn metrics(ctx: &mut Worker, _req: &Request) -> Response {
+    let stats = &ctx.shared.http_stats;
     let outbox = mail::depth_by_state(&ctx.db)
         .map_err(|e| log::error!("metrics: cannot count the outbox: {e}"))
         .ok();

@@ -1,12 +1,13 @@
 //! The one table of method and path to handler. Every endpoint passlink serves is listed in
 //! [`routes`], and nowhere else.
 
-use crate::app::Ctx;
+use super::{reset, status};
 use crate::config::Group;
+use crate::endpoints::worker::Worker;
 use crate::http::{Request, Response};
-use crate::{files, metrics, reset, status, xcp, xss};
+use crate::{files, metrics, xcp, xss};
 
-pub type Handler = fn(&mut Ctx, &Request) -> Response;
+pub type Handler = fn(&mut Worker, &Request) -> Response;
 
 /// How a route's path is compared with the request's.
 #[derive(Debug, Clone, Copy)]
@@ -83,8 +84,8 @@ pub fn routes() -> Vec<Route> {
             xss::serve_initial_resource,
         ),
         // The page behind a password reset link.
-        route("GET", Prefix("/reset/"), Reset, reset::page::show),
-        route("POST", Prefix("/reset/"), Reset, reset::page::submit),
+        route("GET", Prefix("/reset/"), Reset, reset::show),
+        route("POST", Prefix("/reset/"), Reset, reset::submit),
         // Users' stored files.
         route("GET", Prefix("/users/"), Files, files::serve),
         // OpenSRS XCP: an OPS envelope POSTed to `/` (an empty target is read as `/`), or to a
@@ -137,7 +138,7 @@ impl Router {
     /// whose group the listener does not serve answers 404 in its protocol's form; on a
     /// listener that serves XCP, an `OPS_envelope` POSTed to any such path is XCP's. Every
     /// request is counted for `/metrics` once answered.
-    pub fn dispatch(&self, ctx: &mut Ctx, req: &Request) -> Response {
+    pub fn dispatch(&self, ctx: &mut Worker, req: &Request) -> Response {
         // Cleared first as well: a handler that panicked left its request's note behind.
         ctx.note = metrics::Note::default();
         let response = self.route(ctx, req);
@@ -150,7 +151,7 @@ impl Router {
         response
     }
 
-    fn route(&self, ctx: &mut Ctx, req: &Request) -> Response {
+    fn route(&self, ctx: &mut Worker, req: &Request) -> Response {
         let serves = self
             .listeners
             .get(req.listener)
@@ -216,7 +217,7 @@ impl Router {
 }
 
 /// 404 for a group this listener does not serve, in the protocol's own form where it has one.
-fn not_served(ctx: &Ctx, group: Group, req: &Request) -> Response {
+fn not_served(ctx: &Worker, group: Group, req: &Request) -> Response {
     match group {
         Group::Xmlstorage => xss::not_served(req),
         Group::Xcp => xcp::not_served(ctx, req),
@@ -261,7 +262,8 @@ mod tests {
 
     #[test]
     fn metrics_is_served_where_status_is_and_counts_each_request() {
-        let (_dir, mut ctx) = crate::app::test_ctx(std::sync::Arc::new(reset::LogOnly));
+        let (_dir, mut ctx) =
+            crate::endpoints::worker::test_worker(std::sync::Arc::new(crate::reset::LogOnly));
         let router = Router::new(vec![
             Serves::of(&[Group::Status]),
             Serves::of(&[Group::Xcp]),

@@ -3,23 +3,20 @@
 //! hash in the CSP), no scripts, no external assets; labels on every field and each error tied
 //! to its field with `aria-describedby`.
 
-use std::collections::HashMap;
-use std::net::IpAddr;
-use std::sync::{Mutex, PoisonError};
-
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::templates::escape_html;
-use super::{Login, TokenRow, consume, find_token, void_tokens};
 use crate::accounts;
-use crate::app::Ctx;
 use crate::clock;
 use crate::credentials::CredentialError;
 use crate::db;
+use crate::endpoints::worker::Worker;
 use crate::http::{Request, Response};
 use crate::metrics::{METRICS, RateLimit, ResetEvent};
+use crate::reset::form::parse_form;
+use crate::reset::templates::escape_html;
+use crate::reset::{Login, TokenRow, consume, find_token, void_tokens};
 use crate::xcp::{cookies, domains, profiles};
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;line-height:1.5;margin:0;\
@@ -31,40 +28,6 @@ input[aria-invalid=true]{border-color:#b91c1c;outline:2px solid #b91c1c}\
 .hint{color:#57534e;font-size:.9rem;margin:.25rem 0 0}.error{color:#b91c1c;font-weight:600;\
 margin:.25rem 0 0}button{margin-top:1.5rem;font-size:1rem;padding:.6rem 1.2rem;\
 background:#1d4ed8;color:#fff;border:0;border-radius:.25rem;cursor:pointer}";
-
-/// Longest form body read: two passwords of at most 128 characters, percent-encoded, fit many
-/// times over.
-const MAX_FORM_BYTES: usize = 8 * 1024;
-
-/// Counts invalid-link hits per address per minute; over the limit the page answers 429.
-/// (Guessing a 256-bit token is hopeless, but a flood of guesses is worth noticing.)
-#[derive(Default)]
-pub struct Throttle {
-    hits: Mutex<HashMap<IpAddr, (i64, u32)>>,
-}
-
-impl Throttle {
-    fn over(&self, ip: IpAddr, limit: u32) -> bool {
-        let minute = clock::unix_now() / 60;
-        let hits = self.hits.lock().unwrap_or_else(PoisonError::into_inner);
-        hits.get(&ip)
-            .is_some_and(|(m, count)| *m == minute && *count >= limit)
-    }
-
-    fn record(&self, ip: IpAddr) -> u32 {
-        let minute = clock::unix_now() / 60;
-        let mut hits = self.hits.lock().unwrap_or_else(PoisonError::into_inner);
-        if hits.len() > 100_000 {
-            hits.retain(|_, (m, _)| *m == minute);
-        }
-        let entry = hits.entry(ip).or_insert((minute, 0));
-        if entry.0 != minute {
-            *entry = (minute, 0);
-        }
-        entry.1 += 1;
-        entry.1
-    }
-}
 
 /// Every reset response carries these: the token is in the URL, so nothing may cache the
 /// page, send it on as a referrer, or frame it.
@@ -137,13 +100,13 @@ fn unavailable() -> Response {
 }
 
 /// The policy text shown under the first field.
-fn policy(ctx: &Ctx, login: Login) -> String {
+fn policy(ctx: &Worker, login: Login) -> String {
     match login {
         Login::XssUser(_) => "8 to 128 characters: letters, digits, spaces and punctuation \
                               (printable ASCII)."
             .to_string(),
         Login::Profile(_) | Login::SubUser(_) => {
-            let config = ctx.app.config();
+            let config = ctx.shared.config();
             let xcp = &config.xcp;
             format!(
                 "{} to {} characters: A-Z, a-z, 0-9 and []()!@$^,.~|=-+_{{}}#\".",
@@ -161,7 +124,7 @@ enum Field {
     Form,
 }
 
-fn form(ctx: &Ctx, row: &TokenRow, status: u16, error: Option<(Field, &str)>) -> Response {
+fn form(ctx: &Worker, row: &TokenRow, status: u16, error: Option<(Field, &str)>) -> Response {
     let err_for = |f: Field| error.filter(|(field, _)| *field == f).map(|(_, m)| m);
     let field = |id: &str, label: &str, hint: Option<String>, f: Field| {
         let error = err_for(f);
@@ -228,10 +191,10 @@ fn token_of(req: &Request) -> &str {
 
 /// Looks the token up; `Err` is the response for a link that does not work (recorded against
 /// the address).
-fn usable_row(ctx: &Ctx, req: &Request) -> Result<TokenRow, Response> {
+fn usable_row(ctx: &Worker, req: &Request) -> Result<TokenRow, Response> {
     let ip = req.client;
-    let limit = ctx.app.config().reset.invalid_hits_per_minute.get();
-    if ctx.app.reset_hits.over(ip, limit) {
+    let limit = ctx.shared.config().reset.invalid_hits_per_minute.get();
+    if ctx.shared.reset_hits.over(ip, limit) {
         METRICS.rate_limited(RateLimit::ResetInvalidLink);
         return Err(too_many());
     }
@@ -242,7 +205,7 @@ fn usable_row(ctx: &Ctx, req: &Request) -> Result<TokenRow, Response> {
     match row {
         Some(row) if row.usable(clock::unix_now()) => Ok(row),
         _ => {
-            let n = ctx.app.reset_hits.record(ip);
+            let n = ctx.shared.reset_hits.record(ip);
             if n == limit {
                 log::warn!(
                     "reset: {n} invalid reset links opened from {ip} this minute; throttling"
@@ -256,74 +219,15 @@ fn usable_row(ctx: &Ctx, req: &Request) -> Result<TokenRow, Response> {
 }
 
 /// `GET /reset/<token>`.
-pub fn show(ctx: &mut Ctx, req: &Request) -> Response {
+pub fn show(ctx: &mut Worker, req: &Request) -> Response {
     match usable_row(ctx, req) {
         Ok(row) => form(ctx, &row, 200, None),
         Err(response) => response,
     }
 }
 
-/// The submitted form.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct FormData {
-    pub password: String,
-    pub password2: String,
-    pub csrf: String,
-}
-
-/// Parses an `application/x-www-form-urlencoded` body. Unknown fields are ignored; a field
-/// given twice, bad percent-encoding or invalid UTF-8 is an error.
-pub fn parse_form(body: &[u8]) -> Result<FormData, &'static str> {
-    if body.len() > MAX_FORM_BYTES {
-        return Err("the form is too large");
-    }
-    let mut form = FormData::default();
-    let mut seen = [false; 3];
-    for pair in body.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
-        let (name, value) = match pair.iter().position(|&b| b == b'=') {
-            Some(i) => (&pair[..i], &pair[i + 1..]),
-            None => (pair, &[][..]),
-        };
-        let (slot, n) = match percent_decode(name)?.as_str() {
-            "password" => (&mut form.password, 0),
-            "password2" => (&mut form.password2, 1),
-            "csrf" => (&mut form.csrf, 2),
-            _ => continue,
-        };
-        if seen[n] {
-            return Err("a field was sent twice");
-        }
-        seen[n] = true;
-        *slot = percent_decode(value)?;
-    }
-    Ok(form)
-}
-
-fn percent_decode(bytes: &[u8]) -> Result<String, &'static str> {
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = bytes.get(i + 1..i + 3).ok_or("bad percent-encoding")?;
-                // from_str_radix alone would take `%+1` (a sign) as a byte (found by fuzzing).
-                if !hex.iter().all(u8::is_ascii_hexdigit) {
-                    return Err("bad percent-encoding");
-                }
-                let hex = std::str::from_utf8(hex).map_err(|_| "bad percent-encoding")?;
-                out.push(u8::from_str_radix(hex, 16).map_err(|_| "bad percent-encoding")?);
-                i += 2;
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8(out).map_err(|_| "the form is not UTF-8")
-}
-
 /// `POST /reset/<token>`.
-pub fn submit(ctx: &mut Ctx, req: &Request) -> Response {
+pub fn submit(ctx: &mut Worker, req: &Request) -> Response {
     let row = match usable_row(ctx, req) {
         Ok(row) => row,
         Err(response) => return response,
@@ -370,7 +274,7 @@ pub fn submit(ctx: &mut Ctx, req: &Request) -> Response {
     let rule = match row.login {
         Login::XssUser(_) => accounts::check_password_policy(&data.password),
         Login::Profile(_) | Login::SubUser(_) => {
-            domains::check_password(&data.password, &ctx.app.config().xcp)
+            domains::check_password(&data.password, &ctx.shared.config().xcp)
         }
     };
     if let Err(why) = rule {
@@ -385,7 +289,7 @@ pub fn submit(ctx: &mut Ctx, req: &Request) -> Response {
         Login::XssUser(_) => crate::hex::md5_hex(data.password.as_bytes()),
         _ => data.password.clone(),
     };
-    let hash = match ctx.app.credentials.hash(&credential) {
+    let hash = match ctx.shared.credentials.hash(&credential) {
         Ok(hash) => hash,
         Err(CredentialError::Busy) => return busy(),
         Err(e) => {
@@ -424,7 +328,7 @@ pub fn submit(ctx: &mut Ctx, req: &Request) -> Response {
     }
     METRICS.reset_link(ResetEvent::Used, 1);
     // Cached verifications of the old password must not outlive it.
-    ctx.app.credentials.forget_all();
+    ctx.shared.credentials.forget_all();
     log::info!("reset: password set for {login} through a reset link");
     let next = match login {
         Login::XssUser(_) => {
@@ -446,41 +350,4 @@ pub fn submit(ctx: &mut Ctx, req: &Request) -> Response {
             escape_html(&row.account)
         ),
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn form_bodies() {
-        let f = parse_form(b"csrf=ab&password=a+b%21&password2=a%20b!&other=x").unwrap();
-        assert_eq!(
-            f,
-            FormData {
-                password: "a b!".into(),
-                password2: "a b!".into(),
-                csrf: "ab".into()
-            }
-        );
-        assert_eq!(parse_form(b"").unwrap(), FormData::default());
-        assert!(parse_form(b"password=a&password=b").is_err());
-        assert!(parse_form(b"password=%zz").is_err());
-        assert!(parse_form(b"password=%4").is_err());
-        assert!(parse_form(b"password=%+1").is_err());
-        assert!(parse_form(b"password=%ff").is_err());
-        assert!(parse_form(&vec![b'a'; MAX_FORM_BYTES + 1]).is_err());
-        assert_eq!(parse_form(b"password").unwrap().password, "");
-    }
-
-    #[test]
-    fn throttle_counts_per_minute() {
-        let t = Throttle::default();
-        let ip: IpAddr = "192.0.2.1".parse().unwrap();
-        assert!(!t.over(ip, 2));
-        t.record(ip);
-        t.record(ip);
-        assert!(t.over(ip, 2));
-        assert!(!t.over("192.0.2.2".parse().unwrap(), 2));
-    }
 }
