@@ -7,3 +7,4 @@ pub mod reset;
 pub mod router;
 pub mod status;
 pub mod worker;
+pub mod xcp;

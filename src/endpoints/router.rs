@@ -1,11 +1,12 @@
 //! The one table of method and path to handler. Every endpoint passlink serves is listed in
 //! [`routes`], and nowhere else.
 
-use super::{reset, status};
+use super::worker::Worker;
+use super::{reset, status, xcp};
 use crate::config::Group;
-use crate::endpoints::worker::Worker;
 use crate::http::{Request, Response};
-use crate::{files, metrics, xcp, xss};
+use crate::xcp::envelope::looks_like_envelope;
+use crate::{files, metrics, xss};
 
 pub type Handler = fn(&mut Worker, &Request) -> Response;
 
@@ -174,9 +175,7 @@ impl Router {
             .filter(|r| r.path.matches(path))
             .filter(|r| !has_route || !matches!(r.path, PathMatch::Fallback));
         let xcp_elsewhere = || {
-            serves.contains(Group::Xcp)
-                && req.method == "POST"
-                && xcp::looks_like_envelope(&req.body)
+            serves.contains(Group::Xcp) && req.method == "POST" && looks_like_envelope(&req.body)
         };
         for route in candidates {
             if route.method == method {

@@ -37,11 +37,12 @@ use super::profiles::{self, Account, OwnedDomain};
 use super::resellers::Reseller;
 use crate::clock;
 use crate::config::Secret;
+use crate::config::XcpConfig;
+use crate::credentials::Credentials;
 use crate::credentials::{Caching, CredentialError, Stored};
 use crate::db;
-use crate::endpoints::worker::Worker;
-use crate::metrics;
-use crate::reset::{LinkRequest, Login, ResetError};
+use crate::metrics::{self, Note};
+use crate::reset::{LinkRequest, Login, ResetError, ResetLinks};
 
 /// The same text for a wrong username, a wrong password and a domain outside the profile, so
 /// `set cookie` tells an attacker nothing about which was wrong.
@@ -506,38 +507,48 @@ fn fail<T>(code: u16, text: impl Into<String>) -> Step<T> {
     Err(Stop::Reply(Outcome::failure(code, text)))
 }
 
+/// What the commands work with: the worker's connection, the `[xcp]` settings in effect for
+/// this request, the credential checker, the reset links and the request's `/metrics` note.
+pub struct Env<'a> {
+    pub db: &'a mut Connection,
+    pub config: &'a XcpConfig,
+    pub credentials: &'a Credentials,
+    pub reset: &'a dyn ResetLinks,
+    pub note: &'a mut Note,
+}
+
 /// Runs a command for an authenticated reseller.
-pub fn execute(ctx: &mut Worker, caller: &Caller<'_>, command: Command) -> Outcome {
+pub fn execute(env: &mut Env<'_>, caller: &Caller<'_>, command: Command) -> Outcome {
     let result = match command {
         Command::SendPassword {
             domain,
             to,
             sub_user,
-        } => send_password(ctx, caller, &domain, to, sub_user),
+        } => send_password(env, caller, &domain, to, sub_user),
         Command::SetCookie {
             username,
             password,
             domain,
-        } => set_cookie(ctx, caller, &username, &password, &domain),
+        } => set_cookie(env, caller, &username, &password, &domain),
         Command::UpdateCookie {
             cookie,
             domain_new,
             username,
             password,
         } => update_cookie(
-            ctx,
+            env,
             caller,
             &cookie,
             &domain_new,
             username.as_deref(),
             password.as_ref(),
         ),
-        Command::DeleteCookie { cookie } => delete_cookie(ctx, caller, &cookie),
+        Command::DeleteCookie { cookie } => delete_cookie(env, caller, &cookie),
         Command::QuitSession => Ok(Outcome::success("Closing Connection.")),
         Command::ChangePassword { subject, password } => {
-            change_password(ctx, caller, &subject, &password)
+            change_password(env, caller, &subject, &password)
         }
-        Command::GetDomain { subject, info } => get_domain(ctx, caller, &subject, info),
+        Command::GetDomain { subject, info } => get_domain(env, caller, &subject, info),
         Command::AddSubuser {
             subject,
             parent,
@@ -545,7 +556,7 @@ pub fn execute(ctx: &mut Worker, caller: &Caller<'_>, command: Command) -> Outco
             password,
             permission,
         } => add_subuser(
-            ctx,
+            env,
             caller,
             &subject,
             parent.as_deref(),
@@ -561,7 +572,7 @@ pub fn execute(ctx: &mut Worker, caller: &Caller<'_>, command: Command) -> Outco
             password,
             permission,
         } => modify_subuser(
-            ctx,
+            env,
             caller,
             &subject,
             parent.as_deref(),
@@ -574,14 +585,14 @@ pub fn execute(ctx: &mut Worker, caller: &Caller<'_>, command: Command) -> Outco
             subject,
             parent,
             id,
-        } => delete_subuser(ctx, caller, &subject, parent.as_deref(), id),
+        } => delete_subuser(env, caller, &subject, parent.as_deref(), id),
         Command::GetSubuser { subject, parent } => {
-            get_subuser(ctx, caller, &subject, parent.as_deref())
+            get_subuser(env, caller, &subject, parent.as_deref())
         }
     };
     result.unwrap_or_else(|stop| {
         if stop.is_server_side() {
-            ctx.note.outcome(metrics::Outcome::ServerError);
+            env.note.outcome(metrics::Outcome::ServerError);
         }
         stop.into_outcome()
     })
@@ -605,8 +616,8 @@ struct Scope {
     domain: OwnedDomain,
 }
 
-fn resolve(ctx: &Worker, caller: &Caller<'_>, subject: &Subject) -> Step<Scope> {
-    let conn = &ctx.db;
+fn resolve(env: &Env<'_>, caller: &Caller<'_>, subject: &Subject) -> Step<Scope> {
+    let conn = &env.db;
     match subject {
         Subject::Cookie(token) => {
             let ip = caller.ip.to_string();
@@ -633,13 +644,13 @@ fn resolve(ctx: &Worker, caller: &Caller<'_>, subject: &Subject) -> Step<Scope> 
 }
 
 fn send_password(
-    ctx: &mut Worker,
+    env: &mut Env<'_>,
     caller: &Caller<'_>,
     name: &str,
     to: Recipient,
     sub_user: bool,
 ) -> Step<Outcome> {
-    let conn = &ctx.db;
+    let conn = &env.db;
     let domain = reseller_domain(conn, caller.reseller, name)?;
     let account = if sub_user {
         match profiles::subuser_of(conn, domain.profile_id)? {
@@ -667,7 +678,7 @@ fn send_password(
     }
     let kind = if sub_user { "sub-user" } else { "profile" };
     let label = format!("{kind} {} for {}", account.username, domain.name);
-    ctx.shared.reset.send(&LinkRequest {
+    env.reset.send(&LinkRequest {
         login: account.login,
         account: &label,
         email: &email,
@@ -678,13 +689,13 @@ fn send_password(
 
 /// The attributes `set cookie` and `update cookie` answer with.
 fn session_attributes(
-    ctx: &Worker,
+    env: &Env<'_>,
     outcome: Outcome,
     token: &str,
     account: &Account,
     domain: &OwnedDomain,
 ) -> Step<Outcome> {
-    let count = profiles::domain_count(&ctx.db, account.profile_id)?;
+    let count = profiles::domain_count(env.db, account.profile_id)?;
     let optional = |v: Option<String>| scalar(v.unwrap_or_default());
     Ok(outcome
         .with("cookie", scalar(token))
@@ -711,13 +722,13 @@ fn session_attributes(
 }
 
 fn set_cookie(
-    ctx: &mut Worker,
+    env: &mut Env<'_>,
     caller: &Caller<'_>,
     username: &str,
     password: &Secret,
     name: &str,
 ) -> Step<Outcome> {
-    let conn = &ctx.db;
+    let conn = &env.db;
     let domain = match domains::normalize_domain(name) {
         Ok(name) => profiles::domain_of_reseller(conn, caller.reseller.id, &name)?,
         Err(_) => None,
@@ -734,10 +745,9 @@ fn set_cookie(
         id: a.profile_id,
         hash: &a.password_hash,
     });
-    let verified =
-        ctx.shared
-            .credentials
-            .verify_or_dummy(stored, password.expose(), Caching::Uncached)?;
+    let verified = env
+        .credentials
+        .verify_or_dummy(stored, password.expose(), Caching::Uncached)?;
     let (Some(account), Some(domain), true) = (account, domain, verified) else {
         log::info!(
             "xcp: set cookie refused for reseller {} (bad username, password or domain)",
@@ -752,18 +762,17 @@ fn set_cookie(
         login: account.login,
         profile_id: account.profile_id,
         domain_id: domain.id,
-        expires_at: now.saturating_add(
-            i64::try_from(ctx.shared.config().xcp.cookie_ttl_secs.get()).unwrap_or(i64::MAX),
-        ),
+        expires_at: now
+            .saturating_add(i64::try_from(env.config.cookie_ttl_secs.get()).unwrap_or(i64::MAX)),
     };
-    db::write(&mut ctx.db, |tx| {
+    db::write(env.db, |tx| {
         cookies::purge_expired(tx, now)?;
         cookies::create(tx, &token, &session, now, &ip)?;
         profiles::record_login(tx, account.login, now, &ip)
     })?;
     // The reply reports the login before this one.
     session_attributes(
-        ctx,
+        env,
         Outcome::success("Command Successful"),
         &token,
         &account,
@@ -772,33 +781,32 @@ fn set_cookie(
 }
 
 fn update_cookie(
-    ctx: &mut Worker,
+    env: &mut Env<'_>,
     caller: &Caller<'_>,
     token: &str,
     domain_new: &str,
     username: Option<&str>,
     password: Option<&Secret>,
 ) -> Step<Outcome> {
-    let scope = resolve(ctx, caller, &Subject::Cookie(token.to_string()))?;
+    let scope = resolve(env, caller, &Subject::Cookie(token.to_string()))?;
     // Clients that send the login again (the PHP toolkit does) must send the right one.
     if username.is_some_and(|u| u != scope.account.username) {
         return fail(415, BAD_LOGIN);
     }
     if let Some(password) = password
-        && !ctx
-            .shared
+        && !env
             .credentials
             .verify_uncached(password.expose(), &scope.account.password_hash)?
     {
         return fail(415, BAD_LOGIN);
     }
-    let target = reseller_domain(&ctx.db, caller.reseller, domain_new)?;
+    let target = reseller_domain(env.db, caller.reseller, domain_new)?;
     if target.profile_id != scope.account.profile_id {
         return fail(480, NO_DOMAIN);
     }
-    cookies::switch_domain(&ctx.db, token, target.id)?;
+    cookies::switch_domain(env.db, token, target.id)?;
     session_attributes(
-        ctx,
+        env,
         Outcome::success("Command Successful"),
         token,
         &scope.account,
@@ -806,34 +814,34 @@ fn update_cookie(
     )
 }
 
-fn delete_cookie(ctx: &mut Worker, caller: &Caller<'_>, token: &str) -> Step<Outcome> {
-    resolve(ctx, caller, &Subject::Cookie(token.to_string()))?;
-    if !cookies::delete(&ctx.db, token)? {
+fn delete_cookie(env: &mut Env<'_>, caller: &Caller<'_>, token: &str) -> Step<Outcome> {
+    resolve(env, caller, &Subject::Cookie(token.to_string()))?;
+    if !cookies::delete(env.db, token)? {
         return fail(415, BAD_COOKIE);
     }
     Ok(Outcome::success("Command Successful"))
 }
 
 fn change_password(
-    ctx: &mut Worker,
+    env: &mut Env<'_>,
     caller: &Caller<'_>,
     subject: &Subject,
     password: &Secret,
 ) -> Step<Outcome> {
-    let scope = resolve(ctx, caller, subject)?;
-    if let Err(why) = domains::check_password(password.expose(), &ctx.shared.config().xcp) {
+    let scope = resolve(env, caller, subject)?;
+    if let Err(why) = domains::check_password(password.expose(), env.config) {
         return fail(465, format!("Invalid password: {why}."));
     }
-    let hash = ctx.shared.credentials.hash(password.expose())?;
+    let hash = env.credentials.hash(password.expose())?;
     let login = scope.account.login;
-    let app = ctx.shared.clone();
-    db::write(&mut ctx.db, |tx| -> Step<()> {
+    let reset = env.reset;
+    db::write(env.db, |tx| -> Step<()> {
         if !profiles::set_password_hash(tx, login, &hash)? {
             return fail(480, "Login not found");
         }
         // Whoever holds an old session or an old reset link loses it with the old password.
         cookies::delete_for_login(tx, login)?;
-        app.reset.invalidate(tx, login)?;
+        reset.invalidate(tx, login)?;
         Ok(())
     })?;
     log::info!(
@@ -867,13 +875,13 @@ fn date(unix: Option<i64>) -> OpsValue {
 }
 
 fn get_domain(
-    ctx: &mut Worker,
+    env: &mut Env<'_>,
     caller: &Caller<'_>,
     subject: &Subject,
     info: InfoType,
 ) -> Step<Outcome> {
-    let scope = resolve(ctx, caller, subject)?;
-    let conn = &ctx.db;
+    let scope = resolve(env, caller, subject)?;
+    let conn = &env.db;
     let outcome = Outcome::success("Query Successful");
     Ok(match info {
         InfoType::Contact(role) => {
@@ -915,12 +923,12 @@ fn get_domain(
 /// Resolves the subject of a sub-user command: only the owner (or the reseller) manages the
 /// sub-user, and a `username` item, when given, must name the domain's profile.
 fn owner_scope(
-    ctx: &Worker,
+    env: &Env<'_>,
     caller: &Caller<'_>,
     subject: &Subject,
     parent: Option<&str>,
 ) -> Step<Scope> {
-    let scope = resolve(ctx, caller, subject)?;
+    let scope = resolve(env, caller, subject)?;
     if !scope.account.is_owner() {
         return fail(435, SUBUSER_DENIED);
     }
@@ -943,15 +951,15 @@ fn check_subuser_username(username: &str, owner: &Account) -> Step<()> {
     Ok(())
 }
 
-fn check_new_password(ctx: &Worker, password: &Secret) -> Step<()> {
-    match domains::check_password(password.expose(), &ctx.shared.config().xcp) {
+fn check_new_password(env: &Env<'_>, password: &Secret) -> Step<()> {
+    match domains::check_password(password.expose(), env.config) {
         Ok(()) => Ok(()),
         Err(why) => fail(465, format!("Invalid sub_password: {why}.")),
     }
 }
 
 fn add_subuser(
-    ctx: &mut Worker,
+    env: &mut Env<'_>,
     caller: &Caller<'_>,
     subject: &Subject,
     parent: Option<&str>,
@@ -959,17 +967,17 @@ fn add_subuser(
     password: &Secret,
     permission: i64,
 ) -> Step<Outcome> {
-    let scope = owner_scope(ctx, caller, subject, parent)?;
+    let scope = owner_scope(env, caller, subject, parent)?;
     let profile_id = scope.account.profile_id;
     // Checked before hashing, so a refused request costs no argon2 work.
-    if profiles::subuser_of(&ctx.db, profile_id)?.is_some() {
+    if profiles::subuser_of(env.db, profile_id)?.is_some() {
         return fail(447, "Sub-user limit exceeded.");
     }
     check_subuser_username(username, &scope.account)?;
-    check_new_password(ctx, password)?;
-    let hash = ctx.shared.credentials.hash(password.expose())?;
+    check_new_password(env, password)?;
+    let hash = env.credentials.hash(password.expose())?;
     let now = clock::unix_now();
-    let added = db::write(&mut ctx.db, |tx| {
+    let added = db::write(env.db, |tx| {
         profiles::add_subuser(tx, profile_id, username, &hash, permission, now)
     })?;
     match added {
@@ -983,7 +991,7 @@ fn add_subuser(
 
 #[allow(clippy::too_many_arguments)]
 fn modify_subuser(
-    ctx: &mut Worker,
+    env: &mut Env<'_>,
     caller: &Caller<'_>,
     subject: &Subject,
     parent: Option<&str>,
@@ -992,8 +1000,8 @@ fn modify_subuser(
     password: Option<&Secret>,
     permission: Option<i64>,
 ) -> Step<Outcome> {
-    let scope = owner_scope(ctx, caller, subject, parent)?;
-    let Some(sub) = profiles::subuser_of(&ctx.db, scope.account.profile_id)?
+    let scope = owner_scope(env, caller, subject, parent)?;
+    let Some(sub) = profiles::subuser_of(env.db, scope.account.profile_id)?
         .filter(|s| s.login == Login::SubUser(id))
     else {
         return fail(480, "Sub-user not found");
@@ -1003,17 +1011,17 @@ fn modify_subuser(
     }
     let hash = match password {
         Some(password) => {
-            check_new_password(ctx, password)?;
-            Some(ctx.shared.credentials.hash(password.expose())?)
+            check_new_password(env, password)?;
+            Some(env.credentials.hash(password.expose())?)
         }
         None => None,
     };
-    let app = ctx.shared.clone();
-    db::write(&mut ctx.db, |tx| -> Step<()> {
+    let reset = env.reset;
+    db::write(env.db, |tx| -> Step<()> {
         profiles::modify_subuser(tx, id, username, hash.as_deref(), permission)?;
         if hash.is_some() {
             cookies::delete_for_login(tx, sub.login)?;
-            app.reset.invalidate(tx, sub.login)?;
+            reset.invalidate(tx, sub.login)?;
         }
         Ok(())
     })?;
@@ -1021,21 +1029,21 @@ fn modify_subuser(
 }
 
 fn delete_subuser(
-    ctx: &mut Worker,
+    env: &mut Env<'_>,
     caller: &Caller<'_>,
     subject: &Subject,
     parent: Option<&str>,
     id: i64,
 ) -> Step<Outcome> {
-    let scope = owner_scope(ctx, caller, subject, parent)?;
-    let Some(sub) = profiles::subuser_of(&ctx.db, scope.account.profile_id)?
+    let scope = owner_scope(env, caller, subject, parent)?;
+    let Some(sub) = profiles::subuser_of(env.db, scope.account.profile_id)?
         .filter(|s| s.login == Login::SubUser(id))
     else {
         return fail(480, "Sub-user not found");
     };
-    let app = ctx.shared.clone();
-    db::write(&mut ctx.db, |tx| -> Step<()> {
-        app.reset.invalidate(tx, sub.login)?;
+    let reset = env.reset;
+    db::write(env.db, |tx| -> Step<()> {
+        reset.invalidate(tx, sub.login)?;
         profiles::delete_subuser(tx, id)?;
         Ok(())
     })?;
@@ -1043,15 +1051,15 @@ fn delete_subuser(
 }
 
 fn get_subuser(
-    ctx: &mut Worker,
+    env: &mut Env<'_>,
     caller: &Caller<'_>,
     subject: &Subject,
     parent: Option<&str>,
 ) -> Step<Outcome> {
-    let scope = owner_scope(ctx, caller, subject, parent)?;
+    let scope = owner_scope(env, caller, subject, parent)?;
     let outcome = Outcome::success("Query Successful");
     Ok(
-        match profiles::subuser_of(&ctx.db, scope.account.profile_id)? {
+        match profiles::subuser_of(env.db, scope.account.profile_id)? {
             Some(sub) => outcome
                 .with("id", scalar(sub.id().to_string()))
                 .with(
@@ -1080,9 +1088,9 @@ mod tests {
         voided: Mutex<Vec<Login>>,
     }
 
-    struct Shared(Arc<Recorder>);
+    struct Recording(Arc<Recorder>);
 
-    impl ResetLinks for Shared {
+    impl ResetLinks for Recording {
         fn send(&self, r: &LinkRequest<'_>) -> Result<(), ResetError> {
             let mut sent = self.0.sent.lock().unwrap();
             sent.push((r.login, r.email.to_string(), r.account.to_string()));
@@ -1103,7 +1111,11 @@ mod tests {
 
     struct World {
         _dir: tempfile::TempDir,
-        ctx: Worker,
+        db: Connection,
+        config: XcpConfig,
+        credentials: Credentials,
+        reset: Recording,
+        note: Note,
         recorder: Arc<Recorder>,
         r1: Reseller,
         r2: Reseller,
@@ -1111,10 +1123,11 @@ mod tests {
 
     fn world() -> World {
         let recorder = Arc::new(Recorder::default());
-        let (dir, ctx) = crate::endpoints::worker::test_worker(Arc::new(Shared(recorder.clone())));
-        let hash = ctx.shared.credentials.hash(OWNER_PASSWORD).unwrap();
+        let (dir, db) = crate::db::migrated_temp_db();
+        let credentials = Credentials::new(2, std::time::Duration::from_secs(60));
+        let hash = credentials.hash(OWNER_PASSWORD).unwrap();
         for name in ["r1", "r2"] {
-            crate::xcp::resellers::add(&ctx.db, name, &[], 1).unwrap();
+            crate::xcp::resellers::add(&db, name, &[], 1).unwrap();
         }
         for (domain, reseller, profile) in [
             ("example.com", "r1", "alice"),
@@ -1131,13 +1144,17 @@ mod tests {
             new.contacts[0].email = format!("owner@{domain}");
             new.contacts[1].email = format!("admin@{domain}");
             new.contacts[0].first_name = "Olive".into();
-            domains::add(&ctx.db, &new, 1_700_000_000).unwrap();
+            domains::add(&db, &new, 1_700_000_000).unwrap();
         }
-        let r1 = crate::xcp::resellers::find(&ctx.db, "r1").unwrap().unwrap();
-        let r2 = crate::xcp::resellers::find(&ctx.db, "r2").unwrap().unwrap();
+        let r1 = crate::xcp::resellers::find(&db, "r1").unwrap().unwrap();
+        let r2 = crate::xcp::resellers::find(&db, "r2").unwrap().unwrap();
         World {
             _dir: dir,
-            ctx,
+            db,
+            config: XcpConfig::default(),
+            credentials,
+            reset: Recording(recorder.clone()),
+            note: Note::default(),
             recorder,
             r1,
             r2,
@@ -1172,7 +1189,14 @@ mod tests {
                         reseller,
                         ip: "192.0.2.7".parse().unwrap(),
                     };
-                    execute(&mut self.ctx, &caller, command)
+                    let mut env = Env {
+                        db: &mut self.db,
+                        config: &self.config,
+                        credentials: &self.credentials,
+                        reset: &self.reset,
+                        note: &mut self.note,
+                    };
+                    execute(&mut env, &caller, command)
                 }
                 Err(outcome) => outcome,
             }
@@ -1227,7 +1251,7 @@ mod tests {
         ]));
         assert_eq!(code(&o), (true, 200));
         let sent = w.recorder.sent.lock().unwrap().clone();
-        let profile = profiles::domain_of_reseller(&w.ctx.db, w.r1.id, "example.com")
+        let profile = profiles::domain_of_reseller(&w.db, w.r1.id, "example.com")
             .unwrap()
             .unwrap()
             .profile_id;
@@ -1278,9 +1302,7 @@ mod tests {
             );
         }
         // A contact without an address cannot be mailed.
-        w.ctx
-            .db
-            .execute("UPDATE contacts SET email = '' WHERE role = 'admin'", [])
+        w.db.execute("UPDATE contacts SET email = '' WHERE role = 'admin'", [])
             .unwrap();
         let o = w.run(&sp(&[("domain_name", "example.com")]));
         assert_eq!(code(&o), (false, 465));

@@ -17,12 +17,11 @@ use std::fmt;
 
 use std::borrow::Cow;
 
-use crate::xml::{self, Allowance, Element, XmlError};
+use md5::{Digest, Md5};
+use subtle::ConstantTimeEq;
 
-/// The request signature. It lives with the reseller accounts that hold the keys; it is
-/// re-exported here because it is part of the wire protocol this module implements, so the
-/// request path can take the codec and the signature from one place.
-pub use super::resellers::{signature, signature_matches};
+use crate::hex::hex;
+use crate::xml::{self, Allowance, Element, XmlError};
 
 /// One value of OPS data.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -526,6 +525,31 @@ pub fn encode_reply(reply: &OpsReply) -> Vec<u8> {
     }
     out.push_str("   </dt_assoc>\n  </data_block>\n </body>\n</OPS_envelope>\n");
     out.into_bytes()
+}
+
+/// Whether a body is meant as an OPS envelope: its root element is named `OPS_envelope`
+/// (after the declaration, comments and a DOCTYPE, which all fit in the first 4 KiB).
+pub fn looks_like_envelope(body: &[u8]) -> bool {
+    let head = &body[..body.len().min(4096)];
+    head.windows(13).any(|w| w == b"<OPS_envelope")
+}
+
+/// The request signature OpenSRS defines: `md5_hex(md5_hex(body ‖ key) ‖ key)`, lower case.
+pub fn signature(body: &[u8], key: &str) -> String {
+    let mut inner = Md5::new();
+    inner.update(body);
+    inner.update(key.as_bytes());
+    let mut outer = Md5::new();
+    outer.update(hex(&inner.finalize()).as_bytes());
+    outer.update(key.as_bytes());
+    hex(&outer.finalize())
+}
+
+/// Compares a request's `X-Signature` with the expected one in constant time, ignoring case.
+pub fn signature_matches(body: &[u8], key: &str, given: &str) -> bool {
+    let expected = signature(body, key);
+    let given = given.trim().to_ascii_lowercase();
+    expected.len() == given.len() && bool::from(expected.as_bytes().ct_eq(given.as_bytes()))
 }
 
 #[cfg(test)]

@@ -3,11 +3,11 @@
 
 use std::net::IpAddr;
 
-use md5::{Digest, Md5};
 use rusqlite::{Connection, OptionalExtension, params};
-use subtle::ConstantTimeEq;
 
+use super::envelope::signature_matches;
 use crate::hex::hex;
+
 /// Allowlist entries: the same address blocks as `server.trusted_proxies`.
 pub use crate::http::Cidr;
 
@@ -19,24 +19,6 @@ pub struct Reseller {
     pub private_key: crate::config::Secret,
     pub allowed_ips: Vec<Cidr>,
     pub created_at: i64,
-}
-
-/// The request signature OpenSRS defines: `md5_hex(md5_hex(body ‖ key) ‖ key)`, lower case.
-pub fn signature(body: &[u8], key: &str) -> String {
-    let mut inner = Md5::new();
-    inner.update(body);
-    inner.update(key.as_bytes());
-    let mut outer = Md5::new();
-    outer.update(hex(&inner.finalize()).as_bytes());
-    outer.update(key.as_bytes());
-    hex(&outer.finalize())
-}
-
-/// Compares a request's `X-Signature` with the expected one in constant time, ignoring case.
-pub fn signature_matches(body: &[u8], key: &str, given: &str) -> bool {
-    let expected = signature(body, key);
-    let given = given.trim().to_ascii_lowercase();
-    expected.len() == given.len() && bool::from(expected.as_bytes().ct_eq(given.as_bytes()))
 }
 
 /// A new private key: 32 random bytes as 64 hex characters.
@@ -157,6 +139,7 @@ pub fn remove(conn: &Connection, username: &str) -> rusqlite::Result<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::xcp::envelope::signature;
 
     fn fixture(name: &str) -> Vec<u8> {
         std::fs::read(format!(

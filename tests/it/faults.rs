@@ -95,7 +95,7 @@ fn kill_9_under_write_load_loses_no_acknowledged_write() {
         threads.push(std::thread::spawn(move || {
             let body =
                 crate::xcp::envelope("send_password", "domain", &[], &[("domain_name", domain)]);
-            let sig = passlink::xcp::resellers::signature(body.as_bytes(), &x_key);
+            let sig = passlink::xcp::envelope::signature(body.as_bytes(), &x_key);
             while !stop.load(Ordering::SeqCst) {
                 let headers = [("X-Username", "resellerx"), ("X-Signature", sig.as_str())];
                 let Some(reply) = try_post(addr, "/", &body, &headers) else {

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use passlink::xcp::resellers::signature;
+use passlink::xcp::envelope::signature;
 
 use crate::support::{self, HttpResponse, Server, exchange, parse_response, passlink};
 
