@@ -411,8 +411,8 @@ pub struct MailerSettings {
     pub retry_horizon_secs: i64,
 }
 
-/// Work done on every pass before delivering (the reset module turns address requests into
-/// messages here, and purges old rows).
+/// Work done on every pass before delivering (`crate::housekeeping`: address requests become
+/// reset links and mails, and rows that served their purpose go).
 pub type Chore = Box<dyn Fn(&mut Connection) + Send>;
 
 /// The running mailer thread.

@@ -15,12 +15,13 @@ use crate::credentials::Credentials;
 use crate::db::{self, DbError};
 use crate::endpoints::router::{self, Router, Serves};
 use crate::endpoints::worker::{Shared, Worker};
+use crate::housekeeping::Housekeeping;
 use crate::http::{self, Server, ServerOptions};
 use crate::lock::{self, DataDirLock, LockError};
 use crate::logging;
 use crate::mail;
-use crate::reset::{self, ResetService, Templates};
-use crate::xss;
+use crate::reset::{ResetService, Templates};
+use crate::xss::notify::Notifier;
 
 #[derive(Debug)]
 pub enum AppError {
@@ -201,7 +202,7 @@ pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Re
         what: "preparing password hashing".into(),
         error: std::io::Error::other(e.to_string()),
     })?;
-    let notifier = xss::start_notifier().map_err(|error| AppError::Io {
+    let notifier = Notifier::start().map_err(|error| AppError::Io {
         what: "starting the notification thread".into(),
         error,
     })?;
@@ -243,8 +244,8 @@ pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Re
         log::warn!("mail is turned off ([smtp] enabled = false): nobody can ask for a reset link");
     }
     let mailer = {
-        let chore_service = reset_service.clone();
-        let chore: mail::Chore = Box::new(move |conn| mailer_chore(conn, &chore_service));
+        let housekeeping = Housekeeping::new(reset_service.clone());
+        let chore: mail::Chore = Box::new(move |conn| housekeeping.run(conn));
         mail::start(
             open_worker_db(&db_path, &config)?,
             mailer_settings.clone(),
@@ -498,26 +499,6 @@ impl Live {
 
 fn secs(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
-}
-
-/// The mailer thread's work besides delivering: address requests become links, and rows that
-/// served their purpose go. Purging runs at most once a minute.
-fn mailer_chore(conn: &mut Connection, service: &ResetService) {
-    if let Err(e) = service.process_requests(conn) {
-        log::error!("reset: cannot process requests: {e}");
-    }
-    thread_local! {
-        static LAST_PURGE: std::cell::Cell<i64> = const { std::cell::Cell::new(0) };
-    }
-    let now = crate::clock::unix_now();
-    if LAST_PURGE.get() + 60 <= now {
-        LAST_PURGE.set(now);
-        let purged =
-            reset::purge(conn, now).and_then(|_| crate::xcp::cookies::purge_expired(conn, now));
-        if let Err(e) = purged {
-            log::error!("purging expired tokens and cookies failed: {e}");
-        }
-    }
 }
 
 fn absolute(path: &Path) -> PathBuf {

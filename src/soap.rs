@@ -946,10 +946,10 @@ fn wsdl_type(kind: Kind) -> &'static str {
 /// part, `Result`, of a per-method complex type whose members are all optional so that a
 /// strict client tolerates a member the server leaves out. Methods sharing an operation name
 /// (the same method under two namespaces) are described once.
-pub fn wsdl(methods: &[MethodSpec], endpoint_url: &str) -> String {
+pub fn wsdl<'a>(methods: impl IntoIterator<Item = &'a MethodSpec>, endpoint_url: &str) -> String {
     let mut seen = std::collections::HashSet::new();
     let methods: Vec<&MethodSpec> = methods
-        .iter()
+        .into_iter()
         .filter(|m| seen.insert(m.operation()))
         .collect();
     let name = |s: &str| xml::element_name(s).into_owned();
@@ -2220,8 +2220,8 @@ mod tests {
             "s20-ping.req",
             "s19-getMyDirectory.resp",
         ]
-        .iter()
-        .map(|f| virtuoso(f))
+        .into_iter()
+        .map(virtuoso)
         .collect();
         seeds.push(fixture("soap/zeep-saveMultipleFiles.xml"));
         seeds.push(

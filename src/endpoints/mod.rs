@@ -8,3 +8,4 @@ pub mod router;
 pub mod status;
 pub mod worker;
 pub mod xcp;
+pub mod xmlstorage;

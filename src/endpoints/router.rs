@@ -2,11 +2,11 @@
 //! [`routes`], and nowhere else.
 
 use super::worker::Worker;
-use super::{reset, status, xcp};
+use super::{reset, status, xcp, xmlstorage};
 use crate::config::Group;
 use crate::http::{Request, Response};
 use crate::xcp::envelope::looks_like_envelope;
-use crate::{files, metrics, xss};
+use crate::{files, metrics};
 
 pub type Handler = fn(&mut Worker, &Request) -> Response;
 
@@ -59,30 +59,35 @@ pub fn routes() -> Vec<Route> {
         route("GET", Exact("/healthz"), Status, status::healthz),
         route("GET", Exact("/metrics"), Status, status::metrics),
         // xmlStorageSystem: XML-RPC, SOAP 1.1 and its WSDL, and the sibling namespaces.
-        route("POST", PrefixAnyCase("/RPC2"), Xmlstorage, xss::handle_rpc2),
+        route(
+            "POST",
+            PrefixAnyCase("/RPC2"),
+            Xmlstorage,
+            xmlstorage::handle_rpc2,
+        ),
         route(
             "POST",
             Exact("/xmlStorageSystem"),
             Xmlstorage,
-            xss::handle_soap,
+            xmlstorage::handle_soap,
         ),
         route(
             "GET",
             Exact("/xmlStorageSystem"),
             Xmlstorage,
-            xss::handle_wsdl,
+            xmlstorage::handle_wsdl,
         ),
         route(
             "GET",
             Exact("/weblogUpdates/changes.xml"),
             Xmlstorage,
-            xss::serve_changes,
+            xmlstorage::serve_changes,
         ),
         route(
             "GET",
             Prefix("/initialResources/"),
             Xmlstorage,
-            xss::serve_initial_resource,
+            xmlstorage::serve_initial_resource,
         ),
         // The page behind a password reset link.
         route("GET", Prefix("/reset/"), Reset, reset::show),
@@ -218,7 +223,7 @@ impl Router {
 /// 404 for a group this listener does not serve, in the protocol's own form where it has one.
 fn not_served(ctx: &Worker, group: Group, req: &Request) -> Response {
     match group {
-        Group::Xmlstorage => xss::not_served(req),
+        Group::Xmlstorage => xmlstorage::not_served(req),
         Group::Xcp => xcp::not_served(ctx, req),
         Group::Files | Group::Reset | Group::Status => Response::text(
             404,

@@ -3,7 +3,6 @@
 //! endpoints layer (and the start-up code that builds these) sees them; the code below takes
 //! the narrow handles it needs.
 
-use std::sync::mpsc::SyncSender;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use rusqlite::Connection;
@@ -13,7 +12,7 @@ use crate::credentials::Credentials;
 use crate::http;
 use crate::reset::ResetLinks;
 use crate::reset::limits::Throttle;
-use crate::xss::Notification;
+use crate::xss::notify::Notifier;
 
 /// What every request handler may read: fixed for the life of the process.
 pub struct Shared {
@@ -25,7 +24,7 @@ pub struct Shared {
     /// argon2id hashing and the verified-credential cache, shared by all workers.
     pub credentials: Credentials,
     /// Change notifications for rssCloud subscribers, delivered by a background thread.
-    pub notifier: SyncSender<Notification>,
+    pub notifier: Notifier,
     /// Password reset links, for every "mail my password" entry point.
     pub reset: Arc<dyn ResetLinks>,
     /// Invalid reset links opened, per address.
@@ -42,7 +41,7 @@ impl Shared {
         config: Config,
         urls: PublicUrls,
         credentials: Credentials,
-        notifier: SyncSender<Notification>,
+        notifier: Notifier,
         reset: Arc<dyn ResetLinks>,
     ) -> Shared {
         Shared {
@@ -111,7 +110,7 @@ pub fn test_worker(reset: Arc<dyn ResetLinks>) -> (tempfile::TempDir, Worker) {
         files: "http://files".into(),
         xmlstorage: "http://public".into(),
     };
-    let notifier = std::sync::mpsc::sync_channel(1).0;
+    let notifier = Notifier::disconnected();
     let shared = Shared::new(Config::default(), urls, credentials, notifier, reset);
     (dir, Worker::new(Arc::new(shared), db))
 }
