@@ -7,7 +7,7 @@
 //! Without it, 240,000 `<i4>` values in a 6 MB body cost ~40 times the body in a tree of
 //! elements and values: six such requests in parallel held 1.4 GiB.
 
-use super::{ErrorKind, XmlError};
+use super::text::{ErrorKind, XmlError};
 
 /// A decode may use at most this many times the size of the body it decodes.
 pub const DECODE_FACTOR: usize = 4;

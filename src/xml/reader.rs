@@ -15,7 +15,7 @@ use std::rc::Rc;
 
 use quick_xml::events::{BytesStart, Event as QuickEvent};
 
-use super::{XML_NS, XmlError, is_xml_char, is_xml_whitespace, truncate};
+use super::text::{XML_NS, XmlError, is_xml_char, is_xml_whitespace, truncate};
 
 /// The most elements and attributes, together, one document may have. Real requests (even
 /// thousands of files in one call) stay far below; the decoders' memory allowance

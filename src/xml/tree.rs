@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use super::allowance::Allowance;
 use super::reader::{self, Attribute, Event, Reader, Scope, split_qname};
-use super::{Encoding, XmlError, decode_body, is_xml_whitespace};
+use super::text::{Encoding, XmlError, decode_body, is_xml_whitespace};
 
 /// A parsed document and the encoding its bytes were in.
 #[derive(Debug, Clone)]
