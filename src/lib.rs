@@ -1,10 +1,14 @@
 //! passlink: xmlStorageSystem and OpenSRS XCP password services on one SQLite file.
 //!
-//! The flow of a request is one way: bytes, codec, method, store, result, codec, bytes.
-//! [`http`] turns bytes into requests, [`router`] picks the handler, and the modules that own
-//! the tables hold the SQL.
+//! The flow of a request is one way: bytes, HTTP layer, endpoint, codec, method, store, result,
+//! codec, bytes. [`http`] turns bytes into requests; the (private) endpoints layer routes them,
+//! decodes them with a codec ([`xmlrpc`], [`soap`], [`xcp::envelope`]) and calls the methods
+//! ([`xss`], [`xcp::commands`]), which work on typed values through narrow handles; the modules
+//! that own the tables hold the SQL. `ARCHITECTURE.md` maps the house.
 
 #![forbid(unsafe_code)]
+// What has always been true, made a rule: a failure is an error value, never a panic.
+#![warn(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod accounts;
 pub mod cli;
@@ -15,6 +19,7 @@ pub mod db;
 mod endpoints;
 pub mod files;
 pub mod hex;
+pub mod housekeeping;
 pub mod http;
 pub mod lock;
 pub mod logging;

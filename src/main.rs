@@ -1,4 +1,5 @@
 #![forbid(unsafe_code)]
+#![warn(clippy::unwrap_used, clippy::expect_used)]
 
 fn main() -> std::process::ExitCode {
     passlink::cli::run()
