@@ -5,6 +5,7 @@ mod cli;
 mod config;
 mod faults;
 mod http;
+mod layers;
 mod lifecycle;
 mod listeners;
 mod litestream;
