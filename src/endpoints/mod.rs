@@ -3,6 +3,7 @@
 //! serves one group of `config::Group`, turning requests into the typed calls of the layer
 //! below and their results back into responses.
 
+pub mod files;
 pub mod reset;
 pub mod router;
 pub mod status;

@@ -2,11 +2,11 @@
 //! [`routes`], and nowhere else.
 
 use super::worker::Worker;
-use super::{reset, status, xcp, xmlstorage};
+use super::{files, reset, status, xcp, xmlstorage};
 use crate::config::Group;
 use crate::http::{Request, Response};
+use crate::metrics;
 use crate::xcp::envelope::looks_like_envelope;
-use crate::{files, metrics};
 
 pub type Handler = fn(&mut Worker, &Request) -> Response;
 
