@@ -104,6 +104,7 @@ fn server_options(config: &Config) -> ServerOptions {
         keepalive_timeout: Duration::from_secs(s.keepalive_timeout_secs.get()),
         shutdown_grace: Duration::from_secs(s.shutdown_grace_secs.get()),
         log_path: router::log_path,
+        body_limit: router::body_limit,
         trusted_proxies: s.trusted_proxies.clone(),
         client_ip_header: s.client_ip_header,
     }

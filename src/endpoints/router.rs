@@ -6,6 +6,7 @@ use super::{files, reset, status, xcp, xmlstorage};
 use crate::config::Group;
 use crate::http::{Request, Response};
 use crate::metrics;
+use crate::reset::form::MAX_FORM_BYTES;
 use crate::xcp::envelope::looks_like_envelope;
 
 pub type Handler = fn(&mut Worker, &Request) -> Response;
@@ -41,21 +42,29 @@ pub struct Route {
     pub path: PathMatch,
     pub group: Group,
     pub handler: Handler,
+    /// The largest body this route takes, if smaller than `server.max_body_bytes`: the HTTP
+    /// layer refuses a larger one before reading it ([`body_limit`]).
+    pub max_body: Option<u64>,
 }
 
 /// The routing table. Later protocols add their rows here.
-pub fn routes() -> Vec<Route> {
+pub fn routes() -> &'static [Route] {
+    ROUTES
+}
+
+const ROUTES: &[Route] = {
     use Group::{Files, Reset, Status, Xcp, Xmlstorage};
     use PathMatch::{Exact, Fallback, Prefix, PrefixAnyCase};
-    fn route(method: &'static str, path: PathMatch, group: Group, handler: Handler) -> Route {
+    const fn route(method: &'static str, path: PathMatch, group: Group, handler: Handler) -> Route {
         Route {
             method,
             path,
             group,
             handler,
+            max_body: None,
         }
     }
-    vec![
+    &[
         route("GET", Exact("/healthz"), Status, status::healthz),
         route("GET", Exact("/metrics"), Status, status::metrics),
         // xmlStorageSystem: XML-RPC, SOAP 1.1 and its WSDL, and the sibling namespaces.
@@ -91,7 +100,11 @@ pub fn routes() -> Vec<Route> {
         ),
         // The page behind a password reset link.
         route("GET", Prefix("/reset/"), Reset, reset::show),
-        route("POST", Prefix("/reset/"), Reset, reset::submit),
+        // The form: two passwords and a token, read only up to its own limit.
+        Route {
+            max_body: Some(MAX_FORM_BYTES as u64),
+            ..route("POST", Prefix("/reset/"), Reset, reset::submit)
+        },
         // Users' stored files.
         route("GET", Prefix("/users/"), Files, files::serve),
         // OpenSRS XCP: an OPS envelope POSTed to `/` (an empty target is read as `/`), or to a
@@ -99,7 +112,7 @@ pub fn routes() -> Vec<Route> {
         route("POST", Exact("/"), Xcp, xcp::handle),
         route("POST", Fallback, Xcp, xcp::handle_any_target),
     ]
-}
+};
 
 /// The groups one listener serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -124,7 +137,7 @@ impl Serves {
 }
 
 pub struct Router {
-    routes: Vec<Route>,
+    routes: &'static [Route],
     /// By listener index.
     listeners: Vec<Serves>,
 }
@@ -232,6 +245,19 @@ fn not_served(ctx: &Worker, group: Group, req: &Request) -> Response {
     }
 }
 
+/// The largest body a request may send to the route its method and path lead to
+/// ([`Route::max_body`]); `u64::MAX` where the route sets none (`server.max_body_bytes` then
+/// applies alone). For [`crate::http::ServerOptions::body_limit`].
+pub fn body_limit(method: &str, path: &str) -> u64 {
+    let method = if method == "HEAD" { "GET" } else { method };
+    ROUTES
+        .iter()
+        .filter(|r| !matches!(r.path, PathMatch::Fallback))
+        .find(|r| r.method == method && r.path.matches(path))
+        .and_then(|r| r.max_body)
+        .unwrap_or(u64::MAX)
+}
+
 /// How a request path appears in the log: escaped, capped, and with bearer tokens in the
 /// path (reset links) replaced, since whoever reads the log must not be able to use them.
 pub fn log_path(path: &str) -> String {
@@ -284,6 +310,15 @@ mod tests {
         ] {
             assert!(page.contains(series), "{series} missing from\n{page}");
         }
+    }
+
+    #[test]
+    fn the_reset_form_has_its_own_body_limit() {
+        assert_eq!(body_limit("POST", "/reset/abc"), 8 * 1024);
+        assert_eq!(body_limit("GET", "/reset/abc"), u64::MAX);
+        assert_eq!(body_limit("POST", "/RPC2"), u64::MAX);
+        assert_eq!(body_limit("POST", "/"), u64::MAX);
+        assert_eq!(body_limit("POST", "/elsewhere"), u64::MAX);
     }
 
     #[test]

@@ -82,6 +82,10 @@ pub struct ServerOptions {
     pub shutdown_grace: Duration,
     /// How a request path is written into the log (the app redacts tokens in paths).
     pub log_path: fn(&str) -> String,
+    /// The largest body a request may send, by its method and path (the routes' own limits;
+    /// `u64::MAX` where a route has none). `max_body_bytes` applies as well. A declared length
+    /// above it is refused with 413 before a byte of the body is read.
+    pub body_limit: fn(&str, &str) -> u64,
     /// Peers whose forwarding headers name the client (see [`client`]).
     pub trusted_proxies: Vec<Cidr>,
     /// The one header those peers name the client in; every other is ignored.
@@ -427,6 +431,9 @@ enum State {
         /// When the whole body must have arrived, at the slowest allowed rate.
         due: Instant,
         body_started: Instant,
+        /// The largest body this request may have: its route's limit, at most
+        /// `max_body_bytes`.
+        max_body: u64,
     },
     /// A response is partly written.
     Writing { out: Output, then: After },
@@ -1102,6 +1109,12 @@ fn advance(conn: &mut Conn, options: &ServerOptions, budget: &Arc<Budget>) -> Pr
         };
         let (head, used) = parsed;
         conn.buf.drain(..used);
+        let max_body = (options.body_limit)(&head.method, head.path()).min(options.max_body_bytes);
+        if let Framing::Length(n) = head.framing
+            && n > max_body
+        {
+            return Progress::Refused(RequestError::BodyTooLarge);
+        }
         // The head is parsed: its bytes are no longer held (the body's are, from now on).
         settle_buffer(conn);
         // Who the client is comes from the head alone; the body's bytes count against it.
@@ -1134,6 +1147,7 @@ fn advance(conn: &mut Conn, options: &ServerOptions, budget: &Arc<Budget>) -> Pr
             continue_pending,
             due,
             body_started: now,
+            max_body,
         };
         conn.deadline = (now + options.read_timeout).min(due);
     }
@@ -1145,6 +1159,7 @@ fn advance(conn: &mut Conn, options: &ServerOptions, budget: &Arc<Budget>) -> Pr
         continue_pending,
         due,
         body_started,
+        max_body,
         ..
     } = &mut conn.state
     else {
@@ -1164,7 +1179,7 @@ fn advance(conn: &mut Conn, options: &ServerOptions, budget: &Arc<Budget>) -> Pr
                 arriving
                     .max(CHUNKED_STEP)
                     .max(hold.bytes().saturating_mul(2))
-                    .min(options.max_body_bytes)
+                    .min(*max_body)
             }
         }
     };
@@ -1191,15 +1206,13 @@ fn advance(conn: &mut Conn, options: &ServerOptions, budget: &Arc<Budget>) -> Pr
             body.len() as u64 == n
         }
         // What is held covers all that is buffered (see `wanted`), so the body stays within it.
-        (Framing::Chunked, Some(decoder)) => {
-            match decoder.feed(&conn.buf, body, options.max_body_bytes) {
-                Ok(used) => {
-                    conn.buf.drain(..used);
-                    decoder.is_done()
-                }
-                Err(e) => return Progress::Refused(e),
+        (Framing::Chunked, Some(decoder)) => match decoder.feed(&conn.buf, body, *max_body) {
+            Ok(used) => {
+                conn.buf.drain(..used);
+                decoder.is_done()
             }
-        }
+            Err(e) => return Progress::Refused(e),
+        },
         _ => true,
     };
     if conn.buf.len() != before {
@@ -1715,6 +1728,7 @@ mod tests {
             keepalive_timeout: Duration::from_secs(5),
             shutdown_grace: Duration::from_secs(5),
             log_path: |p| p.to_string(),
+            body_limit: |_, _| u64::MAX,
             trusted_proxies: Vec::new(),
             client_ip_header: client::ClientIpHeader::default(),
         }

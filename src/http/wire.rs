@@ -437,16 +437,28 @@ pub struct Request {
     pub received: Instant,
 }
 
+impl Head {
+    /// The path part of the request target, as [`Request::path`] gives it.
+    pub fn path(&self) -> &str {
+        path_of(&self.target)
+    }
+}
+
+/// The path part of a request target, without the query. An absolute-form target
+/// (`http://host/path`, as some proxies and old clients send) yields its path.
+fn path_of(target: &str) -> &str {
+    let target = match strip_scheme(target) {
+        Some(rest) => rest.find('/').map_or("/", |i| &rest[i..]),
+        None => target,
+    };
+    target.split(['?', '#']).next().unwrap_or(target)
+}
+
 impl Request {
     /// The path part of the request target, without the query. An absolute-form target
     /// (`http://host/path`, as some proxies and old clients send) yields its path.
     pub fn path(&self) -> &str {
-        let target = self.target.as_str();
-        let target = match strip_scheme(target) {
-            Some(rest) => rest.find('/').map_or("/", |i| &rest[i..]),
-            None => target,
-        };
-        target.split(['?', '#']).next().unwrap_or(target)
+        path_of(&self.target)
     }
 
     pub fn query(&self) -> Option<&str> {

@@ -361,3 +361,65 @@ fn a_chunk_size_near_u64_max_gets_413_and_the_server_lives() {
     assert_eq!(resp.status, 413);
     server.assert_healthy(Duration::from_secs(2));
 }
+
+#[test]
+fn the_reset_form_is_refused_above_its_own_limit_before_it_is_read() {
+    let server = Server::start();
+    let token = "A".repeat(43);
+    // A declared length over the form's 8 KiB: 413 at once, though no byte of it was sent.
+    let start = Instant::now();
+    let mut stream = TcpStream::connect(server.addr).unwrap();
+    let head = format!(
+        "POST /reset/{token} HTTP/1.1\r\nHost: t\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 9000\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    let bytes = read_to_close(&mut stream, Duration::from_secs(5));
+    let (resp, _) = parse_response(&bytes).expect("a response");
+    assert_eq!(resp.status, 413);
+    assert_eq!(resp.header("Connection"), Some("close"));
+    assert!(start.elapsed() < Duration::from_secs(3), "answered at once");
+    server.assert_healthy(SECOND);
+
+    // A chunked form that grows past the limit is refused as it arrives.
+    let chunk = "a".repeat(4096);
+    let chunked = format!(
+        "POST /reset/{token} HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n\
+         1000\r\n{chunk}\r\n1000\r\n{chunk}\r\n1000\r\n{chunk}\r\n0\r\n\r\n"
+    );
+    let bytes = exchange(server.addr, chunked.as_bytes(), Duration::from_secs(5));
+    let (resp, _) = parse_response(&bytes).expect("a response");
+    assert_eq!(resp.status, 413);
+    server.assert_healthy(SECOND);
+
+    // Up to the limit the form reaches the page, which answers for the (unknown) link.
+    let form = format!("password={}", "b".repeat(8 * 1024 - 9));
+    let request = format!(
+        "POST /reset/{token} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
+        form.len()
+    );
+    let bytes = exchange(server.addr, request.as_bytes(), Duration::from_secs(5));
+    let (resp, _) = parse_response(&bytes).expect("a response");
+    assert_ne!(resp.status, 413, "an 8 KiB form is within the limit");
+    assert!(
+        resp.header("Content-Type")
+            .is_some_and(|t| t.starts_with("text/html")),
+        "the reset page answered: {resp:?}"
+    );
+
+    // Other routes keep the server-wide limit.
+    let body = format!(
+        "<?xml version=\"1.0\"?><methodCall><methodName>x</methodName><params/></methodCall>{}",
+        " ".repeat(9000)
+    );
+    let request = format!(
+        "POST /RPC2 HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Type: text/xml\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let bytes = exchange(server.addr, request.as_bytes(), Duration::from_secs(5));
+    let (resp, _) = parse_response(&bytes).expect("a response");
+    assert_eq!(resp.status, 200, "XML-RPC answers in its own form");
+    server.assert_healthy(SECOND);
+}
