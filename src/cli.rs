@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 use crate::config::{Config, Source};
 use crate::db;
+use crate::logins::{Login, passwords};
 use crate::serve::{self, AppError};
 
 /// Exit status for a configuration error (sysexits EX_CONFIG), so that systemd's
@@ -422,15 +423,15 @@ fn run_user(config: &Config, command: UserCommand) -> Result<(), AppError> {
                     error,
                 })?;
             let password = line.trim_end_matches(['\r', '\n']);
-            if let Err(why) = accounts::check_password_policy(password) {
+            let login = Login::XssUser(u.id);
+            if let Err(why) = passwords::check(login, password, &config.xcp) {
                 return Err(AppError::Invalid(why));
             }
             let credentials = crate::credentials::Credentials::new(1, std::time::Duration::ZERO);
             let hash = credentials
-                .hash(&crate::hex::md5_hex(password.as_bytes()))
+                .hash(&passwords::credential(login, password))
                 .map_err(|e| AppError::Invalid(e.to_string()))?;
-            db::write(&mut conn, |tx| accounts::set_password_hash(tx, u.id, &hash))
-                .map_err(db_err)?;
+            db::write(&mut conn, |tx| passwords::set_hash(tx, login, &hash)).map_err(db_err)?;
             println!("user {} ({}): password changed", u.usernum(), u.email);
         }
         UserCommand::Remove { user } => {

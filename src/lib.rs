@@ -23,6 +23,7 @@ pub mod housekeeping;
 pub mod http;
 pub mod lock;
 pub mod logging;
+pub mod logins;
 pub mod mail;
 pub mod metrics;
 pub mod reset;

@@ -7,17 +7,16 @@ use base64::Engine as _;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::accounts;
 use crate::clock;
 use crate::credentials::CredentialError;
 use crate::db;
 use crate::endpoints::worker::Worker;
 use crate::http::{Request, Response};
+use crate::logins::{Login, passwords};
 use crate::metrics::{METRICS, RateLimit, ResetEvent};
 use crate::reset::form::parse_form;
 use crate::reset::templates::escape_html;
-use crate::reset::{Login, TokenRow, consume, find_token, void_tokens};
-use crate::xcp::{cookies, domains, profiles};
+use crate::reset::{TokenRow, consume, find_token, void_tokens};
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;line-height:1.5;margin:0;\
 background:#f5f5f4;color:#1c1917}main{max-width:28rem;margin:3rem auto;padding:2rem;\
@@ -101,19 +100,7 @@ fn unavailable() -> Response {
 
 /// The policy text shown under the first field.
 fn policy(ctx: &Worker, login: Login) -> String {
-    match login {
-        Login::XssUser(_) => "8 to 128 characters: letters, digits, spaces and punctuation \
-                              (printable ASCII)."
-            .to_string(),
-        Login::Profile(_) | Login::SubUser(_) => {
-            let config = ctx.shared.config();
-            let xcp = &config.xcp;
-            format!(
-                "{} to {} characters: A-Z, a-z, 0-9 and []()!@$^,.~|=-+_{{}}#\".",
-                xcp.password_min_length, xcp.password_max_length
-            )
-        }
-    }
+    passwords::policy(login, &ctx.shared.config().xcp)
 }
 
 /// Which field an error belongs to.
@@ -271,12 +258,7 @@ pub fn submit(ctx: &mut Worker, req: &Request) -> Response {
             Some((Field::Password2, "The two passwords do not match.")),
         );
     }
-    let rule = match row.login {
-        Login::XssUser(_) => accounts::check_password_policy(&data.password),
-        Login::Profile(_) | Login::SubUser(_) => {
-            domains::check_password(&data.password, &ctx.shared.config().xcp)
-        }
-    };
+    let rule = passwords::check(row.login, &data.password, &ctx.shared.config().xcp);
     if let Err(why) = rule {
         let mut why = why;
         if let Some(first) = why.get(..1) {
@@ -284,11 +266,8 @@ pub fn submit(ctx: &mut Worker, req: &Request) -> Response {
         }
         return form(ctx, &row, 422, Some((Field::Password, &why)));
     }
-    // xmlStorageSystem clients send the MD5 of the password, so that is what is hashed.
-    let credential = match row.login {
-        Login::XssUser(_) => crate::hex::md5_hex(data.password.as_bytes()),
-        _ => data.password.clone(),
-    };
+    // What the login's clients send is what is hashed (the MD5 for xmlStorageSystem).
+    let credential = passwords::credential(row.login, &data.password);
     let hash = match ctx.shared.credentials.hash(&credential) {
         Ok(hash) => hash,
         Err(CredentialError::Busy) => return busy(),
@@ -306,14 +285,7 @@ pub fn submit(ctx: &mut Worker, req: &Request) -> Response {
         if !consume(tx, &token, now)? {
             return Ok(false);
         }
-        let updated = match login {
-            Login::XssUser(id) => accounts::set_password_hash(tx, id, &hash)?,
-            Login::Profile(_) | Login::SubUser(_) => {
-                let updated = profiles::set_password_hash(tx, login, &hash)?;
-                cookies::delete_for_login(tx, login)?;
-                updated
-            }
-        };
+        let updated = passwords::set_hash(tx, login, &hash)?;
         void_tokens(tx, login, now)?;
         Ok(updated)
     });
@@ -330,17 +302,7 @@ pub fn submit(ctx: &mut Worker, req: &Request) -> Response {
     // Cached verifications of the old password must not outlive it.
     ctx.shared.credentials.forget_all();
     log::info!("reset: password set for {login} through a reset link");
-    let next = match login {
-        Login::XssUser(_) => {
-            "Enter the new password in your weblog client (for Radio UserLand: \
-                              the community server password in Preferences) the next time it \
-                              asks."
-        }
-        Login::Profile(_) | Login::SubUser(_) => {
-            "Log in to your domain management with the new password. Earlier sessions have \
-             been signed out."
-        }
-    };
+    let next = passwords::after_change(login);
     page(
         200,
         "Password changed",

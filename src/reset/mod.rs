@@ -24,56 +24,11 @@ use sha2::{Digest, Sha256};
 use crate::accounts;
 use crate::clock;
 use crate::config::ResetConfig;
+use crate::logins::Login;
 use crate::mail::{self, Waker};
 use crate::metrics::{METRICS, RateLimit, ResetEvent};
 use limits::Buckets;
 pub use templates::Templates;
-
-/// Whose password a link resets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Login {
-    /// An xmlStorageSystem user (`users.id`).
-    XssUser(i64),
-    /// A domain owner's management profile (`profiles.id`).
-    Profile(i64),
-    /// A profile's sub-user (`subusers.id`).
-    SubUser(i64),
-}
-
-impl Login {
-    fn kind(self) -> &'static str {
-        match self {
-            Login::XssUser(_) => "user",
-            Login::Profile(_) => "profile",
-            Login::SubUser(_) => "subuser",
-        }
-    }
-
-    fn id(self) -> i64 {
-        match self {
-            Login::XssUser(id) | Login::Profile(id) | Login::SubUser(id) => id,
-        }
-    }
-
-    fn from_row(kind: &str, id: i64) -> Option<Login> {
-        match kind {
-            "user" => Some(Login::XssUser(id)),
-            "profile" => Some(Login::Profile(id)),
-            "subuser" => Some(Login::SubUser(id)),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for Login {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Login::XssUser(id) => write!(f, "user {id}"),
-            Login::Profile(id) => write!(f, "profile {id}"),
-            Login::SubUser(id) => write!(f, "sub-user {id}"),
-        }
-    }
-}
 
 /// A request for a link.
 #[derive(Debug, Clone)]
@@ -191,7 +146,7 @@ pub fn find_token(conn: &Connection, token: &str) -> rusqlite::Result<Option<Tok
     .map(|row| {
         row.and_then(|(kind, id, account, csrf, expires_at, ended_at)| {
             Some(TokenRow {
-                login: Login::from_row(&kind, id)?,
+                login: Login::from_kind(&kind, id)?,
                 account,
                 csrf,
                 expires_at,

@@ -41,8 +41,10 @@ use crate::config::XcpConfig;
 use crate::credentials::Credentials;
 use crate::credentials::{Caching, CredentialError, Stored};
 use crate::db;
+use crate::logins::Login;
+use crate::logins::passwords;
 use crate::metrics::{self, Note};
-use crate::reset::{LinkRequest, Login, ResetError, ResetLinks};
+use crate::reset::{LinkRequest, ResetError, ResetLinks};
 
 /// The same text for a wrong username, a wrong password and a domain outside the profile, so
 /// `set cookie` tells an attacker nothing about which was wrong.
@@ -918,11 +920,10 @@ fn change_password(
     let login = scope.account.login;
     let reset = env.reset;
     db::write(env.db, |tx| -> Step<()> {
-        if !profiles::set_password_hash(tx, login, &hash)? {
+        // Whoever holds an old session or an old reset link loses it with the old password.
+        if !passwords::set_hash(tx, login, &hash)? {
             return fail(480, "Login not found");
         }
-        // Whoever holds an old session or an old reset link loses it with the old password.
-        cookies::delete_for_login(tx, login)?;
         reset.invalidate(tx, login)?;
         Ok(())
     })?;
@@ -1102,7 +1103,7 @@ fn modify_subuser(
     db::write(env.db, |tx| -> Step<()> {
         profiles::modify_subuser(tx, id, username, hash.as_deref(), permission)?;
         if hash.is_some() {
-            cookies::delete_for_login(tx, sub.login)?;
+            passwords::end_sessions(tx, sub.login)?;
             reset.invalidate(tx, sub.login)?;
         }
         Ok(())

@@ -5,7 +5,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
-use crate::reset::Login;
+use crate::logins::Login;
 
 /// A live session.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,7 +5,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::domains::Contact;
-use crate::reset::Login;
+use crate::logins::Login;
 
 /// A domain as the XCP commands see it: only when it belongs to the asking reseller.
 #[derive(Debug, Clone)]

@@ -1,0 +1,101 @@
+//! Passwords, per kind of login: the policy a new one must meet (and the text that says it),
+//! the credential that is hashed (xmlStorageSystem clients send the MD5 hex of the password;
+//! XCP sends the password), setting the new hash, and ending the sessions of the old one.
+
+use rusqlite::Connection;
+
+use super::Login;
+use crate::accounts;
+use crate::config::XcpConfig;
+use crate::hex::md5_hex;
+use crate::xcp::{cookies, domains, profiles};
+
+/// The policy as the reset page states it.
+pub fn policy(login: Login, xcp: &XcpConfig) -> String {
+    match login {
+        Login::XssUser(_) => "8 to 128 characters: letters, digits, spaces and punctuation \
+                              (printable ASCII)."
+            .to_string(),
+        Login::Profile(_) | Login::SubUser(_) => format!(
+            "{} to {} characters: A-Z, a-z, 0-9 and []()!@$^,.~|=-+_{{}}#\".",
+            xcp.password_min_length, xcp.password_max_length
+        ),
+    }
+}
+
+/// Whether `password` meets the login's policy; the reason, in lower case, if not.
+pub fn check(login: Login, password: &str, xcp: &XcpConfig) -> Result<(), String> {
+    match login {
+        Login::XssUser(_) => accounts::check_password_policy(password),
+        Login::Profile(_) | Login::SubUser(_) => domains::check_password(password, xcp),
+    }
+}
+
+/// What is hashed and stored for `password`: what the login's clients send.
+pub fn credential(login: Login, password: &str) -> String {
+    match login {
+        Login::XssUser(_) => md5_hex(password.as_bytes()),
+        Login::Profile(_) | Login::SubUser(_) => password.to_string(),
+    }
+}
+
+/// Stores `hash` as the login's password and ends the sessions opened with the old one.
+/// `false` if the login no longer exists.
+pub fn set_hash(conn: &Connection, login: Login, hash: &str) -> rusqlite::Result<bool> {
+    let updated = match login {
+        Login::XssUser(id) => accounts::set_password_hash(conn, id, hash)?,
+        Login::Profile(_) | Login::SubUser(_) => profiles::set_password_hash(conn, login, hash)?,
+    };
+    end_sessions(conn, login)?;
+    Ok(updated)
+}
+
+/// Ends the sessions a login holds: XCP cookies. (xmlStorageSystem clients hold none: they
+/// send the credential with every call.)
+pub fn end_sessions(conn: &Connection, login: Login) -> rusqlite::Result<()> {
+    match login {
+        Login::XssUser(_) => {}
+        Login::Profile(_) | Login::SubUser(_) => {
+            cookies::delete_for_login(conn, login)?;
+        }
+    }
+    Ok(())
+}
+
+/// What the owner of the login does next, once a new password is set.
+pub fn after_change(login: Login) -> &'static str {
+    match login {
+        Login::XssUser(_) => {
+            "Enter the new password in your weblog client (for Radio UserLand: the community \
+             server password in Preferences) the next time it asks."
+        }
+        Login::Profile(_) | Login::SubUser(_) => {
+            "Log in to your domain management with the new password. Earlier sessions have \
+             been signed out."
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_kind_has_its_own_rule_and_credential() {
+        let xcp = XcpConfig::default();
+        let user = Login::XssUser(1);
+        let profile = Login::Profile(1);
+        assert!(
+            check(user, "a b c d e", &xcp).is_ok(),
+            "spaces are printable ASCII"
+        );
+        assert!(
+            check(profile, "a b c d e", &xcp).is_err(),
+            "OpenSRS has no spaces"
+        );
+        assert!(check(user, "short", &xcp).is_err());
+        assert_eq!(credential(user, "asdf"), "912ec803b2ce49e4a541068d495ab570");
+        assert_eq!(credential(profile, "asdf"), "asdf");
+        assert!(policy(profile, &xcp).contains(&xcp.password_min_length.to_string()));
+    }
+}
