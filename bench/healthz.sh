@@ -34,9 +34,7 @@ build_release
 make_tmp
 
 # --- passlink ---
-PORT_PASSLINK="$(free_port)"
-write_passlink_config "$TMP/passlink.toml" "$PORT_PASSLINK" "$TMP/data"
-start_passlink "$TMP/passlink.toml" "$PORT_PASSLINK" "$TMP/passlink.log"
+passlink_up    # PORT_PASSLINK
 URL_PASSLINK="http://127.0.0.1:$PORT_PASSLINK/healthz"
 body="$(curl -fsS "$URL_PASSLINK")"
 log "passlink /healthz answered: $body"
@@ -45,13 +43,7 @@ idle_rss_kb="$(proc_kb "$PID_PASSLINK" VmRSS)"
 # --- 4. nginx -----------------------------------------------------------------------------------
 PORT_NGINX="$(free_port)"
 URL_NGINX="http://127.0.0.1:$PORT_NGINX/healthz"
-start_nginx "    server {
-        listen 127.0.0.1:$PORT_NGINX;
-        location = /healthz {
-            default_type text/plain;
-            return 200 \"ok\\n\";
-        }
-    }" "$URL_NGINX"
+start_nginx "$(nginx_return_server "127.0.0.1:$PORT_NGINX" /healthz text/plain '"ok\n"')" "$URL_NGINX"
 
 # --- 5. load ------------------------------------------------------------------------------------
 declare -A RPS P50 P99 URL
@@ -60,11 +52,7 @@ WRK_CMD="wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency URL"
 
 run_wrk() {
     local name="$1" i="$2" e
-    log "wrk run $i/$RUNS: $name"
-    run_wrk_to "$TMP/wrk-$name-$i.txt" "-t$THREADS" "-c$CONNECTIONS" "-d$DURATION" --latency "${URL[$name]}"
-    RPS[$name]+="$W_RPS "
-    P50[$name]+="$W_P50 "
-    P99[$name]+="$W_P99 "
+    wrk_run "$name" "$i" "${URL[$name]}"
     for e in "${W_ERRORS[@]}"; do
         PROBLEMS+=("$name run $i: $e")
     done
@@ -131,26 +119,11 @@ PY
 done
 
 # --- 7. report ----------------------------------------------------------------------------------
-# The RPS/P50/P99 entries hold space-separated numbers, split on purpose where used.
-# shellcheck disable=SC2086
-med_rps_nginx="$(median ${RPS[nginx]})"
-
 mkdir -p "$RESULTS_DIR"
 {
     echo "# passlink \`GET /healthz\` vs nginx fixed reply"
     echo
-    echo "| server | req/s (median of $RUNS) | p50 | p99 | ratio to nginx |"
-    echo "| --- | ---: | ---: | ---: | ---: |"
-    for name in passlink nginx; do
-        # shellcheck disable=SC2086
-        rps="$(median ${RPS[$name]})"
-        # shellcheck disable=SC2086
-        p50="$(median ${P50[$name]})"
-        # shellcheck disable=SC2086
-        p99="$(median ${P99[$name]})"
-        ratio="$(awk -v a="$rps" -v b="$med_rps_nginx" 'BEGIN { printf "%.2f", a / b }')"
-        printf '| %s | %.0f | %s | %s | %s |\n' "$name" "$rps" "$(fmt_ms "$p50")" "$(fmt_ms "$p99")" "$ratio"
-    done
+    server_table
     echo
     echo "- req/s of each run: passlink ${RPS[passlink]% }; nginx ${RPS[nginx]% }"
     echo "- passlink idle RSS (right after start, before load): $(fmt_mib "$idle_rss_kb")"
@@ -162,14 +135,7 @@ mkdir -p "$RESULTS_DIR"
     echo "- passlink: $("$PASSLINK" version 2>/dev/null || echo unknown), commit $COMMIT, config \`[log] level = \"warn\"\`, other settings default"
     echo "- nginx: $(nginx_version), \`worker_processes auto\`, \`access_log off\`, \`return 200 \"ok\\n\"\`"
     echo "- wrk: $(wrk_version)"
-    if [ "${#PROBLEMS[@]}" -gt 0 ]; then
-        echo
-        echo "Problems seen:"
-        echo
-        for p in "${PROBLEMS[@]}"; do
-            echo "- $p"
-        done
-    fi
+    problems_section
 } >"$RESULTS"
 
 echo

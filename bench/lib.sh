@@ -13,10 +13,20 @@
 #   make_tmp                  # TMP (removed on exit) and PIDS (stopped on exit)
 #   write_passlink_config FILE PORT DATA_DIR [EXTRA_TOML]
 #   start_passlink CONFIG PORT LOGFILE        # PID_PASSLINK, once /healthz answers
+#   passlink_up                               # the above, plain config, on a free port: PORT_PASSLINK
+#   xmlrpc_post URL BODY; xmlrpc_register URL WHAT   # USERNUM, CAPS_BODY for EMAIL/PASSWORD_MD5
+#   reseller_add CONFIG NAME; domain_import CONFIG CSV N    # KEY; IMPORT_SECS
 #   start_nginx SERVER_BLOCKS READY_URL       # PID_NGINX, its config/pid/logs/temp in $TMP/nginx
+#   nginx_fixed_reply FILE OUT CONTENT_TYPE; nginx_reply_server LISTEN MATCH CONF [DIRECTIVE...]
+#   nginx_return_server LISTEN PATH TYPE TEXT # a `server` block answering `return 200 TEXT`
 #   run_wrk_to OUT WRK_ARGS...                # run wrk, print its output, parse_wrk it (W_*)
+#   wrk_run KEY I URL [WRK_ARGS...]           # run_wrk_to with the shared settings; RPS/P50/P99
 #   alternate_runs CALLBACK NAME...           # CALLBACK NAME i, RUNS times, names alternating
+#   server_table; passlink_medians; problems_section   # the reports' shared parts
 #   median, to_us, fmt_ms, fmt_mib, proc_kb PID FIELD, passlink_log_problems LOGFILE
+#
+# The wrk scripts are in bench/lua/ (post.lua, xcp.lua, and check.lua, which both load),
+# parametrised by environment variables.
 #
 # Nothing here touches anything outside the temporary directory, except apt-get when a tool is
 # missing and cargo's target/ directory.
@@ -170,6 +180,14 @@ start_passlink() {
     wait_ready "http://127.0.0.1:$port/healthz" "$PID_PASSLINK" passlink "$logfile"
 }
 
+# passlink_up: start_passlink with the plain config of write_passlink_config, $TMP/passlink.toml
+# (data in $TMP/data), on a free port, PORT_PASSLINK; its log in $TMP/passlink.log.
+passlink_up() {
+    PORT_PASSLINK="$(free_port)"
+    write_passlink_config "$TMP/passlink.toml" "$PORT_PASSLINK" "$TMP/data"
+    start_passlink "$TMP/passlink.toml" "$PORT_PASSLINK" "$TMP/passlink.log"
+}
+
 # Dies, with passlink's log, if passlink is gone; $1 names what was running.
 check_passlink_alive() {
     if ! kill -0 "$PID_PASSLINK" 2>/dev/null; then
@@ -192,6 +210,53 @@ passlink_log_problems() {
         printf '%s\n' "$lines" | tail -n 20 >&2
         PROBLEMS+=("passlink logged $(printf '%s\n' "$lines" | wc -l) WARN/ERROR line(s) during the run (last: $(printf '%s\n' "$lines" | tail -n 1))")
     fi
+}
+
+# --- seeding ------------------------------------------------------------------------------------
+# What a getServerCapabilities reply that accepts the credentials contains.
+FLERROR_OK='<name>flError</name><value><boolean>0</boolean>'
+
+# xmlrpc_post URL BODY: POSTs the XML-RPC call BODY to URL; prints the reply, fails on non-2xx.
+xmlrpc_post() {
+    curl -fsS --max-time 5 -H 'Content-Type: text/xml' --data-binary "$2" "$1"
+}
+
+# xmlrpc_register URL WHAT: registers EMAIL (name Bench, the password whose MD5 hex is
+# PASSWORD_MD5) by xmlStorageSystem.registerUser at URL. Sets REGISTER_BODY (the call), USERNUM
+# (from the reply) and CAPS_BODY (a getServerCapabilities call with those credentials); dies,
+# with passlink's log, with "registerUser WHAT failed" if the call fails.
+xmlrpc_register() {
+    local url="$1" what="$2" reply
+    REGISTER_BODY="<?xml version=\"1.0\"?><methodCall><methodName>xmlStorageSystem.registerUser</methodName><params><param><value>$EMAIL</value></param><param><value>Bench</value></param><param><value>$PASSWORD_MD5</value></param><param><value><int>5335</int></value></param><param><value>bench</value></param></params></methodCall>"
+    reply="$(xmlrpc_post "$url" "$REGISTER_BODY")" ||
+        { cat "$TMP/passlink.log" >&2; die "registerUser $what failed"; }
+    USERNUM="$(printf '%s\n' "$reply" |
+        sed -n 's/.*<name>usernum<\/name><value><string>\([0-9]\{7\}\)<\/string>.*/\1/p' | head -n 1)"
+    [ -n "$USERNUM" ] || { printf '%s\n' "$reply" >&2; die "no usernum in the registerUser reply"; }
+    CAPS_BODY="<?xml version=\"1.0\"?><methodCall><methodName>xmlStorageSystem.getServerCapabilities</methodName><params><param><value>$USERNUM</value></param><param><value>$PASSWORD_MD5</value></param></params></methodCall>"
+}
+
+# reseller_add CONFIG NAME: `passlink reseller add NAME`; KEY set to the private key it prints.
+reseller_add() {
+    local config="$1" name="$2"
+    log "reseller add $name"
+    "$PASSLINK" reseller add "$name" --config "$config" >"$TMP/reseller.out" 2>&1 ||
+        { cat "$TMP/reseller.out" >&2; die "reseller add failed"; }
+    KEY="$(sed -n 's/^private key (shown only now): \([0-9a-f]\{64\}\)$/\1/p' "$TMP/reseller.out")"
+    [ -n "$KEY" ] || { cat "$TMP/reseller.out" >&2; die "no private key in the reseller add output"; }
+}
+
+# domain_import CONFIG CSV N: `passlink domain import CSV`, which must report N domains;
+# IMPORT_SECS set to the seconds it took.
+domain_import() {
+    local config="$1" csv="$2" n="$3" start
+    start="$(date +%s.%N)"
+    "$PASSLINK" domain import "$csv" --config "$config" >"$TMP/import.out" 2>&1 ||
+        { cat "$TMP/import.out" >&2; die "domain import failed"; }
+    IMPORT_SECS="$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')"
+    grep -q "imported $n domain(s)" "$TMP/import.out" ||
+        { cat "$TMP/import.out" >&2; die "domain import did not report $n domains"; }
+    log "imported $n domains in $IMPORT_SECS s"
 }
 
 # proc_kb PID FIELD: a kB field of /proc/PID/status (VmRSS, VmHWM), as a number.
@@ -285,6 +350,40 @@ with open(out, "w") as f:
 PY
 }
 
+# nginx_reply_server LISTEN MATCH CONF [DIRECTIVE...]: an nginx `server` block for start_nginx:
+# `listen LISTEN;`, each DIRECTIVE (such as ssl_certificate) on a line of its own, /healthz
+# answering 200 'ok' (a READY_URL), and `location MATCH` ("= /", "/") answering with CONF, a
+# snippet from nginx_fixed_reply.
+nginx_reply_server() {
+    local listen="$1" match="$2" conf="$3" directive
+    shift 3
+    echo "    server {"
+    echo "        listen $listen;"
+    for directive in "$@"; do
+        echo "        $directive;"
+    done
+    echo "        location = /healthz {"
+    echo "            return 200 'ok';"
+    echo "        }"
+    echo "        location $match {"
+    echo "            include $conf;"
+    echo "        }"
+    echo "    }"
+}
+
+# nginx_return_server LISTEN PATH TYPE TEXT: an nginx `server` block for start_nginx: `listen
+# LISTEN;` and `location = PATH` answering `default_type TYPE; return 200 TEXT;`, TEXT being an
+# nginx string as written in the config, quotes included.
+nginx_return_server() {
+    echo "    server {"
+    echo "        listen $1;"
+    echo "        location = $2 {"
+    echo "            default_type $3;"
+    echo "            return 200 $4;"
+    echo "        }"
+    echo "    }"
+}
+
 nginx_version() { "$NGINX" -v 2>&1 | sed 's/^nginx version: //'; }
 wrk_version() { wrk -v 2>&1 | head -n 1 | awk '{print $1, $2}'; }
 cpu_model() {
@@ -326,10 +425,30 @@ run_wrk_to() {
     parse_wrk "$out"
 }
 
+# wrk_run KEY I URL [WRK_ARGS...]: run I of RUNS of wrk -tTHREADS -cCONNECTIONS -dDURATION
+# --latency [WRK_ARGS] URL, output in $TMP/wrk-KEY-I.txt (KEY "workload/server" for
+# $TMP/wrk-workload-server-I.txt); appends its req/s, p50 and p99 to RPS[KEY], P50[KEY] and
+# P99[KEY] (associative arrays the script declares) and leaves W_* as parse_wrk sets them.
+# shellcheck disable=SC2004  # RPS/P50/P99 are associative, which shellcheck cannot see here
+wrk_run() {
+    local key="$1" i="$2" url="$3"
+    shift 3
+    case "$key" in
+        */*) log "${key%/*}: wrk run $i/$RUNS: ${key##*/}" ;;
+        *) log "wrk run $i/$RUNS: $key" ;;
+    esac
+    run_wrk_to "$TMP/wrk-${key//\//-}-$i.txt" "-t$THREADS" "-c$CONNECTIONS" "-d$DURATION" --latency \
+        "$@" "$url"
+    RPS[$key]+="$W_RPS "
+    P50[$key]+="$W_P50 "
+    P99[$key]+="$W_P99 "
+}
+
 # parse_wrk OUT: reads wrk's output in OUT; dies if it has no req/s, p50 or p99 (wrk needs
 # --latency for those). Sets W_RPS, W_P50, W_P99 and W_MAX (us), W_CHECKED and W_BAD (the Lua
-# script's "replies checked:" and "$BAD_LABEL:" lines, default "bad replies"; empty without
-# them) and W_ERRORS (the "Socket errors" / "Non-2xx" lines).
+# script's "replies checked:" and "$BENCH_BAD_LABEL:" lines, default "bad replies", as
+# bench/lua/check.lua prints them; empty without them) and W_ERRORS (the "Socket errors" /
+# "Non-2xx" lines).
 parse_wrk() {
     local out="$1" p50 p99 max line
     W_RPS="$(awk '/^Requests\/sec:/ {print $2}' "$out")"
@@ -343,7 +462,7 @@ parse_wrk() {
     W_P99="$(to_us "$p99")"
     W_MAX="$(to_us "$max")"
     W_CHECKED="$(awk -F': ' '/^replies checked:/ {print $2}' "$out")"
-    W_BAD="$(awk -F': ' -v l="${BAD_LABEL:-bad replies}" '$1 == l {print $2}' "$out")"
+    W_BAD="$(awk -F': ' -v l="${BENCH_BAD_LABEL:-bad replies}" '$1 == l {print $2}' "$out")"
     W_ERRORS=()
     while IFS= read -r line; do
         W_ERRORS+=("${line#"${line%%[![:space:]]*}"}")
@@ -360,4 +479,67 @@ alternate_runs() {
             "$callback" "$name" "$i"
         done
     done
+}
+
+# --- report ---------------------------------------------------------------------------------------
+# The RPS/P50/P99 entries hold space-separated numbers (one per run), split on purpose where used.
+
+# server_table: the Markdown table of the passlink and nginx runs in RPS, P50 and P99: medians
+# of req/s, p50 and p99, and the req/s ratio to nginx's.
+server_table() {
+    local name rps p50 p99 ratio nginx_rps
+    # shellcheck disable=SC2086
+    nginx_rps="$(median ${RPS[nginx]})"
+    echo "| server | req/s (median of $RUNS) | p50 | p99 | ratio to nginx |"
+    echo "| --- | ---: | ---: | ---: | ---: |"
+    for name in passlink nginx; do
+        # shellcheck disable=SC2086
+        rps="$(median ${RPS[$name]})"
+        # shellcheck disable=SC2086
+        p50="$(median ${P50[$name]})"
+        # shellcheck disable=SC2086
+        p99="$(median ${P99[$name]})"
+        ratio="$(awk -v a="$rps" -v b="$nginx_rps" 'BEGIN { printf "%.2f", a / b }')"
+        printf '| %s | %.0f | %s | %s | %s |\n' "$name" "$rps" "$(fmt_ms "$p50")" "$(fmt_ms "$p99")" "$ratio"
+    done
+}
+
+# passlink_medians: med_rps_nginx, med_rps_passlink and med_p99_passlink, the medians of the
+# runs in RPS and P99, and ratio_passlink, passlink's req/s over nginx's (two decimals).
+passlink_medians() {
+    # shellcheck disable=SC2086
+    med_rps_nginx="$(median ${RPS[nginx]})"
+    # shellcheck disable=SC2086
+    med_rps_passlink="$(median ${RPS[passlink]})"
+    # shellcheck disable=SC2086
+    med_p99_passlink="$(median ${P99[passlink]})"
+    ratio_passlink="$(awk -v a="$med_rps_passlink" -v b="$med_rps_nginx" 'BEGIN { printf "%.2f", a / b }')"
+}
+
+# lua_listing FILE...: each of the bench/lua scripts FILE... as "bench/lua/FILE:" and a Markdown
+# code block, a blank line between two.
+lua_listing() {
+    local f sep=""
+    for f in "$@"; do
+        printf '%s' "$sep"
+        echo "bench/lua/$f:"
+        echo
+        echo '```lua'
+        cat "$REPO/bench/lua/$f"
+        echo '```'
+        sep=$'\n'
+    done
+}
+
+# problems_section: "Problems seen:" and the PROBLEMS entries as a Markdown list, if there are any.
+problems_section() {
+    local p
+    if [ "${#PROBLEMS[@]}" -gt 0 ]; then
+        echo
+        echo "Problems seen:"
+        echo
+        for p in "${PROBLEMS[@]}"; do
+            echo "- $p"
+        done
+    fi
 }

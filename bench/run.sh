@@ -142,11 +142,7 @@ secs="$(helper store-files "$BASE" "$W/users.tsv" bench/file.txt stored)" ||
 log "stored a 4096-byte bench/file.txt for each user in $secs s"
 store_secs="$secs"
 
-log "reseller add $RESELLER"
-"$PASSLINK" reseller add "$RESELLER" --config "$CONFIG" >"$TMP/reseller.out" 2>&1 ||
-    { cat "$TMP/reseller.out" >&2; die "reseller add failed"; }
-KEY="$(sed -n 's/^private key (shown only now): \([0-9a-f]\{64\}\)$/\1/p' "$TMP/reseller.out")"
-[ -n "$KEY" ] || { cat "$TMP/reseller.out" >&2; die "no private key in the reseller add output"; }
+reseller_add "$CONFIG" "$RESELLER"    # KEY
 python3 - "$W/domains.csv" "$RESELLER" "$DOMAINS" <<'PY'
 import sys
 path, reseller, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -157,13 +153,7 @@ with open(path, "w") as f:
                 f"owner-{i:04d}@example.com,admin-{i:04d}@example.com,Benchpass{i:04d}x\n")
 PY
 log "domain import: $DOMAINS domains, one profile each"
-import_start="$(date +%s.%N)"
-"$PASSLINK" domain import "$W/domains.csv" --config "$CONFIG" >"$TMP/import.out" 2>&1 ||
-    { cat "$TMP/import.out" >&2; die "domain import failed"; }
-import_secs="$(awk -v s="$import_start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')"
-grep -q "imported $DOMAINS domain(s)" "$TMP/import.out" ||
-    { cat "$TMP/import.out" >&2; die "domain import did not report $DOMAINS domains"; }
-log "imported $DOMAINS domains in $import_secs s"
+domain_import "$CONFIG" "$W/domains.csv" "$DOMAINS"    # IMPORT_SECS
 
 # passlink's replies, one per workload (checked), for nginx; also the wrk request tables.
 log "capturing one reply per workload"
@@ -187,15 +177,7 @@ for w in "${WORKLOADS[@]}"; do
         NGINX_HOW[$w]="\`return 200 '...'\`"
     fi
     servers="$servers
-    server {
-        listen 127.0.0.1:${NGINX_PORT[$w]};
-        location = /healthz {
-            return 200 'ok';
-        }
-        location / {
-            include $TMP/nginx/$w.conf;
-        }
-    }"
+$(nginx_reply_server "127.0.0.1:${NGINX_PORT[$w]}" / "$TMP/nginx/$w.conf")"
 done
 start_nginx "$servers" "http://127.0.0.1:${NGINX_PORT[xmlrpc-caps]}/healthz"
 for w in "${WORKLOADS[@]}"; do
@@ -354,7 +336,7 @@ meta passlink_version "$("$PASSLINK" version 2>/dev/null | head -n 1 || echo unk
 meta nginx_version "$(nginx_version), worker_processes auto, access_log off, one server (port) per workload answering its fixed reply at every path (see Workloads)"
 meta wrk_version "$(wrk_version)"
 meta config "[log] level = \"warn\"; [reset] max_per_login_per_hour = 1000000000, ip_burst = 1000000000, ip_refill_per_minute = 1000000000; temp data_dir; everything else default ([xmlstorage] max_users 0 = no limit, credential_cache_ttl_secs 300, workers 3 per core, max_connections_per_ip 256); mail to DATA_DIR/spool (no SMTP host)"
-meta seed "$USERS users by registerUser in $register_secs s and a 4,096-byte file each by saveMultipleFiles in $store_secs s (16 requests at a time); reseller $RESELLER and $DOMAINS domains, one profile each, by one \`passlink domain import\` in $import_secs s (an argon2id hash per profile)"
+meta seed "$USERS users by registerUser in $register_secs s and a 4,096-byte file each by saveMultipleFiles in $store_secs s (16 requests at a time); reseller $RESELLER and $DOMAINS domains, one profile each, by one \`passlink domain import\` in $IMPORT_SECS s (an argon2id hash per profile)"
 meta load_before "$LOAD_BEFORE (1, 5, 15 min)"
 meta load_after "$(cut -d' ' -f1-3 /proc/loadavg)"
 meta flood_connections "$FLOOD_CONNECTIONS"

@@ -62,17 +62,7 @@ EOF
 start_passlink "$TMP/passlink.toml" "$PORT_STATUS" "$TMP/passlink.log"
 URL_PASSLINK="https://127.0.0.1:$PORT_TLS/RPC2"
 
-xmlrpc_post() {
-    curl -fsS --max-time 5 -H 'Content-Type: text/xml' --data-binary "$2" "$1"
-}
-REGISTER_BODY="<?xml version=\"1.0\"?><methodCall><methodName>xmlStorageSystem.registerUser</methodName><params><param><value>$EMAIL</value></param><param><value>Bench</value></param><param><value>$PASSWORD_MD5</value></param><param><value><int>5335</int></value></param><param><value>bench</value></param></params></methodCall>"
-reply="$(xmlrpc_post "$URL_PASSLINK" "$REGISTER_BODY")" ||
-    { cat "$TMP/passlink.log" >&2; die "registerUser over TLS failed"; }
-USERNUM="$(printf '%s\n' "$reply" |
-    sed -n 's/.*<name>usernum<\/name><value><string>\([0-9]\{7\}\)<\/string>.*/\1/p' | head -n 1)"
-[ -n "$USERNUM" ] || { printf '%s\n' "$reply" >&2; die "no usernum in the registerUser reply"; }
-CAPS_BODY="<?xml version=\"1.0\"?><methodCall><methodName>xmlStorageSystem.getServerCapabilities</methodName><params><param><value>$USERNUM</value></param><param><value>$PASSWORD_MD5</value></param></params></methodCall>"
-FLERROR_OK='<name>flError</name><value><boolean>0</boolean>'
+xmlrpc_register "$URL_PASSLINK" "over TLS"    # REGISTER_BODY, USERNUM, CAPS_BODY
 xmlrpc_post "$URL_PASSLINK" "$CAPS_BODY" >"$TMP/caps.body" ||
     { cat "$TMP/passlink.log" >&2; die "getServerCapabilities over TLS failed"; }
 grep -qF "$FLERROR_OK" "$TMP/caps.body" || die "getServerCapabilities did not answer flError false"
@@ -82,70 +72,28 @@ log "registered usernum $USERNUM over TLS; getServerCapabilities answers flError
 PORT_NGINX="$(free_port)"
 while [ "$PORT_NGINX" = "$PORT_TLS" ] || [ "$PORT_NGINX" = "$PORT_STATUS" ]; do PORT_NGINX="$(free_port)"; done
 nginx_fixed_reply "$TMP/caps.body" "$TMP/reply.conf" "text/xml"
-start_nginx "    server {
-        listen 127.0.0.1:$PORT_NGINX ssl;
-        ssl_certificate $CERTS/cert.pem;
-        ssl_certificate_key $CERTS/key.pem;
-        ssl_protocols TLSv1.2 TLSv1.3;
-        location = /healthz {
-            return 200 'ok';
-        }
-        location / {
-            include $TMP/reply.conf;
-        }
-    }" "https://127.0.0.1:$PORT_NGINX/healthz"
+start_nginx "$(nginx_reply_server "127.0.0.1:$PORT_NGINX ssl" / "$TMP/reply.conf" \
+    "ssl_certificate $CERTS/cert.pem" "ssl_certificate_key $CERTS/key.pem" \
+    "ssl_protocols TLSv1.2 TLSv1.3")" "https://127.0.0.1:$PORT_NGINX/healthz"
 URL_NGINX="https://127.0.0.1:$PORT_NGINX/RPC2"
 xmlrpc_post "$URL_NGINX" "$CAPS_BODY" >"$TMP/nginx.body" || die "nginx refused the POST"
 cmp -s "$TMP/nginx.body" "$TMP/caps.body" || die "nginx's reply differs from passlink's"
 
-# --- wrk scripts ---------------------------------------------------------------------------------
-# $1: extra header lines. Counts replies that are not a 200 with flError false.
-make_lua() {
-    cat <<EOF
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "text/xml"
-$1
-wrk.body = [==[$CAPS_BODY]==]
-local ok_marker = [==[$FLERROR_OK]==]
-checked = 0
-bad = 0
-local threads = {}
-function setup(thread)
-    table.insert(threads, thread)
-end
-function response(status, headers, body)
-    checked = checked + 1
-    if status ~= 200 or not string.find(body, ok_marker, 1, true) then
-        bad = bad + 1
-    end
-end
-function done(summary, latency, requests)
-    local c, b = 0, 0
-    for _, t in ipairs(threads) do
-        c = c + t:get("checked")
-        b = b + t:get("bad")
-    end
-    io.write(string.format("replies checked: %d\n", c))
-    io.write(string.format("bad replies: %d\n", b))
-end
-EOF
-}
-make_lua "" >"$TMP/keepalive.lua"
-make_lua 'wrk.headers["Connection"] = "close"' >"$TMP/close.lua"
+# --- wrk script ---------------------------------------------------------------------------------
+# bench/lua/post.lua POSTs the call, with "Connection: close" in the close workload (run_one sets
+# BENCH_CONNECTION); bench/lua/check.lua counts the replies that are not a 200 with flError false.
+LUA="$REPO/bench/lua/post.lua"
+export BENCH_BODY="$CAPS_BODY" BENCH_MARKERS="$FLERROR_OK"
 
 # --- load ---------------------------------------------------------------------------------------
 declare -A RPS P50 P99 BAD CHECKED URL
 URL=([passlink]="$URL_PASSLINK" [nginx]="$URL_NGINX")
 WORKLOAD=""
 run_one() {
-    local name="$1" i="$2" key e
+    local name="$1" i="$2" key e connection=""
     key="$WORKLOAD/$name"
-    log "$WORKLOAD: wrk run $i/$RUNS: $name"
-    run_wrk_to "$TMP/wrk-$WORKLOAD-$name-$i.txt" "-t$THREADS" "-c$CONNECTIONS" "-d$DURATION" \
-        --latency -s "$TMP/$WORKLOAD.lua" "${URL[$name]}"
-    RPS[$key]+="$W_RPS "
-    P50[$key]+="$W_P50 "
-    P99[$key]+="$W_P99 "
+    if [ "$WORKLOAD" = close ]; then connection=close; fi
+    BENCH_CONNECTION="$connection" wrk_run "$key" "$i" "${URL[$name]}" -s "$LUA"
     CHECKED[$key]=$(( ${CHECKED[$key]:-0} + ${W_CHECKED:-0} ))
     BAD[$key]=$(( ${BAD[$key]:-0} + ${W_BAD:-0} ))
     for e in "${W_ERRORS[@]}"; do
@@ -207,14 +155,7 @@ mkdir -p "$RESULTS_DIR"
     echo "- nginx: $(nginx_version), worker_processes auto, ssl_protocols TLSv1.2 TLSv1.3, the captured reply ($(wc -c <"$TMP/caps.body") bytes) from memory"
     echo "- wrk: $(wrk_version) (OpenSSL; no session resumption, so every new connection is a full handshake)"
     echo "- req/s of each run: keep-alive passlink ${RPS[keepalive/passlink]% }, nginx ${RPS[keepalive/nginx]% }; close passlink ${RPS[close/passlink]% }, nginx ${RPS[close/nginx]% }"
-    if [ "${#PROBLEMS[@]}" -gt 0 ]; then
-        echo
-        echo "Problems seen:"
-        echo
-        for p in "${PROBLEMS[@]}"; do
-            echo "- $p"
-        done
-    fi
+    problems_section
 } >"$RESULTS"
 echo
 cat "$RESULTS"

@@ -18,7 +18,7 @@
 #     bench-0001.example ... bench-1000.example in 100 profiles of 10 (`passlink domain import`).
 #     One signed send_password for bench-0001.example must answer is_success 1 and
 #     response_code 200 before any load.
-#   - wrk -t2 -c64 --latency with a Lua script that POSTs send_password envelopes to / as
+#   - wrk -t2 -c64 --latency with bench/lua/xcp.lua, which POSTs send_password envelopes to / as
 #     text/xml with X-Username and X-Signature, cycling through the 1,000 domains (send_to
 #     alternating owner and admin; each thread starts at a different offset). wrk's Lua has no
 #     MD5, so the 1,000 {body, signature} pairs are computed beforehand in Python.
@@ -115,11 +115,7 @@ start_passlink "$CONFIG" "$PORT_PASSLINK" "$TMP/passlink.log"
 URL_PASSLINK="http://127.0.0.1:$PORT_PASSLINK/"
 
 # --- 4. seed: one reseller, 1,000 domains, then one checked send_password ---------------------
-log "reseller add $RESELLER"
-"$PASSLINK" reseller add "$RESELLER" --config "$CONFIG" >"$TMP/reseller.out" 2>&1 ||
-    { cat "$TMP/reseller.out" >&2; die "reseller add failed"; }
-KEY="$(sed -n 's/^private key (shown only now): \([0-9a-f]\{64\}\)$/\1/p' "$TMP/reseller.out")"
-[ -n "$KEY" ] || { cat "$TMP/reseller.out" >&2; die "no private key in the reseller add output"; }
+reseller_add "$CONFIG" "$RESELLER"    # KEY
 
 python3 - "$TMP/domains.csv" "$RESELLER" "$DOMAINS" "$PER_PROFILE" <<'PY'
 import sys
@@ -132,13 +128,7 @@ with open(path, "w") as f:
                 f"owner-{i:04d}@example.com,admin-{i:04d}@example.com,Benchpass{p:03d}x\n")
 PY
 log "domain import: $DOMAINS domains in $((DOMAINS / PER_PROFILE)) profiles"
-import_start="$(date +%s.%N)"
-"$PASSLINK" domain import "$TMP/domains.csv" --config "$CONFIG" >"$TMP/import.out" 2>&1 ||
-    { cat "$TMP/import.out" >&2; die "domain import failed"; }
-import_secs="$(awk -v s="$import_start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')"
-grep -q "imported $DOMAINS domain(s)" "$TMP/import.out" ||
-    { cat "$TMP/import.out" >&2; die "domain import did not report $DOMAINS domains"; }
-log "imported $DOMAINS domains in ${import_secs} s"
+domain_import "$CONFIG" "$TMP/domains.csv" "$DOMAINS"    # IMPORT_SECS
 
 make_body bench-0001.example owner >"$TMP/check.xml"
 CHECK_SIG="$(sign_file "$TMP/check.xml" "$KEY")"
@@ -153,26 +143,17 @@ fi
 seeded_rss_kb="$(proc_kb "$PID_PASSLINK" VmRSS)"
 
 # wrk scripts. requests.lua: the 1,000 {body, signature} pairs, computed here (wrk's Lua has no
-# MD5). post.lua: builds each thread's requests once, cycles through them from a per-thread
-# offset, and counts replies that are not a 200 with is_success 1 and response_code 200. Each
-# wrk thread has its own Lua state, so done() (main state) sums the threads' counters.
-python3 - "$BODY_TEMPLATE" "$KEY" "$DOMAINS" "$TMP/requests.lua" <<'PY'
+# MD5). bench/lua/xcp.lua: builds each thread's requests once and cycles through them from a
+# per-thread offset; bench/lua/check.lua counts replies that are not a 200 with is_success 1 and
+# response_code 200.
+python3 - "$BODY_TEMPLATE" "$KEY" "$DOMAINS" "$TMP/requests.lua" "$REPO/bench" <<'PY'
 import hashlib, sys
 template, key, n, out = sys.argv[1], sys.argv[2].encode(), int(sys.argv[3]), sys.argv[4]
+sys.path.insert(0, sys.argv[5])
+from run_helpers import lua_string  # a Lua quoted string whose value is exactly the bytes
 base = open(template, "rb").read()
 assert base.count(b'<item key="domain_name">example.info</item>') == 1
 assert base.count(b'<item key="send_to">owner</item>') == 1
-
-def lua_string(b):
-    # A Lua quoted string with every byte outside printable ASCII (and \ ") escaped, so the
-    # Lua value is exactly these bytes.
-    s = []
-    for c in b:
-        if c in (0x22, 0x5C) or c < 0x20 or c > 0x7E:
-            s.append("\\%03d" % c)
-        else:
-            s.append(chr(c))
-    return '"' + "".join(s) + '"'
 
 with open(out, "w") as f:
     f.write("-- {body, X-Signature} for send_password of bench-0001.example ...\n")
@@ -188,60 +169,10 @@ with open(out, "w") as f:
         f.write("{%s, %s},\n" % (lua_string(body), lua_string(sig.encode())))
     f.write("}\n")
 PY
-cat >"$TMP/post.lua" <<EOF
-local pairs_ = dofile("$TMP/requests.lua")
-local username = "$RESELLER"
-local success_marker = [==[$SUCCESS_MARKER]==]
-local code_marker = [==[$CODE_MARKER]==]
-
-checked = 0
-bad = 0
-local reqs = {}
-local i = 0
-
--- setup() runs in the main state, once per thread before it starts; thread k starts k/THREADS of
--- the way through the list.
-local threads = {}
-
-function setup(thread)
-    thread:set("offset", math.floor(#threads * #pairs_ / $THREADS))
-    table.insert(threads, thread)
-end
-
-function init(args)
-    for n, p in ipairs(pairs_) do
-        reqs[n] = wrk.format("POST", "/", {
-            ["Content-Type"] = "text/xml",
-            ["X-Username"] = username,
-            ["X-Signature"] = p[2],
-        }, p[1])
-    end
-    i = offset or 0
-end
-
-function request()
-    i = i % #reqs + 1
-    return reqs[i]
-end
-
-function response(status, headers, body)
-    checked = checked + 1
-    if status ~= 200 or not string.find(body, success_marker, 1, true)
-        or not string.find(body, code_marker, 1, true) then
-        bad = bad + 1
-    end
-end
-
-function done(summary, latency, requests)
-    local c, b = 0, 0
-    for _, t in ipairs(threads) do
-        c = c + t:get("checked")
-        b = b + t:get("bad")
-    end
-    io.write(string.format("replies checked: %d\n", c))
-    io.write(string.format("bad replies: %d\n", b))
-end
-EOF
+LUA="$REPO/bench/lua/xcp.lua"
+export BENCH_REQUESTS="$TMP/requests.lua" BENCH_USERNAME="$RESELLER" BENCH_THREADS="$THREADS"
+export BENCH_MARKERS="$SUCCESS_MARKER
+$CODE_MARKER"
 
 # --- 5. nginx -----------------------------------------------------------------------------------
 PORT_NGINX="$(free_port)"
@@ -250,15 +181,8 @@ PORT_NGINX="$(free_port)"
 mkdir -p "$TMP/nginx"
 nginx_fixed_reply "$CANNED_REPLY" "$TMP/nginx/reply.conf" text/xml
 URL_NGINX="http://127.0.0.1:$PORT_NGINX/"
-start_nginx "    server {
-        listen 127.0.0.1:$PORT_NGINX;
-        location = /healthz {
-            return 200 'ok';
-        }
-        location = / {
-            include $TMP/nginx/reply.conf;
-        }
-    }" "http://127.0.0.1:$PORT_NGINX/healthz"
+start_nginx "$(nginx_reply_server "127.0.0.1:$PORT_NGINX" "= /" "$TMP/nginx/reply.conf")" \
+    "http://127.0.0.1:$PORT_NGINX/healthz"
 nginx_status="$(curl -sS --max-time 5 -o "$TMP/nginx-reply.xml" -w '%{http_code} %{content_type}' \
     -H 'Content-Type: text/xml' -H "X-Username: $RESELLER" -H "X-Signature: $CHECK_SIG" \
     --data-binary "@$TMP/check.xml" "$URL_NGINX")" || die "nginx refused the POST to /"
@@ -273,19 +197,14 @@ URL=([passlink]="$URL_PASSLINK" [nginx]="$URL_NGINX")
 CHECKED=([passlink]=0 [nginx]=0)
 BAD=([passlink]=0 [nginx]=0)
 PASSLINK_ERRORS=0
-WRK_CMD="wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency -s post.lua URL"
+WRK_CMD="wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency -s bench/lua/xcp.lua URL"
 
 run_wrk() {
     local name="$1" i="$2" e
-    log "wrk run $i/$RUNS: $name"
-    run_wrk_to "$TMP/wrk-$name-$i.txt" "-t$THREADS" "-c$CONNECTIONS" "-d$DURATION" --latency \
-        -s "$TMP/post.lua" "${URL[$name]}"
+    wrk_run "$name" "$i" "${URL[$name]}" -s "$LUA"
     if [ -z "$W_CHECKED" ] || [ -z "$W_BAD" ]; then
         die "could not parse wrk output for $name"
     fi
-    RPS[$name]+="$W_RPS "
-    P50[$name]+="$W_P50 "
-    P99[$name]+="$W_P99 "
     CHECKED[$name]=$((CHECKED[$name] + W_CHECKED))
     BAD[$name]=$((BAD[$name] + W_BAD))
     if [ "$W_BAD" -ne 0 ]; then
@@ -310,14 +229,7 @@ peak_rss_kb="$(proc_kb "$PID_PASSLINK" VmHWM)"
 passlink_log_problems "$TMP/passlink.log"
 
 # --- 7. report ----------------------------------------------------------------------------------
-# The RPS/P50/P99 entries hold space-separated numbers, split on purpose where used.
-# shellcheck disable=SC2086
-med_rps_nginx="$(median ${RPS[nginx]})"
-# shellcheck disable=SC2086
-med_rps_passlink="$(median ${RPS[passlink]})"
-# shellcheck disable=SC2086
-med_p99_passlink="$(median ${P99[passlink]})"
-ratio_passlink="$(awk -v a="$med_rps_passlink" -v b="$med_rps_nginx" 'BEGIN { printf "%.2f", a / b }')"
+passlink_medians    # med_rps_nginx, med_rps_passlink, med_p99_passlink, ratio_passlink
 rps_ok="$(awk -v a="$med_rps_passlink" -v t="$TARGET_RPS" 'BEGIN { print (a >= t) ? "yes" : "no" }')"
 p99_ok="$(awk -v p="$med_p99_passlink" -v t="$TARGET_P99_US" 'BEGIN { print (p < t) ? "yes" : "no" }')"
 clean="yes"
@@ -336,18 +248,7 @@ mkdir -p "$RESULTS_DIR"
 {
     echo "# passlink XCP \`send_password\` vs nginx fixed reply"
     echo
-    echo "| server | req/s (median of $RUNS) | p50 | p99 | ratio to nginx |"
-    echo "| --- | ---: | ---: | ---: | ---: |"
-    for name in passlink nginx; do
-        # shellcheck disable=SC2086
-        rps="$(median ${RPS[$name]})"
-        # shellcheck disable=SC2086
-        p50="$(median ${P50[$name]})"
-        # shellcheck disable=SC2086
-        p99="$(median ${P99[$name]})"
-        ratio="$(awk -v a="$rps" -v b="$med_rps_nginx" 'BEGIN { printf "%.2f", a / b }')"
-        printf '| %s | %.0f | %s | %s | %s |\n' "$name" "$rps" "$(fmt_ms "$p50")" "$(fmt_ms "$p99")" "$ratio"
-    done
+    server_table
     echo
     echo "Target (from the issue, a later milestone; for reference): send_password at least $TARGET_RPS req/s with p99 under $(fmt_ms "$TARGET_P99_US")."
     echo
@@ -358,7 +259,7 @@ mkdir -p "$RESULTS_DIR"
     echo "- p99 of each run (us): passlink ${P99[passlink]% }; nginx ${P99[nginx]% }"
     echo "- replies checked by the wrk script (not a 200 containing \`$SUCCESS_MARKER\` and \`$CODE_MARKER\` counts as bad): passlink ${CHECKED[passlink]}, bad ${BAD[passlink]}; nginx ${CHECKED[nginx]}, bad ${BAD[nginx]}"
     echo "- passlink RSS after seeding (before load): $(fmt_mib "$seeded_rss_kb"); after the load: $(fmt_mib "$after_rss_kb"); peak (VmHWM): $(fmt_mib "$peak_rss_kb")"
-    echo "- seed: reseller \`$RESELLER\`, $DOMAINS domains bench-0001.example ... bench-$(printf '%04d' "$DOMAINS").example in $((DOMAINS / PER_PROFILE)) profiles of $PER_PROFILE, one \`passlink domain import\` while the server ran (${import_secs} s, including one argon2id hash per profile)"
+    echo "- seed: reseller \`$RESELLER\`, $DOMAINS domains bench-0001.example ... bench-$(printf '%04d' "$DOMAINS").example in $((DOMAINS / PER_PROFILE)) profiles of $PER_PROFILE, one \`passlink domain import\` while the server ran (${IMPORT_SECS} s, including one argon2id hash per profile)"
     echo "- reset links: $reset_note"
     echo "- date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
     echo "- machine: nproc $(nproc), $(cpu_model)"
@@ -374,24 +275,18 @@ mkdir -p "$RESULTS_DIR"
     echo "# one checked call before the load; SIG = md5_hex(md5_hex(BODY ‖ KEY) ‖ KEY)"
     echo "curl -fsS -H 'Content-Type: text/xml' -H 'X-Username: $RESELLER' -H 'X-Signature: SIG' --data-binary @body.xml http://127.0.0.1:PORT/"
     echo "# load, $RUNS times per server"
-    echo "$WRK_CMD   # URL = http://127.0.0.1:PORT/ (passlink, then nginx)"
+    echo "BENCH_REQUESTS=requests.lua BENCH_USERNAME=$RESELLER BENCH_THREADS=$THREADS \\"
+    # shellcheck disable=SC2016  # the $(...) is for the reader's shell
+    printf '    BENCH_MARKERS="$(printf %s %s %s)" \\\n' "'%s\n'" "'$SUCCESS_MARKER'" "'$CODE_MARKER'"
+    echo "    $WRK_CMD   # URL = http://127.0.0.1:PORT/ (passlink, then nginx)"
     echo '```'
     echo
     echo "requests.lua is generated by Python: \`return { {BODY, SIG}, ... }\`, one pair per domain,"
     echo "BODY being tests/fixtures/opensrs/net-opensrs-send_password.body.xml with \`domain_name\`"
-    echo "bench-NNNN.example and \`send_to\` owner (odd NNNN) or admin (even NNNN). post.lua:"
+    echo "bench-NNNN.example and \`send_to\` owner (odd NNNN) or admin (even NNNN)."
     echo
-    echo '```lua'
-    sed -e "s|$TMP/|\$TMP/|g" "$TMP/post.lua"
-    echo '```'
-    if [ "${#PROBLEMS[@]}" -gt 0 ]; then
-        echo
-        echo "Problems seen:"
-        echo
-        for p in "${PROBLEMS[@]}"; do
-            echo "- $p"
-        done
-    fi
+    lua_listing xcp.lua check.lua
+    problems_section
 } >"$RESULTS"
 
 echo
