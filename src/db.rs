@@ -203,6 +203,39 @@ pub fn is_vanished(error: &rusqlite::Error) -> bool {
         if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_COMMITHOOK)
 }
 
+/// What a database error means for the client, for the protocols to say in their own terms:
+/// nothing was changed, and the operator (or a later try) can fix it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trouble {
+    /// The file is no longer the database the server opened ([`is_vanished`]).
+    Vanished,
+    /// `storage.max_db_bytes` or the disk is full ([`is_full`]).
+    Full,
+    /// Another writer held the lock past the busy timeout ([`is_busy`]).
+    Busy,
+    /// Anything else: an internal error.
+    Other,
+}
+
+impl Trouble {
+    /// Classifies `error` and logs it, prefixed with `what` (a method or a protocol). A vanished
+    /// file is not logged here: `watch` logged it once, when it noticed.
+    pub fn of(error: &rusqlite::Error, what: &str) -> Trouble {
+        if is_vanished(error) {
+            Trouble::Vanished
+        } else if is_full(error) {
+            log::error!("{what}: the database is full (storage.max_db_bytes or the disk)");
+            Trouble::Full
+        } else if is_busy(error) {
+            log::warn!("{what}: the database stayed locked past the busy timeout");
+            Trouble::Busy
+        } else {
+            log::error!("{what}: database error: {error}");
+            Trouble::Other
+        }
+    }
+}
+
 /// Whether an error means another writer held the lock past the busy timeout.
 pub fn is_busy(error: &rusqlite::Error) -> bool {
     matches!(

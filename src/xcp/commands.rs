@@ -36,7 +36,6 @@ use super::envelope::{OpsRequest, OpsValue};
 use super::profiles::{self, Account, OwnedDomain};
 use super::resellers::Reseller;
 use crate::clock;
-use crate::config::Secret;
 use crate::config::XcpConfig;
 use crate::credentials::Credentials;
 use crate::credentials::{Caching, CredentialError, Stored};
@@ -45,6 +44,7 @@ use crate::logins::Login;
 use crate::logins::passwords;
 use crate::metrics::{self, Note};
 use crate::reset::{LinkRequest, ResetError, ResetLinks};
+use crate::secret::Secret;
 
 /// The same text for a wrong username, a wrong password and a domain outside the profile, so
 /// `set cookie` tells an attacker nothing about which was wrong.
@@ -556,23 +556,17 @@ impl Stop {
     fn into_outcome(self) -> Outcome {
         match self {
             Stop::Reply(outcome) => outcome,
-            // Logged once, where it was noticed (`db::watch`).
-            Stop::Db(e) if db::is_vanished(&e) => Outcome::failure(
-                400,
-                "Server database unavailable: the request was not completed.",
-            ),
-            Stop::Db(e) if db::is_full(&e) => {
-                log::error!("xcp: the database is full (storage.max_db_bytes or the disk)");
-                Outcome::failure(400, "Storage full: the request was not completed.")
-            }
-            Stop::Db(e) if db::is_busy(&e) => {
-                log::warn!("xcp: the database stayed locked past the busy timeout");
-                Outcome::failure(400, "Server busy; try again in a moment.")
-            }
-            Stop::Db(e) => {
-                log::error!("xcp: database error: {e}");
-                Outcome::failure(400, "Internal server error.")
-            }
+            Stop::Db(e) => match db::Trouble::of(&e, "xcp") {
+                db::Trouble::Vanished => Outcome::failure(
+                    400,
+                    "Server database unavailable: the request was not completed.",
+                ),
+                db::Trouble::Full => {
+                    Outcome::failure(400, "Storage full: the request was not completed.")
+                }
+                db::Trouble::Busy => Outcome::failure(400, "Server busy; try again in a moment."),
+                db::Trouble::Other => Outcome::failure(400, "Internal server error."),
+            },
             Stop::Busy => Outcome::failure(400, "Server busy; try again in a moment."),
             Stop::Reset(ResetError::RateLimited) => {
                 Outcome::failure(300, "Exceeded max command rate. Request deferred.")

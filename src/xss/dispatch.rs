@@ -273,32 +273,19 @@ fn run(
         Err(MethodError::Reply(value)) => Ok(value),
         // Conditions the operator can fix, told in the protocol's own terms: the client shows
         // the message, nothing was changed, and the next try may work.
-        // Logged once, where it was noticed (`db::watch`), not once per refused write.
-        Err(MethodError::Db(e)) if db::is_vanished(&e) => {
-            env.note.outcome(Outcome::ServerError);
-            Ok(flag(true, DB_UNAVAILABLE))
-        }
-        Err(MethodError::Db(e)) if db::is_full(&e) => {
-            env.note.outcome(Outcome::ServerError);
-            log::error!(
-                "{}: the database is full (storage.max_db_bytes or the disk)",
-                method.spec.name
-            );
-            Ok(flag(true, STORAGE_FULL))
-        }
-        Err(MethodError::Db(e)) if db::is_busy(&e) => {
-            env.note.outcome(Outcome::ServerError);
-            log::warn!(
-                "{}: the database stayed locked past the busy timeout",
-                method.spec.name
-            );
-            Ok(flag(true, BUSY))
-        }
         Err(MethodError::Db(e)) => {
-            log::error!("{}: database error: {e}", method.spec.name);
-            Err(Fault::server(
-                "internal error; the request was not completed",
-            ))
+            let text = match db::Trouble::of(&e, method.spec.name) {
+                db::Trouble::Vanished => DB_UNAVAILABLE,
+                db::Trouble::Full => STORAGE_FULL,
+                db::Trouble::Busy => BUSY,
+                db::Trouble::Other => {
+                    return Err(Fault::server(
+                        "internal error; the request was not completed",
+                    ));
+                }
+            };
+            env.note.outcome(Outcome::ServerError);
+            Ok(flag(true, text))
         }
     }
 }
