@@ -27,6 +27,7 @@ pub mod logins;
 pub mod mail;
 pub mod metrics;
 pub mod reset;
+pub mod secret;
 pub mod serve;
 pub mod soap;
 pub mod systemd;

@@ -15,8 +15,8 @@ pub use crate::http::Cidr;
 pub struct Reseller {
     pub id: i64,
     pub username: String,
-    /// Kept out of `Debug` by [`crate::config::Secret`].
-    pub private_key: crate::config::Secret,
+    /// Kept out of `Debug` by [`crate::secret::Secret`].
+    pub private_key: crate::secret::Secret,
     pub allowed_ips: Vec<Cidr>,
     pub created_at: i64,
 }
@@ -70,7 +70,7 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Reseller> {
     Ok(Reseller {
         id: r.get(0)?,
         username: r.get(1)?,
-        private_key: crate::config::Secret::new(r.get::<_, String>(2)?),
+        private_key: crate::secret::Secret::new(r.get::<_, String>(2)?),
         allowed_ips: parse_allowlist(&r.get::<_, String>(3)?),
         created_at: r.get(4)?,
     })
