@@ -1,11 +1,11 @@
-//! `passlink::reset::page::parse_form` on arbitrary bytes.
+//! `passlink::reset::form::parse_form` on arbitrary bytes.
 //!
 //! Invariants: no panic; a parsed form, percent-encoded again, parses to the same form
 //! (when the re-encoded body is surely within the size limit the parser enforces).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use passlink::reset::page::parse_form;
+use passlink::reset::form::parse_form;
 
 fn encode(out: &mut String, value: &str) {
     for b in value.bytes() {
@@ -34,7 +34,7 @@ fuzz_target!(|data: &[u8]| {
         encode(&mut body, value);
         body.push('&');
     }
-    // The parser refuses bodies over its limit (8 KiB, private to src/reset/page.rs): compare
+    // The parser refuses bodies over its limit (8 KiB, `reset::form::MAX_FORM_BYTES`): compare
     // only when the re-encoded body is no longer than the input or within 1 KiB.
     if body.len() <= data.len().max(1024) {
         assert_eq!(parse_form(body.as_bytes()), Ok(form));
