@@ -217,16 +217,21 @@ impl Credentials {
         credential: &str,
         caching: Caching,
     ) -> Result<bool, CredentialError> {
-        let Some(account) = account else {
-            self.prepare_dummy()?;
-            let dummy = self.dummy_hash.get().map_or("", String::as_str);
-            self.verify_uncached(credential, dummy)?;
-            return Ok(false);
+        let (account, known) = match account {
+            Some(account) => (account, true),
+            None => {
+                self.prepare_dummy()?;
+                // The same path as a real check, the cache lookup (and its miss) included; no
+                // credential matches the dummy, so nothing is ever cached for it.
+                let dummy = self.dummy_hash.get().map_or("", String::as_str);
+                (Stored { id: 0, hash: dummy }, false)
+            }
         };
-        match caching {
-            Caching::Cached => self.verify(account.id, credential, account.hash),
-            Caching::Uncached => self.verify_uncached(credential, account.hash),
-        }
+        let verified = match caching {
+            Caching::Cached => self.verify(account.id, credential, account.hash)?,
+            Caching::Uncached => self.verify_uncached(credential, account.hash)?,
+        };
+        Ok(known && verified)
     }
 
     /// The argon2id PHC string to store for a credential.

@@ -49,19 +49,21 @@ impl Housekeeping {
         let now = clock::unix_now();
         if self.last_purge.get() + PURGE_INTERVAL_SECS <= now {
             self.last_purge.set(now);
-            if let Err(e) = purge_expired(conn, now) {
-                log::error!("purging expired tokens, cookies and notifications failed: {e}");
-            }
+            Housekeeping::purge(conn, now);
         }
     }
-}
 
-/// Deletes every row that has served its purpose by `now`.
-pub fn purge_expired(conn: &Connection, now: i64) -> rusqlite::Result<()> {
-    reset::purge(conn, now)?;
-    cookies::purge_expired(conn, now)?;
-    notify::purge_expired(conn, now)?;
-    Ok(())
+    /// Deletes every row that has served its purpose by `now`; a failure is logged, and the
+    /// next purge tries again.
+    fn purge(conn: &Connection, now: i64) {
+        let purged = reset::purge(conn, now).and_then(|_| cookies::purge_expired(conn, now));
+        if let Err(e) = purged {
+            log::error!("purging expired tokens and cookies failed: {e}");
+        }
+        if let Err(e) = notify::purge_expired(conn, now) {
+            log::error!("notifications: {e}");
+        }
+    }
 }
 
 #[cfg(test)]
@@ -82,7 +84,7 @@ mod tests {
         };
         insert("http://files/users/0000001/a", 100);
         insert("http://files/users/0000001/b", 200);
-        purge_expired(&conn, 150).unwrap();
+        Housekeeping::purge(&conn, 150);
         let left: Vec<String> = conn
             .prepare("SELECT url FROM notifications")
             .unwrap()

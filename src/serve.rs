@@ -89,7 +89,7 @@ pub fn busy_timeout(config: &Config) -> Duration {
     Duration::from_millis(config.storage.busy_timeout_ms.get())
 }
 
-fn server_options(config: &Config) -> ServerOptions {
+fn server_options(config: &Config, body_limit: &http::BodyLimit) -> ServerOptions {
     let s = &config.server;
     ServerOptions {
         queue_depth: s.queue_depth.get(),
@@ -104,7 +104,7 @@ fn server_options(config: &Config) -> ServerOptions {
         keepalive_timeout: Duration::from_secs(s.keepalive_timeout_secs.get()),
         shutdown_grace: Duration::from_secs(s.shutdown_grace_secs.get()),
         log_path: router::log_path,
-        body_limit: router::body_limit,
+        body_limit: body_limit.clone(),
         trusted_proxies: s.trusted_proxies.clone(),
         client_ip_header: s.client_ip_header,
     }
@@ -277,10 +277,11 @@ pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Re
         what: "installing signal handlers".into(),
         error,
     })?;
+    let body_limit = router::body_limits(serves.clone());
     let router = Router::new(serves);
     let server = Server::start(
         listeners,
-        server_options(&config),
+        server_options(&config, &body_limit),
         app.http_stats.clone(),
         states,
         move |ctx: &mut Worker, req| router.dispatch(ctx, req),
@@ -310,6 +311,7 @@ pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Re
         mailer: mailer_settings,
         server: server.shutdown_handle(),
         certificates: acceptors,
+        body_limit,
     };
     let signal_handle = signals.handle();
     let signal_thread = std::thread::Builder::new()
@@ -406,6 +408,8 @@ struct Live {
     server: http::ShutdownHandle,
     /// The TLS listeners' certificates, re-read on every reload.
     certificates: Vec<Arc<http::TlsAcceptor>>,
+    /// The routes' body limits, by listener (fixed: listeners change only with a restart).
+    body_limit: http::BodyLimit,
 }
 
 impl Live {
@@ -481,7 +485,8 @@ impl Live {
         }
         let level = log_level(&config);
         logging::init(level.filter());
-        self.server.reload(server_options(&config));
+        self.server
+            .reload(server_options(&config, &self.body_limit));
         self.app
             .set_decode_limit(config.server.max_buffered_bytes.get());
         *self.mailer.write().unwrap_or_else(PoisonError::into_inner) = mail_settings(&config);

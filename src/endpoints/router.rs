@@ -4,7 +4,7 @@
 use super::worker::Worker;
 use super::{files, reset, status, xcp, xmlstorage};
 use crate::config::Group;
-use crate::http::{Request, Response};
+use crate::http::{BodyLimit, Request, Response};
 use crate::metrics;
 use crate::reset::form::MAX_FORM_BYTES;
 use crate::xcp::envelope::looks_like_envelope;
@@ -246,16 +246,26 @@ fn not_served(ctx: &Worker, group: Group, req: &Request) -> Response {
 }
 
 /// The largest body a request may send to the route its method and path lead to
-/// ([`Route::max_body`]); `u64::MAX` where the route sets none (`server.max_body_bytes` then
-/// applies alone). For [`crate::http::ServerOptions::body_limit`].
-pub fn body_limit(method: &str, path: &str) -> u64 {
+/// ([`Route::max_body`]), on a listener that serves that route's group; `u64::MAX` otherwise
+/// (`server.max_body_bytes` then applies alone). `listeners[i]` is what listener `i` serves.
+pub fn body_limit(listeners: &[Serves], listener: usize, method: &str, path: &str) -> u64 {
+    let serves = listeners
+        .get(listener)
+        .copied()
+        .unwrap_or_else(Serves::everything);
     let method = if method == "HEAD" { "GET" } else { method };
     ROUTES
         .iter()
         .filter(|r| !matches!(r.path, PathMatch::Fallback))
         .find(|r| r.method == method && r.path.matches(path))
+        .filter(|r| serves.contains(r.group))
         .and_then(|r| r.max_body)
         .unwrap_or(u64::MAX)
+}
+
+/// [`body_limit`] for the HTTP layer ([`crate::http::ServerOptions::body_limit`]).
+pub fn body_limits(listeners: Vec<Serves>) -> BodyLimit {
+    BodyLimit::new(move |listener, method, path| body_limit(&listeners, listener, method, path))
 }
 
 /// How a request path appears in the log: escaped, capped, and with bearer tokens in the
@@ -314,11 +324,18 @@ mod tests {
 
     #[test]
     fn the_reset_form_has_its_own_body_limit() {
-        assert_eq!(body_limit("POST", "/reset/abc"), 8 * 1024);
-        assert_eq!(body_limit("GET", "/reset/abc"), u64::MAX);
-        assert_eq!(body_limit("POST", "/RPC2"), u64::MAX);
-        assert_eq!(body_limit("POST", "/"), u64::MAX);
-        assert_eq!(body_limit("POST", "/elsewhere"), u64::MAX);
+        let all = [Serves::everything()];
+        assert_eq!(body_limit(&all, 0, "POST", "/reset/abc"), 8 * 1024);
+        assert_eq!(body_limit(&all, 0, "GET", "/reset/abc"), u64::MAX);
+        assert_eq!(body_limit(&all, 0, "POST", "/RPC2"), u64::MAX);
+        assert_eq!(body_limit(&all, 0, "POST", "/"), u64::MAX);
+        assert_eq!(body_limit(&all, 0, "POST", "/elsewhere"), u64::MAX);
+        // Where the reset page is not served, the path is not its route (an XCP-only port
+        // takes an envelope at any path).
+        let xcp_only = [Serves::of(&[Group::Xcp])];
+        assert_eq!(body_limit(&xcp_only, 0, "POST", "/reset/abc"), u64::MAX);
+        // A listener index nobody configured is treated as serving everything.
+        assert_eq!(body_limit(&xcp_only, 7, "POST", "/reset/abc"), 8 * 1024);
     }
 
     #[test]

@@ -14,7 +14,9 @@ pub mod wire;
 
 pub use budget::{Budget, Hold, Refusal};
 pub use client::{Cidr, Client, ClientIpHeader};
-pub use server::{Listener, Server, ServerOptions, ShutdownHandle, Socket, bind, bind_unix};
+pub use server::{
+    BodyLimit, Listener, Server, ServerOptions, ShutdownHandle, Socket, bind, bind_unix,
+};
 pub use stats::Stats;
 pub use tls::{TlsAcceptor, TlsError};
 pub use wire::{Request, Response, Version};

@@ -15,6 +15,7 @@
 //! at most [`MOVES_PER_TURN`] reads at a time, so a fast sender delays nobody.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, Shutdown, SocketAddr};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -82,14 +83,43 @@ pub struct ServerOptions {
     pub shutdown_grace: Duration,
     /// How a request path is written into the log (the app redacts tokens in paths).
     pub log_path: fn(&str) -> String,
-    /// The largest body a request may send, by its method and path (the routes' own limits;
-    /// `u64::MAX` where a route has none). `max_body_bytes` applies as well. A declared length
-    /// above it is refused with 413 before a byte of the body is read.
-    pub body_limit: fn(&str, &str) -> u64,
+    /// The largest body a request may send, by its listener, method and path (the routes' own
+    /// limits). `max_body_bytes` applies as well. A declared length above it is refused with
+    /// 413 before a byte of the body is read.
+    pub body_limit: BodyLimit,
     /// Peers whose forwarding headers name the client (see [`client`]).
     pub trusted_proxies: Vec<Cidr>,
     /// The one header those peers name the client in; every other is ignored.
     pub client_ip_header: client::ClientIpHeader,
+}
+
+/// Per-request body limits, from the code that knows the routes (see
+/// [`ServerOptions::body_limit`]): `(listener index, method, path)` to the largest body in
+/// bytes, `u64::MAX` where a request has no limit of its own.
+#[derive(Clone)]
+pub struct BodyLimit(Arc<LimitFn>);
+
+type LimitFn = dyn Fn(usize, &str, &str) -> u64 + Send + Sync;
+
+impl BodyLimit {
+    pub fn new(limit: impl Fn(usize, &str, &str) -> u64 + Send + Sync + 'static) -> BodyLimit {
+        BodyLimit(Arc::new(limit))
+    }
+
+    /// No limit but `max_body_bytes`.
+    pub fn none() -> BodyLimit {
+        BodyLimit::new(|_, _, _| u64::MAX)
+    }
+
+    fn of(&self, listener: usize, method: &str, path: &str) -> u64 {
+        (self.0)(listener, method, path)
+    }
+}
+
+impl fmt::Debug for BodyLimit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("BodyLimit")
+    }
 }
 
 impl ServerOptions {
@@ -1109,12 +1139,13 @@ fn advance(conn: &mut Conn, options: &ServerOptions, budget: &Arc<Budget>) -> Pr
         };
         let (head, used) = parsed;
         conn.buf.drain(..used);
-        let max_body = (options.body_limit)(&head.method, head.path()).min(options.max_body_bytes);
-        if let Framing::Length(n) = head.framing
-            && n > max_body
-        {
-            return Progress::Refused(RequestError::BodyTooLarge);
-        }
+        let max_body = options
+            .body_limit
+            .of(conn.listener, &head.method, head.path())
+            .min(options.max_body_bytes);
+        // Refused once the request is in its body state: the answer then reads and drops the
+        // declared body, so a proxy that sends it at full speed gets the 413, not a reset.
+        let too_large = matches!(head.framing, Framing::Length(n) if n > max_body);
         // The head is parsed: its bytes are no longer held (the body's are, from now on).
         settle_buffer(conn);
         // Who the client is comes from the head alone; the body's bytes count against it.
@@ -1150,6 +1181,9 @@ fn advance(conn: &mut Conn, options: &ServerOptions, budget: &Arc<Budget>) -> Pr
             max_body,
         };
         conn.deadline = (now + options.read_timeout).min(due);
+        if too_large {
+            return Progress::Refused(RequestError::BodyTooLarge);
+        }
     }
     let State::Body {
         head,
@@ -1728,7 +1762,7 @@ mod tests {
             keepalive_timeout: Duration::from_secs(5),
             shutdown_grace: Duration::from_secs(5),
             log_path: |p| p.to_string(),
-            body_limit: |_, _| u64::MAX,
+            body_limit: BodyLimit::none(),
             trusted_proxies: Vec::new(),
             client_ip_header: client::ClientIpHeader::default(),
         }

@@ -1,7 +1,12 @@
 //! The `changes.xml` document of weblogUpdates: a codec, typed entries in and bytes out.
 
+use std::borrow::Cow;
+
 use quick_xml::Writer;
+use quick_xml::escape::escape;
+use quick_xml::events::attributes::Attribute;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, Event};
+use quick_xml::name::QName;
 
 /// One `<weblog>` element.
 pub struct Entry<'a> {
@@ -21,6 +26,15 @@ pub fn encode(updated: &str, entries: &[Entry<'_>]) -> Vec<u8> {
     writer.into_inner()
 }
 
+/// An attribute escaped as `changes.xml` always was: the five markup characters only
+/// (quick-xml's own attribute escaping would also write a tab or a newline as a reference).
+fn attribute<'a>(key: &'a str, value: &str) -> Attribute<'a> {
+    Attribute {
+        key: QName(key),
+        value: Cow::Owned(escape(value).into_owned()),
+    }
+}
+
 fn write(
     writer: &mut Writer<Vec<u8>>,
     updated: &str,
@@ -38,8 +52,8 @@ fn write(
     for entry in entries {
         let when = entry.seconds_ago.max(0).to_string();
         let mut weblog = BytesStart::new("weblog");
-        weblog.push_attribute(("name", entry.name));
-        weblog.push_attribute(("url", entry.url));
+        weblog.push_attribute(attribute("name", entry.name));
+        weblog.push_attribute(attribute("url", entry.url));
         weblog.push_attribute(("when", when.as_str()));
         writer.write_event(Event::Empty(weblog))?;
         writer.get_mut().push(b'\n');
@@ -66,15 +80,21 @@ mod tests {
                 url: "https://x.example/",
                 seconds_ago: -3,
             },
+            Entry {
+                name: "tab\tand\nnewline",
+                url: "https://y.example/",
+                seconds_ago: 7,
+            },
         ];
         let xml = String::from_utf8(encode("Sun, 06 Dec 2026 09:00:00 GMT", &entries)).unwrap();
         assert_eq!(
             xml,
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
-             <weblogUpdates version=\"1\" updated=\"Sun, 06 Dec 2026 09:00:00 GMT\" count=\"2\">\n\
+             <weblogUpdates version=\"1\" updated=\"Sun, 06 Dec 2026 09:00:00 GMT\" count=\"3\">\n\
              <weblog name=\"A &amp; B&apos;s &lt;log&gt;\" \
              url=\"http://example.com/?a=1&amp;b=&quot;2&quot;\" when=\"5\"/>\n\
              <weblog name=\"\" url=\"https://x.example/\" when=\"0\"/>\n\
+             <weblog name=\"tab\tand\nnewline\" url=\"https://y.example/\" when=\"7\"/>\n\
              </weblogUpdates>\n"
         );
         assert_eq!(
