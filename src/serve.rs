@@ -2,6 +2,7 @@
 //! SIGTERM or SIGINT, then drains in-flight requests and closes the database.
 
 use std::fmt;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
@@ -10,7 +11,7 @@ use rusqlite::Connection;
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
-use crate::config::{Config, ConfigError, ListenAddress, LogLevel, Source};
+use crate::config::{Config, ConfigError, ListenAddress, LogLevel, PublicUrls, Source};
 use crate::credentials::Credentials;
 use crate::db::{self, DbError};
 use crate::endpoints::router::{self, Router, Serves};
@@ -120,16 +121,128 @@ pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Re
     let _lock = lock_data_dir(&config.storage.data_dir)?;
     let db_path = config.storage.database_path();
     // The first connection opened is the last one closed: see `db::shutdown`.
-    let mut conn = db::open_or_create(&db_path, busy_timeout(&config))?;
+    let conn = open_and_migrate(&db_path, &config)?;
+    let bound = bind_listeners(&config)?;
+    let credentials = start_credentials(&config)?;
+    let notifier = Notifier::start().map_err(|error| AppError::Io {
+        what: "starting the notification thread".into(),
+        error,
+    })?;
+    let mail_waker = mail::Waker::default();
+    let reset_service = start_reset_service(&config, &bound.urls, &db_path, &mail_waker)?;
+    let (mailer, mailer_settings) = start_mailer(&config, &db_path, &reset_service, mail_waker)?;
+    let app = Arc::new(Shared::new(
+        config,
+        bound.urls,
+        credentials,
+        notifier,
+        reset_service.clone(),
+    ));
+    let config = app.config();
+
+    let workers = config.server.worker_count();
+    let mut states = Vec::with_capacity(workers);
+    for _ in 0..workers {
+        states.push(Worker::new(app.clone(), open_worker_db(&db_path, &config)?));
+    }
+
+    let signals = Signals::new([SIGTERM, SIGINT, SIGHUP]).map_err(|error| AppError::Io {
+        what: "installing signal handlers".into(),
+        error,
+    })?;
+    let body_limit = router::body_limits(bound.serves.clone());
+    let router = Router::new(bound.serves);
+    let server = Server::start(
+        bound.listeners,
+        server_options(&config, &body_limit),
+        app.http_stats.clone(),
+        states,
+        move |ctx: &mut Worker, req| router.dispatch(ctx, req),
+    )
+    .map_err(|error| AppError::Io {
+        what: "starting the HTTP server".into(),
+        error,
+    })?;
+
+    let data_dir = absolute(&config.storage.data_dir);
+    logging::announce(&format!(
+        "passlink {} listening on {} (public URL {}), data in {}, config: {source}, {workers} workers",
+        env!("CARGO_PKG_VERSION"),
+        bound.described.join("; "),
+        app.urls.reset,
+        data_dir.display(),
+    ));
+
+    crate::systemd::notify(&format!(
+        "READY=1\nSTATUS=listening on {}\nMAINPID={}",
+        bound.first,
+        std::process::id()
+    ));
+    let live = Live {
+        app: app.clone(),
+        reset: reset_service.clone(),
+        mailer: mailer_settings,
+        server: server.shutdown_handle(),
+        certificates: bound.acceptors,
+        body_limit,
+    };
+    let signal_handle = signals.handle();
+    let signal_thread = start_signal_thread(signals, live, config_path)?;
+
+    // Every worker ends, and with it its connection.
+    server.wait();
+    let grace = Duration::from_secs(app.config().server.shutdown_grace_secs.get());
+    let mailer_ended = mailer.stop(grace);
+    signal_handle.close();
+    let _ = signal_thread.join();
+    // The last holders of the reset service are gone with the threads above; the app's own
+    // reference goes now, and with the service its group-commit thread and connection.
+    drop(app);
+    let closed = close_reset_service(reset_service);
+    if !(mailer_ended && closed) {
+        log::warn!(
+            "database: a connection is still open at the stop (the mailer's or the \
+             group-commit thread's); the checkpoint below copies what is committed, but a \
+             write it makes later stays in the -wal file"
+        );
+    }
+    db::shutdown::close_last(conn, &db_path, busy_timeout(&config));
+    log::info!("passlink stopped");
+    Ok(())
+}
+
+/// The database's first connection, on a file migrated to this release's schema and watched
+/// from now on (`db::watch`).
+fn open_and_migrate(db_path: &Path, config: &Config) -> Result<Connection, AppError> {
+    let mut conn = db::open_or_create(db_path, busy_timeout(config))?;
     let (from, to) = db::migrate(&mut conn)?;
     if from != to {
         log::info!("database migrated from schema version {from} to {to}");
     }
-    db::watch::install(&db_path).map_err(|error| AppError::Io {
+    db::watch::install(db_path).map_err(|error| AppError::Io {
         what: format!("cannot examine the database file {}", db_path.display()),
         error,
     })?;
+    Ok(conn)
+}
 
+/// The listeners, bound, and what follows from their addresses.
+struct Bound {
+    listeners: Vec<http::Listener>,
+    /// What each listener serves, by index.
+    serves: Vec<Serves>,
+    /// The TLS listeners' certificates, re-read on every reload.
+    acceptors: Vec<Arc<http::TlsAcceptor>>,
+    urls: PublicUrls,
+    /// One line per listener for the start-up announcement.
+    described: Vec<String>,
+    /// The first TCP address, for systemd's status line.
+    first: SocketAddr,
+}
+
+/// Binds every listener (and loads its TLS certificate) before anything is started, so that a
+/// port in use or a bad certificate stops the start-up with a clear error.
+fn bind_listeners(config: &Config) -> Result<Bound, AppError> {
     let listener_configs = config.effective_listeners();
     let mut listeners = Vec::with_capacity(listener_configs.len());
     let mut serves = Vec::with_capacity(listener_configs.len());
@@ -192,6 +305,18 @@ pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Re
         .next()
         .copied()
         .unwrap_or(config.server.listen);
+    Ok(Bound {
+        listeners,
+        serves,
+        acceptors,
+        urls,
+        described,
+        first: bound,
+    })
+}
+
+/// Password hashing sized to the worker pool, its dummy hash computed now.
+fn start_credentials(config: &Config) -> Result<Credentials, AppError> {
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
     let (running, waiting) = crate::credentials::argon2_limits(config.server.worker_count(), cores);
     let credentials = Credentials::with_waiters(
@@ -203,10 +328,16 @@ pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Re
         what: "preparing password hashing".into(),
         error: std::io::Error::other(e.to_string()),
     })?;
-    let notifier = Notifier::start().map_err(|error| AppError::Io {
-        what: "starting the notification thread".into(),
-        error,
-    })?;
+    Ok(credentials)
+}
+
+/// The reset-link service, with its group-commit thread on a connection of its own.
+fn start_reset_service(
+    config: &Config,
+    urls: &PublicUrls,
+    db_path: &Path,
+    mail_waker: &mail::Waker,
+) -> Result<Arc<ResetService>, AppError> {
     let templates = Templates::load(&config.reset.templates_dir).map_err(|error| AppError::Io {
         what: format!(
             "cannot read the mail templates in {}",
@@ -214,22 +345,28 @@ pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Re
         ),
         error,
     })?;
-    let mail_waker = mail::Waker::default();
-    let reset_service = Arc::new(ResetService::new(
+    Ok(Arc::new(ResetService::new(
         config.reset.clone(),
         config.smtp.enabled,
         urls.reset.clone(),
         templates,
         mail_waker.clone(),
-        db::GroupWriter::start(open_worker_db(&db_path, &config)?).map_err(|error| {
-            AppError::Io {
-                what: "starting the group-commit thread".into(),
-                error,
-            }
+        db::GroupWriter::start(open_worker_db(db_path, config)?).map_err(|error| AppError::Io {
+            what: "starting the group-commit thread".into(),
+            error,
         })?,
-    ));
+    )))
+}
+
+/// The mailer thread, which also runs the housekeeping, and the settings a reload replaces.
+fn start_mailer(
+    config: &Config,
+    db_path: &Path,
+    reset_service: &Arc<ResetService>,
+    mail_waker: mail::Waker,
+) -> Result<(mail::Mailer, Arc<RwLock<mail::MailerSettings>>), AppError> {
     let transport = mail::Transport::from_config(&config.smtp, &config.storage.data_dir);
-    let mailer_settings = Arc::new(RwLock::new(mail_settings(&config)));
+    let mailer_settings = Arc::new(RwLock::new(mail_settings(config)));
     if config.smtp.enabled {
         if let mail::Transport::Spool(dir) = &transport {
             mail::prepare_spool(dir).map_err(|error| AppError::Io {
@@ -248,7 +385,7 @@ pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Re
         let housekeeping = Housekeeping::new(reset_service.clone());
         let chore: mail::Chore = Box::new(move |conn| housekeeping.run(conn));
         mail::start(
-            open_worker_db(&db_path, &config)?,
+            open_worker_db(db_path, config)?,
             mailer_settings.clone(),
             mail_waker.clone(),
             chore,
@@ -258,63 +395,18 @@ pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Re
             error,
         })?
     };
-    let app = Arc::new(Shared::new(
-        config,
-        urls,
-        credentials,
-        notifier,
-        reset_service.clone(),
-    ));
-    let config = app.config();
+    Ok((mailer, mailer_settings))
+}
 
-    let workers = config.server.worker_count();
-    let mut states = Vec::with_capacity(workers);
-    for _ in 0..workers {
-        states.push(Worker::new(app.clone(), open_worker_db(&db_path, &config)?));
-    }
-
-    let mut signals = Signals::new([SIGTERM, SIGINT, SIGHUP]).map_err(|error| AppError::Io {
-        what: "installing signal handlers".into(),
-        error,
-    })?;
-    let body_limit = router::body_limits(serves.clone());
-    let router = Router::new(serves);
-    let server = Server::start(
-        listeners,
-        server_options(&config, &body_limit),
-        app.http_stats.clone(),
-        states,
-        move |ctx: &mut Worker, req| router.dispatch(ctx, req),
-    )
-    .map_err(|error| AppError::Io {
-        what: "starting the HTTP server".into(),
-        error,
-    })?;
-
-    let data_dir = absolute(&config.storage.data_dir);
-    logging::announce(&format!(
-        "passlink {} listening on {} (public URL {}), data in {}, config: {source}, {workers} workers",
-        env!("CARGO_PKG_VERSION"),
-        described.join("; "),
-        app.urls.reset,
-        data_dir.display(),
-    ));
-
-    crate::systemd::notify(&format!(
-        "READY=1\nSTATUS=listening on {bound}\nMAINPID={}",
-        std::process::id()
-    ));
-    let shutdown = server.shutdown_handle();
-    let live = Live {
-        app: app.clone(),
-        reset: reset_service.clone(),
-        mailer: mailer_settings,
-        server: server.shutdown_handle(),
-        certificates: acceptors,
-        body_limit,
-    };
-    let signal_handle = signals.handle();
-    let signal_thread = std::thread::Builder::new()
+/// The thread that turns SIGHUP into a reload and the first SIGTERM or SIGINT into a graceful
+/// stop (a second one exits at once).
+fn start_signal_thread(
+    mut signals: Signals,
+    live: Live,
+    config_path: Option<PathBuf>,
+) -> Result<std::thread::JoinHandle<()>, AppError> {
+    let shutdown = live.server.clone();
+    std::thread::Builder::new()
         .name("signals".into())
         .spawn(move || {
             let mut stopping = false;
@@ -337,28 +429,7 @@ pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Re
         .map_err(|error| AppError::Io {
             what: "starting the signal thread".into(),
             error,
-        })?;
-
-    // Every worker ends, and with it its connection.
-    server.wait();
-    let grace = Duration::from_secs(app.config().server.shutdown_grace_secs.get());
-    let mailer_ended = mailer.stop(grace);
-    signal_handle.close();
-    let _ = signal_thread.join();
-    // The last holders of the reset service are gone with the threads above; the app's own
-    // reference goes now, and with the service its group-commit thread and connection.
-    drop(app);
-    let closed = close_reset_service(reset_service);
-    if !(mailer_ended && closed) {
-        log::warn!(
-            "database: a connection is still open at the stop (the mailer's or the \
-             group-commit thread's); the checkpoint below copies what is committed, but a \
-             write it makes later stays in the -wal file"
-        );
-    }
-    db::shutdown::close_last(conn, &db_path, busy_timeout(&config));
-    log::info!("passlink stopped");
-    Ok(())
+        })
 }
 
 /// Creates the data directory if needed and takes its lock (see [`crate::lock`]).
