@@ -512,7 +512,7 @@ pub fn read_content(tx: &rusqlite::Transaction<'_>, id: i64) -> rusqlite::Result
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::config::XmlStorageConfig;
 
@@ -525,7 +525,8 @@ mod tests {
         !path.ends_with(".php")
     }
 
-    fn add_user(conn: &Connection, email: &str) -> i64 {
+    /// A user row with no more than the files need (also for the serving tests).
+    pub(crate) fn add_user(conn: &Connection, email: &str) -> i64 {
         conn.execute(
             "INSERT INTO users (email, email_key, name, password_hash, created_at) \
              VALUES (?1, ?1, 'N', 'x', 0)",
@@ -535,7 +536,13 @@ mod tests {
         conn.last_insert_rowid()
     }
 
-    fn save(conn: &Connection, user: i64, files: &[(&str, &[u8])], now: i64) -> Vec<String> {
+    /// Saves `files` for `user`; each outcome as "ok" or the error's text.
+    pub(crate) fn save(
+        conn: &Connection,
+        user: i64,
+        files: &[(&str, &[u8])],
+        now: i64,
+    ) -> Vec<String> {
         let batch: Vec<(String, Vec<u8>)> = files
             .iter()
             .map(|(p, c)| (p.to_string(), c.to_vec()))
@@ -547,7 +554,7 @@ mod tests {
             .collect()
     }
 
-    fn etag(conn: &Connection, user: i64, path: &str) -> String {
+    pub(crate) fn etag(conn: &Connection, user: i64, path: &str) -> String {
         stored(conn, user, path).unwrap().unwrap().etag
     }
 

@@ -124,38 +124,9 @@ mod tests {
     use std::time::Instant;
 
     use super::*;
+    use crate::files::tests::{add_user, etag, save};
     use crate::http::Version;
     use crate::http::wire::Header;
-
-    fn add_user(conn: &Connection, email: &str) -> i64 {
-        conn.execute(
-            "INSERT INTO users (email, email_key, name, password_hash, created_at) \
-             VALUES (?1, ?1, 'N', 'x', 0)",
-            rusqlite::params![email],
-        )
-        .unwrap();
-        conn.last_insert_rowid()
-    }
-
-    fn save(conn: &Connection, user: i64, files: &[(&str, &[u8])], now: i64) -> Vec<String> {
-        let batch: Vec<(String, Vec<u8>)> = files
-            .iter()
-            .map(|(p, c)| (p.to_string(), c.to_vec()))
-            .collect();
-        let limits = files::Limits {
-            max_file_size: 10,
-            max_bytes_per_user: 20,
-        };
-        files::save_many(conn, user, &batch, &limits, &|_| true, now)
-            .unwrap()
-            .into_iter()
-            .map(|o| o.map_or_else(|e| e.to_string(), |()| "ok".to_string()))
-            .collect()
-    }
-
-    fn etag(conn: &Connection, user: i64, path: &str) -> String {
-        files::stored(conn, user, path).unwrap().unwrap().etag
-    }
 
     #[test]
     fn dates_must_be_exact() {

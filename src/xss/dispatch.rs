@@ -21,6 +21,16 @@ use Kind::{Any, BinaryArray, Bool, Int, String as Str, StringArray, Struct};
 
 /// Every method, its parameters and its result members: the dispatch table, the WSDL, and the
 /// names SOAP parameters are matched against.
+/// The parameters of `pleaseNotify` and `rssPleaseNotify`, which differ only in what they
+/// answer (`requestNotification` takes a `userinfo` besides).
+const NOTIFY_PARAMS: &[(&str, Kind)] = &[
+    ("notifyProcedure", Str),
+    ("port", Int),
+    ("path", Str),
+    ("protocol", Str),
+    ("urlList", StringArray),
+];
+
 pub const METHODS: &[Method] = &[
     Method {
         spec: MethodSpec {
@@ -163,13 +173,7 @@ pub const METHODS: &[Method] = &[
     Method {
         spec: MethodSpec {
             name: "xmlStorageSystem.pleaseNotify",
-            params: &[
-                ("notifyProcedure", Str),
-                ("port", Int),
-                ("path", Str),
-                ("protocol", Str),
-                ("urlList", StringArray),
-            ],
+            params: NOTIFY_PARAMS,
             required: 5,
             returns: &[("flError", Bool), ("message", Str)],
         },
@@ -178,13 +182,7 @@ pub const METHODS: &[Method] = &[
     Method {
         spec: MethodSpec {
             name: "xmlStorageSystem.rssPleaseNotify",
-            params: &[
-                ("notifyProcedure", Str),
-                ("port", Int),
-                ("path", Str),
-                ("protocol", Str),
-                ("urlList", StringArray),
-            ],
+            params: NOTIFY_PARAMS,
             required: 5,
             returns: &[],
         },
