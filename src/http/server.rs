@@ -1139,10 +1139,14 @@ fn advance(conn: &mut Conn, options: &ServerOptions, budget: &Arc<Budget>) -> Pr
         };
         let (head, used) = parsed;
         conn.buf.drain(..used);
-        let max_body = options
-            .body_limit
-            .of(conn.listener, &head.method, head.path())
-            .min(options.max_body_bytes);
+        // A request without a body (most GETs) need not ask the route table.
+        let max_body = match head.framing {
+            Framing::None | Framing::Length(0) => options.max_body_bytes,
+            Framing::Length(_) | Framing::Chunked => options
+                .body_limit
+                .of(conn.listener, &head.method, head.path())
+                .min(options.max_body_bytes),
+        };
         // Refused once the request is in its body state: the answer then reads and drops the
         // declared body, so a proxy that sends it at full speed gets the 413, not a reset.
         let too_large = matches!(head.framing, Framing::Length(n) if n > max_body);
