@@ -81,7 +81,9 @@ getent passwd passlink >/dev/null || fail "no passlink user after install"
 grep -q '^data_dir = "/var/lib/passlink"$' /etc/passlink/passlink.toml || fail "packaged data_dir"
 "${sudo[@]}" systemd-analyze verify /lib/systemd/system/passlink.service ||
     fail "systemd-analyze verify"
-ok "installed: user, config 0640 root:passlink, unit verifies"
+grep -qx 'RestartPreventExitStatus=78' /lib/systemd/system/passlink.service ||
+    fail "the unit restarts after a configuration error (exit 78)"
+ok "installed: user, config 0640 root:passlink, unit verifies, no restart on exit 78"
 
 # No systemd runs here, so the unit's exact ExecStart runs as its User in its WorkingDirectory.
 exec_start="$(sed -n 's/^ExecStart=//p' /lib/systemd/system/passlink.service)"
@@ -106,6 +108,20 @@ cat "$log"
 [ -f /var/lib/passlink/passlink.sqlite3 ] || fail "no database in /var/lib/passlink"
 [ "$(stat -c %U /var/lib/passlink/passlink.sqlite3)" = passlink ] || fail "database owner"
 ok "ExecStart as passlink answered /healthz, data in /var/lib/passlink"
+
+# The trap a newcomer walks into: a command run as root on the service's data directory would
+# leave root-owned files the service cannot open. It is refused (exit 77) with the command
+# that works, and that command works.
+set +e
+out="$("${sudo[@]}" /usr/bin/passlink user list --config /etc/passlink/passlink.toml 2>&1)"
+rc=$?
+set -e
+[ "$rc" = 77 ] || fail "user list as root: exit $rc, not 77: $out"
+grep -q 'sudo -u passlink passlink user list' <<<"$out" || fail "user list as root: no hint: $out"
+"${sudo[@]}" runuser -u passlink -- /usr/bin/passlink user list --config /etc/passlink/passlink.toml \
+    >/dev/null || fail "user list as passlink"
+[ -z "$("${sudo[@]}" find /var/lib/passlink -user root)" ] || fail "root-owned files in /var/lib/passlink"
+ok "as root on the service's data: refused with the sudo -u passlink hint; as passlink: works"
 
 "${sudo[@]}" dpkg --purge passlink >/dev/null
 for path in /usr/bin/passlink /etc/passlink /var/lib/passlink /lib/systemd/system/passlink.service \

@@ -6,13 +6,15 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::config::{Config, Source};
-use crate::db;
 use crate::logins::{Login, passwords};
 use crate::serve::{self, AppError};
+use crate::{db, owners};
 
 /// Exit status for a configuration error (sysexits EX_CONFIG), so that systemd's
 /// `RestartPreventExitStatus=` can stop a restart loop on a broken config.
 const EXIT_CONFIG: u8 = 78;
+/// EX_NOPERM: run as a user that must not run this command here (root, on the service's files).
+const EXIT_NOPERM: u8 = 77;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -177,7 +179,8 @@ pub enum UserCommand {
 pub enum DbCommand {
     /// Create the database if needed and bring its schema up to date.
     Migrate,
-    /// Write a consistent copy of the live database to PATH (safe while the server runs).
+    /// Write a consistent copy of the live database to PATH (safe while the server runs). When
+    /// PATH is a directory, the copy is passlink-YYYYMMDDTHHMMSSZ.sqlite3 inside it.
     Backup {
         /// Where to write the copy; an existing file is replaced atomically.
         path: PathBuf,
@@ -206,12 +209,17 @@ pub fn run() -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
+    if !matches!(cli.command, Command::CheckConfig | Command::Version)
+        && let Some(refusal) = refuse_as_root(&config)
+    {
+        eprintln!("passlink: {refusal}");
+        return ExitCode::from(EXIT_NOPERM);
+    }
     let result = match cli.command {
         Command::Serve => serve::serve(config, source, cli.config.clone()),
-        Command::CheckConfig => {
-            check_config(&config, &source);
-            Ok(())
-        }
+        Command::CheckConfig => serve::load_files(&config, &source)
+            .map(|_| check_config(&config, &source))
+            .map_err(AppError::Config),
         Command::Db { command } => run_db(&config, command),
         Command::User { command } => run_user(&config, command),
         Command::Reseller { command } => run_reseller(&config, command),
@@ -230,6 +238,32 @@ pub fn run() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Run as root on a data directory that belongs to another user (the packaged service's
+/// `passlink`), a command would leave files behind that belong to root: a database, its `-wal`
+/// and `-shm` files, a spool directory. The service could then no longer open them. There is
+/// no safe way to act as that user without unsafe code (setuid), so the command is refused,
+/// with the one that works.
+fn refuse_as_root(config: &Config) -> Option<String> {
+    if !owners::running_as_root() {
+        return None;
+    }
+    let data_dir = &config.storage.data_dir;
+    let (dir, uid) = owners::owner_of(data_dir)?;
+    // A directory that does not exist yet is root's to create, like any other.
+    if uid == 0 || dir != *data_dir {
+        return None;
+    }
+    let owner = owners::user_name(uid);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    Some(format!(
+        "{} belongs to {owner}, but this command runs as root: a database, journal or spool \
+         file it created would belong to root, and passlink running as {owner} (the service) \
+         could no longer open it. Run it as the owner instead: sudo -u {owner} passlink {}",
+        data_dir.display(),
+        args.join(" ")
+    ))
 }
 
 fn check_config(config: &Config, source: &Source) {
@@ -292,6 +326,10 @@ fn check_config(config: &Config, source: &Source) {
     );
     println!("# client address: {}", config.client_address_summary());
     print!("{text}");
+    // On standard error, so that standard output stays a file one can copy.
+    for warning in config.warnings() {
+        eprintln!("passlink: warning: {warning}");
+    }
 }
 
 fn run_db(config: &Config, command: DbCommand) -> Result<(), AppError> {
@@ -308,6 +346,7 @@ fn run_db(config: &Config, command: DbCommand) -> Result<(), AppError> {
             }
         }
         DbCommand::Backup { path: dest } => {
+            let dest = db::backup_target(&dest, crate::clock::unix_now())?;
             let conn = db::open_existing(&path, timeout)?;
             db::backup(&conn, &dest)?;
             let size = std::fs::metadata(&dest).map_or(0, |m| m.len());
@@ -334,11 +373,31 @@ fn run_db(config: &Config, command: DbCommand) -> Result<(), AppError> {
     Ok(())
 }
 
+/// The database for a command, at this release's schema. A command that changes something may
+/// create it, as `serve` would; one that only reads never does.
+fn open_db(config: &Config, read_only: bool) -> Result<rusqlite::Connection, AppError> {
+    let path = config.storage.database_path();
+    let timeout = serve::busy_timeout(config);
+    let mut conn = if read_only {
+        db::open_existing(&path, timeout).map_err(|e| match e {
+            db::DbError::Missing(path) => AppError::NotFound(format!(
+                "no database at {} yet, so there is nothing to show: passlink creates it when \
+                 it first starts (or run `passlink db migrate`); is storage.data_dir right?",
+                path.display()
+            )),
+            other => AppError::Db(other),
+        })?
+    } else {
+        db::open_or_create(&path, timeout)?
+    };
+    db::migrate(&mut conn)?;
+    Ok(conn)
+}
+
 fn run_user(config: &Config, command: UserCommand) -> Result<(), AppError> {
     use crate::{accounts, clock, files};
-    let mut conn =
-        db::open_or_create(&config.storage.database_path(), serve::busy_timeout(config))?;
-    db::migrate(&mut conn)?;
+    let read_only = matches!(command, UserCommand::List | UserCommand::Show { .. });
+    let mut conn = open_db(config, read_only)?;
     let find = |conn: &rusqlite::Connection, who: &str| -> Result<accounts::User, AppError> {
         accounts::find_by_login(conn, who)
             .map_err(|e| AppError::Db(e.into()))?
@@ -451,9 +510,8 @@ fn run_user(config: &Config, command: UserCommand) -> Result<(), AppError> {
 fn run_outbox(config: &Config, command: OutboxCommand) -> Result<(), AppError> {
     use crate::clock;
     use crate::mail::{self, State};
-    let mut conn =
-        db::open_or_create(&config.storage.database_path(), serve::busy_timeout(config))?;
-    db::migrate(&mut conn)?;
+    let read_only = matches!(command, OutboxCommand::List { .. });
+    let conn = open_db(config, read_only)?;
     match command {
         OutboxCommand::List { state } => {
             let state = match state.as_deref() {
@@ -521,9 +579,8 @@ fn parse_date(text: &str) -> Option<i64> {
 fn run_reseller(config: &Config, command: ResellerCommand) -> Result<(), AppError> {
     use crate::clock;
     use crate::xcp::resellers::{self, Cidr};
-    let mut conn =
-        db::open_or_create(&config.storage.database_path(), serve::busy_timeout(config))?;
-    db::migrate(&mut conn)?;
+    let read_only = matches!(command, ResellerCommand::List);
+    let mut conn = open_db(config, read_only)?;
     let db_err = |e: rusqlite::Error| AppError::Db(e.into());
     match command {
         ResellerCommand::Add { name, allow_ip } => {
@@ -580,9 +637,8 @@ fn run_domain(config: &Config, command: DomainCommand) -> Result<(), AppError> {
     use crate::clock;
     use crate::credentials::Credentials;
     use crate::xcp::domains::{self, Contact, DomainError, NewDomain};
-    let mut conn =
-        db::open_or_create(&config.storage.database_path(), serve::busy_timeout(config))?;
-    db::migrate(&mut conn)?;
+    let read_only = matches!(command, DomainCommand::List | DomainCommand::Show { .. });
+    let mut conn = open_db(config, read_only)?;
     let db_err = |e: rusqlite::Error| AppError::Db(e.into());
     let dom_err = |e: DomainError| match e {
         DomainError::Db(e) => AppError::Db(e.into()),

@@ -14,6 +14,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use crate::secret::Secret;
 
 mod listeners;
+mod warnings;
 pub use listeners::{Group, ListenAddress, ListenerConfig, TlsFiles};
 
 /// Where the packaged config lives; used when no `--config` or `PASSLINK_CONFIG` is given.
@@ -693,22 +694,26 @@ impl Config {
             }
         }
         for group in needs {
-            if let Some(unix) = listeners
-                .iter()
-                .find(|l| l.serves(group))
-                .filter(|l| matches!(l.address, ListenAddress::Unix(_)))
-            {
-                return Err(ConfigError::Semantic {
-                    path: path.display().to_string(),
-                    key: "server.public_url".into(),
-                    message: format!(
-                        "required: the first listener that serves {group} is {}, a unix socket, \
-                         from which no URL can be derived (set the URL clients use, such as \
-                         \"https://passlink.example.org\")",
-                        unix.address
-                    ),
-                });
-            }
+            let Some(first) = listeners.iter().find(|l| l.serves(group)) else {
+                continue;
+            };
+            let why = match &first.address {
+                ListenAddress::Unix(_) => "a unix socket, from which no URL can be derived",
+                ListenAddress::Tcp(addr) if addr.ip().is_unspecified() => {
+                    "a wildcard address: every link passlink mails or hands out would point \
+                     there, and no client can reach it"
+                }
+                ListenAddress::Tcp(_) => continue,
+            };
+            return Err(ConfigError::Semantic {
+                path: path.display().to_string(),
+                key: "server.public_url".into(),
+                message: format!(
+                    "required: the first listener that serves {group} is {}, {why} (set the URL \
+                     clients use, such as \"https://passlink.example.org\")",
+                    first.address
+                ),
+            });
         }
         Ok(())
     }

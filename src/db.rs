@@ -29,6 +29,12 @@ pub enum DbError {
         error: std::io::Error,
     },
     Missing(PathBuf),
+    /// The file exists (or should be created) but SQLite cannot open or write it: nearly
+    /// always an owner or mode that is not the running user's.
+    Open {
+        path: PathBuf,
+        error: rusqlite::Error,
+    },
     /// The file was written by a newer passlink; running an older one against it could lose data.
     TooNew {
         found: i64,
@@ -47,8 +53,31 @@ impl fmt::Display for DbError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             DbError::Sqlite(e) => write!(f, "database error: {e}"),
-            DbError::Io { path, error } => write!(f, "{}: {error}", path.display()),
+            DbError::Io { path, error } => {
+                write!(f, "{}: {error}", path.display())?;
+                if error.kind() == std::io::ErrorKind::PermissionDenied {
+                    write!(f, " ({})", crate::owners::describe(path))?;
+                }
+                Ok(())
+            }
             DbError::Missing(path) => write!(f, "no database at {}", path.display()),
+            DbError::Open { path, error } => {
+                let dir = path.parent().unwrap_or(path);
+                let owner = crate::owners::owner_of(dir).map_or_else(
+                    || "its owner".to_string(),
+                    |(_, uid)| crate::owners::user_name(uid),
+                );
+                write!(
+                    f,
+                    "cannot open the database {}: {error} ({}). The data directory and every \
+                     file in it must belong to the user passlink runs as: run passlink as \
+                     {owner} (sudo -u {owner} passlink ...), or give the files back with \
+                     chown -R {owner}: {}",
+                    path.display(),
+                    crate::owners::describe(path),
+                    dir.display()
+                )
+            }
             DbError::TooNew { found, supported } => write!(
                 f,
                 "database schema version {found} is newer than this passlink supports \
@@ -136,24 +165,51 @@ pub fn open_or_create(path: &Path, busy_timeout: Duration) -> Result<Connection,
         create_private_dir(dir)?;
     }
     let existed = path.exists();
-    let conn = Connection::open(path)?;
+    let conn = Connection::open(path).map_err(|e| opening(path, e))?;
     if !existed {
         restrict_file(path)?;
     }
-    configure(&conn, busy_timeout)?;
+    configure(&conn, busy_timeout).map_err(|e| opening_db(path, e))?;
     Ok(conn)
+}
+
+/// An open error with the path and, when it is about access, who owns what.
+fn opening(path: &Path, error: rusqlite::Error) -> DbError {
+    use rusqlite::ErrorCode::{CannotOpen, PermissionDenied, ReadOnly};
+    match error.sqlite_error_code() {
+        Some(CannotOpen | PermissionDenied | ReadOnly) => DbError::Open {
+            path: path.to_path_buf(),
+            error,
+        },
+        _ => DbError::Sqlite(error),
+    }
+}
+
+fn opening_db(path: &Path, error: DbError) -> DbError {
+    match error {
+        DbError::Sqlite(e) => opening(path, e),
+        other => other,
+    }
 }
 
 /// Opens an existing database; for `db backup`, which must never create one.
 pub fn open_existing(path: &Path, busy_timeout: Duration) -> Result<Connection, DbError> {
-    if !path.exists() {
-        return Err(DbError::Missing(path.to_path_buf()));
+    // Only "not found" is a missing database: a directory we may not enter hides the file,
+    // and saying "no database" then would send the operator the wrong way.
+    if let Err(error) = std::fs::metadata(path) {
+        return Err(match error.kind() {
+            std::io::ErrorKind::NotFound => DbError::Missing(path.to_path_buf()),
+            _ => DbError::Io {
+                path: path.to_path_buf(),
+                error,
+            },
+        });
     }
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_URI
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(path, flags)?;
-    configure(&conn, busy_timeout)?;
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| opening(path, e))?;
+    configure(&conn, busy_timeout).map_err(|e| opening_db(path, e))?;
     Ok(conn)
 }
 
@@ -374,6 +430,34 @@ pub fn integrity_problems(conn: &Connection) -> Result<Vec<String>, DbError> {
 
 /// An online, consistent copy through SQLite's backup API, written beside `dest` and renamed
 /// into place so that `dest` is never a half-written file.
+/// Where `db backup PATH` writes: PATH itself, or, when PATH is a directory (or ends in `/`),
+/// `passlink-YYYYMMDDTHHMMSSZ.sqlite3` inside it, as `cp` would put a file there. A directory
+/// that does not exist is an error that names it, not one about a temporary file.
+pub fn backup_target(dest: &Path, now: i64) -> Result<PathBuf, DbError> {
+    let missing = |dir: &Path| DbError::Io {
+        path: dir.to_path_buf(),
+        error: std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "no such directory; create it first, or give a path in one that exists",
+        ),
+    };
+    let as_dir = dest.as_os_str().to_string_lossy().ends_with('/');
+    if as_dir || dest.is_dir() {
+        if !dest.is_dir() {
+            return Err(missing(dest));
+        }
+        let stamp: String = crate::clock::rfc3339(now)
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .collect();
+        return Ok(dest.join(format!("passlink-{stamp}.sqlite3")));
+    }
+    match dest.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() && !dir.is_dir() => Err(missing(dir)),
+        _ => Ok(dest.to_path_buf()),
+    }
+}
+
 pub fn backup(src: &Connection, dest: &Path) -> Result<(), DbError> {
     let dir = match dest.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),

@@ -26,6 +26,7 @@ pub mod logging;
 pub mod logins;
 pub mod mail;
 pub mod metrics;
+pub mod owners;
 pub mod reset;
 pub mod secret;
 pub mod serve;

@@ -195,18 +195,44 @@ fn retry_delay(first: i64, attempts: i64) -> i64 {
 #[derive(Debug)]
 pub enum DeliveryError {
     Build(std::io::Error),
-    Smtp(String),
-    Spool(std::io::Error),
-    Timeout,
+    /// The server as `host:port`, and what went wrong there.
+    Smtp {
+        server: String,
+        error: String,
+    },
+    Spool {
+        dir: PathBuf,
+        error: std::io::Error,
+    },
+    Timeout {
+        server: String,
+        secs: u64,
+    },
 }
 
 impl fmt::Display for DeliveryError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             DeliveryError::Build(e) => write!(f, "cannot build the message: {e}"),
-            DeliveryError::Smtp(e) => write!(f, "SMTP: {e}"),
-            DeliveryError::Spool(e) => write!(f, "spool: {e}"),
-            DeliveryError::Timeout => f.write_str("SMTP: timed out"),
+            DeliveryError::Smtp { server, error } => {
+                write!(f, "SMTP {server}: {error}")?;
+                if error.contains("Connection refused") {
+                    f.write_str(
+                        " (nothing listens there: check smtp.host, smtp.port and smtp.security)",
+                    )?;
+                }
+                Ok(())
+            }
+            DeliveryError::Spool { dir, error } => {
+                write!(f, "spool {}: {error}", dir.display())?;
+                if error.kind() == std::io::ErrorKind::PermissionDenied {
+                    write!(f, " ({})", crate::owners::describe(dir))?;
+                }
+                Ok(())
+            }
+            DeliveryError::Timeout { server, secs } => {
+                write!(f, "SMTP {server}: no answer within {secs} s")
+            }
         }
     }
 }
@@ -253,7 +279,10 @@ fn deliver(
     id: i64,
 ) -> Result<(), DeliveryError> {
     match transport {
-        Transport::Spool(dir) => spool(dir, id, bytes).map_err(DeliveryError::Spool),
+        Transport::Spool(dir) => spool(dir, id, bytes).map_err(|error| DeliveryError::Spool {
+            dir: dir.clone(),
+            error,
+        }),
         Transport::Smtp(smtp) => runtime.block_on(send_smtp(smtp, from, recipient, bytes)),
     }
 }
@@ -338,9 +367,13 @@ async fn send_smtp(
 ) -> Result<(), DeliveryError> {
     use mail_send::SmtpClientBuilder;
     let host = smtp.host.clone().unwrap_or_default();
+    let server = format!("{host}:{}", smtp.effective_port());
     let timeout = Duration::from_secs(smtp.timeout_secs.get());
     let mut builder = SmtpClientBuilder::new(host, smtp.effective_port())
-        .map_err(DeliveryError::Smtp)?
+        .map_err(|error| DeliveryError::Smtp {
+            server: server.clone(),
+            error,
+        })?
         .implicit_tls(smtp.security == SmtpSecurity::Tls)
         .timeout(timeout);
     if let Some(helo) = &smtp.helo {
@@ -363,8 +396,14 @@ async fn send_smtp(
     };
     match tokio::time::timeout(timeout * 3, exchange).await {
         Ok(Ok(_)) => Ok(()),
-        Ok(Err(e)) => Err(DeliveryError::Smtp(e.to_string())),
-        Err(_) => Err(DeliveryError::Timeout),
+        Ok(Err(e)) => Err(DeliveryError::Smtp {
+            server,
+            error: e.to_string(),
+        }),
+        Err(_) => Err(DeliveryError::Timeout {
+            server,
+            secs: (timeout * 3).as_secs(),
+        }),
     }
 }
 

@@ -116,20 +116,26 @@ fn server_options(config: &Config, body_limit: &http::BodyLimit) -> ServerOption
 /// then a complete copy.
 pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Result<(), AppError> {
     logging::init(log_level(&config).filter());
+    // Read before anything else: a certificate or template the config names that cannot be
+    // used is a configuration error (exit 78), as `check-config` reports it.
+    let files = load_files(&config, &source)?;
+    // Bound before the disk is touched: a port in use must not leave a new data directory
+    // and database behind.
+    let bound = bind_listeners(&config, files.tls)?;
     // Held until serve returns. Taken before anything is changed: the migrations, the outbox
     // recovery, the spool.
     let _lock = lock_data_dir(&config.storage.data_dir)?;
     let db_path = config.storage.database_path();
     // The first connection opened is the last one closed: see `db::shutdown`.
     let conn = open_and_migrate(&db_path, &config)?;
-    let bound = bind_listeners(&config)?;
     let credentials = start_credentials(&config)?;
     let notifier = Notifier::start().map_err(|error| AppError::Io {
         what: "starting the notification thread".into(),
         error,
     })?;
     let mail_waker = mail::Waker::default();
-    let reset_service = start_reset_service(&config, &bound.urls, &db_path, &mail_waker)?;
+    let reset_service =
+        start_reset_service(&config, files.templates, &bound.urls, &db_path, &mail_waker)?;
     let (mailer, mailer_settings) = start_mailer(&config, &db_path, &reset_service, mail_waker)?;
     let app = Arc::new(Shared::new(
         config,
@@ -172,6 +178,9 @@ pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Re
         app.urls.reset,
         data_dir.display(),
     ));
+    for warning in config.start_warnings() {
+        log::warn!("{warning}");
+    }
 
     crate::systemd::notify(&format!(
         "READY=1\nSTATUS=listening on {}\nMAINPID={}",
@@ -240,36 +249,76 @@ struct Bound {
     first: SocketAddr,
 }
 
-/// Binds every listener (and loads its TLS certificate) before anything is started, so that a
-/// port in use or a bad certificate stops the start-up with a clear error.
-fn bind_listeners(config: &Config) -> Result<Bound, AppError> {
+/// The files the configuration names, read as `serve` uses them.
+pub struct Files {
+    /// Each listener's TLS acceptor, by listener index.
+    pub tls: Vec<Option<Arc<http::TlsAcceptor>>>,
+    pub templates: Templates,
+}
+
+/// Reads every file the configuration names: each TLS listener's certificate chain and key
+/// (and that they belong together), and the mail templates (every placeholder known, the
+/// link there). `serve` and `check-config` both call it, so what one accepts the other does;
+/// a failure is a configuration error that names the key and the file.
+pub fn load_files(config: &Config, source: &Source) -> Result<Files, ConfigError> {
+    let semantic = |key: String, message: String| ConfigError::Semantic {
+        path: source.to_string(),
+        key,
+        message,
+    };
+    let mut tls = Vec::new();
+    for (i, listener) in config.effective_listeners().iter().enumerate() {
+        tls.push(match &listener.tls {
+            Some(files) => Some(Arc::new(
+                http::TlsAcceptor::load(&files.cert_file, &files.key_file)
+                    .map_err(|e| semantic(format!("listener[{i}].tls"), e.to_string()))?,
+            )),
+            None => None,
+        });
+    }
+    let templates = Templates::load(&config.reset.templates_dir)
+        .map_err(|e| semantic("reset.templates_dir".into(), e.to_string()))?;
+    Ok(Files { tls, templates })
+}
+
+/// Binds every listener, with its TLS acceptor from [`load_files`], before anything is
+/// started, so that a port in use stops the start-up with a clear error.
+fn bind_listeners(
+    config: &Config,
+    tls: Vec<Option<Arc<http::TlsAcceptor>>>,
+) -> Result<Bound, AppError> {
     let listener_configs = config.effective_listeners();
     let mut listeners = Vec::with_capacity(listener_configs.len());
     let mut serves = Vec::with_capacity(listener_configs.len());
     let mut acceptors: Vec<Arc<http::TlsAcceptor>> = Vec::new();
-    for listener in &listener_configs {
-        let cannot = |error: std::io::Error| AppError::Io {
-            what: format!("cannot listen on {}", listener.address),
-            error,
+    for (listener, tls) in listener_configs.iter().zip(tls) {
+        let cannot = |error: std::io::Error| {
+            let hint = match error.kind() {
+                std::io::ErrorKind::AddrInUse => {
+                    "; another program listens there (`ss -ltnp` names it; is passlink already \
+                     running as a service?): stop it, or change the address in the config"
+                }
+                std::io::ErrorKind::PermissionDenied => {
+                    "; ports below 1024 need root or CAP_NET_BIND_SERVICE: use a port above \
+                     1024 behind a reverse proxy"
+                }
+                std::io::ErrorKind::AddrNotAvailable => {
+                    "; no network interface of this machine has that address"
+                }
+                _ => "",
+            };
+            AppError::Io {
+                what: format!("cannot listen on {}", listener.address),
+                error: std::io::Error::new(error.kind(), format!("{error}{hint}")),
+            }
         };
         let socket = match &listener.address {
             ListenAddress::Tcp(addr) => http::Socket::Tcp(http::bind(*addr).map_err(cannot)?),
             ListenAddress::Unix(path) => http::Socket::Unix(http::bind_unix(path).map_err(cannot)?),
         };
-        let tls =
-            match &listener.tls {
-                Some(files) => {
-                    let acceptor = http::TlsAcceptor::load(&files.cert_file, &files.key_file)
-                        .map_err(|e| AppError::Io {
-                            what: format!("TLS for {}", listener.address),
-                            error: std::io::Error::other(e.to_string()),
-                        })?;
-                    let acceptor = Arc::new(acceptor);
-                    acceptors.push(acceptor.clone());
-                    Some(acceptor)
-                }
-                None => None,
-            };
+        if let Some(acceptor) = &tls {
+            acceptors.push(acceptor.clone());
+        }
         listeners.push(http::Listener {
             socket,
             tls,
@@ -334,17 +383,11 @@ fn start_credentials(config: &Config) -> Result<Credentials, AppError> {
 /// The reset-link service, with its group-commit thread on a connection of its own.
 fn start_reset_service(
     config: &Config,
+    templates: Templates,
     urls: &PublicUrls,
     db_path: &Path,
     mail_waker: &mail::Waker,
 ) -> Result<Arc<ResetService>, AppError> {
-    let templates = Templates::load(&config.reset.templates_dir).map_err(|error| AppError::Io {
-        what: format!(
-            "cannot read the mail templates in {}",
-            config.reset.templates_dir.display()
-        ),
-        error,
-    })?;
     Ok(Arc::new(ResetService::new(
         config.reset.clone(),
         config.smtp.enabled,

@@ -182,6 +182,17 @@ pub fn bind_unix(path: &std::path::Path) -> io::Result<UnixListener> {
                 format!("{} exists and is not a socket", path.display()),
             ));
         }
+        // A socket someone still answers on is theirs: only one left by a process that
+        // ended is replaced.
+        if std::os::unix::net::UnixStream::connect(path).is_ok() {
+            return Err(io::Error::new(
+                io::ErrorKind::AddrInUse,
+                format!(
+                    "{} is in use: another process accepts connections on it",
+                    path.display()
+                ),
+            ));
+        }
         std::fs::remove_file(path)?;
     }
     let listener = UnixListener::bind(path)?;

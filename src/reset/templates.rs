@@ -3,9 +3,89 @@
 //! `{link}`, `{account}`, `{expiry}`, `{ip}`, `{public_url}`. In the HTML body every value is
 //! HTML-escaped.
 
-use std::path::Path;
+use std::fmt;
+use std::path::{Path, PathBuf};
 
 use crate::mail::Message;
+
+/// The placeholders a template may use.
+const NAMES: [&str; 5] = ["link", "account", "expiry", "ip", "public_url"];
+
+/// Why a template file cannot be used. A template that mails no link, or one with a misspelt
+/// placeholder mailed verbatim to every user, is refused when it is loaded, not discovered in
+/// a user's inbox.
+#[derive(Debug)]
+pub enum TemplateError {
+    Read {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    Invalid {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+}
+
+impl fmt::Display for TemplateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TemplateError::Read { path, error } => {
+                write!(f, "{}: cannot read: {error}", path.display())
+            }
+            TemplateError::Invalid {
+                path,
+                line,
+                message,
+            } => write!(f, "{}:{line}: {message}", path.display()),
+        }
+    }
+}
+
+impl std::error::Error for TemplateError {}
+
+/// Checks one template file's text: every `{name}` is a known placeholder, and `{link}` is
+/// there (in the body; `first_line` is where the body starts in the file).
+fn check(
+    path: &Path,
+    text: &str,
+    first_line: usize,
+    needs_link: bool,
+) -> Result<(), TemplateError> {
+    let invalid = |line: usize, message: String| TemplateError::Invalid {
+        path: path.to_path_buf(),
+        line,
+        message,
+    };
+    for (n, line) in text.lines().enumerate() {
+        let mut rest = line;
+        while let Some(start) = rest.find('{') {
+            let after = &rest[start + 1..];
+            let name_len = after
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(after.len());
+            let name = &after[..name_len];
+            // Only `{word}` is a placeholder; CSS and other braces are text.
+            if !name.is_empty() && after[name_len..].starts_with('}') && !NAMES.contains(&name) {
+                return Err(invalid(
+                    first_line + n,
+                    format!(
+                        "unknown placeholder {{{name}}}; the placeholders are {}",
+                        NAMES.map(|n| format!("{{{n}}}")).join(", ")
+                    ),
+                ));
+            }
+            rest = after;
+        }
+    }
+    if needs_link && !text.contains("{link}") {
+        return Err(invalid(
+            first_line,
+            "no {link}: the mail would not contain the reset link".into(),
+        ));
+    }
+    Ok(())
+}
 
 const SUBJECT: &str = "Reset your password: {account}";
 
@@ -62,29 +142,39 @@ impl Templates {
     /// The built-in templates, with `reset.txt` and `reset.html` from `dir` in their place when
     /// they exist. A custom text without a custom HTML body sends text only, so the two never
     /// say different things. The first line of `reset.txt` may be `Subject: …`.
-    pub fn load(dir: &Path) -> std::io::Result<Templates> {
+    pub fn load(dir: &Path) -> Result<Templates, TemplateError> {
         let mut templates = Templates::built_in();
-        match std::fs::read_to_string(dir.join("reset.txt")) {
-            Ok(text) => {
-                match text
-                    .strip_prefix("Subject:")
-                    .and_then(|rest| rest.split_once('\n'))
-                {
-                    Some((subject, body)) => {
-                        templates.subject = subject.trim().to_string();
-                        templates.text = body.trim_start_matches(['\r', '\n']).to_string();
-                    }
-                    None => templates.text = text,
-                }
-                templates.html = None;
+        let read = |name: &str| -> Result<Option<(PathBuf, String)>, TemplateError> {
+            let path = dir.join(name);
+            match std::fs::read_to_string(&path) {
+                Ok(text) => Ok(Some((path, text))),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(error) => Err(TemplateError::Read { path, error }),
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e),
+        };
+        if let Some((path, text)) = read("reset.txt")? {
+            match text
+                .strip_prefix("Subject:")
+                .and_then(|rest| rest.split_once('\n'))
+            {
+                Some((subject, body)) => {
+                    check(&path, subject, 1, false)?;
+                    let body = body.trim_start_matches(['\r', '\n']);
+                    let skipped = text.lines().count() - body.lines().count();
+                    check(&path, body, skipped + 1, true)?;
+                    templates.subject = subject.trim().to_string();
+                    templates.text = body.to_string();
+                }
+                None => {
+                    check(&path, &text, 1, true)?;
+                    templates.text = text;
+                }
+            }
+            templates.html = None;
         }
-        match std::fs::read_to_string(dir.join("reset.html")) {
-            Ok(html) => templates.html = Some(html),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e),
+        if let Some((path, html)) = read("reset.html")? {
+            check(&path, &html, 1, true)?;
+            templates.html = Some(html);
         }
         Ok(templates)
     }
@@ -187,15 +277,56 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
             dir.path().join("reset.txt"),
-            "Subject: Hi {account}\n\nGo to {link} {unknown}\n",
+            "Subject: Hi {account}\n\nGo to {link} {not a placeholder} {}\n",
         )
         .unwrap();
         let t = Templates::load(dir.path()).unwrap();
         let m = t.render(&vars());
         assert_eq!(m.subject, "Hi <alice> {link}");
-        assert_eq!(m.text, "Go to https://pl.example/reset/T {unknown}\n");
+        assert_eq!(
+            m.text,
+            "Go to https://pl.example/reset/T {not a placeholder} {}\n"
+        );
         assert!(m.html.is_none());
         let missing = Templates::load(&dir.path().join("none")).unwrap();
         assert!(missing.html.is_some());
+    }
+
+    #[test]
+    fn a_misspelt_placeholder_or_no_link_is_refused_with_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let txt = dir.path().join("reset.txt");
+        std::fs::write(&txt, "Subject: Reset {acount}\n\nGo to {link}\n").unwrap();
+        let err = Templates::load(dir.path()).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            format!(
+                "{}:1: unknown placeholder {{acount}}; the placeholders are {{link}}, \
+                 {{account}}, {{expiry}}, {{ip}}, {{public_url}}",
+                txt.display()
+            )
+        );
+        std::fs::write(&txt, "Subject: Reset\n\nHello {account},\n\nwe {expiyr}\n").unwrap();
+        let err = Templates::load(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("reset.txt:5: unknown placeholder {expiyr}"),
+            "{err}"
+        );
+        std::fs::write(&txt, "Hello {account}, no link here\n").unwrap();
+        let err = Templates::load(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("reset.txt:1: no {link}"), "{err}");
+        std::fs::write(&txt, "{link}\n").unwrap();
+        std::fs::write(
+            dir.path().join("reset.html"),
+            "<style>p { color: red }</style>\n<p>{link}</p>\n",
+        )
+        .unwrap();
+        assert!(Templates::load(dir.path()).is_ok());
+        std::fs::write(dir.path().join("reset.html"), "<p>{Link}</p>\n").unwrap();
+        let err = Templates::load(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("reset.html:1: unknown placeholder {Link}"),
+            "{err}"
+        );
     }
 }

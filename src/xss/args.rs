@@ -71,14 +71,29 @@ impl<'a> Args<'a> {
         ))
     }
 
-    /// A string; an int is accepted where clients send numbers (the usernum).
+    /// A string; an int is accepted where clients send numbers (the usernum), and base64 that
+    /// decodes to UTF-8 where clients encode text that way (Perl's XMLRPC::Lite and SOAP::Lite
+    /// send any string with a non-ASCII byte as base64 by default).
     pub fn string(&self, i: usize) -> Result<String, Fault> {
         match self.get(i) {
             Some(Value::String(s)) => Ok(s.clone()),
             Some(Value::Int(n)) => Ok(n.to_string()),
+            Some(Value::Base64(bytes)) => self.text_of(i, bytes),
             Some(Value::Nil) | None => Ok(String::new()),
             Some(other) => Err(self.type_error(i, "a string", other)),
         }
+    }
+
+    fn text_of(&self, i: usize, bytes: &[u8]) -> Result<String, Fault> {
+        String::from_utf8(bytes.to_vec()).map_err(|_| {
+            let name = self.spec.params.get(i).map_or("?", |p| p.0);
+            Fault::protocol(format!(
+                "{}: parameter {} ({name}) must be a string; it came as base64 that is not \
+                 UTF-8 text",
+                self.spec.name,
+                i + 1
+            ))
+        })
     }
 
     /// An int; a numeric string is accepted (Radio sent clientPort as a string).
@@ -111,6 +126,7 @@ impl<'a> Args<'a> {
             .iter()
             .map(|v| match v {
                 Value::String(s) => Ok(s.clone()),
+                Value::Base64(bytes) => self.text_of(i, bytes),
                 other => Err(self.type_error(i, "an array of strings", other)),
             })
             .collect()
@@ -170,6 +186,46 @@ mod tests {
         let args = Args::bind(spec, &c).unwrap();
         assert_eq!(args.string(0).unwrap(), "1");
         assert_eq!(args.string(1).unwrap(), "2");
+    }
+
+    #[test]
+    fn base64_that_is_utf8_text_is_a_string() {
+        let spec = method_spec("xmlStorageSystem.registerUser").unwrap();
+        let c = call_of(
+            "xmlStorageSystem.registerUser",
+            vec![
+                (None, Value::string("zoe@example.com")),
+                (None, Value::Base64("Zoë Ångström".as_bytes().to_vec())),
+                (None, Value::Base64(vec![0xff, 0xfe])),
+                (None, Value::Int(80)),
+                (None, Value::string("x")),
+            ],
+        );
+        let args = Args::bind(spec, &c).unwrap();
+        assert_eq!(args.string(1).unwrap(), "Zoë Ångström");
+        let err = args.string(2).unwrap_err();
+        assert!(
+            err.message.contains("parameter 3 (password)") && err.message.contains("not UTF-8"),
+            "{}",
+            err.message
+        );
+        let spec = method_spec("xmlStorageSystem.deleteMultipleFiles").unwrap();
+        let c = call_of(
+            "xmlStorageSystem.deleteMultipleFiles",
+            vec![
+                (None, Value::string("1")),
+                (None, Value::string("pw")),
+                (
+                    None,
+                    Value::Array(vec![
+                        Value::string("a.txt"),
+                        Value::Base64("café.txt".as_bytes().to_vec()),
+                    ]),
+                ),
+            ],
+        );
+        let args = Args::bind(spec, &c).unwrap();
+        assert_eq!(args.strings(2).unwrap(), ["a.txt", "café.txt"]);
     }
 
     #[test]

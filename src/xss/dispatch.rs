@@ -6,7 +6,7 @@ use super::args::Args;
 use super::env::{
     BUSY, Caller, DB_UNAVAILABLE, Env, MethodError, MethodResult, STORAGE_FULL, flag,
 };
-use super::methods;
+use super::{introspect, methods};
 use crate::db;
 use crate::metrics::{self, Outcome};
 use crate::value::{Call, Fault, Kind, MethodSpec, Value};
@@ -14,6 +14,8 @@ use crate::value::{Call, Fault, Kind, MethodSpec, Value};
 /// A method's declaration and the function that runs it.
 pub struct Method {
     pub spec: MethodSpec,
+    /// What `system.methodHelp` answers, before the parameter and result lists it adds.
+    pub help: &'static str,
     pub run: fn(&mut Env<'_>, &Caller<'_>, &Args<'_>) -> MethodResult,
 }
 
@@ -46,6 +48,7 @@ pub const METHODS: &[Method] = &[
             required: 5,
             returns: &[("usernum", Str), ("flError", Bool), ("message", Str)],
         },
+        help: "Creates an account and answers its usernum. The password is the hex MD5 of the user's password, as Radio UserLand sends it. An address that is already registered with the same password answers that account's usernum again.",
         run: methods::register_user,
     },
     Method {
@@ -73,6 +76,7 @@ pub const METHODS: &[Method] = &[
                 ("webBugUrl", Str),
             ],
         },
+        help: "Logs in (usernum or email, and the hex MD5 password) and answers what this server offers: the user's folder URL, bytes in use, the size limits and the file extensions allowed.",
         run: methods::get_server_capabilities,
     },
     Method {
@@ -92,6 +96,7 @@ pub const METHODS: &[Method] = &[
                 ("yourUpstreamFolderUrl", Str),
             ],
         },
+        help: "Stores files in the user's folder, all or none: relativepathList[i] gets fileTextList[i] (a string or base64). Answers the URL of each file.",
         run: methods::save_multiple_files,
     },
     Method {
@@ -109,6 +114,7 @@ pub const METHODS: &[Method] = &[
                 ("errorList", StringArray),
             ],
         },
+        help: "Deletes files from the user's folder; errorList[i] is empty where relativepathList[i] was deleted, else says why not.",
         run: methods::delete_multiple_files,
     },
     Method {
@@ -123,6 +129,7 @@ pub const METHODS: &[Method] = &[
                 ("yourUpstreamFolderUrl", Str),
             ],
         },
+        help: "Lists the files in the user's folder, with their sizes and times.",
         run: methods::get_my_directory,
     },
     Method {
@@ -132,6 +139,7 @@ pub const METHODS: &[Method] = &[
             required: 1,
             returns: &[("flError", Bool), ("message", Str)],
         },
+        help: "Mails a single-use link that sets a new password to the account with this email address, if there is one. The answer is the same either way, so it does not tell whether the address has an account.",
         run: methods::mail_password_to_user,
     },
     Method {
@@ -152,6 +160,7 @@ pub const METHODS: &[Method] = &[
                 ("cloudData", Struct),
             ],
         },
+        help: "A client says it signed on (status 0) or off (status 1); answers the user's folder URL and, on sign-on, the counters Radio UserLand shows.",
         run: methods::ping,
     },
     Method {
@@ -168,6 +177,7 @@ pub const METHODS: &[Method] = &[
             required: 5,
             returns: &[("flError", Bool), ("message", Str)],
         },
+        help: "rssCloud: asks to be told, at notifyProcedure on the caller's address and port, when any of the URLs in urlList changes. Registrations last 25 hours.",
         run: methods::request_notification,
     },
     Method {
@@ -177,6 +187,7 @@ pub const METHODS: &[Method] = &[
             required: 5,
             returns: &[("flError", Bool), ("message", Str)],
         },
+        help: "rssCloud, as requestNotification without userinfo.",
         run: methods::request_notification,
     },
     Method {
@@ -186,6 +197,7 @@ pub const METHODS: &[Method] = &[
             required: 5,
             returns: &[],
         },
+        help: "rssCloud, as pleaseNotify; answers true when the registration was taken.",
         run: rss_please_notify,
     },
     Method {
@@ -195,6 +207,7 @@ pub const METHODS: &[Method] = &[
             required: 0,
             returns: &[("defaultCategories", Str), ("defaultFeeds", Str)],
         },
+        help: "Answers the URLs of the OPML files a new Radio UserLand installation reads first.",
         run: methods::initial_resources,
     },
     Method {
@@ -209,6 +222,7 @@ pub const METHODS: &[Method] = &[
             required: 2,
             returns: &[("flError", Bool), ("message", Str)],
         },
+        help: "A weblog says it changed: it is listed in /weblogUpdates/changes.xml.",
         run: methods::weblog_updates_ping,
     },
 ];
@@ -235,6 +249,18 @@ pub fn method_spec(name: &str) -> Option<&'static MethodSpec> {
 
 /// Runs one call, and notes its method and outcome for `/metrics`.
 pub fn call(env: &mut Env<'_>, caller: &Caller<'_>, call: &Call) -> Result<Value, Fault> {
+    if let Some((name, result)) = introspect::call(
+        METHODS.iter().map(|m| (&m.spec, m.help)),
+        &call.method,
+        &call.params,
+    ) {
+        env.note.method(name);
+        env.note.outcome(match &result {
+            Ok(_) => Outcome::Ok,
+            Err(_) => Outcome::Fault,
+        });
+        return result;
+    }
     let method = method(&call.method);
     env.note
         .method(method.map_or(metrics::OTHER, |m| m.spec.name));

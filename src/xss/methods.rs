@@ -45,13 +45,18 @@ pub fn mail_password_to_user(
 /// argon2 work as a known one, so timing does not reveal which accounts exist.
 /// The user a call's first two parameters (usernum or email, and the MD5 credential) log in
 /// as; a refusal (bad login, busy server) is a [`MethodError::Reply`] the method returns as is.
-fn authenticated(env: &Env<'_>, args: &Args<'_>) -> Result<User, MethodError> {
+fn authenticated(env: &Env<'_>, caller: &Caller<'_>, args: &Args<'_>) -> Result<User, MethodError> {
     let login = args.string(0)?;
     let credential = args.string(1)?;
-    authenticate(env, &login, &credential)
+    authenticate(env, caller, &login, &credential)
 }
 
-fn authenticate(env: &Env<'_>, login: &str, credential: &str) -> Result<User, MethodError> {
+fn authenticate(
+    env: &Env<'_>,
+    caller: &Caller<'_>,
+    login: &str,
+    credential: &str,
+) -> Result<User, MethodError> {
     let credential = credential.trim().to_ascii_lowercase();
     let user = accounts::find_by_login(env.db, login)?;
     let stored = user.as_ref().map(|u| Stored {
@@ -76,7 +81,16 @@ fn authenticate(env: &Env<'_>, login: &str, credential: &str) -> Result<User, Me
     };
     match user {
         Some(u) if verified && !u.disabled => Ok(u),
-        _ => Err(MethodError::Reply(flag(true, BAD_LOGIN))),
+        _ => {
+            // For fail2ban: the address comes before the client's own text, so no login can
+            // forge it. Which of the three it was is not said: that would enumerate accounts.
+            log::warn!(
+                "xmlstorage: login failed from {} for \"{}\" (unknown login, wrong password or disabled account)",
+                caller.ip,
+                crate::logging::sanitize(login, 64)
+            );
+            Err(MethodError::Reply(flag(true, BAD_LOGIN)))
+        }
     }
 }
 
@@ -184,7 +198,7 @@ pub fn get_server_capabilities(
     caller: &Caller<'_>,
     args: &Args<'_>,
 ) -> MethodResult {
-    let user = authenticated(env, args)?;
+    let user = authenticated(env, caller, args)?;
     let now = clock::unix_now();
     let ip = caller.ip.to_string();
     // Radio polls this; recording every call would turn a read into a synchronous disk write.
@@ -308,7 +322,7 @@ fn host_and_port(url: &str) -> (String, i64) {
 
 pub fn save_multiple_files(
     env: &mut Env<'_>,
-    _caller: &Caller<'_>,
+    caller: &Caller<'_>,
     args: &Args<'_>,
 ) -> MethodResult {
     let paths = args.strings(2)?;
@@ -322,7 +336,7 @@ pub fn save_multiple_files(
         ))
         .into());
     }
-    let user = authenticated(env, args)?;
+    let user = authenticated(env, caller, args)?;
     let mut batch: Vec<(String, Vec<u8>)> = Vec::with_capacity(paths.len());
     let mut refused: Vec<Option<String>> = Vec::with_capacity(paths.len());
     for (i, (path, content)) in paths.iter().zip(contents).enumerate() {
@@ -417,11 +431,11 @@ fn outcome_message(count: usize, done: &str, name: &str, errors: &[String]) -> S
 
 pub fn delete_multiple_files(
     env: &mut Env<'_>,
-    _caller: &Caller<'_>,
+    caller: &Caller<'_>,
     args: &Args<'_>,
 ) -> MethodResult {
     let paths = args.strings(2)?;
-    let user = authenticated(env, args)?;
+    let user = authenticated(env, caller, args)?;
     let outcomes = crate::db::write(env.db, |tx| {
         let outcomes = files::delete_many(tx, user.id, &paths)?;
         let deleted = outcomes.iter().filter(|o| o.is_ok()).count() as i64;
@@ -456,8 +470,8 @@ pub fn delete_multiple_files(
     ]))
 }
 
-pub fn get_my_directory(env: &mut Env<'_>, _caller: &Caller<'_>, args: &Args<'_>) -> MethodResult {
-    let user = authenticated(env, args)?;
+pub fn get_my_directory(env: &mut Env<'_>, caller: &Caller<'_>, args: &Args<'_>) -> MethodResult {
+    let user = authenticated(env, caller, args)?;
     let listing = files::list(env.db, user.id)?;
     let directory: Vec<(String, Value)> = listing
         .iter()
@@ -500,7 +514,7 @@ pub fn ping(env: &mut Env<'_>, caller: &Caller<'_>, args: &Args<'_>) -> MethodRe
     let status = args.int(2)?.unwrap_or(0);
     let client_port = args.int(3).unwrap_or(None);
     let info = args.structure(4)?;
-    let user = authenticated(env, args)?;
+    let user = authenticated(env, caller, args)?;
     let signing_on = status == 0;
     let ping = accounts::PingInfo {
         signing_on,

@@ -5,6 +5,7 @@
 //!
 //! - [`dispatch`]: the method table and the call that runs one.
 //! - [`args`]: a call's parameters bound to a method's.
+//! - [`introspect`]: `system.listMethods`, `system.methodHelp`, `system.methodSignature`.
 //! - [`methods`]: the methods.
 //! - [`env`]: what the methods work with and how they stop.
 //! - [`notify`]: rssCloud registrations and the callback thread.
@@ -14,6 +15,7 @@ pub mod args;
 pub mod changes;
 pub mod dispatch;
 pub mod env;
+pub mod introspect;
 pub mod methods;
 pub mod notify;
 pub mod weblog;

@@ -209,16 +209,29 @@ fn server_listen_and_listener_tables_together_are_refused_naming_both() {
 fn check_config_prints_the_listeners_and_what_each_serves() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("passlink.toml");
+    // check-config reads the certificate and key, as serve would.
+    let (chain, key) = (
+        dir.path().join("fullchain.pem"),
+        dir.path().join("privkey.pem"),
+    );
+    crate::tls::Pki::new(dir.path(), "cc").issue(
+        "127.0.0.1",
+        crate::tls::KeyForm::EcPkcs8,
+        &chain,
+        &key,
+    );
     // As the shipped example reads once its [[listener]] tables are in use: server.listen
     // commented out, the empty xcp.listen left as it was.
     let text = format!(
         "[server]\ntrusted_proxies = [\"127.0.0.1\", \"::1\"]\npublic_url = \"https://pl.example.org\"\n\
          [storage]\n{}\n[xcp]\nlisten = []\n\n\
          [[listener]]\naddress = \"127.0.0.1:55443\"\nserve = [\"xcp\"]\n\
-         tls = {{ cert_file = \"/etc/passlink/tls/fullchain.pem\", key_file = \"/etc/passlink/tls/privkey.pem\", hsts_max_age = 300 }}\n\n\
+         tls = {{ cert_file = {:?}, key_file = {:?}, hsts_max_age = 300 }}\n\n\
          [[listener]]\naddress = \"unix:/run/passlink/passlink.sock\"\nserve = [\"xmlstorage\", \"files\", \"reset\"]\n\n\
          [[listener]]\naddress = \"[::1]:5445\"\nserve = [\"status\"]\n",
-        crate::support::data_dir_line(dir.path())
+        crate::support::data_dir_line(dir.path()),
+        chain.display().to_string(),
+        key.display().to_string()
     );
     std::fs::write(&path, text).unwrap();
     let out = passlink()
@@ -241,8 +254,12 @@ fn check_config_prints_the_listeners_and_what_each_serves() {
     assert_eq!(
         listeners,
         [
-            "#   https 127.0.0.1:55443 serves xcp, TLS with /etc/passlink/tls/fullchain.pem and \
-             /etc/passlink/tls/privkey.pem, HSTS max-age=300",
+            format!(
+                "#   https 127.0.0.1:55443 serves xcp, TLS with {} and {}, HSTS max-age=300",
+                chain.display(),
+                key.display()
+            )
+            .as_str(),
             "#   http unix:/run/passlink/passlink.sock serves xmlstorage, files, reset",
             "#   http [::1]:5445 serves status",
         ],

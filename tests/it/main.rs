@@ -11,6 +11,7 @@ mod listeners;
 mod litestream;
 mod memory;
 mod metrics;
+mod operator;
 mod props;
 mod proxy;
 mod reset;

@@ -1,0 +1,665 @@
+//! The operator's first hour: the traps a newcomer walks into (links to nowhere, root-owned
+//! files, files the config names that cannot be used), and errors that say what to do. Each
+//! runs the real binary the way an operator would type it.
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use crate::support::{Server, passlink, write_config};
+use crate::xss::{MD5_ASDF, capabilities_ok, post, register, xmlrpc_call};
+
+const EXIT_CONFIG: i32 = 78;
+const EXIT_NOPERM: i32 = 77;
+
+fn run(config: &Path, args: &[&str]) -> Output {
+    passlink()
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .output()
+        .unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `serve` with this config must exit on its own (with a config error, say): its status and
+/// stderr.
+fn serve_exits(config: &Path) -> (Option<i32>, String) {
+    let mut child = passlink()
+        .arg("serve")
+        .arg("--config")
+        .arg(config)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+            return (status.code(), err);
+        }
+        if start.elapsed() > Duration::from_secs(20) {
+            let _ = child.kill();
+            panic!("serve did not exit");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn running_as_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|ids| ids.split_whitespace().nth(1).map(|id| id == "0"))
+        .unwrap_or(false)
+}
+
+#[test]
+fn a_wildcard_listener_without_public_url_is_a_config_error_not_links_to_nowhere() {
+    for address in ["0.0.0.0:0", "[::]:0"] {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("passlink.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[server]\nlisten = \"{address}\"\n[storage]\ndata_dir = {:?}\n",
+                dir.path().join("data").display().to_string()
+            ),
+        )
+        .unwrap();
+        let out = run(&config, &["check-config"]);
+        assert_eq!(out.status.code(), Some(EXIT_CONFIG), "{}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains("key `server.public_url`")
+                && err.contains("wildcard address")
+                && err.contains("https://passlink.example.org"),
+            "{err}"
+        );
+        let (code, err) = serve_exits(&config);
+        assert_eq!(code, Some(EXIT_CONFIG), "{err}");
+        assert!(err.contains("server.public_url"), "{err}");
+        assert!(
+            !dir.path().join("data").exists(),
+            "a config error must not create the data directory"
+        );
+        // With the URL users open, the same listener is fine.
+        std::fs::write(
+            &config,
+            format!(
+                "[server]\nlisten = \"{address}\"\npublic_url = \"https://pl.example.org\"\n\
+                 [storage]\ndata_dir = {:?}\n",
+                dir.path().join("data").display().to_string()
+            ),
+        )
+        .unwrap();
+        let out = run(&config, &["check-config"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(
+            stdout(&out).contains("# links: reset https://pl.example.org/reset/..."),
+            "{}",
+            stdout(&out)
+        );
+    }
+}
+
+#[test]
+fn a_loopback_link_while_others_can_connect_is_warned_at_check_and_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "[storage]\n{}\n[[listener]]\naddress = \"127.0.0.1:0\"\n\
+         serve = [\"xmlstorage\", \"files\", \"reset\", \"status\"]\n\
+         [[listener]]\naddress = \"0.0.0.0:0\"\nserve = [\"xcp\"]\n",
+        crate::support::data_dir_line(dir.path())
+    );
+    let config = dir.path().join("passlink.toml");
+    std::fs::write(&config, &text).unwrap();
+    let out = run(&config, &["check-config"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("passlink: warning: server.public_url is not set: links in reset mails")
+            && err.contains("http://127.0.0.1:0")
+            && err.contains("0.0.0.0:0 accepts other clients"),
+        "{err}"
+    );
+    // The spool (no smtp.host) is said too, and standard output stays a valid config.
+    assert!(
+        err.contains("passlink: warning: smtp.host is not set"),
+        "{err}"
+    );
+    let printed = stdout(&out);
+    toml::from_str::<toml::Table>(&printed).unwrap_or_else(|e| panic!("{e}\n{printed}"));
+    let server = Server::start_config(dir, &text);
+    server.wait_log(
+        "WARN  server.public_url is not set: links in reset mails",
+        Duration::from_secs(5),
+    );
+}
+
+#[test]
+fn check_config_reads_tls_files_and_templates_as_serve_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = format!("[storage]\n{}\n", crate::support::data_dir_line(dir.path()));
+    let config = dir.path().join("passlink.toml");
+    // A certificate that does not exist.
+    let missing = dir.path().join("missing.pem");
+    std::fs::write(
+        &config,
+        format!(
+            "{base}[[listener]]\naddress = \"127.0.0.1:0\"\nserve = [\"xcp\"]\n\
+             tls = {{ cert_file = {:?}, key_file = {:?} }}\n",
+            missing.display().to_string(),
+            missing.display().to_string()
+        ),
+    )
+    .unwrap();
+    let out = run(&config, &["check-config"]);
+    assert_eq!(out.status.code(), Some(EXIT_CONFIG), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("key `listener[0].tls`") && err.contains("missing.pem"),
+        "{err}"
+    );
+    let (code, err) = serve_exits(&config);
+    assert_eq!(code, Some(EXIT_CONFIG), "{err}");
+
+    // A certificate and a key of two different pairs.
+    let mut pki = crate::tls::Pki::new(dir.path(), "op");
+    let (cert_a, key_a) = (dir.path().join("a.pem"), dir.path().join("a.key"));
+    let (cert_b, key_b) = (dir.path().join("b.pem"), dir.path().join("b.key"));
+    pki.issue("a", crate::tls::KeyForm::EcPkcs8, &cert_a, &key_a);
+    pki.issue("b", crate::tls::KeyForm::EcPkcs8, &cert_b, &key_b);
+    for (cert, key, what) in [
+        (&cert_a, &key_b, "mismatched"),
+        (&key_a, &cert_a, "swapped"),
+    ] {
+        std::fs::write(
+            &config,
+            format!(
+                "{base}[[listener]]\naddress = \"127.0.0.1:0\"\nserve = [\"xcp\"]\n\
+                 tls = {{ cert_file = {:?}, key_file = {:?} }}\n",
+                cert.display().to_string(),
+                key.display().to_string()
+            ),
+        )
+        .unwrap();
+        let out = run(&config, &["check-config"]);
+        assert_eq!(
+            out.status.code(),
+            Some(EXIT_CONFIG),
+            "{what}: {}",
+            stderr(&out)
+        );
+        assert!(
+            stderr(&out).contains("listener[0].tls"),
+            "{what}: {}",
+            stderr(&out)
+        );
+        let (code, err) = serve_exits(&config);
+        assert_eq!(code, Some(EXIT_CONFIG), "{what}: {err}");
+    }
+
+    // Templates: a misspelt placeholder, then no link at all.
+    let templates = dir.path().join("templates");
+    std::fs::create_dir(&templates).unwrap();
+    let with_templates = format!(
+        "{base}[reset]\ntemplates_dir = {:?}\n",
+        templates.display().to_string()
+    );
+    std::fs::write(&config, &with_templates).unwrap();
+    std::fs::write(
+        templates.join("reset.txt"),
+        "Subject: Your password\n\nHello {acount},\n\n{link}\n",
+    )
+    .unwrap();
+    let out = run(&config, &["check-config"]);
+    assert_eq!(out.status.code(), Some(EXIT_CONFIG), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("key `reset.templates_dir`")
+            && err.contains("reset.txt:3: unknown placeholder {acount}"),
+        "{err}"
+    );
+    std::fs::write(templates.join("reset.txt"), "Hello {account}, bye\n").unwrap();
+    let out = run(&config, &["check-config"]);
+    assert_eq!(out.status.code(), Some(EXIT_CONFIG), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("reset.txt:1: no {link}"),
+        "{}",
+        stderr(&out)
+    );
+    let (code, err) = serve_exits(&config);
+    assert_eq!(code, Some(EXIT_CONFIG), "{err}");
+    // Fixed, both accept it.
+    std::fs::write(templates.join("reset.txt"), "Hello {account}: {link}\n").unwrap();
+    let out = run(&config, &["check-config"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+fn a_port_in_use_stops_the_start_before_the_disk_is_touched() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "", "");
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("127.0.0.1:0", &format!("127.0.0.1:{port}"));
+    std::fs::write(&config, text).unwrap();
+    let (code, err) = serve_exits(&config);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains(&format!("cannot listen on 127.0.0.1:{port}"))
+            && err.contains("another program listens there"),
+        "{err}"
+    );
+    assert!(
+        !dir.path().join("data").exists(),
+        "the data directory was created although the start failed"
+    );
+}
+
+#[test]
+fn read_only_commands_never_create_a_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "", "");
+    for args in [
+        &["user", "list"][..],
+        &["reseller", "list"],
+        &["domain", "list"],
+        &["outbox", "list"],
+    ] {
+        let out = run(&config, args);
+        assert!(!out.status.success(), "{args:?}");
+        let err = stderr(&out);
+        assert!(
+            err.contains("no database at") && err.contains("passlink db migrate"),
+            "{args:?}: {err}"
+        );
+        assert!(
+            !dir.path().join("data/passlink.sqlite3").exists(),
+            "{args:?} created the database"
+        );
+    }
+    // A command that changes something creates it, as serve would.
+    let out = run(&config, &["reseller", "add", "first"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = run(&config, &["reseller", "list"]);
+    assert!(stdout(&out).contains("first"), "{}", stdout(&out));
+}
+
+#[test]
+fn db_backup_into_a_directory_or_a_missing_one_says_where() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "", "");
+    assert!(run(&config, &["db", "migrate"]).status.success());
+    let backups = dir.path().join("backups");
+    std::fs::create_dir(&backups).unwrap();
+    let target = format!("{}/", backups.display());
+    let out = run(&config, &["db", "backup", &target]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let made: Vec<_> = std::fs::read_dir(&backups)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(made.len(), 1, "{made:?}");
+    assert!(
+        made[0].starts_with("passlink-") && made[0].ends_with("Z.sqlite3"),
+        "{made:?}"
+    );
+    assert!(stdout(&out).contains(&made[0]), "{}", stdout(&out));
+    let out = run(&config, &["db", "check"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let missing = dir.path().join("nope/x.sqlite3");
+    let out = run(&config, &["db", "backup", missing.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "{}: no such directory",
+            dir.path().join("nope").display()
+        )) && !err.contains("partial"),
+        "{err}"
+    );
+    let out = run(
+        &config,
+        &["db", "backup", &format!("{}/", missing.display())],
+    );
+    assert!(
+        stderr(&out).contains("no such directory"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// The packaged trap: `sudo passlink …` on the service's data directory. Needs root (to own
+/// nothing, and to make a directory another user's); packaging/test.sh does the same on the
+/// installed package.
+#[test]
+fn root_is_refused_on_a_data_directory_that_belongs_to_another_user() {
+    if !running_as_root() {
+        eprintln!("skipped: needs root (packaging/test.sh covers it with sudo)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "", "");
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    let chown = Command::new("chown")
+        .arg("nobody:")
+        .arg(&data)
+        .status()
+        .unwrap();
+    assert!(chown.success());
+    for args in [
+        &["user", "list"][..],
+        &["reseller", "add", "x"],
+        &["db", "migrate"],
+        &["serve"],
+    ] {
+        let out = run(&config, args);
+        assert_eq!(
+            out.status.code(),
+            Some(EXIT_NOPERM),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+        let err = stderr(&out);
+        assert!(
+            err.contains(&format!("{} belongs to nobody", data.display()))
+                && err.contains(&format!("sudo -u nobody passlink {}", args.join(" "))),
+            "{args:?}: {err}"
+        );
+    }
+    assert_eq!(
+        std::fs::read_dir(&data).unwrap().count(),
+        0,
+        "a refused command left files behind"
+    );
+    // Reading the config touches no data: allowed.
+    assert!(run(&config, &["check-config"]).status.success());
+}
+
+/// What an operator sees when the files are already wrong: the path, its owner and mode, and
+/// who passlink runs as.
+#[test]
+fn a_database_passlink_cannot_open_names_its_owner_and_mode() {
+    if !running_as_root() {
+        eprintln!("skipped: needs root to run passlink as another user (setpriv)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // Readable to all, so that `nobody` can read the config and reach the data directory.
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let config = write_config(dir.path(), "", "");
+    std::fs::set_permissions(&config, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    assert!(run(&config, &["db", "migrate"]).status.success());
+    let data = dir.path().join("data");
+    std::fs::set_permissions(&data, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let as_nobody = |args: &[&str]| {
+        Command::new("setpriv")
+            .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"])
+            .arg(crate::support::BIN)
+            .args(args)
+            .arg("--config")
+            .arg(&config)
+            .env_remove("PASSLINK_CONFIG")
+            .output()
+            .unwrap()
+    };
+    for args in [&["user", "remove", "x"][..], &["db", "check"]] {
+        let out = as_nobody(args);
+        assert!(!out.status.success(), "{args:?}");
+        let err = stderr(&out);
+        assert!(
+            err.contains(&format!(
+                "{} is owned by root:root, mode 0600; passlink runs as nobody (uid ",
+                data.join("passlink.sqlite3").display()
+            )),
+            "{args:?}: {err}"
+        );
+    }
+    let out = as_nobody(&["user", "remove", "x"]);
+    assert!(
+        stderr(&out).contains(&format!("chown -R root: {}", data.display())),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_failed_xmlstorage_login_is_logged_with_address_and_login_for_fail2ban() {
+    let server = Server::start();
+    let usernum = register(&server, "fan@example.com", MD5_ASDF);
+    let wrong = "0123456789abcdef0123456789abcdef";
+    assert!(!capabilities_ok(&server, &usernum, wrong));
+    let log = server.wait_log("xmlstorage: login failed", Duration::from_secs(5));
+    assert!(
+        log.contains(&format!(
+            "WARN  xmlstorage: login failed from 127.0.0.1 for \"{usernum}\" (unknown login, \
+             wrong password or disabled account)"
+        )),
+        "{log}"
+    );
+    // An unknown login reads the same, so the log enumerates nothing either.
+    assert!(!capabilities_ok(&server, "nobody@example.com", wrong));
+    let log = server.wait_log("for \"nobody@example.com\"", Duration::from_secs(5));
+    assert!(!log.contains(wrong) && !log.contains(MD5_ASDF), "{log}");
+    assert!(capabilities_ok(&server, &usernum, MD5_ASDF));
+}
+
+#[test]
+fn a_string_sent_as_base64_is_taken_as_its_text() {
+    let server = Server::start();
+    // As Perl's XMLRPC::Lite sends a name with a non-ASCII letter.
+    let body = xmlrpc_call(
+        "xmlStorageSystem.registerUser",
+        &[
+            "zoe@example.com",
+            "<base64>Wm/DqyDDhW5nc3Ryw7Zt</base64>",
+            MD5_ASDF,
+            "<int>5335</int>",
+            "perl",
+        ],
+    );
+    let text = post(&server, "/RPC2", &body).text();
+    assert!(text.contains("<boolean>0</boolean>"), "{text}");
+    let out = Command::new(crate::support::BIN)
+        .args(["user", "show", "zoe@example.com", "--config"])
+        .arg(&server.config)
+        .output()
+        .unwrap();
+    assert!(stdout(&out).contains("Zoë Ångström"), "{}", stdout(&out));
+    // Bytes that are not UTF-8 text are still refused, saying which parameter.
+    let body = xmlrpc_call(
+        "xmlStorageSystem.registerUser",
+        &[
+            "x@example.com",
+            "<base64>//4=</base64>",
+            MD5_ASDF,
+            "<int>1</int>",
+            "p",
+        ],
+    );
+    let text = post(&server, "/RPC2", &body).text();
+    assert!(
+        text.contains("faultString") && text.contains("parameter 2 (name)"),
+        "{text}"
+    );
+    server.assert_healthy(Duration::from_secs(5));
+}
+
+#[test]
+fn xmlrpc_introspection_answers_from_the_method_table() {
+    let server = Server::start();
+    let script = r#"
+import sys, xmlrpc.client
+s = xmlrpc.client.ServerProxy(sys.argv[1])
+names = s.system.listMethods()
+assert "xmlStorageSystem.registerUser" in names and "system.methodHelp" in names, names
+assert len(names) == 15, names
+print(s.system.methodHelp("xmlStorageSystem.registerUser"))
+print(s.system.methodSignature("xmlStorageSystem.registerUser"))
+print(s.system.methodSignature("xmlStorageSystem.rssPleaseNotify"))
+try:
+    s.system.methodHelp("nope")
+except xmlrpc.client.Fault as f:
+    print("fault", f.faultString)
+"#;
+    let out = Command::new("python3")
+        .args(["-c", script, &format!("http://{}/RPC2", server.addr)])
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}{}", stderr(&out));
+    assert!(
+        text.contains("Creates an account and answers its usernum")
+            && text.contains("  1. email (string)")
+            && text.contains("  6. serialNumber (string, optional)")
+            && text.contains("Answers: a struct with usernum (string), flError (boolean)"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "[['struct', 'string', 'string', 'string', 'int', 'string'], \
+             ['struct', 'string', 'string', 'string', 'int', 'string', 'string']]"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("[['boolean', 'string', 'int', 'string', 'string', 'array']]"),
+        "{text}"
+    );
+    assert!(
+        text.contains("fault system.methodHelp: unknown method \"nope\""),
+        "{text}"
+    );
+    server.assert_healthy(Duration::from_secs(5));
+}
+
+#[test]
+fn an_smtp_server_that_refuses_is_named_in_the_log() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let server = Server::start_with(
+        "",
+        &format!(
+            "[smtp]\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"none\"\n\
+             from = \"passlink@example.org\"\n"
+        ),
+    );
+    register(&server, "mail@example.com", MD5_ASDF);
+    let body = xmlrpc_call("xmlStorageSystem.mailPasswordToUser", &["mail@example.com"]);
+    assert!(
+        post(&server, "/RPC2", &body)
+            .text()
+            .contains("<boolean>0</boolean>")
+    );
+    let log = server.wait_log("not delivered", Duration::from_secs(20));
+    assert!(
+        log.contains(&format!("SMTP 127.0.0.1:{port}: "))
+            && log.contains("nothing listens there: check smtp.host, smtp.port and smtp.security"),
+        "{log}"
+    );
+    server.assert_healthy(Duration::from_secs(5));
+}
+
+/// The shipped fail2ban filter, run by Debian's `fail2ban-regex` over what passlink really
+/// logged: both kinds of failure are found, with the client's address and not an address a
+/// client wrote into its login.
+#[test]
+fn the_shipped_fail2ban_filter_finds_real_failures_and_no_forged_address() {
+    let server = Server::start();
+    let usernum = register(&server, "f2b@example.com", MD5_ASDF);
+    let wrong = "0123456789abcdef0123456789abcdef";
+    assert!(!capabilities_ok(&server, &usernum, wrong));
+    // A login that names another address, to get that one banned.
+    assert!(!capabilities_ok(
+        &server,
+        "x\" from 10.9.9.9 for \"y",
+        wrong
+    ));
+    let body = crate::xcp::envelope("send", "password", &[("domain", "a.example")], &[]);
+    let reply = crate::xcp::post_signed(
+        server.addr,
+        "/",
+        "nobody from 10.8.8.8 (unknown reseller, or missing or wrong signature)",
+        "0000",
+        &body,
+    );
+    assert_eq!(reply.status, 200);
+    assert!(capabilities_ok(&server, &usernum, MD5_ASDF));
+    let log = server.settled_log();
+    let file = server.dir.path().join("passlink.log");
+    std::fs::write(&file, &log).unwrap();
+    let filter = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/packaging/fail2ban/passlink.conf"
+    );
+    let out = Command::new("fail2ban-regex")
+        .args(["-v", file.to_str().unwrap(), filter])
+        .output()
+        .expect("fail2ban-regex (Debian's fail2ban; .ci/run installs it)");
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}{}", stderr(&out));
+    assert!(text.contains("3 matched"), "{text}\nlog:\n{log}");
+    // Every address found is the client's own.
+    let found: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.trim_start_matches(['|', ' ']).split_whitespace().next())
+        .filter(|w| w.parse::<std::net::IpAddr>().is_ok())
+        .collect();
+    assert_eq!(found, ["127.0.0.1"; 3], "{text}");
+}
+
+/// The README's "Try it" block, run as written against a real server (its address and data
+/// directory put in): a newcomer's first session must work.
+#[test]
+fn the_readme_try_it_block_works_as_written() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let section = &readme[readme.find("### Try it").expect("a Try it section")..];
+    let start = section.find("```sh\n").unwrap() + 6;
+    let block = &section[start..start + section[start..].find("```").unwrap()];
+    let server = Server::start();
+    let data = server.dir.path().join("data");
+    let script = block
+        .replace("127.0.0.1:5445", &server.addr.to_string())
+        .replace("passlink-data/", &format!("{}/", data.display()));
+    assert_ne!(
+        script, block,
+        "the block names the quick start's address and data"
+    );
+    let out = Command::new("bash").args(["-c", &script]).output().unwrap();
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}{}", stderr(&out));
+    assert!(text.contains("'flError': False"), "{text}");
+    let link = text
+        .lines()
+        .find_map(|l| l.strip_prefix("open: "))
+        .unwrap_or_else(|| panic!("no link printed: {text}"));
+    let prefix = format!("http://{}", server.addr);
+    let path = link
+        .strip_prefix(&prefix)
+        .unwrap_or_else(|| panic!("{link}"));
+    let page = server.get(path);
+    assert_eq!(page.status, 200, "{link}");
+    assert!(page.text().contains("you@example.org"), "{}", page.text());
+}
