@@ -8,6 +8,8 @@ use clap::{Parser, Subcommand};
 use crate::config::{Config, Source};
 use crate::logins::{Login, passwords};
 use crate::serve::{self, AppError};
+
+mod password;
 use crate::{db, owners};
 
 /// Exit status for a configuration error (sysexits EX_CONFIG), so that systemd's
@@ -154,8 +156,24 @@ pub enum ResellerCommand {
     List,
     /// Replace a reseller's private key and print the new one; the old key stops working.
     RotateKey { name: String },
-    /// Remove a reseller.
-    Remove { name: String },
+    /// Show a reseller: its allowlist, when it was added and what it holds (never its key).
+    Show { name: String },
+    /// Replace a reseller's IP allowlist; its key stays the same. Without --allow-ip every
+    /// address is accepted.
+    Allow {
+        name: String,
+        /// Accept requests only from this address or CIDR range (repeatable).
+        #[arg(long = "allow-ip", value_name = "CIDR")]
+        allow_ip: Vec<String>,
+    },
+    /// Remove a reseller. One that still holds domains is refused unless --cascade is given,
+    /// which removes its domains and owner profiles with it (and says which).
+    Remove {
+        name: String,
+        /// Also remove every domain and owner profile of the reseller.
+        #[arg(long)]
+        cascade: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -170,9 +188,18 @@ pub enum UserCommand {
     Enable { user: String },
     /// Delete the user and every file they stored. Their usernum is never reused.
     Remove { user: String },
-    /// Set a new password, read from the first line of standard input (8 to 128 printable
-    /// ASCII characters). Clients then send its MD5, as always.
+    /// Set a new password (8 to 128 printable ASCII characters): asked twice without echo at
+    /// a terminal, else read from the first line of standard input. Clients then send its
+    /// MD5, as always.
     SetPassword { user: String },
+    /// Create an account, as registerUser would, with a password asked for as set-password
+    /// does; prints its usernum.
+    Add {
+        email: String,
+        /// The name shown to the user; the email address when not given.
+        #[arg(long)]
+        name: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -474,14 +501,8 @@ fn run_user(config: &Config, command: UserCommand) -> Result<(), AppError> {
         }
         UserCommand::SetPassword { user } => {
             let u = find(&conn, &user)?;
-            let mut line = String::new();
-            std::io::stdin()
-                .read_line(&mut line)
-                .map_err(|error| AppError::Io {
-                    what: "reading the new password from standard input".into(),
-                    error,
-                })?;
-            let password = line.trim_end_matches(['\r', '\n']);
+            let password = password::read_new(&format!("{} ({})", u.usernum(), u.email))?;
+            let password = password.as_str();
             let login = Login::XssUser(u.id);
             if let Err(why) = passwords::check(login, password, &config.xcp) {
                 return Err(AppError::Invalid(why));
@@ -492,6 +513,53 @@ fn run_user(config: &Config, command: UserCommand) -> Result<(), AppError> {
                 .map_err(|e| AppError::Invalid(e.to_string()))?;
             db::write(&mut conn, |tx| passwords::set_hash(tx, login, &hash)).map_err(db_err)?;
             println!("user {} ({}): password changed", u.usernum(), u.email);
+        }
+        UserCommand::Add { email, name } => {
+            let email = email.trim();
+            if email.is_empty()
+                || email.len() > 254
+                || !email.contains('@')
+                || email.chars().any(|c| c.is_control() || c.is_whitespace())
+            {
+                return Err(AppError::Invalid(format!(
+                    "{email:?} is not an email address; the account is named by one"
+                )));
+            }
+            if accounts::find_by_email(&conn, email)
+                .map_err(db_err)?
+                .is_some()
+            {
+                return Err(AppError::Invalid(format!(
+                    "an account with {email} exists already (passlink user show {email})"
+                )));
+            }
+            let password = password::read_new(email)?;
+            // The policy and the credential depend on the kind of login only.
+            let kind = Login::XssUser(0);
+            passwords::check(kind, &password, &config.xcp).map_err(AppError::Invalid)?;
+            let credentials = crate::credentials::Credentials::new(1, std::time::Duration::ZERO);
+            let hash = credentials
+                .hash(&passwords::credential(kind, &password))
+                .map_err(|e| AppError::Invalid(e.to_string()))?;
+            let name = name
+                .as_deref()
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .unwrap_or(email);
+            let new = accounts::NewUser {
+                email,
+                name,
+                password_hash: &hash,
+                client_port: None,
+                user_agent: "passlink user add",
+                serial_number: "",
+            };
+            let created = db::write(&mut conn, |tx| {
+                accounts::create(tx, &new, clock::unix_now())
+            })
+            .map_err(db_err)?
+            .ok_or_else(|| AppError::Invalid(format!("an account with {email} exists already")))?;
+            println!("user {} ({email}) added", accounts::format_usernum(created));
         }
         UserCommand::Remove { user } => {
             let u = find(&conn, &user)?;
@@ -578,8 +646,11 @@ fn parse_date(text: &str) -> Option<i64> {
 
 fn run_reseller(config: &Config, command: ResellerCommand) -> Result<(), AppError> {
     use crate::clock;
-    use crate::xcp::resellers::{self, Cidr};
-    let read_only = matches!(command, ResellerCommand::List);
+    use crate::xcp::resellers;
+    let read_only = matches!(
+        command,
+        ResellerCommand::List | ResellerCommand::Show { .. }
+    );
     let mut conn = open_db(config, read_only)?;
     let db_err = |e: rusqlite::Error| AppError::Db(e.into());
     match command {
@@ -589,11 +660,7 @@ fn run_reseller(config: &Config, command: ResellerCommand) -> Result<(), AppErro
                     "{name:?}: a reseller name is 1 to 64 letters, digits, '-', '_' or '.'"
                 )));
             }
-            let allowed = allow_ip
-                .iter()
-                .map(|c| c.parse::<Cidr>())
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| AppError::Invalid(e.to_string()))?;
+            let allowed = parse_allowlist(&allow_ip)?;
             let now = clock::unix_now();
             let key = db::write(&mut conn, |tx| resellers::add(tx, &name, &allowed, now))
                 .map_err(db_err)?
@@ -604,12 +671,7 @@ fn run_reseller(config: &Config, command: ResellerCommand) -> Result<(), AppErro
         ResellerCommand::List => {
             println!("{:<24} {:<20} ALLOWED IPS", "RESELLER", "CREATED");
             for r in resellers::list(&conn).map_err(db_err)? {
-                let allowed: Vec<String> = r.allowed_ips.iter().map(Cidr::to_string).collect();
-                let allowed = if allowed.is_empty() {
-                    "any".to_string()
-                } else {
-                    allowed.join(" ")
-                };
+                let allowed = allowlist_text(&r.allowed_ips);
                 println!(
                     "{:<24} {:<20} {allowed}",
                     r.username,
@@ -623,14 +685,96 @@ fn run_reseller(config: &Config, command: ResellerCommand) -> Result<(), AppErro
                 .ok_or_else(|| AppError::NotFound(format!("no reseller {name:?}")))?;
             println!("reseller {name}: new private key (shown only now): {key}");
         }
-        ResellerCommand::Remove { name } => {
-            if !db::write(&mut conn, |tx| resellers::remove(tx, &name)).map_err(db_err)? {
+        ResellerCommand::Show { name } => {
+            let r = resellers::find(&conn, &name)
+                .map_err(db_err)?
+                .ok_or_else(|| AppError::NotFound(format!("no reseller {name:?}")))?;
+            let (domains, profiles) =
+                crate::xcp::domains::held_by_reseller(&conn, r.id).map_err(db_err)?;
+            println!("reseller:    {}", r.username);
+            println!("created:     {}", clock::rfc3339(r.created_at));
+            println!("allowed ips: {}", allowlist_text(&r.allowed_ips));
+            println!("profiles:    {profiles}");
+            println!("domains:     {}", domains.len());
+            for d in domains {
+                println!("  {d}");
+            }
+        }
+        ResellerCommand::Allow { name, allow_ip } => {
+            let allowed = parse_allowlist(&allow_ip)?;
+            if !db::write(&mut conn, |tx| resellers::set_allowed(tx, &name, &allowed))
+                .map_err(db_err)?
+            {
                 return Err(AppError::NotFound(format!("no reseller {name:?}")));
             }
-            println!("reseller {name} removed");
+            println!(
+                "reseller {name}: allowed ips now {} (key unchanged)",
+                allowlist_text(&allowed)
+            );
+        }
+        ResellerCommand::Remove { name, cascade } => {
+            let r = resellers::find(&conn, &name)
+                .map_err(db_err)?
+                .ok_or_else(|| AppError::NotFound(format!("no reseller {name:?}")))?;
+            // Read and removed in one transaction, so what is printed is what went.
+            let (domains, profiles) = db::write(&mut conn, |tx| {
+                let held = crate::xcp::domains::held_by_reseller(tx, r.id)?;
+                if held.0.is_empty() || cascade {
+                    resellers::remove(tx, &name)?;
+                }
+                Ok(held)
+            })
+            .map_err(db_err)?;
+            if !domains.is_empty() && !cascade {
+                return Err(AppError::Invalid(format!(
+                    "reseller {name} still holds {} domain(s) and {profiles} owner profile(s) \
+                     ({}); nothing was removed. Remove them first (passlink domain remove), \
+                     or run again with --cascade to remove them with the reseller",
+                    domains.len(),
+                    summarize(&domains)
+                )));
+            }
+            println!(
+                "reseller {name} removed, with {} domain(s) and {profiles} owner profile(s)",
+                domains.len()
+            );
+            for d in domains {
+                println!("  removed domain {d}");
+            }
         }
     }
     Ok(())
+}
+
+fn parse_allowlist(given: &[String]) -> Result<Vec<crate::xcp::resellers::Cidr>, AppError> {
+    given
+        .iter()
+        .map(|c| c.parse::<crate::xcp::resellers::Cidr>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| AppError::Invalid(e.to_string()))
+}
+
+fn allowlist_text(allowed: &[crate::xcp::resellers::Cidr]) -> String {
+    if allowed.is_empty() {
+        return "any".to_string();
+    }
+    let all: Vec<String> = allowed.iter().map(ToString::to_string).collect();
+    all.join(" ")
+}
+
+/// The first few names and how many more: enough to recognise, short enough for one line.
+fn summarize(names: &[String]) -> String {
+    const SHOWN: usize = 5;
+    let mut text = names
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > SHOWN {
+        text.push_str(&format!(" and {} more", names.len() - SHOWN));
+    }
+    text
 }
 
 fn run_domain(config: &Config, command: DomainCommand) -> Result<(), AppError> {

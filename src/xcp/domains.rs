@@ -296,6 +296,23 @@ pub fn show(conn: &Connection, name: &str) -> rusqlite::Result<Option<DomainInfo
     }))
 }
 
+/// What a reseller holds: its domains' names (sorted) and how many owner profiles.
+pub fn held_by_reseller(
+    conn: &Connection,
+    reseller_id: i64,
+) -> rusqlite::Result<(Vec<String>, i64)> {
+    let mut stmt = conn.prepare("SELECT name FROM domains WHERE reseller_id = ?1 ORDER BY name")?;
+    let domains = stmt
+        .query_map(params![reseller_id], |r| r.get(0))?
+        .collect::<Result<Vec<String>, _>>()?;
+    let profiles = conn.query_row(
+        "SELECT count(*) FROM profiles WHERE reseller_id = ?1",
+        params![reseller_id],
+        |r| r.get(0),
+    )?;
+    Ok((domains, profiles))
+}
+
 /// Removes a domain; a profile left without domains goes too (with its sub-user and cookies).
 pub fn remove(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
     let Ok(name) = normalize_domain(name) else {

@@ -129,6 +129,17 @@ pub fn rotate_key(conn: &Connection, username: &str) -> rusqlite::Result<Option<
     Ok((n == 1).then_some(key))
 }
 
+/// Replaces a reseller's allowlist (empty: every address); the key stays. `false` if unknown.
+pub fn set_allowed(conn: &Connection, username: &str, allowed: &[Cidr]) -> rusqlite::Result<bool> {
+    let allowed: Vec<String> = allowed.iter().map(Cidr::to_string).collect();
+    Ok(conn.execute(
+        "UPDATE resellers SET allowed_ips = ?2 WHERE username = ?1",
+        params![username, allowed.join(" ")],
+    )? == 1)
+}
+
+/// Removes a reseller, and with it (`ON DELETE CASCADE`) its profiles, domains and their
+/// sessions: callers say so and ask first.
 pub fn remove(conn: &Connection, username: &str) -> rusqlite::Result<bool> {
     Ok(conn.execute(
         "DELETE FROM resellers WHERE username = ?1",

@@ -596,7 +596,12 @@ fn the_shipped_fail2ban_filter_finds_real_failures_and_no_forged_address() {
         "x\" from 10.9.9.9 for \"y",
         wrong
     ));
-    let body = crate::xcp::envelope("send", "password", &[("domain", "a.example")], &[]);
+    let body = crate::xcp::envelope(
+        "send_password",
+        "domain",
+        &[],
+        &[("domain_name", "a.example")],
+    );
     let reply = crate::xcp::post_signed(
         server.addr,
         "/",
@@ -662,4 +667,212 @@ fn the_readme_try_it_block_works_as_written() {
     let page = server.get(path);
     assert_eq!(page.status, 200, "{link}");
     assert!(page.text().contains("you@example.org"), "{}", page.text());
+}
+
+/// `passlink ARGS` at a terminal (a pseudo-terminal from util-linux `script`), typing `input`:
+/// what the terminal showed, and the exit status.
+fn at_terminal(config: &Path, args: &str, input: &str) -> (String, bool) {
+    use std::io::Write;
+    let command = format!(
+        "{} {args} --config {}",
+        crate::support::BIN,
+        config.display()
+    );
+    let mut child = Command::new("script")
+        .args(["-qefc", &command, "/dev/null"])
+        .env_remove("PASSLINK_CONFIG")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("script (util-linux)");
+    // Typed a line at a time, as a person would, once each prompt is up.
+    let mut stdin = child.stdin.take().unwrap();
+    for line in input.lines() {
+        std::thread::sleep(Duration::from_millis(300));
+        stdin.write_all(format!("{line}\n").as_bytes()).unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    (
+        format!("{}{}", stdout(&out), stderr(&out)),
+        out.status.success(),
+    )
+}
+
+#[test]
+fn set_password_at_a_terminal_asks_twice_without_echo_and_says_when_stdin_is_empty() {
+    let server = Server::start();
+    let usernum = register(&server, "tty@example.com", MD5_ASDF);
+    let config = server.config.clone();
+    // Two different entries: refused, nothing changed.
+    let (screen, ok) = at_terminal(
+        &config,
+        &format!("user set-password {usernum}"),
+        "first-secret-1\nsecond-secret-2\n",
+    );
+    assert!(!ok, "{screen}");
+    assert!(
+        screen.contains(&format!("New password for {usernum} (tty@example.com): "))
+            && screen.contains("The same password again: ")
+            && screen.contains("the two passwords differ; nothing was changed"),
+        "{screen}"
+    );
+    assert!(!screen.contains("first-secret-1"), "echoed: {screen}");
+    assert!(capabilities_ok(&server, &usernum, MD5_ASDF));
+    // The same twice: changed, and the typing never shown.
+    let (screen, ok) = at_terminal(
+        &config,
+        &format!("user set-password {usernum}"),
+        "typed-at-a-tty\ntyped-at-a-tty\n",
+    );
+    assert!(ok, "{screen}");
+    assert!(!screen.contains("typed-at-a-tty"), "echoed: {screen}");
+    let md5 = format!("{:032x}", md5_of(b"typed-at-a-tty"));
+    assert!(capabilities_ok(&server, &usernum, &md5));
+    // Standard input that is empty (a script that forgot to pipe the password).
+    let out = passlink()
+        .args(["user", "set-password", &usernum, "--config"])
+        .arg(&config)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("standard input is empty, so there is no new password"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(capabilities_ok(&server, &usernum, &md5));
+}
+
+fn md5_of(bytes: &[u8]) -> u128 {
+    let out = Command::new("md5sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(bytes)?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    let hex = String::from_utf8(out.stdout).unwrap();
+    u128::from_str_radix(hex.split_whitespace().next().unwrap(), 16).unwrap()
+}
+
+#[test]
+fn user_add_creates_an_account_that_logs_in() {
+    let server = Server::start();
+    let config = server.config.clone();
+    let add = |email: &str, input: &str| {
+        use std::io::Write;
+        let mut child = passlink()
+            .args(["user", "add", email, "--name", "Ada Admin", "--config"])
+            .arg(&config)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let out = add("ada@example.com", "a fine password\n");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let usernum = text
+        .strip_prefix("user ")
+        .and_then(|t| t.split_whitespace().next())
+        .unwrap_or_else(|| panic!("{text}"))
+        .to_string();
+    assert_eq!(text, format!("user {usernum} (ada@example.com) added\n"));
+    let md5 = format!("{:032x}", md5_of(b"a fine password"));
+    assert!(capabilities_ok(&server, &usernum, &md5));
+    assert!(capabilities_ok(&server, "ada@example.com", &md5));
+    // Again: refused, saying where to look; a short password: the policy.
+    let out = add("ada@example.com", "another password\n");
+    assert!(stderr(&out).contains("exists already"), "{}", stderr(&out));
+    let out = add("bob@example.com", "short\n");
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("8"), "{}", stderr(&out));
+    let out = add("not-an-address", "a fine password\n");
+    assert!(
+        stderr(&out).contains("is not an email address"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn reseller_show_allow_and_remove_say_what_they_do() {
+    let server = Server::start();
+    let config = server.config.clone();
+    let key = crate::xcp::add_reseller(&server, "acme", &["192.0.2.0/24"]);
+    crate::xcp::add_domain(&server, "one.example", "acme", "owner1");
+    crate::xcp::add_domain(&server, "two.example", "acme", "owner2");
+    let out = run(&config, &["reseller", "show", "acme"]);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        text.contains("allowed ips: 192.0.2.0/24")
+            && text.contains("profiles:    2")
+            && text.contains("domains:     2\n  one.example\n  two.example"),
+        "{text}"
+    );
+    assert!(!text.contains(&key), "the key must never be shown again");
+    // A new allowlist keeps the key: the reseller's signed request from loopback now works.
+    let out = run(
+        &config,
+        &["reseller", "allow", "acme", "--allow-ip", "127.0.0.1"],
+    );
+    assert!(stdout(&out).contains("allowed ips now 127.0.0.1/32 (key unchanged)"));
+    let body = crate::xcp::envelope(
+        "send_password",
+        "domain",
+        &[],
+        &[("domain_name", "one.example")],
+    );
+    let reply = crate::xcp::Reply::of(&crate::xcp::post_signed(
+        server.addr,
+        "/",
+        "acme",
+        &key,
+        &body,
+    ));
+    assert_eq!(reply.code().1, "200", "{}", reply.xml);
+    // Remove: refused while it holds domains, naming them; --cascade removes and lists them.
+    let out = run(&config, &["reseller", "remove", "acme"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("still holds 2 domain(s) and 2 owner profile(s) (one.example, two.example)")
+            && err.contains("--cascade")
+            && err.contains("nothing was removed"),
+        "{err}"
+    );
+    assert!(
+        run(&config, &["domain", "show", "one.example"])
+            .status
+            .success()
+    );
+    let out = run(&config, &["reseller", "remove", "acme", "--cascade"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "reseller acme removed, with 2 domain(s) and 2 owner profile(s)\n  removed domain \
+         one.example\n  removed domain two.example\n"
+    );
+    assert!(
+        !run(&config, &["domain", "show", "one.example"])
+            .status
+            .success()
+    );
+    server.assert_healthy(Duration::from_secs(5));
 }
