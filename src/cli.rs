@@ -76,8 +76,21 @@ pub enum Command {
         #[command(subcommand)]
         command: OutboxCommand,
     },
+    /// Check that mail goes out.
+    Mail {
+        #[command(subcommand)]
+        command: MailCommand,
+    },
     /// Print the version, schema version and SQLite version.
     Version,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MailCommand {
+    /// Send one test message to ADDRESS through the configured [smtp] (or write it to the
+    /// spool when no host is set), reporting each step: the name, the connection, the SMTP
+    /// session. Touches no database.
+    Test { address: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -252,6 +265,9 @@ pub fn run() -> ExitCode {
         Command::Reseller { command } => run_reseller(&config, command),
         Command::Domain { command } => run_domain(&config, command),
         Command::Outbox { command } => run_outbox(&config, command),
+        Command::Mail {
+            command: MailCommand::Test { address },
+        } => mail_test(&config, &address),
         Command::Version => Ok(()),
     };
     match result {
@@ -572,6 +588,19 @@ fn run_user(config: &Config, command: UserCommand) -> Result<(), AppError> {
             );
         }
     }
+    Ok(())
+}
+
+fn mail_test(config: &Config, address: &str) -> Result<(), AppError> {
+    if !config.smtp.enabled {
+        return Err(AppError::Invalid(
+            "mail is turned off ([smtp] enabled = false): nothing to test".into(),
+        ));
+    }
+    let mut step = |text: String| println!("ok: {text}");
+    crate::mail::send_test(&config.smtp, &config.storage.data_dir, address, &mut step)
+        .map_err(|e| AppError::Invalid(format!("mail test failed: {e}")))?;
+    println!("mail test passed");
     Ok(())
 }
 

@@ -279,21 +279,22 @@ fn deliver(
     id: i64,
 ) -> Result<(), DeliveryError> {
     match transport {
-        Transport::Spool(dir) => spool(dir, id, bytes).map_err(|error| DeliveryError::Spool {
-            dir: dir.clone(),
-            error,
-        }),
+        Transport::Spool(dir) => {
+            spool(dir, &format!("{id:08}.eml"), bytes).map_err(|error| DeliveryError::Spool {
+                dir: dir.clone(),
+                error,
+            })
+        }
         Transport::Smtp(smtp) => runtime.block_on(send_smtp(smtp, from, recipient, bytes)),
     }
 }
 
 /// Writes `NNNNNN.eml` through a temporary name, so a reader never sees half a message. The
 /// message holds a live reset link: the file is the owner's alone, whatever the umask.
-fn spool(dir: &Path, id: i64, bytes: &[u8]) -> std::io::Result<()> {
+fn spool(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     private_spool_dir(dir)?;
-    let name = format!("{id:08}.eml");
     let tmp = dir.join(format!(".{name}.tmp"));
     let mut file = std::fs::OpenOptions::new()
         .write(true)
@@ -357,6 +358,92 @@ pub fn prepare_spool(dir: &Path) -> std::io::Result<()> {
         );
     }
     Ok(())
+}
+
+/// `passlink mail test ADDRESS`: one message to `to` through the configured transport, each
+/// step reported through `step` as it succeeds, so that an operator sees where delivery breaks
+/// (the name, the connection, the SMTP session) instead of a deferred message a day later.
+pub fn send_test(
+    smtp: &SmtpConfig,
+    data_dir: &Path,
+    to: &str,
+    step: &mut dyn FnMut(String),
+) -> Result<(), DeliveryError> {
+    let now = clock::unix_now();
+    let host_name = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "this machine".into());
+    let message = Message {
+        recipient: to.to_string(),
+        subject: "passlink test mail".into(),
+        text: format!(
+            "This is a test message from passlink on {host_name}, sent by `passlink mail test`.\n\
+             If you can read it, reset mails reach this address.\n"
+        ),
+        html: None,
+    };
+    let bytes = render(&message, &smtp.from, now)?;
+    step(format!(
+        "message built: from {} to {to}, {} bytes",
+        smtp.from,
+        bytes.len()
+    ));
+    match Transport::from_config(smtp, data_dir) {
+        Transport::Spool(dir) => {
+            let name = format!("test-{now}.eml");
+            spool(&dir, &name, &bytes).map_err(|error| DeliveryError::Spool {
+                dir: dir.clone(),
+                error,
+            })?;
+            step(format!(
+                "smtp.host is not set, so nothing is sent: the message is in {}",
+                dir.join(name).display()
+            ));
+            Ok(())
+        }
+        Transport::Smtp(smtp) => {
+            let host = smtp.host.clone().unwrap_or_default();
+            let port = smtp.effective_port();
+            let server = format!("{host}:{port}");
+            let addrs: Vec<std::net::SocketAddr> =
+                std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), port))
+                    .map_err(|e| DeliveryError::Smtp {
+                        server: server.clone(),
+                        error: format!("cannot resolve {host}: {e}"),
+                    })?
+                    .collect();
+            let shown: Vec<String> = addrs.iter().map(ToString::to_string).collect();
+            step(format!("{host} resolves to {}", shown.join(", ")));
+            let timeout = Duration::from_secs(smtp.timeout_secs.get());
+            let connected = addrs.iter().find_map(|a| {
+                std::net::TcpStream::connect_timeout(a, timeout)
+                    .ok()
+                    .map(|_| *a)
+            });
+            let Some(connected) = connected else {
+                return Err(DeliveryError::Smtp {
+                    server,
+                    error: "Connection refused or timed out at every address".into(),
+                });
+            };
+            step(format!("TCP connection to {connected} opened"));
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(DeliveryError::Build)?;
+            runtime.block_on(send_smtp(&smtp, &smtp.from, to, &bytes))?;
+            let login = match &smtp.username {
+                Some(user) => format!(", logged in as {user}"),
+                None => String::new(),
+            };
+            step(format!(
+                "SMTP session with {server} ({:?}{login}): the server accepted the message \
+                 for {to}; look for it in that mailbox (and its spam folder)",
+                smtp.security
+            ));
+            Ok(())
+        }
+    }
 }
 
 async fn send_smtp(

@@ -876,3 +876,49 @@ fn reseller_show_allow_and_remove_say_what_they_do() {
     );
     server.assert_healthy(Duration::from_secs(5));
 }
+
+#[test]
+fn mail_test_reports_each_step_through_a_real_smtp_server_and_where_it_breaks() {
+    let smtp = crate::reset::Smtp::start_on(0, true);
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "", &crate::reset::smtp_config(smtp.port, true));
+    let out = run(&config, &["mail", "test", "op@example.org"]);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}{}", stderr(&out));
+    assert!(
+        text.contains("ok: message built: from passlink@test.example to op@example.org")
+            && text.contains("ok: 127.0.0.1 resolves to 127.0.0.1:")
+            && text.contains("ok: TCP connection to 127.0.0.1:")
+            && text.contains("the server accepted the message for op@example.org")
+            && text.ends_with("mail test passed\n"),
+        "{text}"
+    );
+    let mails = smtp.mails();
+    assert_eq!(mails.len(), 1);
+    assert!(mails[0].contains("passlink test mail"), "{}", mails[0]);
+    // A port nothing listens on: the step that failed, with host and port.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let config = write_config(dir.path(), "", &crate::reset::smtp_config(port, false));
+    let out = run(&config, &["mail", "test", "op@example.org"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        stdout(&out).contains("ok: 127.0.0.1 resolves to")
+            && err.contains(&format!("mail test failed: SMTP 127.0.0.1:{port}: "))
+            && err.contains("Connection refused"),
+        "{}{err}",
+        stdout(&out)
+    );
+    // No host: the spool, named.
+    let config = write_config(dir.path(), "", "");
+    let out = run(&config, &["mail", "test", "op@example.org"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("smtp.host is not set, so nothing is sent: the message is in")
+            && stdout(&out).contains("/data/spool/test-"),
+        "{}",
+        stdout(&out)
+    );
+}

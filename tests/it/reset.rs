@@ -23,7 +23,7 @@ pub(crate) const SAME_ANSWER: &str =
 /// A real SMTP server that files every message it receives in a directory.
 pub(crate) struct Smtp {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
     maildir: tempfile::TempDir,
     _certs: Option<tempfile::TempDir>,
 }
