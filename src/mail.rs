@@ -827,7 +827,7 @@ mod tests {
             text.contains("To: <a@example.org>") || text.contains("To: a@example.org"),
             "{text}"
         );
-        spool(dir.path(), 7, &bytes).unwrap();
+        spool(dir.path(), "00000007.eml", &bytes).unwrap();
         let names: Vec<String> = std::fs::read_dir(dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -853,7 +853,7 @@ mod tests {
         assert_eq!((mode(&spool_dir), mode(&old)), (0o700, 0o600));
         // A spool that does not exist yet is created private.
         let fresh = dir.path().join("new/spool");
-        spool(&fresh, 2, b"x").unwrap();
+        spool(&fresh, "00000002.eml", b"x").unwrap();
         assert_eq!(mode(&fresh), 0o700);
     }
 }
