@@ -100,6 +100,9 @@ pub enum OutboxCommand {
         /// Only messages in this state: pending, sending, sent or failed.
         #[arg(long, value_name = "STATE")]
         state: Option<String>,
+        /// One JSON object per line, with stable keys, instead of the table.
+        #[arg(long)]
+        json: bool,
     },
     /// Send a pending or failed message again now.
     Retry { id: i64 },
@@ -142,9 +145,18 @@ pub enum DomainCommand {
         password_stdin: bool,
     },
     /// List every domain with its reseller and profile.
-    List,
+    List {
+        /// One JSON object per line, with stable keys, instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Show a domain and its contacts.
-    Show { domain: String },
+    Show {
+        domain: String,
+        /// One JSON object per line, with stable keys, instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Remove a domain (and its profile, if it has no other domain).
     Remove { domain: String },
     /// Add many domains from a CSV file, all or none. The header names the columns: domain,
@@ -166,11 +178,20 @@ pub enum ResellerCommand {
         allow_ip: Vec<String>,
     },
     /// List resellers and their allowlists (never their keys).
-    List,
+    List {
+        /// One JSON object per line, with stable keys, instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Replace a reseller's private key and print the new one; the old key stops working.
     RotateKey { name: String },
     /// Show a reseller: its allowlist, when it was added and what it holds (never its key).
-    Show { name: String },
+    Show {
+        name: String,
+        /// One JSON object per line, with stable keys, instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Replace a reseller's IP allowlist; its key stays the same. Without --allow-ip every
     /// address is accepted.
     Allow {
@@ -192,9 +213,18 @@ pub enum ResellerCommand {
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
     /// List every user.
-    List,
+    List {
+        /// One JSON object per line, with stable keys, instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Show one user, by usernum or email.
-    Show { user: String },
+    Show {
+        user: String,
+        /// One JSON object per line, with stable keys, instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Refuse the user's logins and stop serving their files (reversible).
     Disable { user: String },
     /// Undo `disable`.
@@ -439,7 +469,7 @@ fn open_db(config: &Config, read_only: bool) -> Result<rusqlite::Connection, App
 
 fn run_user(config: &Config, command: UserCommand) -> Result<(), AppError> {
     use crate::{accounts, clock, files};
-    let read_only = matches!(command, UserCommand::List | UserCommand::Show { .. });
+    let read_only = matches!(command, UserCommand::List { .. } | UserCommand::Show { .. });
     let mut conn = open_db(config, read_only)?;
     let find = |conn: &rusqlite::Connection, who: &str| -> Result<accounts::User, AppError> {
         accounts::find_by_login(conn, who)
@@ -448,7 +478,13 @@ fn run_user(config: &Config, command: UserCommand) -> Result<(), AppError> {
     };
     let db_err = |e: rusqlite::Error| AppError::Db(e.into());
     match command {
-        UserCommand::List => {
+        UserCommand::List { json: true } => {
+            for u in accounts::list(&conn).map_err(db_err)? {
+                let bytes = files::bytes_in_use(&conn, u.id).map_err(db_err)?;
+                json_line(&user_json(&u, bytes));
+            }
+        }
+        UserCommand::List { json: false } => {
             let users = accounts::list(&conn).map_err(db_err)?;
             println!(
                 "{:<8} {:<8} {:>10} {:<20} {:<30} NAME",
@@ -467,7 +503,24 @@ fn run_user(config: &Config, command: UserCommand) -> Result<(), AppError> {
                 );
             }
         }
-        UserCommand::Show { user } => {
+        UserCommand::Show { user, json: true } => {
+            let u = find(&conn, &user)?;
+            let listing = files::list(&conn, u.id).map_err(db_err)?;
+            let bytes = listing.iter().map(|f| f.size).sum::<i64>();
+            let mut object = user_json(&u, bytes);
+            object["files"] = listing
+                .iter()
+                .map(|f| {
+                    serde_json::json!({
+                        "path": f.path,
+                        "size": f.size,
+                        "updated": clock::rfc3339(f.updated_at),
+                    })
+                })
+                .collect();
+            json_line(&object);
+        }
+        UserCommand::Show { user, json: false } => {
             let u = find(&conn, &user)?;
             let listing = files::list(&conn, u.id).map_err(db_err)?;
             let when = |t: Option<i64>| t.map_or_else(|| "never".to_string(), clock::rfc3339);
@@ -610,7 +663,7 @@ fn run_outbox(config: &Config, command: OutboxCommand) -> Result<(), AppError> {
     let read_only = matches!(command, OutboxCommand::List { .. });
     let conn = open_db(config, read_only)?;
     match command {
-        OutboxCommand::List { state } => {
+        OutboxCommand::List { state, json } => {
             let state = match state.as_deref() {
                 None => None,
                 Some(text) => Some(State::parse(text).ok_or_else(|| {
@@ -620,6 +673,22 @@ fn run_outbox(config: &Config, command: OutboxCommand) -> Result<(), AppError> {
                 })?),
             };
             let entries = mail::list(&conn, state)?;
+            if json {
+                for e in entries {
+                    json_line(&serde_json::json!({
+                        "id": e.id,
+                        "state": e.state.to_string(),
+                        "attempts": e.attempts,
+                        "recipient": e.recipient,
+                        "subject": e.subject,
+                        "queued": clock::rfc3339(e.created_at),
+                        "next_attempt": e.finished_at.is_none().then(|| clock::rfc3339(e.next_attempt_at)),
+                        "finished": e.finished_at.map(clock::rfc3339),
+                        "last_error": e.last_error,
+                    }));
+                }
+                return Ok(());
+            }
             if entries.is_empty() {
                 println!("no messages");
             }
@@ -678,7 +747,7 @@ fn run_reseller(config: &Config, command: ResellerCommand) -> Result<(), AppErro
     use crate::xcp::resellers;
     let read_only = matches!(
         command,
-        ResellerCommand::List | ResellerCommand::Show { .. }
+        ResellerCommand::List { .. } | ResellerCommand::Show { .. }
     );
     let mut conn = open_db(config, read_only)?;
     let db_err = |e: rusqlite::Error| AppError::Db(e.into());
@@ -697,7 +766,12 @@ fn run_reseller(config: &Config, command: ResellerCommand) -> Result<(), AppErro
             println!("reseller {name} added");
             println!("private key (shown only now): {key}");
         }
-        ResellerCommand::List => {
+        ResellerCommand::List { json: true } => {
+            for r in resellers::list(&conn).map_err(db_err)? {
+                json_line(&reseller_json(&r));
+            }
+        }
+        ResellerCommand::List { json: false } => {
             println!("{:<24} {:<20} ALLOWED IPS", "RESELLER", "CREATED");
             for r in resellers::list(&conn).map_err(db_err)? {
                 let allowed = allowlist_text(&r.allowed_ips);
@@ -714,12 +788,19 @@ fn run_reseller(config: &Config, command: ResellerCommand) -> Result<(), AppErro
                 .ok_or_else(|| AppError::NotFound(format!("no reseller {name:?}")))?;
             println!("reseller {name}: new private key (shown only now): {key}");
         }
-        ResellerCommand::Show { name } => {
+        ResellerCommand::Show { name, json } => {
             let r = resellers::find(&conn, &name)
                 .map_err(db_err)?
                 .ok_or_else(|| AppError::NotFound(format!("no reseller {name:?}")))?;
             let (domains, profiles) =
                 crate::xcp::domains::held_by_reseller(&conn, r.id).map_err(db_err)?;
+            if json {
+                let mut object = reseller_json(&r);
+                object["profiles"] = profiles.into();
+                object["domains"] = domains.into();
+                json_line(&object);
+                return Ok(());
+            }
             println!("reseller:    {}", r.username);
             println!("created:     {}", clock::rfc3339(r.created_at));
             println!("allowed ips: {}", allowlist_text(&r.allowed_ips));
@@ -775,6 +856,64 @@ fn run_reseller(config: &Config, command: ResellerCommand) -> Result<(), AppErro
     Ok(())
 }
 
+/// One JSON object on its own line: what `--json` prints, for scripts (`jq`), with keys that
+/// stay the same from release to release.
+fn json_line(value: &serde_json::Value) {
+    println!("{value}");
+}
+
+fn user_json(u: &crate::accounts::User, bytes: i64) -> serde_json::Value {
+    use crate::clock::rfc3339;
+    serde_json::json!({
+        "usernum": u.usernum(),
+        "email": u.email,
+        "name": u.name,
+        "status": if u.disabled { "disabled" } else { "active" },
+        "bytes": bytes,
+        "created": rfc3339(u.created_at),
+        "last_access": u.last_access_at.map(rfc3339),
+        "last_ip": (!u.last_ip.is_empty()).then_some(&u.last_ip),
+        "last_upstream": u.last_upstream_at.map(rfc3339),
+        "user_agent": u.user_agent,
+        "weblog_title": u.weblog_title,
+    })
+}
+
+fn reseller_json(r: &crate::xcp::resellers::Reseller) -> serde_json::Value {
+    let allowed: Vec<String> = r.allowed_ips.iter().map(ToString::to_string).collect();
+    serde_json::json!({
+        "name": r.username,
+        "created": crate::clock::rfc3339(r.created_at),
+        "allowed_ips": allowed,
+    })
+}
+
+fn domain_json(d: &crate::xcp::domains::DomainInfo) -> serde_json::Value {
+    let contacts: serde_json::Map<String, serde_json::Value> = d
+        .contacts
+        .iter()
+        .map(|(role, c)| {
+            (
+                role.clone(),
+                serde_json::json!({
+                    "first_name": c.first_name,
+                    "last_name": c.last_name,
+                    "org_name": c.org_name,
+                    "email": c.email,
+                    "phone": c.phone,
+                }),
+            )
+        })
+        .collect();
+    serde_json::json!({
+        "domain": d.name,
+        "reseller": d.reseller,
+        "profile": d.profile,
+        "created": crate::clock::rfc3339(d.created_at),
+        "contacts": contacts,
+    })
+}
+
 fn parse_allowlist(given: &[String]) -> Result<Vec<crate::xcp::resellers::Cidr>, AppError> {
     given
         .iter()
@@ -810,7 +949,10 @@ fn run_domain(config: &Config, command: DomainCommand) -> Result<(), AppError> {
     use crate::clock;
     use crate::credentials::Credentials;
     use crate::xcp::domains::{self, Contact, DomainError, NewDomain};
-    let read_only = matches!(command, DomainCommand::List | DomainCommand::Show { .. });
+    let read_only = matches!(
+        command,
+        DomainCommand::List { .. } | DomainCommand::Show { .. }
+    );
     let mut conn = open_db(config, read_only)?;
     let db_err = |e: rusqlite::Error| AppError::Db(e.into());
     let dom_err = |e: DomainError| match e {
@@ -891,7 +1033,12 @@ fn run_domain(config: &Config, command: DomainCommand) -> Result<(), AppError> {
                 println!("profile {profile} password (shown only now): {password}");
             }
         }
-        DomainCommand::List => {
+        DomainCommand::List { json: true } => {
+            for d in domains::list(&conn).map_err(db_err)? {
+                json_line(&domain_json(&d));
+            }
+        }
+        DomainCommand::List { json: false } => {
             println!(
                 "{:<40} {:<20} {:<20} CREATED",
                 "DOMAIN", "RESELLER", "PROFILE"
@@ -906,10 +1053,14 @@ fn run_domain(config: &Config, command: DomainCommand) -> Result<(), AppError> {
                 );
             }
         }
-        DomainCommand::Show { domain } => {
+        DomainCommand::Show { domain, json } => {
             let d = domains::show(&conn, &domain)
                 .map_err(db_err)?
                 .ok_or_else(|| AppError::NotFound(format!("no domain {domain:?}")))?;
+            if json {
+                json_line(&domain_json(&d));
+                return Ok(());
+            }
             println!("domain:   {}", d.name);
             println!("reseller: {}", d.reseller);
             println!("profile:  {}", d.profile);

@@ -922,3 +922,56 @@ fn mail_test_reports_each_step_through_a_real_smtp_server_and_where_it_breaks() 
         stdout(&out)
     );
 }
+
+#[test]
+fn every_list_and_show_command_speaks_json_one_object_per_line() {
+    let server = Server::start();
+    let config = server.config.clone();
+    let usernum = register(&server, "json@example.com", MD5_ASDF);
+    crate::xcp::add_reseller(&server, "jsonr", &["192.0.2.0/24"]);
+    crate::xcp::add_domain(&server, "json.example", "jsonr", "jprof");
+    let body = xmlrpc_call("xmlStorageSystem.mailPasswordToUser", &["json@example.com"]);
+    assert!(
+        post(&server, "/RPC2", &body)
+            .text()
+            .contains("<boolean>0</boolean>")
+    );
+    let objects = |args: &[&str]| -> Vec<serde_json::Value> {
+        let out = run(&config, args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        stdout(&out)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{args:?}: {e}: {l}")))
+            .collect()
+    };
+    let users = objects(&["user", "list", "--json"]);
+    assert_eq!(users.len(), 1);
+    assert_eq!(users[0]["usernum"], usernum.as_str());
+    assert_eq!(users[0]["email"], "json@example.com");
+    assert_eq!(users[0]["status"], "active");
+    let user = &objects(&["user", "show", &usernum, "--json"])[0];
+    assert!(user["files"].is_array(), "{user}");
+    let resellers = objects(&["reseller", "list", "--json"]);
+    assert_eq!(resellers[0]["name"], "jsonr");
+    assert_eq!(resellers[0]["allowed_ips"][0], "192.0.2.0/24");
+    let reseller = &objects(&["reseller", "show", "jsonr", "--json"])[0];
+    assert_eq!(reseller["domains"][0], "json.example");
+    assert_eq!(reseller["profiles"], 1);
+    assert!(!reseller.to_string().contains("key"), "{reseller}");
+    let domains = objects(&["domain", "list", "--json"]);
+    assert_eq!(domains[0]["domain"], "json.example");
+    let domain = &objects(&["domain", "show", "json.example", "--json"])[0];
+    assert_eq!(domain["contacts"]["owner"]["email"], "owner@json.example");
+    // The outbox: the reset mail above, once the mailer has taken it.
+    let start = std::time::Instant::now();
+    loop {
+        let mails = objects(&["outbox", "list", "--json"]);
+        if mails.first().is_some_and(|m| m["state"] == "sent") {
+            assert_eq!(mails[0]["recipient"], "json@example.com");
+            assert!(mails[0]["finished"].is_string(), "{}", mails[0]);
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "{mails:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
