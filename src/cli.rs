@@ -9,6 +9,7 @@ use crate::config::{Config, Source};
 use crate::logins::{Login, passwords};
 use crate::serve::{self, AppError};
 
+mod import;
 mod password;
 use crate::{db, owners};
 
@@ -45,6 +46,8 @@ pub struct Cli {
     pub command: Command,
 }
 
+// Parsed once per process; boxing the big variant would only add noise.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the server until SIGTERM or SIGINT.
@@ -143,6 +146,9 @@ pub enum DomainCommand {
         /// Read the new profile's password from the first line of standard input.
         #[arg(long)]
         password_stdin: bool,
+        /// When the registration expires (YYYY-MM-DD, UTC): what XCP answers as expiredate.
+        #[arg(long, value_name = "DATE")]
+        expiredate: Option<String>,
     },
     /// List every domain with its reseller and profile.
     List {
@@ -159,12 +165,22 @@ pub enum DomainCommand {
     },
     /// Remove a domain (and its profile, if it has no other domain).
     Remove { domain: String },
-    /// Add many domains from a CSV file, all or none. The header names the columns: domain,
-    /// reseller, profile, owner_email, admin_email (required) and password,
-    /// owner_first_name, owner_last_name, admin_first_name, admin_last_name, org_name, phone,
-    /// billing_email, tech_email. An empty password for a new profile is generated and
-    /// printed.
-    Import { file: std::path::PathBuf },
+    /// Add many domains from a CSV file (UTF-8, a byte-order mark is fine), all or none. The
+    /// first line names the columns: domain, reseller, profile, owner_email, admin_email
+    /// (required) and password, owner_first_name, owner_last_name, admin_first_name,
+    /// admin_last_name, org_name, phone, billing_email, tech_email, expiredate (YYYY-MM-DD).
+    /// Every bad row is reported with its line. A new profile with an empty password gets a
+    /// generated one, written to --passwords-file.
+    Import {
+        file: std::path::PathBuf,
+        /// Check every row and report what would be imported; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Write generated profile passwords here (a new file, mode 0600), as
+        /// `profile,password` lines. Required when a new profile has no password.
+        #[arg(long, value_name = "PATH")]
+        passwords_file: Option<std::path::PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -910,6 +926,7 @@ fn domain_json(d: &crate::xcp::domains::DomainInfo) -> serde_json::Value {
         "reseller": d.reseller,
         "profile": d.profile,
         "created": crate::clock::rfc3339(d.created_at),
+        "expiredate": d.expires_at.map(crate::clock::sql_datetime),
         "contacts": contacts,
     })
 }
@@ -979,7 +996,16 @@ fn run_domain(config: &Config, command: DomainCommand) -> Result<(), AppError> {
             admin_last_name,
             org_name,
             password_stdin,
+            expiredate,
         } => {
+            let expires_at = match expiredate.as_deref() {
+                None => None,
+                Some(text) => Some(import::parse_expiry(text).ok_or_else(|| {
+                    AppError::Invalid(format!(
+                        "--expiredate {text:?} is not YYYY-MM-DD or YYYY-MM-DD HH:MM:SS"
+                    ))
+                })?),
+            };
             let mut generated = None;
             let password_hash =
                 if domains::profile_exists(&conn, &reseller, &profile).map_err(db_err)? {
@@ -1020,6 +1046,7 @@ fn run_domain(config: &Config, command: DomainCommand) -> Result<(), AppError> {
                     Contact::default(),
                     Contact::default(),
                 ],
+                expires_at,
             };
             let now = clock::unix_now();
             db::write(&mut conn, |tx| {
@@ -1065,6 +1092,11 @@ fn run_domain(config: &Config, command: DomainCommand) -> Result<(), AppError> {
             println!("reseller: {}", d.reseller);
             println!("profile:  {}", d.profile);
             println!("created:  {}", clock::rfc3339(d.created_at));
+            println!(
+                "expires:  {}",
+                d.expires_at
+                    .map_or_else(|| "unknown".to_string(), clock::sql_datetime)
+            );
             for (role, c) in d.contacts {
                 println!(
                     "{role:<8}  {} {} <{}> {} {}",
@@ -1078,139 +1110,20 @@ fn run_domain(config: &Config, command: DomainCommand) -> Result<(), AppError> {
             }
             println!("domain {domain} removed");
         }
-        DomainCommand::Import { file } => {
-            let text = std::fs::read_to_string(&file).map_err(|error| AppError::Io {
-                what: format!("reading {}", file.display()),
-                error,
-            })?;
-            let at = |line: usize, why: String| {
-                AppError::Invalid(format!("{}:{line}: {why}", file.display()))
-            };
-            let records = domains::parse_csv(&text)
-                .map_err(|e| AppError::Invalid(format!("{}: {e}", file.display())))?;
-            let Some(((_, header), rows)) = records.split_first() else {
-                return Err(AppError::Invalid(format!(
-                    "{}: the file is empty",
-                    file.display()
-                )));
-            };
-            let header: Vec<String> = header
-                .iter()
-                .map(|h| h.trim().to_ascii_lowercase())
-                .collect();
-            const KNOWN: [&str; 14] = [
-                "domain",
-                "reseller",
-                "profile",
-                "owner_email",
-                "admin_email",
-                "password",
-                "owner_first_name",
-                "owner_last_name",
-                "admin_first_name",
-                "admin_last_name",
-                "org_name",
-                "phone",
-                "billing_email",
-                "tech_email",
-            ];
-            if let Some(unknown) = header.iter().find(|h| !KNOWN.contains(&h.as_str())) {
-                return Err(at(1, format!("unknown column {unknown:?}")));
-            }
-            for required in &KNOWN[..5] {
-                if !header.iter().any(|h| h == required) {
-                    return Err(at(1, format!("missing required column {required:?}")));
-                }
-            }
-            let now = clock::unix_now();
-            let mut generated: Vec<(String, String)> = Vec::new();
-            let mut added = 0;
-            // argon2 for every row that may create a profile, before the write lock is taken:
-            // a thousand profiles hash for seconds, and a running server's writes must not
-            // wait that long (its busy timeout is 5 s).
-            let password_column = header.iter().position(|h| h == "password");
-            // A row for an existing profile ignores its password, so a bad one is an error
-            // only where it would be used.
-            type Prepared = Result<(String, bool, String), String>;
-            let mut prepared: std::collections::HashMap<usize, Prepared> =
-                std::collections::HashMap::new();
-            for (line, row) in rows {
-                let given = password_column
-                    .and_then(|i| row.get(i))
-                    .map_or(String::new(), |p| p.trim().to_string());
-                let (password, made) = if given.is_empty() {
-                    (domains::generate_password(rules), true)
-                } else {
-                    (given, false)
-                };
-                let ready = match domains::check_password(&password, rules) {
-                    Ok(()) => Ok((password.clone(), made, hash(&password)?)),
-                    Err(why) => Err(why),
-                };
-                prepared.insert(*line, ready);
-            }
-            let tx = conn
-                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-                .map_err(db_err)?;
-            // New profiles seen earlier in this file, so a profile's second domain needs no
-            // password.
-            for (line, row) in rows {
-                if row.len() != header.len() {
-                    return Err(at(
-                        *line,
-                        format!("expected {} fields, found {}", header.len(), row.len()),
-                    ));
-                }
-                let get = |name: &str| {
-                    header
-                        .iter()
-                        .position(|h| h == name)
-                        .map_or(String::new(), |i| row[i].trim().to_string())
-                };
-                let (reseller, profile) = (get("reseller"), get("profile"));
-                let password_hash =
-                    if domains::profile_exists(&tx, &reseller, &profile).map_err(db_err)? {
-                        None
-                    } else {
-                        let (password, made, hashed) = prepared
-                            .remove(line)
-                            .unwrap_or_else(|| Err("no password prepared".into()))
-                            .map_err(|why| at(*line, why))?;
-                        if made {
-                            generated.push((profile.clone(), password));
-                        }
-                        Some(hashed)
-                    };
-                let contact = |prefix: &str| Contact {
-                    first_name: get(&format!("{prefix}_first_name")),
-                    last_name: get(&format!("{prefix}_last_name")),
-                    org_name: get("org_name"),
-                    email: get(&format!("{prefix}_email")),
-                    phone: get("phone"),
-                };
-                let new = NewDomain {
-                    domain: get("domain"),
-                    reseller,
-                    profile,
-                    password_hash,
-                    contacts: [
-                        contact("owner"),
-                        contact("admin"),
-                        contact("billing"),
-                        contact("tech"),
-                    ],
-                };
-                domains::add(&tx, &new, now).map_err(|e| match e {
-                    DomainError::Invalid(why) => at(*line, why),
-                    DomainError::Db(e) => AppError::Db(e.into()),
-                })?;
-                added += 1;
-            }
-            tx.commit().map_err(db_err)?;
-            println!("{}: imported {added} domain(s)", file.display());
-            for (profile, password) in generated {
-                println!("profile {profile} password (shown only now): {password}");
-            }
+        DomainCommand::Import {
+            file,
+            dry_run,
+            passwords_file,
+        } => {
+            import::run(
+                &mut conn,
+                config,
+                &import::Options {
+                    file: &file,
+                    dry_run,
+                    passwords_file: passwords_file.as_deref(),
+                },
+            )?;
         }
     }
     Ok(())

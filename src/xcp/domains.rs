@@ -93,6 +93,9 @@ pub struct NewDomain {
     pub password_hash: Option<String>,
     /// owner, admin, billing, tech; billing and tech default to the admin contact.
     pub contacts: [Contact; 4],
+    /// When the registration expires (Unix time), if known: what `set cookie` and
+    /// `get domain` answer as `expiredate`.
+    pub expires_at: Option<i64>,
 }
 
 #[derive(Debug)]
@@ -192,8 +195,9 @@ pub fn add(conn: &Connection, new: &NewDomain, now: i64) -> Result<i64, DomainEr
         }
     }
     conn.execute(
-        "INSERT INTO domains (name, reseller_id, profile_id, created_at) VALUES (?1, ?2, ?3, ?4)",
-        params![domain, reseller, profile, now],
+        "INSERT INTO domains (name, reseller_id, profile_id, created_at, expires_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![domain, reseller, profile, now, new.expires_at],
     )?;
     let id = conn.last_insert_rowid();
     for (role, contact) in ROLES.iter().zip(&new.contacts) {
@@ -227,6 +231,7 @@ pub struct DomainInfo {
     pub reseller: String,
     pub profile: String,
     pub created_at: i64,
+    pub expires_at: Option<i64>,
     pub contacts: Vec<(String, Contact)>,
 }
 
@@ -250,7 +255,8 @@ pub fn show(conn: &Connection, name: &str) -> rusqlite::Result<Option<DomainInfo
     };
     let row = conn
         .query_row(
-            "SELECT d.id, d.name, r.username, p.username, d.created_at FROM domains d \
+            "SELECT d.id, d.name, r.username, p.username, d.created_at, d.expires_at \
+             FROM domains d \
              JOIN resellers r ON r.id = d.reseller_id JOIN profiles p ON p.id = d.profile_id \
              WHERE d.name = ?1",
             params![name],
@@ -261,11 +267,12 @@ pub fn show(conn: &Connection, name: &str) -> rusqlite::Result<Option<DomainInfo
                     r.get::<_, String>(2)?,
                     r.get::<_, String>(3)?,
                     r.get::<_, i64>(4)?,
+                    r.get::<_, Option<i64>>(5)?,
                 ))
             },
         )
         .optional()?;
-    let Some((id, name, reseller, profile, created_at)) = row else {
+    let Some((id, name, reseller, profile, created_at, expires_at)) = row else {
         return Ok(None);
     };
     let mut stmt = conn.prepare(
@@ -292,6 +299,7 @@ pub fn show(conn: &Connection, name: &str) -> rusqlite::Result<Option<DomainInfo
         reseller,
         profile,
         created_at,
+        expires_at,
         contacts,
     }))
 }

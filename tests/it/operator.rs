@@ -975,3 +975,127 @@ fn every_list_and_show_command_speaks_json_one_object_per_line() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+#[test]
+fn domain_import_reports_every_bad_row_takes_a_bom_dry_runs_and_files_generated_passwords() {
+    use std::os::unix::fs::PermissionsExt;
+    let server = Server::start();
+    let config = server.config.clone();
+    let key = crate::xcp::add_reseller(&server, "imp", &[]);
+    let csv = server.dir.path().join("domains.csv");
+    let header = "domain,reseller,profile,owner_email,admin_email,password,expiredate\n";
+    // A byte-order mark, as Excel writes "CSV UTF-8", and three bad rows among good ones.
+    std::fs::write(
+        &csv,
+        format!(
+            "\u{feff}{header}\
+             good1.example,imp,p1,o@good1.example,a@good1.example,Good-pass-11,2027-05-01\n\
+             bad name!,imp,p2,o@x.example,a@x.example,Good-pass-22,\n\
+             good2.example,nosuch,p3,o@good2.example,a@good2.example,Good-pass-33,\n\
+             good3.example,imp,p4,o@good3.example,a@good3.example,Good-pass-44,31/12/2027\n"
+        ),
+    )
+    .unwrap();
+    let out = run(&config, &["domain", "import", csv.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    let at = |line: usize| format!("{}:{line}: ", csv.display());
+    assert!(
+        err.contains(&at(3))
+            && err.contains(&at(4))
+            && err.contains("no reseller \"nosuch\"")
+            && err.contains(&at(5))
+            && err.contains("expiredate \"31/12/2027\"")
+            && err.contains("3 problem(s); nothing was imported")
+            && !err.contains(&at(2)),
+        "{err}"
+    );
+    assert!(
+        !run(&config, &["domain", "show", "good1.example"])
+            .status
+            .success()
+    );
+
+    // Fixed: a dry run says what would happen and keeps nothing.
+    std::fs::write(
+        &csv,
+        format!(
+            "\u{feff}{header}\
+             good1.example,imp,p1,o@good1.example,a@good1.example,Good-pass-11,2027-05-01\n\
+             good2.example,imp,p2,o@good2.example,a@good2.example,,\n"
+        ),
+    )
+    .unwrap();
+    let out = run(
+        &config,
+        &["domain", "import", "--dry-run", csv.to_str().unwrap()],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("2 domain(s) would be imported (1 new profile password(s) would be generated); nothing was changed"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        !run(&config, &["domain", "show", "good1.example"])
+            .status
+            .success()
+    );
+    // A generated password needs a file to go to; never the terminal.
+    let out = run(&config, &["domain", "import", csv.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("--passwords-file"),
+        "{}",
+        stderr(&out)
+    );
+    let passwords = server.dir.path().join("passwords.csv");
+    let out = run(
+        &config,
+        &[
+            "domain",
+            "import",
+            csv.to_str().unwrap(),
+            "--passwords-file",
+            passwords.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let written = std::fs::read_to_string(&passwords).unwrap();
+    let mode = std::fs::metadata(&passwords).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let generated = written
+        .strip_prefix("profile,password\np2,")
+        .unwrap_or_else(|| panic!("{written}"))
+        .trim();
+    assert!(generated.len() >= 10, "{written}");
+    assert!(
+        stdout(&out).contains("imported 2 domain(s)")
+            && stdout(&out).contains("1 generated profile password(s) written to")
+            && !stdout(&out).contains(generated),
+        "{}",
+        stdout(&out)
+    );
+    let show = stdout(&run(&config, &["domain", "show", "good1.example"]));
+    assert!(show.contains("expires:  2027-05-01 00:00:00"), "{show}");
+    // The generated password logs the new profile in, over XCP.
+    let body = crate::xcp::envelope(
+        "set",
+        "cookie",
+        &[],
+        &[
+            ("reg_username", "p2"),
+            ("reg_password", generated),
+            ("domain", "good2.example"),
+        ],
+    );
+    let reply = crate::xcp::Reply::of(&crate::xcp::post_signed(
+        server.addr,
+        "/",
+        "imp",
+        &key,
+        &body,
+    ));
+    assert_eq!(reply.code(), ("1".into(), "200".into()), "{}", reply.xml);
+    server.assert_healthy(Duration::from_secs(5));
+}

@@ -60,25 +60,39 @@ pub(crate) fn add_reseller(server: &Server, name: &str, allow: &[&str]) -> Strin
 }
 
 pub(crate) fn add_domain(server: &Server, domain: &str, reseller: &str, profile: &str) {
-    admin(
-        server,
-        &[
-            "domain",
-            "add",
-            domain,
-            "--reseller",
-            reseller,
-            "--profile",
-            profile,
-            "--owner-email",
-            &format!("owner@{domain}"),
-            "--admin-email",
-            &format!("admin@{domain}"),
-            "--password-stdin",
-        ],
-        Some(&format!("{OWNER_PASSWORD}\n")),
-    );
+    add_domain_with(server, domain, reseller, profile, &[]);
 }
+
+/// [`add_domain`] with more `domain add` options, such as `--expiredate`.
+pub(crate) fn add_domain_with(
+    server: &Server,
+    domain: &str,
+    reseller: &str,
+    profile: &str,
+    more: &[&str],
+) {
+    let owner = format!("owner@{domain}");
+    let admin_email = format!("admin@{domain}");
+    let mut args = vec![
+        "domain",
+        "add",
+        domain,
+        "--reseller",
+        reseller,
+        "--profile",
+        profile,
+        "--owner-email",
+        &owner,
+        "--admin-email",
+        &admin_email,
+        "--password-stdin",
+    ];
+    args.extend_from_slice(more);
+    admin(server, &args, Some(&format!("{OWNER_PASSWORD}\n")));
+}
+
+/// What `example.info` is added with: OpenSRS answers it as the cookie's `expiredate`.
+pub(crate) const EXAMPLE_INFO_EXPIRES: &str = "2027-03-14";
 
 impl Xcp {
     /// Reseller `resellerx` (the name in the captured requests) owns example.info and
@@ -93,7 +107,13 @@ impl Xcp {
         let rest = format!("{rest}\n[reset]\nmax_per_login_per_hour = 1000\nip_burst = 1000\n");
         let server = Server::start_with(server_table, &rest);
         let key = add_reseller(&server, "resellerx", &[]);
-        add_domain(&server, "example.info", "resellerx", "resellerx");
+        add_domain_with(
+            &server,
+            "example.info",
+            "resellerx",
+            "resellerx",
+            &["--expiredate", EXAMPLE_INFO_EXPIRES],
+        );
         add_domain(&server, "example.org", "resellerx", "resellerx");
         add_reseller(&server, "other", &[]);
         add_domain(&server, "other.net", "other", "olga");
@@ -265,7 +285,7 @@ fn net_opensrs_client_sends_password_sets_cookie_and_changes_password() {
         lines,
         [
             "send_password 1 200 Message sent",
-            "cookie 64",
+            "cookie 64 expires 2027-03-14 00:00:00",
             "set_cookie 1 200 Command Successful",
             "change_password 1 200 Password successfully changed.",
             "old_password 0 415 Registrant authentication error: invalid username, password or domain.",

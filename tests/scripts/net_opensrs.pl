@@ -52,8 +52,10 @@ report('send_password', $srs->make_request({
 }));
 exit 0 if $only_send_password;
 
-my $cookie = $srs->get_cookie($domain);
-print 'cookie ', ($cookie ? length($cookie) : 'undef'), "\n";
+# In list context Net::OpenSRS also returns the domain's expiry date, from expiredate.
+my ($cookie, $expires) = $srs->get_cookie($domain);
+print 'cookie ', ($cookie ? length($cookie) : 'undef'), ' expires ',
+    (defined $expires && $expires ne '' ? $expires : 'none'), "\n";
 report('set_cookie', $srs->last_response(1));
 
 report('change_password', $srs->make_request({
