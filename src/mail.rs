@@ -285,7 +285,26 @@ fn deliver(
                 error,
             })
         }
-        Transport::Smtp(smtp) => runtime.block_on(send_smtp(smtp, from, recipient, bytes)),
+        Transport::Smtp(smtp) => {
+            // The exchange's who and where, never its content (the message holds a live link)
+            // or the SMTP password.
+            log::debug!(
+                "mail: message {id} to {recipient} via {}:{} ({:?}), {} bytes",
+                smtp.host.as_deref().unwrap_or(""),
+                smtp.effective_port(),
+                smtp.security,
+                bytes.len()
+            );
+            let result = runtime.block_on(send_smtp(smtp, from, recipient, bytes));
+            log::debug!(
+                "mail: message {id}: {}",
+                match &result {
+                    Ok(()) => "the server accepted it".to_string(),
+                    Err(e) => e.to_string(),
+                }
+            );
+            result
+        }
     }
 }
 

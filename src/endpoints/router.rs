@@ -199,6 +199,13 @@ impl Router {
             if route.method == method {
                 if serves.contains(route.group) {
                     ctx.note.group(route.group);
+                    log::debug!(
+                        "route: {} {} on listener {} -> {}",
+                        req.method,
+                        log_path(path),
+                        req.listener,
+                        route.group
+                    );
                     return (route.handler)(ctx, req);
                 }
                 if xcp_elsewhere() {

@@ -232,6 +232,16 @@ pub fn client_of<'h>(
     if let Some(proto) = reported.scheme {
         client.https = rightmost_is_https(proto);
     }
+    // Why a request counts as coming from where it does: the first thing to look at when
+    // rate limits or fail2ban hit the proxy instead of the clients.
+    log::debug!(
+        "proxy: peer {} is trusted; {} lists {} hop(s); client {} ({})",
+        hop.peer,
+        header.header_name(),
+        reported.hops.len(),
+        client.ip,
+        if client.https { "https" } else { "http" }
+    );
     client
 }
 

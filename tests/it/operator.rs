@@ -1099,3 +1099,45 @@ fn domain_import_reports_every_bad_row_takes_a_bom_dry_runs_and_files_generated_
     assert_eq!(reply.code(), ("1".into(), "200".into()), "{}", reply.xml);
     server.assert_healthy(Duration::from_secs(5));
 }
+
+#[test]
+fn debug_logging_shows_routing_proxy_decisions_and_smtp_exchanges_without_secrets() {
+    let smtp = crate::reset::Smtp::start_on(0, false);
+    let server = Server::start_with(
+        "trusted_proxies = [\"127.0.0.1\"]",
+        &format!(
+            "[log]\nlevel = \"debug\"\n{}",
+            crate::reset::smtp_config(smtp.port, false)
+        ),
+    );
+    register(&server, "dbg@example.com", MD5_ASDF);
+    let body = xmlrpc_call("xmlStorageSystem.mailPasswordToUser", &["dbg@example.com"]);
+    let request = format!(
+        "POST /RPC2 HTTP/1.1\r\nHost: t\r\nContent-Type: text/xml\r\nX-Forwarded-For: 203.0.113.9\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let reply = crate::support::exchange(server.addr, request.as_bytes(), Duration::from_secs(10));
+    assert!(String::from_utf8_lossy(&reply).contains("<boolean>0</boolean>"));
+    let log = server.wait_log("the server accepted it", Duration::from_secs(20));
+    let mail = smtp.mails().pop().expect("the reset mail");
+    let link = crate::reset::link_in(&mail);
+    let token = link.rsplit('/').next().unwrap();
+    assert_eq!(server.get(&format!("/reset/{token}")).status, 200);
+    let log = server.wait_log("route: GET /reset/[redacted]", Duration::from_secs(5));
+    assert!(
+        log.contains("DEBUG route: POST /RPC2 on listener 0 -> xmlstorage")
+            && log.contains(
+                "DEBUG proxy: peer 127.0.0.1 is trusted; X-Forwarded-For lists 1 hop(s); \
+                 client 203.0.113.9 (http)"
+            )
+            && log.contains(&format!(
+                "DEBUG mail: message 1 to dbg@example.com via 127.0.0.1:{} (None)",
+                smtp.port
+            )),
+        "{log}"
+    );
+    for secret in [MD5_ASDF, token] {
+        assert!(!log.contains(secret), "{secret} in the log:\n{log}");
+    }
+}
