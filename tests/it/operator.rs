@@ -1119,7 +1119,7 @@ fn debug_logging_shows_routing_proxy_decisions_and_smtp_exchanges_without_secret
     );
     let reply = crate::support::exchange(server.addr, request.as_bytes(), Duration::from_secs(10));
     assert!(String::from_utf8_lossy(&reply).contains("<boolean>0</boolean>"));
-    let log = server.wait_log("the server accepted it", Duration::from_secs(20));
+    server.wait_log("the server accepted it", Duration::from_secs(20));
     let mail = smtp.mails().pop().expect("the reset mail");
     let link = crate::reset::link_in(&mail);
     let token = link.rsplit('/').next().unwrap();
