@@ -442,9 +442,10 @@ fn a_database_passlink_cannot_open_names_its_owner_and_mode() {
         stderr(&out)
     );
     // A data directory that cannot be created: the directory above it, owned and moded.
-    let text = std::fs::read_to_string(&config)
-        .unwrap()
-        .replace(&data.display().to_string(), &dir.path().join("new").display().to_string());
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        &data.display().to_string(),
+        &dir.path().join("new").display().to_string(),
+    );
     std::fs::write(&config, text).unwrap();
     let out = as_nobody(&["db", "migrate"]);
     assert!(!out.status.success());
