@@ -87,9 +87,13 @@ pub enum OutboxCommand {
         state: Option<String>,
     },
     /// Send a pending or failed message again now.
-    Retry { id: i64 },
+    Retry {
+        /// The message's number, as `outbox list` shows it.
+        id: i64,
+    },
     /// Delete sent messages finished before DATE (YYYY-MM-DD, UTC).
     Purge {
+        /// The first day to keep, YYYY-MM-DD (UTC).
         #[arg(long, value_name = "DATE")]
         sent_before: String,
     },
@@ -102,24 +106,33 @@ pub enum DomainCommand {
     /// Add a domain to a reseller, under a new or existing owner profile. A new profile's
     /// password is read from standard input with --password-stdin, else generated and printed.
     Add {
+        /// The domain name.
         domain: String,
+        /// The reseller the domain belongs to.
         #[arg(long)]
         reseller: String,
         /// The owner's profile (management login) username.
         #[arg(long)]
         profile: String,
+        /// The owner contact's email address.
         #[arg(long)]
         owner_email: String,
+        /// The admin contact's email address (also the billing and tech contacts').
         #[arg(long)]
         admin_email: String,
+        /// The owner contact's first name.
         #[arg(long, default_value = "")]
         owner_first_name: String,
+        /// The owner contact's last name.
         #[arg(long, default_value = "")]
         owner_last_name: String,
+        /// The admin contact's first name.
         #[arg(long, default_value = "")]
         admin_first_name: String,
+        /// The admin contact's last name.
         #[arg(long, default_value = "")]
         admin_last_name: String,
+        /// The organisation, for every contact.
         #[arg(long, default_value = "")]
         org_name: String,
         /// Read the new profile's password from the first line of standard input.
@@ -129,21 +142,31 @@ pub enum DomainCommand {
     /// List every domain with its reseller and profile.
     List,
     /// Show a domain and its contacts.
-    Show { domain: String },
+    Show {
+        /// The domain name.
+        domain: String,
+    },
     /// Remove a domain (and its profile, if it has no other domain).
-    Remove { domain: String },
+    Remove {
+        /// The domain name.
+        domain: String,
+    },
     /// Add many domains from a CSV file, all or none. The header names the columns: domain,
     /// reseller, profile, owner_email, admin_email (required) and password,
     /// owner_first_name, owner_last_name, admin_first_name, admin_last_name, org_name, phone,
     /// billing_email, tech_email. An empty password for a new profile is generated and
     /// printed.
-    Import { file: std::path::PathBuf },
+    Import {
+        /// The CSV file (UTF-8).
+        file: std::path::PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum ResellerCommand {
     /// Add a reseller and print its private key. The key is shown this once: store it now.
     Add {
+        /// The reseller's username: 1 to 64 letters, digits, '-', '_' or '.'.
         name: String,
         /// Accept requests only from this address or CIDR range (repeatable). Without any,
         /// every address is accepted.
@@ -153,9 +176,15 @@ pub enum ResellerCommand {
     /// List resellers and their allowlists (never their keys).
     List,
     /// Replace a reseller's private key and print the new one; the old key stops working.
-    RotateKey { name: String },
+    RotateKey {
+        /// The reseller's username.
+        name: String,
+    },
     /// Remove a reseller.
-    Remove { name: String },
+    Remove {
+        /// The reseller's username.
+        name: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -163,16 +192,31 @@ pub enum UserCommand {
     /// List every user.
     List,
     /// Show one user, by usernum or email.
-    Show { user: String },
+    Show {
+        /// The user's usernum or email address.
+        user: String,
+    },
     /// Refuse the user's logins and stop serving their files (reversible).
-    Disable { user: String },
+    Disable {
+        /// The user's usernum or email address.
+        user: String,
+    },
     /// Undo `disable`.
-    Enable { user: String },
+    Enable {
+        /// The user's usernum or email address.
+        user: String,
+    },
     /// Delete the user and every file they stored. Their usernum is never reused.
-    Remove { user: String },
+    Remove {
+        /// The user's usernum or email address.
+        user: String,
+    },
     /// Set a new password, read from the first line of standard input (8 to 128 printable
     /// ASCII characters). Clients then send its MD5, as always.
-    SetPassword { user: String },
+    SetPassword {
+        /// The user's usernum or email address.
+        user: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
