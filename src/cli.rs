@@ -93,7 +93,10 @@ pub enum MailCommand {
     /// Send one test message to ADDRESS through the configured [smtp] (or write it to the
     /// spool when no host is set), reporting each step: the name, the connection, the SMTP
     /// session. Touches no database.
-    Test { address: String },
+    Test {
+        /// Where to send the test message.
+        address: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -108,9 +111,13 @@ pub enum OutboxCommand {
         json: bool,
     },
     /// Send a pending or failed message again now.
-    Retry { id: i64 },
+    Retry {
+        /// The message's number, as `outbox list` shows it.
+        id: i64,
+    },
     /// Delete sent messages finished before DATE (YYYY-MM-DD, UTC).
     Purge {
+        /// The first day to keep, YYYY-MM-DD (UTC).
         #[arg(long, value_name = "DATE")]
         sent_before: String,
     },
@@ -123,24 +130,33 @@ pub enum DomainCommand {
     /// Add a domain to a reseller, under a new or existing owner profile. A new profile's
     /// password is read from standard input with --password-stdin, else generated and printed.
     Add {
+        /// The domain name.
         domain: String,
+        /// The reseller the domain belongs to.
         #[arg(long)]
         reseller: String,
         /// The owner's profile (management login) username.
         #[arg(long)]
         profile: String,
+        /// The owner contact's email address.
         #[arg(long)]
         owner_email: String,
+        /// The admin contact's email address (also the billing and tech contacts').
         #[arg(long)]
         admin_email: String,
+        /// The owner contact's first name.
         #[arg(long, default_value = "")]
         owner_first_name: String,
+        /// The owner contact's last name.
         #[arg(long, default_value = "")]
         owner_last_name: String,
+        /// The admin contact's first name.
         #[arg(long, default_value = "")]
         admin_first_name: String,
+        /// The admin contact's last name.
         #[arg(long, default_value = "")]
         admin_last_name: String,
+        /// The organisation, for every contact.
         #[arg(long, default_value = "")]
         org_name: String,
         /// Read the new profile's password from the first line of standard input.
@@ -158,20 +174,25 @@ pub enum DomainCommand {
     },
     /// Show a domain and its contacts.
     Show {
+        /// The domain name.
         domain: String,
         /// One JSON object per line, with stable keys, instead of the table.
         #[arg(long)]
         json: bool,
     },
     /// Remove a domain (and its profile, if it has no other domain).
-    Remove { domain: String },
+    Remove {
+        /// The domain name.
+        domain: String,
+    },
     /// Add many domains from a CSV file (UTF-8, a byte-order mark is fine), all or none. The
     /// first line names the columns: domain, reseller, profile, owner_email, admin_email
     /// (required) and password, owner_first_name, owner_last_name, admin_first_name,
-    /// admin_last_name, org_name, phone, billing_email, tech_email, expiredate (YYYY-MM-DD).
-    /// Every bad row is reported with its line. A new profile with an empty password gets a
+    /// admin_last_name, org_name, phone, billing_email, tech_email, expiredate. The expiry date
+    /// is written YYYY-MM-DD. Every bad row is reported with its line. A new profile with an empty password gets a
     /// generated one, written to --passwords-file.
     Import {
+        /// The CSV file (UTF-8).
         file: std::path::PathBuf,
         /// Check every row and report what would be imported; change nothing.
         #[arg(long)]
@@ -187,6 +208,7 @@ pub enum DomainCommand {
 pub enum ResellerCommand {
     /// Add a reseller and print its private key. The key is shown this once: store it now.
     Add {
+        /// The reseller's username: 1 to 64 letters, digits, '-', '_' or '.'.
         name: String,
         /// Accept requests only from this address or CIDR range (repeatable). Without any,
         /// every address is accepted.
@@ -200,9 +222,13 @@ pub enum ResellerCommand {
         json: bool,
     },
     /// Replace a reseller's private key and print the new one; the old key stops working.
-    RotateKey { name: String },
+    RotateKey {
+        /// The reseller's username.
+        name: String,
+    },
     /// Show a reseller: its allowlist, when it was added and what it holds (never its key).
     Show {
+        /// The reseller's username.
         name: String,
         /// One JSON object per line, with stable keys, instead of the table.
         #[arg(long)]
@@ -211,6 +237,7 @@ pub enum ResellerCommand {
     /// Replace a reseller's IP allowlist; its key stays the same. Without --allow-ip every
     /// address is accepted.
     Allow {
+        /// The reseller's username.
         name: String,
         /// Accept requests only from this address or CIDR range (repeatable).
         #[arg(long = "allow-ip", value_name = "CIDR")]
@@ -219,6 +246,7 @@ pub enum ResellerCommand {
     /// Remove a reseller. One that still holds domains is refused unless --cascade is given,
     /// which removes its domains and owner profiles with it (and says which).
     Remove {
+        /// The reseller's username.
         name: String,
         /// Also remove every domain and owner profile of the reseller.
         #[arg(long)]
@@ -236,24 +264,38 @@ pub enum UserCommand {
     },
     /// Show one user, by usernum or email.
     Show {
+        /// The user's usernum or email address.
         user: String,
         /// One JSON object per line, with stable keys, instead of the table.
         #[arg(long)]
         json: bool,
     },
     /// Refuse the user's logins and stop serving their files (reversible).
-    Disable { user: String },
+    Disable {
+        /// The user's usernum or email address.
+        user: String,
+    },
     /// Undo `disable`.
-    Enable { user: String },
+    Enable {
+        /// The user's usernum or email address.
+        user: String,
+    },
     /// Delete the user and every file they stored. Their usernum is never reused.
-    Remove { user: String },
+    Remove {
+        /// The user's usernum or email address.
+        user: String,
+    },
     /// Set a new password (8 to 128 printable ASCII characters): asked twice without echo at
     /// a terminal, else read from the first line of standard input. Clients then send its
     /// MD5, as always.
-    SetPassword { user: String },
+    SetPassword {
+        /// The user's usernum or email address.
+        user: String,
+    },
     /// Create an account, as registerUser would, with a password asked for as set-password
     /// does; prints its usernum.
     Add {
+        /// The account's email address, which is also its login.
         email: String,
         /// The name shown to the user; the email address when not given.
         #[arg(long)]

@@ -9,6 +9,7 @@ mod layers;
 mod lifecycle;
 mod listeners;
 mod litestream;
+mod man;
 mod memory;
 mod metrics;
 mod operator;
