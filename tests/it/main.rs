@@ -12,6 +12,7 @@ mod litestream;
 mod memory;
 mod metrics;
 mod operator;
+mod perl;
 mod props;
 mod proxy;
 mod reset;
