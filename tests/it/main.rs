@@ -13,6 +13,7 @@ mod man;
 mod memory;
 mod metrics;
 mod operator;
+mod perl;
 mod props;
 mod proxy;
 mod reset;
