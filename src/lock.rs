@@ -45,7 +45,11 @@ impl fmt::Display for LockError {
                 )
             }
             LockError::Io { path, error } => {
-                write!(f, "cannot lock {}: {error}", path.display())
+                write!(f, "cannot lock {}: {error}", path.display())?;
+                if error.kind() == std::io::ErrorKind::PermissionDenied {
+                    write!(f, " ({})", crate::owners::describe(path))?;
+                }
+                Ok(())
             }
         }
     }

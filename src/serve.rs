@@ -413,7 +413,15 @@ fn start_mailer(
     if config.smtp.enabled {
         if let mail::Transport::Spool(dir) = &transport {
             mail::prepare_spool(dir).map_err(|error| AppError::Io {
-                what: format!("cannot prepare the mail spool {}", dir.display()),
+                what: match error.kind() {
+                    // Left by a `sudo passlink serve`, say: who owns it is the answer.
+                    std::io::ErrorKind::PermissionDenied => format!(
+                        "cannot prepare the mail spool {} ({})",
+                        dir.display(),
+                        crate::owners::describe(dir)
+                    ),
+                    _ => format!("cannot prepare the mail spool {}", dir.display()),
+                },
                 error,
             })?;
             log::warn!(

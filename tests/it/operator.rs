@@ -1159,3 +1159,51 @@ fn debug_logging_shows_routing_proxy_decisions_and_smtp_exchanges_without_secret
         assert!(!log.contains(secret), "{secret} in the log:\n{log}");
     }
 }
+
+/// The issue's trap: a `sudo passlink serve` once leaves a root-owned `spool/`; the service,
+/// running as its own user, must then say whose the directory is instead of deferring every
+/// mail with "Permission denied".
+#[test]
+fn a_spool_left_by_root_stops_the_service_with_its_owner_named() {
+    use std::os::unix::fs::PermissionsExt;
+    if !running_as_root() {
+        eprintln!("skipped: needs root to run passlink as another user (setpriv)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let config = write_config(dir.path(), "", "");
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    let spool = data.join("spool");
+    std::fs::create_dir(&spool).unwrap();
+    std::fs::set_permissions(&spool, std::fs::Permissions::from_mode(0o700)).unwrap();
+    assert!(
+        Command::new("chown")
+            .arg("nobody:")
+            .arg(&data)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = Command::new("setpriv")
+        .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"])
+        .arg(crate::support::BIN)
+        .args(["serve", "--config"])
+        .arg(&config)
+        .env_remove("PASSLINK_CONFIG")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "cannot prepare the mail spool {} ({} is owned by root:root, mode 0700; passlink \
+             runs as nobody (uid ",
+            spool.display(),
+            spool.display()
+        )),
+        "{err}"
+    );
+}
