@@ -17,7 +17,9 @@ for tool in cargo-deb:cargo-deb cargo-generate-rpm:cargo-generate-rpm; do
 done
 
 echo "==> cargo build --release --locked" >&2
-cargo build --release --locked
+# The C the binary links (SQLite, jemalloc) with Debian's hardening (dpkg-buildflags): fortified
+# libc calls and a stack protector.
+CFLAGS="-O2 -D_FORTIFY_SOURCE=2 -fstack-protector-strong" cargo build --release --locked
 
 # What the packages ship besides the binary, generated into target/packaging/.
 gen=target/packaging
@@ -30,11 +32,39 @@ sed 's|^data_dir = "./passlink-data"$|data_dir = "/var/lib/passlink"|' etc/passl
 grep -q '^data_dir = "/var/lib/passlink"$' "$gen/passlink.toml" ||
     { echo "packaging/build.sh: data_dir not found in etc/passlink.toml" >&2; exit 1; }
 
+# Debian's copyright file (machine-readable format 1.0), generated from LICENSE-MIT and
+# LICENSE-APACHE so that it cannot drift from them: the MIT licence in full, the Apache one by
+# its path in /usr/share/common-licenses, as Debian policy 12.5 asks (lintian: a full Apache
+# text there is an error).
+dep5_text() { sed -e 's/[[:space:]]*$//' -e 's/^$/./' -e 's/^/ /' "$1"; }
+{
+    echo 'Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/'
+    echo 'Upstream-Name: passlink'
+    echo 'Upstream-Contact: passlink developers <passlink@users.noreply.github.com>'
+    echo
+    echo 'Files: *'
+    echo "Copyright: $(sed -n 's/^Copyright (c) //p' LICENSE-MIT)"
+    echo 'License: MIT or Apache-2.0'
+    echo
+    echo 'License: MIT'
+    dep5_text LICENSE-MIT
+    echo
+    echo 'License: Apache-2.0'
+    echo ' Licensed under the Apache License, Version 2.0 (the "License"); you may not'
+    echo ' use this software except in compliance with the License.'
+    echo ' .'
+    echo ' On Debian systems, the complete text of the Apache License, Version 2.0'
+    echo ' can be found in "/usr/share/common-licenses/Apache-2.0".'
+} >"$gen/copyright"
+grep -q '^Copyright: [0-9]' "$gen/copyright" ||
+    { echo "packaging/build.sh: no copyright line in LICENSE-MIT" >&2; exit 1; }
+
 out=target/packages
 rm -rf "$out"
 mkdir -p "$out"
 echo "==> cargo deb" >&2
-cargo deb --no-build --locked --output "$out/"
+# --strip: cargo already stripped the symbols; this also drops .comment and .note (lintian).
+cargo deb --no-build --strip --locked --output "$out/"
 echo "==> cargo generate-rpm" >&2
 cargo generate-rpm --output "$out/"
 ls -l "$out"
