@@ -1,20 +1,22 @@
 #!/usr/bin/env bash
 # Builds the stripped release binary, the man pages and completions, and both packages into
-# target/packages/. Installs cargo-deb and cargo-generate-rpm (cargo install --locked) when
-# they are missing.
+# target/packages/: the .deb with cargo-deb (installed with cargo install --locked when
+# missing), the .rpm with rpmbuild from packaging/rpm/passlink.spec (Debian's rpm package).
 #
 #   packaging/build.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-for tool in cargo-deb:cargo-deb cargo-generate-rpm:cargo-generate-rpm; do
-    command="${tool%%:*}"
-    crate="${tool##*:}"
-    if ! command -v "$command" >/dev/null 2>&1; then
-        echo "==> cargo install --locked $crate" >&2
-        cargo install --locked "$crate"
-    fi
-done
+if ! command -v cargo-deb >/dev/null 2>&1; then
+    echo "==> cargo install --locked cargo-deb" >&2
+    cargo install --locked cargo-deb
+fi
+command -v rpmbuild >/dev/null 2>&1 ||
+    { echo "packaging/build.sh: no rpmbuild (apt-get install rpm)" >&2; exit 1; }
+# The spec's Version is the crate's.
+version="$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)"
+grep -Eq "^Version: +$version\$" packaging/rpm/passlink.spec ||
+    { echo "packaging/build.sh: packaging/rpm/passlink.spec's Version is not $version" >&2; exit 1; }
 
 echo "==> cargo build --release --locked" >&2
 # The C the binary links (SQLite, jemalloc) with Debian's hardening (dpkg-buildflags): fortified
@@ -65,6 +67,20 @@ mkdir -p "$out"
 echo "==> cargo deb" >&2
 # --strip: cargo already stripped the symbols; this also drops .comment and .note (lintian).
 cargo deb --no-build --strip --locked --output "$out/"
-echo "==> cargo generate-rpm" >&2
-cargo generate-rpm --output "$out/"
+echo "==> rpmbuild -bb packaging/rpm/passlink.spec" >&2
+# Nothing is compiled: the spec's %install copies the binary and the generated files from
+# target/release and target/packaging (passlink_gen), the rest from the tree (passlink_src).
+# Packager is the build's, not the spec's (as Fedora's build system sets it): the maintainer
+# the .deb names.
+packager="$(sed -n 's/^maintainer = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)"
+[ -n "$packager" ] || { echo "packaging/build.sh: no maintainer in Cargo.toml" >&2; exit 1; }
+rm -rf target/rpmbuild
+rpmbuild -bb --quiet packaging/rpm/passlink.spec \
+    --define "_topdir $PWD/target/rpmbuild" \
+    --define "_rpmdir $PWD/$out" \
+    --define "_build_name_fmt %%{NAME}-%%{VERSION}-%%{RELEASE}.%%{ARCH}.rpm" \
+    --define "passlink_src $PWD" \
+    --define "passlink_gen $PWD/$gen" \
+    --define "passlink_bin $PWD/target/release/passlink" \
+    --define "packager $packager"
 ls -l "$out"

@@ -118,27 +118,39 @@ for example in $examples; do
     expect_rpm '-rw-r--r--' root root "/usr/share/doc/passlink/examples/$example"
 done
 rpm -qp --provides "$rpm" 2>/dev/null | grep -q '^user(passlink)' ||
-    fail "rpm: no user(passlink) provide from the sysusers file"
-rpm -qp --requires "$rpm" 2>/dev/null | grep -qx '/usr/sbin/useradd' || fail "rpm: no useradd requirement"
+    fail "rpm: no user(passlink) provide"
+expect_rpm 'drwxr-xr-x' root root /etc/passlink
+expect_rpm 'drwx------' passlink passlink /var/lib/passlink
+# The package owns its directories (removed on erase when empty).
+owned="$(rpm -qpl "$rpm" 2>/dev/null)"
+for dir in /etc/passlink /var/lib/passlink; do
+    grep -qx "$dir" <<<"$owned" || fail "rpm: does not own $dir"
+done
+# %pre's groupadd and useradd: a Requires(pre), which -v shows as "pre: ".
+rpm -qp -v --requires "$rpm" 2>/dev/null | grep -qx 'pre: shadow-utils' ||
+    fail "rpm: no Requires(pre): shadow-utils"
+# %license: listed by rpm -qL (and installed even with --excludedocs).
+licences="$(rpm -qpL "$rpm" 2>/dev/null)"
+for licence in LICENSE-MIT LICENSE-APACHE; do
+    grep -qx "/usr/share/licenses/passlink/$licence" <<<"$licences" || fail "rpm: $licence not %license"
+done
+[ -n "$(rpm -qp --changelog "$rpm" 2>/dev/null)" ] || fail "rpm: no %changelog"
 rpm -qpc "$rpm" 2>/dev/null | grep -qx /etc/passlink/passlink.toml || fail "rpm: config not marked"
 scripts="$(rpm -qp --scripts "$rpm" 2>/dev/null)"
 for want in 'useradd -r' 'preset passlink.service' 'disable --now passlink.service' \
     'try-restart passlink.service'; do
     grep -q -- "$want" <<<"$scripts" || fail "rpm scripts: no '$want'"
 done
-ok "rpm files, modes, licences, examples, config, scriptlets, sysusers provides"
+ok "rpm files, modes, owned directories, Requires(pre), %license, %changelog, examples, config, scriptlets, sysusers provides"
 
 # rpmlint: no error and no warning beyond what packaging/rpm/rpmlint.toml filters (deliberate,
-# each with its reason there) and what the tools cannot do (below; packaging/README.md).
+# each with its reason there) and what CI or Debian's rpmlint cannot do (below;
+# packaging/README.md).
 rpmlint_allowed=(
     # Signing is the publisher's step (rpmsign --addsign with the repository key), not CI's.
     'E: no-signature$'
-    # cargo-generate-rpm 0.21 has no option for %changelog, Packager, Group or BuildHost.
-    'E: no-changelogname-tag$'
-    'E: no-packager-tag$'
-    'E: no-group-tag$'
-    'E: no-buildhost-tag$'
-    # The project has no public URL yet: set package.homepage in Cargo.toml and drop this line.
+    # The project has no public URL yet: set package.homepage in Cargo.toml and URL: in
+    # packaging/rpm/passlink.spec, and drop this line.
     'W: no-url-tag$'
     # rpmlint 2.4.0 (Debian's) records a man page's section instead of its name, so it finds
     # no page for any binary; /usr/share/man/man8/passlink.8.gz is checked above.
