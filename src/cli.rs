@@ -790,14 +790,11 @@ fn run_outbox(config: &Config, command: OutboxCommand) -> Result<(), AppError> {
 
 /// `YYYY-MM-DD` as the Unix time of its midnight, UTC.
 fn parse_date(text: &str) -> Option<i64> {
-    let mut parts = text.trim().splitn(3, '-');
-    let year: i64 = parts.next()?.parse().ok()?;
-    let month: i64 = parts.next()?.parse().ok()?;
-    let day: i64 = parts.next()?.parse().ok()?;
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+    // A date alone: a time of day would read as a finer cut-off than the option promises.
+    if text.trim().contains(' ') {
         return None;
     }
-    Some(crate::clock::days_from_civil(year, month, day) * 86_400)
+    crate::clock::parse_utc(text)
 }
 
 fn run_reseller(config: &Config, command: ResellerCommand) -> Result<(), AppError> {
@@ -1042,7 +1039,7 @@ fn run_domain(config: &Config, command: DomainCommand) -> Result<(), AppError> {
         } => {
             let expires_at = match expiredate.as_deref() {
                 None => None,
-                Some(text) => Some(import::parse_expiry(text).ok_or_else(|| {
+                Some(text) => Some(crate::clock::parse_utc(text).ok_or_else(|| {
                     AppError::Invalid(format!(
                         "--expiredate {text:?} is not YYYY-MM-DD or YYYY-MM-DD HH:MM:SS"
                     ))

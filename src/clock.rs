@@ -115,6 +115,35 @@ pub fn http_date(unix: i64) -> String {
     )
 }
 
+/// `YYYY-MM-DD` or `YYYY-MM-DD HH:MM:SS` (as OpenSRS writes `expiredate`), UTC, from 1970 on.
+pub fn parse_utc(text: &str) -> Option<i64> {
+    let (date, time) = match text.trim().split_once(' ') {
+        Some((d, t)) => (d, Some(t)),
+        None => (text.trim(), None),
+    };
+    let mut parts = date.splitn(3, '-');
+    let year: i64 = parts.next()?.parse().ok()?;
+    let month: i64 = parts.next()?.parse().ok()?;
+    let day: i64 = parts.next()?.parse().ok()?;
+    if !(1970..=9999).contains(&year) || !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+        return None;
+    }
+    let seconds = match time {
+        None => 0,
+        Some(t) => {
+            let mut hms = t.splitn(3, ':');
+            let h: i64 = hms.next()?.parse().ok()?;
+            let m: i64 = hms.next()?.parse().ok()?;
+            let s: i64 = hms.next().unwrap_or("0").parse().ok()?;
+            if h > 23 || m > 59 || s > 59 {
+                return None;
+            }
+            h * 3600 + m * 60 + s
+        }
+    };
+    Some(days_from_civil(year, month, day) * 86_400 + seconds)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,5 +160,23 @@ mod tests {
             assert_eq!(parse_http_date(&http_date(t)), Some(t));
         }
         assert_eq!(parse_http_date("garbage"), None);
+    }
+
+    #[test]
+    fn dates_as_opensrs_writes_them() {
+        assert_eq!(parse_utc("2027-01-31"), Some(1_801_353_600));
+        assert_eq!(
+            parse_utc("2027-01-31 12:00:00"),
+            Some(1_801_353_600 + 43_200)
+        );
+        for bad in [
+            "2027-13-01",
+            "31.01.2027",
+            "2027-01-31 25:00:00",
+            "",
+            "1969-12-31",
+        ] {
+            assert_eq!(parse_utc(bad), None, "{bad}");
+        }
     }
 }

@@ -132,7 +132,7 @@ pub fn run(conn: &mut Connection, config: &Config, options: &Options<'_>) -> Res
         };
         let expires_at = match get("expiredate") {
             e if e.is_empty() => None,
-            e => match parse_expiry(&e) {
+            e => match crate::clock::parse_utc(&e) {
                 Some(t) => Some(t),
                 None => {
                     problems.push(at(
@@ -264,35 +264,6 @@ fn refused(problems: &[String], file: &Path) -> AppError {
     ))
 }
 
-/// `YYYY-MM-DD` or `YYYY-MM-DD HH:MM:SS` (as OpenSRS writes `expiredate`), UTC.
-pub fn parse_expiry(text: &str) -> Option<i64> {
-    let (date, time) = match text.trim().split_once(' ') {
-        Some((d, t)) => (d, Some(t)),
-        None => (text.trim(), None),
-    };
-    let mut parts = date.splitn(3, '-');
-    let year: i64 = parts.next()?.parse().ok()?;
-    let month: i64 = parts.next()?.parse().ok()?;
-    let day: i64 = parts.next()?.parse().ok()?;
-    if !(1970..=9999).contains(&year) || !(1..=12).contains(&month) || !(1..=31).contains(&day) {
-        return None;
-    }
-    let seconds = match time {
-        None => 0,
-        Some(t) => {
-            let mut hms = t.splitn(3, ':');
-            let h: i64 = hms.next()?.parse().ok()?;
-            let m: i64 = hms.next()?.parse().ok()?;
-            let s: i64 = hms.next().unwrap_or("0").parse().ok()?;
-            if h > 23 || m > 59 || s > 59 {
-                return None;
-            }
-            h * 3600 + m * 60 + s
-        }
-    };
-    Some(crate::clock::days_from_civil(year, month, day) * 86_400 + seconds)
-}
-
 /// `profile,password` lines in a new file that only its owner can read.
 fn write_passwords(path: &Path, generated: &[(String, String)]) -> Result<(), AppError> {
     let io = |error| AppError::Io {
@@ -314,27 +285,4 @@ fn write_passwords(path: &Path, generated: &[(String, String)]) -> Result<(), Ap
     }
     file.write_all(text.as_bytes()).map_err(io)?;
     file.sync_all().map_err(io)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn expiry_dates_as_opensrs_writes_them() {
-        assert_eq!(parse_expiry("2027-01-31"), Some(1_801_353_600));
-        assert_eq!(
-            parse_expiry("2027-01-31 12:00:00"),
-            Some(1_801_353_600 + 43_200)
-        );
-        for bad in [
-            "2027-13-01",
-            "31.01.2027",
-            "2027-01-31 25:00:00",
-            "",
-            "1969-12-31",
-        ] {
-            assert_eq!(parse_expiry(bad), None, "{bad}");
-        }
-    }
 }

@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 use std::io::{Read, Write as _};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -21,7 +21,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use passlink::hex::md5_hex;
 
 use crate::reset::{SAME_ANSWER, Smtp, free_port, http, link_in, path_of, smtp_config};
-use crate::support::{HttpResponse, Server, parse_response, passlink, write_config};
+use crate::support::{HttpResponse, Server, cli, parse_response, write_config};
 use crate::xss::{capabilities_ok, post, xmlrpc_call};
 
 /// Litestream's `sync-interval` and `monitor-interval` in the packaged example, which the
@@ -345,15 +345,6 @@ fn fresh_box() -> (tempfile::TempDir, PathBuf) {
     std::fs::create_dir(&data).unwrap();
     let db = data.join("passlink.sqlite3");
     (dir, db)
-}
-
-fn cli(config: &Path, args: &[&str]) -> Output {
-    passlink()
-        .args(args)
-        .arg("--config")
-        .arg(config)
-        .output()
-        .unwrap()
 }
 
 fn db_check(config: &Path) {

@@ -6,20 +6,11 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use crate::support::{Server, passlink, write_config};
+use crate::support::{Server, cli, cli_with_stdin, passlink, write_config};
 use crate::xss::{MD5_ASDF, capabilities_ok, post, register, xmlrpc_call};
 
 const EXIT_CONFIG: i32 = 78;
 const EXIT_NOPERM: i32 = 77;
-
-fn run(config: &Path, args: &[&str]) -> Output {
-    passlink()
-        .args(args)
-        .arg("--config")
-        .arg(config)
-        .output()
-        .unwrap()
-}
 
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
@@ -77,7 +68,7 @@ fn a_wildcard_listener_without_public_url_is_a_config_error_not_links_to_nowhere
             ),
         )
         .unwrap();
-        let out = run(&config, &["check-config"]);
+        let out = cli(&config, &["check-config"]);
         assert_eq!(out.status.code(), Some(EXIT_CONFIG), "{}", stderr(&out));
         let err = stderr(&out);
         assert!(
@@ -103,7 +94,7 @@ fn a_wildcard_listener_without_public_url_is_a_config_error_not_links_to_nowhere
             ),
         )
         .unwrap();
-        let out = run(&config, &["check-config"]);
+        let out = cli(&config, &["check-config"]);
         assert!(out.status.success(), "{}", stderr(&out));
         assert!(
             stdout(&out).contains("# links: reset https://pl.example.org/reset/..."),
@@ -124,7 +115,7 @@ fn a_loopback_link_while_others_can_connect_is_warned_at_check_and_start() {
     );
     let config = dir.path().join("passlink.toml");
     std::fs::write(&config, &text).unwrap();
-    let out = run(&config, &["check-config"]);
+    let out = cli(&config, &["check-config"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(
@@ -164,7 +155,7 @@ fn check_config_reads_tls_files_and_templates_as_serve_does() {
         ),
     )
     .unwrap();
-    let out = run(&config, &["check-config"]);
+    let out = cli(&config, &["check-config"]);
     assert_eq!(out.status.code(), Some(EXIT_CONFIG), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(
@@ -194,7 +185,7 @@ fn check_config_reads_tls_files_and_templates_as_serve_does() {
             ),
         )
         .unwrap();
-        let out = run(&config, &["check-config"]);
+        let out = cli(&config, &["check-config"]);
         assert_eq!(
             out.status.code(),
             Some(EXIT_CONFIG),
@@ -223,7 +214,7 @@ fn check_config_reads_tls_files_and_templates_as_serve_does() {
         "Subject: Your password\n\nHello {acount},\n\n{link}\n",
     )
     .unwrap();
-    let out = run(&config, &["check-config"]);
+    let out = cli(&config, &["check-config"]);
     assert_eq!(out.status.code(), Some(EXIT_CONFIG), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(
@@ -232,7 +223,7 @@ fn check_config_reads_tls_files_and_templates_as_serve_does() {
         "{err}"
     );
     std::fs::write(templates.join("reset.txt"), "Hello {account}, bye\n").unwrap();
-    let out = run(&config, &["check-config"]);
+    let out = cli(&config, &["check-config"]);
     assert_eq!(out.status.code(), Some(EXIT_CONFIG), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("reset.txt:1: no {link}"),
@@ -243,7 +234,7 @@ fn check_config_reads_tls_files_and_templates_as_serve_does() {
     assert_eq!(code, Some(EXIT_CONFIG), "{err}");
     // Fixed, both accept it.
     std::fs::write(templates.join("reset.txt"), "Hello {account}: {link}\n").unwrap();
-    let out = run(&config, &["check-config"]);
+    let out = cli(&config, &["check-config"]);
     assert!(out.status.success(), "{}", stderr(&out));
 }
 
@@ -280,7 +271,7 @@ fn read_only_commands_never_create_a_database() {
         &["domain", "list"],
         &["outbox", "list"],
     ] {
-        let out = run(&config, args);
+        let out = cli(&config, args);
         assert!(!out.status.success(), "{args:?}");
         let err = stderr(&out);
         assert!(
@@ -293,9 +284,9 @@ fn read_only_commands_never_create_a_database() {
         );
     }
     // A command that changes something creates it, as serve would.
-    let out = run(&config, &["reseller", "add", "first"]);
+    let out = cli(&config, &["reseller", "add", "first"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let out = run(&config, &["reseller", "list"]);
+    let out = cli(&config, &["reseller", "list"]);
     assert!(stdout(&out).contains("first"), "{}", stdout(&out));
 }
 
@@ -303,11 +294,11 @@ fn read_only_commands_never_create_a_database() {
 fn db_backup_into_a_directory_or_a_missing_one_says_where() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), "", "");
-    assert!(run(&config, &["db", "migrate"]).status.success());
+    assert!(cli(&config, &["db", "migrate"]).status.success());
     let backups = dir.path().join("backups");
     std::fs::create_dir(&backups).unwrap();
     let target = format!("{}/", backups.display());
-    let out = run(&config, &["db", "backup", &target]);
+    let out = cli(&config, &["db", "backup", &target]);
     assert!(out.status.success(), "{}", stderr(&out));
     let made: Vec<_> = std::fs::read_dir(&backups)
         .unwrap()
@@ -319,11 +310,11 @@ fn db_backup_into_a_directory_or_a_missing_one_says_where() {
         "{made:?}"
     );
     assert!(stdout(&out).contains(&made[0]), "{}", stdout(&out));
-    let out = run(&config, &["db", "check"]);
+    let out = cli(&config, &["db", "check"]);
     assert!(out.status.success(), "{}", stderr(&out));
 
     let missing = dir.path().join("nope/x.sqlite3");
-    let out = run(&config, &["db", "backup", missing.to_str().unwrap()]);
+    let out = cli(&config, &["db", "backup", missing.to_str().unwrap()]);
     assert!(!out.status.success());
     let err = stderr(&out);
     assert!(
@@ -333,7 +324,7 @@ fn db_backup_into_a_directory_or_a_missing_one_says_where() {
         )) && !err.contains("partial"),
         "{err}"
     );
-    let out = run(
+    let out = cli(
         &config,
         &["db", "backup", &format!("{}/", missing.display())],
     );
@@ -369,7 +360,7 @@ fn root_is_refused_on_a_data_directory_that_belongs_to_another_user() {
         &["db", "migrate"],
         &["serve"],
     ] {
-        let out = run(&config, args);
+        let out = cli(&config, args);
         assert_eq!(
             out.status.code(),
             Some(EXIT_NOPERM),
@@ -389,7 +380,7 @@ fn root_is_refused_on_a_data_directory_that_belongs_to_another_user() {
         "a refused command left files behind"
     );
     // Reading the config touches no data: allowed.
-    assert!(run(&config, &["check-config"]).status.success());
+    assert!(cli(&config, &["check-config"]).status.success());
 }
 
 /// What an operator sees when the files are already wrong: the path, its owner and mode, and
@@ -409,7 +400,7 @@ fn a_database_passlink_cannot_open_names_its_owner_and_mode() {
     .unwrap();
     let config = write_config(dir.path(), "", "");
     std::fs::set_permissions(&config, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
-    assert!(run(&config, &["db", "migrate"]).status.success());
+    assert!(cli(&config, &["db", "migrate"]).status.success());
     let data = dir.path().join("data");
     std::fs::set_permissions(&data, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let as_nobody = |args: &[&str]| {
@@ -747,7 +738,7 @@ fn set_password_at_a_terminal_asks_twice_without_echo_and_says_when_stdin_is_emp
     );
     assert!(ok, "{screen}");
     assert!(!screen.contains("typed-at-a-tty"), "echoed: {screen}");
-    let md5 = format!("{:032x}", md5_of(b"typed-at-a-tty"));
+    let md5 = passlink::hex::md5_hex(b"typed-at-a-tty");
     assert!(capabilities_ok(&server, &usernum, &md5));
     // Standard input that is empty (a script that forgot to pipe the password).
     let out = passlink()
@@ -765,42 +756,16 @@ fn set_password_at_a_terminal_asks_twice_without_echo_and_says_when_stdin_is_emp
     assert!(capabilities_ok(&server, &usernum, &md5));
 }
 
-fn md5_of(bytes: &[u8]) -> u128 {
-    let out = Command::new("md5sum")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .and_then(|mut child| {
-            use std::io::Write;
-            child.stdin.take().unwrap().write_all(bytes)?;
-            child.wait_with_output()
-        })
-        .unwrap();
-    let hex = String::from_utf8(out.stdout).unwrap();
-    u128::from_str_radix(hex.split_whitespace().next().unwrap(), 16).unwrap()
-}
-
 #[test]
 fn user_add_creates_an_account_that_logs_in() {
     let server = Server::start();
     let config = server.config.clone();
     let add = |email: &str, input: &str| {
-        use std::io::Write;
-        let mut child = passlink()
-            .args(["user", "add", email, "--name", "Ada Admin", "--config"])
-            .arg(&config)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
+        cli_with_stdin(
+            &config,
+            &["user", "add", email, "--name", "Ada Admin"],
+            input,
+        )
     };
     let out = add("ada@example.com", "a fine password\n");
     assert!(out.status.success(), "{}", stderr(&out));
@@ -811,7 +776,7 @@ fn user_add_creates_an_account_that_logs_in() {
         .unwrap_or_else(|| panic!("{text}"))
         .to_string();
     assert_eq!(text, format!("user {usernum} (ada@example.com) added\n"));
-    let md5 = format!("{:032x}", md5_of(b"a fine password"));
+    let md5 = passlink::hex::md5_hex(b"a fine password");
     assert!(capabilities_ok(&server, &usernum, &md5));
     assert!(capabilities_ok(&server, "ada@example.com", &md5));
     // Again: refused, saying where to look; a short password: the policy.
@@ -835,7 +800,7 @@ fn reseller_show_allow_and_remove_say_what_they_do() {
     let key = crate::xcp::add_reseller(&server, "acme", &["192.0.2.0/24"]);
     crate::xcp::add_domain(&server, "one.example", "acme", "owner1");
     crate::xcp::add_domain(&server, "two.example", "acme", "owner2");
-    let out = run(&config, &["reseller", "show", "acme"]);
+    let out = cli(&config, &["reseller", "show", "acme"]);
     let text = stdout(&out);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
@@ -846,7 +811,7 @@ fn reseller_show_allow_and_remove_say_what_they_do() {
     );
     assert!(!text.contains(&key), "the key must never be shown again");
     // A new allowlist keeps the key: the reseller's signed request from loopback now works.
-    let out = run(
+    let out = cli(
         &config,
         &["reseller", "allow", "acme", "--allow-ip", "127.0.0.1"],
     );
@@ -866,7 +831,7 @@ fn reseller_show_allow_and_remove_say_what_they_do() {
     ));
     assert_eq!(reply.code().1, "200", "{}", reply.xml);
     // Remove: refused while it holds domains, naming them; --cascade removes and lists them.
-    let out = run(&config, &["reseller", "remove", "acme"]);
+    let out = cli(&config, &["reseller", "remove", "acme"]);
     assert!(!out.status.success());
     let err = stderr(&out);
     assert!(
@@ -876,11 +841,11 @@ fn reseller_show_allow_and_remove_say_what_they_do() {
         "{err}"
     );
     assert!(
-        run(&config, &["domain", "show", "one.example"])
+        cli(&config, &["domain", "show", "one.example"])
             .status
             .success()
     );
-    let out = run(&config, &["reseller", "remove", "acme", "--cascade"]);
+    let out = cli(&config, &["reseller", "remove", "acme", "--cascade"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(
         stdout(&out),
@@ -888,7 +853,7 @@ fn reseller_show_allow_and_remove_say_what_they_do() {
          one.example\n  removed domain two.example\n"
     );
     assert!(
-        !run(&config, &["domain", "show", "one.example"])
+        !cli(&config, &["domain", "show", "one.example"])
             .status
             .success()
     );
@@ -900,7 +865,7 @@ fn mail_test_reports_each_step_through_a_real_smtp_server_and_where_it_breaks() 
     let smtp = crate::reset::Smtp::start_on(0, true);
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), "", &crate::reset::smtp_config(smtp.port, true));
-    let out = run(&config, &["mail", "test", "op@example.org"]);
+    let out = cli(&config, &["mail", "test", "op@example.org"]);
     let text = stdout(&out);
     assert!(out.status.success(), "{text}{}", stderr(&out));
     assert!(
@@ -919,7 +884,7 @@ fn mail_test_reports_each_step_through_a_real_smtp_server_and_where_it_breaks() 
     let port = closed.local_addr().unwrap().port();
     drop(closed);
     let config = write_config(dir.path(), "", &crate::reset::smtp_config(port, false));
-    let out = run(&config, &["mail", "test", "op@example.org"]);
+    let out = cli(&config, &["mail", "test", "op@example.org"]);
     assert!(!out.status.success());
     let err = stderr(&out);
     assert!(
@@ -931,7 +896,7 @@ fn mail_test_reports_each_step_through_a_real_smtp_server_and_where_it_breaks() 
     );
     // No host: the spool, named.
     let config = write_config(dir.path(), "", "");
-    let out = run(&config, &["mail", "test", "op@example.org"]);
+    let out = cli(&config, &["mail", "test", "op@example.org"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
         stdout(&out).contains("smtp.host is not set, so nothing is sent: the message is in")
@@ -955,7 +920,7 @@ fn every_list_and_show_command_speaks_json_one_object_per_line() {
             .contains("<boolean>0</boolean>")
     );
     let objects = |args: &[&str]| -> Vec<serde_json::Value> {
-        let out = run(&config, args);
+        let out = cli(&config, args);
         assert!(out.status.success(), "{args:?}: {}", stderr(&out));
         stdout(&out)
             .lines()
@@ -1014,7 +979,7 @@ fn domain_import_reports_every_bad_row_takes_a_bom_dry_runs_and_files_generated_
         ),
     )
     .unwrap();
-    let out = run(&config, &["domain", "import", csv.to_str().unwrap()]);
+    let out = cli(&config, &["domain", "import", csv.to_str().unwrap()]);
     assert!(!out.status.success());
     let err = stderr(&out);
     let at = |line: usize| format!("{}:{line}: ", csv.display());
@@ -1029,7 +994,7 @@ fn domain_import_reports_every_bad_row_takes_a_bom_dry_runs_and_files_generated_
         "{err}"
     );
     assert!(
-        !run(&config, &["domain", "show", "good1.example"])
+        !cli(&config, &["domain", "show", "good1.example"])
             .status
             .success()
     );
@@ -1044,7 +1009,7 @@ fn domain_import_reports_every_bad_row_takes_a_bom_dry_runs_and_files_generated_
         ),
     )
     .unwrap();
-    let out = run(
+    let out = cli(
         &config,
         &["domain", "import", "--dry-run", csv.to_str().unwrap()],
     );
@@ -1055,12 +1020,12 @@ fn domain_import_reports_every_bad_row_takes_a_bom_dry_runs_and_files_generated_
         stdout(&out)
     );
     assert!(
-        !run(&config, &["domain", "show", "good1.example"])
+        !cli(&config, &["domain", "show", "good1.example"])
             .status
             .success()
     );
     // A generated password needs a file to go to; never the terminal.
-    let out = run(&config, &["domain", "import", csv.to_str().unwrap()]);
+    let out = cli(&config, &["domain", "import", csv.to_str().unwrap()]);
     assert!(!out.status.success());
     assert!(
         stderr(&out).contains("--passwords-file"),
@@ -1068,7 +1033,7 @@ fn domain_import_reports_every_bad_row_takes_a_bom_dry_runs_and_files_generated_
         stderr(&out)
     );
     let passwords = server.dir.path().join("passwords.csv");
-    let out = run(
+    let out = cli(
         &config,
         &[
             "domain",
@@ -1094,7 +1059,7 @@ fn domain_import_reports_every_bad_row_takes_a_bom_dry_runs_and_files_generated_
         "{}",
         stdout(&out)
     );
-    let show = stdout(&run(&config, &["domain", "show", "good1.example"]));
+    let show = stdout(&cli(&config, &["domain", "show", "good1.example"]));
     assert!(show.contains("expires:  2027-05-01 00:00:00"), "{show}");
     // The generated password logs the new profile in, over XCP.
     let body = crate::xcp::envelope(

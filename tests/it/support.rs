@@ -17,6 +17,36 @@ pub fn passlink() -> Command {
     cmd
 }
 
+/// `passlink ARGS --config CONFIG`, run to completion.
+pub fn cli(config: &Path, args: &[&str]) -> std::process::Output {
+    passlink()
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .output()
+        .unwrap()
+}
+
+/// [`cli`] with `input` on standard input (a password, say), closed after it.
+pub fn cli_with_stdin(config: &Path, args: &[&str], input: &str) -> std::process::Output {
+    let mut child = passlink()
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
 /// A config for a test: an ephemeral loopback port and a data directory in `dir`.
 /// `server` goes into `[server]`; `rest` is appended as further tables (a `[storage]` table
 /// there is merged with the data directory).

@@ -1,14 +1,13 @@
 //! OpenSRS XCP over HTTP: the real Net::OpenSRS client, the captured requests of the two common
 //! clients replayed byte for byte, parser tolerance, authentication, and hostile input.
 
-use std::io::Write;
 use std::net::SocketAddr;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use passlink::xcp::envelope::signature;
 
-use crate::support::{self, HttpResponse, Server, exchange, parse_response, passlink};
+use crate::support::{self, HttpResponse, Server, cli_with_stdin, exchange, parse_response};
 
 pub(crate) const OWNER_PASSWORD: &str = "Owner-pass-1";
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/opensrs");
@@ -22,21 +21,7 @@ pub(crate) struct Xcp {
 
 /// Runs a `passlink` admin command against the server's config; returns stdout.
 fn admin(server: &Server, args: &[&str], stdin: Option<&str>) -> String {
-    let mut child = passlink()
-        .args(args)
-        .arg("--config")
-        .arg(&server.config)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    if let Some(text) = stdin {
-        input.write_all(text.as_bytes()).unwrap();
-    }
-    drop(input);
-    let out = child.wait_with_output().unwrap();
+    let out = cli_with_stdin(&server.config, args, stdin.unwrap_or(""));
     assert!(
         out.status.success(),
         "passlink {args:?} failed: {}",
