@@ -4,16 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use crate::support::{Server, passlink, write_config};
-
-fn run(args: &[&str], config: &std::path::Path) -> std::process::Output {
-    passlink()
-        .args(args)
-        .arg("--config")
-        .arg(config)
-        .output()
-        .unwrap()
-}
+use crate::support::{Server, cli, passlink, write_config};
 
 #[test]
 fn version_names_schema_and_sqlite() {
@@ -29,16 +20,16 @@ fn version_names_schema_and_sqlite() {
 fn migrate_then_check() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), "", "");
-    let out = run(&["db", "check"], &config);
+    let out = cli(&config, &["db", "check"]);
     assert!(!out.status.success(), "check never creates a database");
     assert!(String::from_utf8_lossy(&out.stderr).contains("no database at"));
 
-    let out = run(&["db", "migrate"], &config);
+    let out = cli(&config, &["db", "migrate"]);
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("migrated schema version 0 -> "));
-    let out = run(&["db", "migrate"], &config);
+    let out = cli(&config, &["db", "migrate"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("already at schema version"));
-    let out = run(&["db", "check"], &config);
+    let out = cli(&config, &["db", "check"]);
     assert!(out.status.success());
     assert!(
         String::from_utf8_lossy(&out.stdout)
@@ -51,7 +42,7 @@ fn migrate_then_check() {
 fn check_reports_a_damaged_file() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), "", "");
-    assert!(run(&["db", "migrate"], &config).status.success());
+    assert!(cli(&config, &["db", "migrate"]).status.success());
     let db = dir.path().join("data/passlink.sqlite3");
     // Fill some pages, then overwrite the middle of the file.
     let conn = passlink::db::open_existing(&db, Duration::from_secs(1)).unwrap();
@@ -66,7 +57,7 @@ fn check_reports_a_damaged_file() {
         *b = 0x5a;
     }
     std::fs::write(&db, bytes).unwrap();
-    let out = run(&["db", "check"], &config);
+    let out = cli(&config, &["db", "check"]);
     assert!(
         !out.status.success(),
         "{}",
@@ -157,7 +148,7 @@ fn a_database_from_schema_version_1_is_migrated_forward() {
         })
         .unwrap()
     };
-    let out = run(&["db", "migrate"], &config);
+    let out = cli(&config, &["db", "migrate"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}");
     let latest = passlink::db::latest_version();
@@ -192,7 +183,8 @@ fn a_database_from_schema_version_1_is_migrated_forward() {
 fn reseller_keys_are_shown_once_and_rotate() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), "", "");
-    let out = run(
+    let out = cli(
+        &config,
         &[
             "reseller",
             "add",
@@ -202,7 +194,6 @@ fn reseller_keys_are_shown_once_and_rotate() {
             "--allow-ip",
             "::1",
         ],
-        &config,
     );
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(out.status.success(), "{text}");
@@ -212,45 +203,45 @@ fn reseller_keys_are_shown_once_and_rotate() {
         .unwrap()
         .to_string();
     assert!(key.len() >= 32, "{key}");
-    let listed = String::from_utf8_lossy(&run(&["reseller", "list"], &config).stdout).into_owned();
+    let listed = String::from_utf8_lossy(&cli(&config, &["reseller", "list"]).stdout).into_owned();
     assert!(
         listed.contains("resellerx") && listed.contains("127.0.0.0/8 ::1/128"),
         "{listed}"
     );
     assert!(!listed.contains(&key), "list never shows keys");
     assert!(
-        !run(&["reseller", "add", "resellerx"], &config)
+        !cli(&config, &["reseller", "add", "resellerx"])
             .status
             .success()
     );
     assert!(
-        !run(&["reseller", "add", "bad name"], &config)
+        !cli(&config, &["reseller", "add", "bad name"])
             .status
             .success()
     );
     assert!(
-        !run(
-            &["reseller", "add", "r2", "--allow-ip", "300.1.1.1"],
-            &config
+        !cli(
+            &config,
+            &["reseller", "add", "r2", "--allow-ip", "300.1.1.1"]
         )
         .status
         .success()
     );
 
     let rotated =
-        String::from_utf8_lossy(&run(&["reseller", "rotate-key", "resellerx"], &config).stdout)
+        String::from_utf8_lossy(&cli(&config, &["reseller", "rotate-key", "resellerx"]).stdout)
             .into_owned();
     assert!(
         rotated.contains("new private key") && !rotated.contains(&key),
         "{rotated}"
     );
     assert!(
-        run(&["reseller", "remove", "resellerx"], &config)
+        cli(&config, &["reseller", "remove", "resellerx"])
             .status
             .success()
     );
     assert!(
-        !run(&["reseller", "remove", "resellerx"], &config)
+        !cli(&config, &["reseller", "remove", "resellerx"])
             .status
             .success()
     );
@@ -261,11 +252,12 @@ fn domains_are_added_listed_imported_all_or_nothing_and_removed() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), "", "");
     assert!(
-        run(&["reseller", "add", "resellerx"], &config)
+        cli(&config, &["reseller", "add", "resellerx"])
             .status
             .success()
     );
-    let out = run(
+    let out = cli(
+        &config,
         &[
             "domain",
             "add",
@@ -281,7 +273,6 @@ fn domains_are_added_listed_imported_all_or_nothing_and_removed() {
             "--owner-first-name",
             "Olive",
         ],
-        &config,
     );
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
@@ -318,7 +309,7 @@ fn domains_are_added_listed_imported_all_or_nothing_and_removed() {
     assert!(!failed.status.success());
     assert!(String::from_utf8_lossy(&failed.stderr).contains("10 to 20 characters"));
 
-    let show = String::from_utf8_lossy(&run(&["domain", "show", "example.info"], &config).stdout)
+    let show = String::from_utf8_lossy(&cli(&config, &["domain", "show", "example.info"]).stdout)
         .into_owned();
     assert!(
         show.contains("profile:  owner1") && show.contains("Olive"),
@@ -338,14 +329,14 @@ fn domains_are_added_listed_imported_all_or_nothing_and_removed() {
          bad_domain,resellerx,bulk,o@c.example,a@c.example,\n",
     )
     .unwrap();
-    let out = run(&["domain", "import", csv.to_str().unwrap()], &config);
+    let out = cli(&config, &["domain", "import", csv.to_str().unwrap()]);
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(!out.status.success());
     assert!(
         err.contains("domains.csv:4:"),
         "the bad row is named by line: {err}"
     );
-    let listed = String::from_utf8_lossy(&run(&["domain", "list"], &config).stdout).into_owned();
+    let listed = String::from_utf8_lossy(&cli(&config, &["domain", "list"]).stdout).into_owned();
     assert!(
         !listed.contains("a.example"),
         "nothing was imported: {listed}"
@@ -358,7 +349,7 @@ fn domains_are_added_listed_imported_all_or_nothing_and_removed() {
          \"b.example\",resellerx,bulk,o@b.example,a@b.example,short\n",
     )
     .unwrap();
-    let out = run(&["domain", "import", csv.to_str().unwrap()], &config);
+    let out = cli(&config, &["domain", "import", csv.to_str().unwrap()]);
     assert!(
         out.status.success(),
         "{}",
@@ -369,19 +360,19 @@ fn domains_are_added_listed_imported_all_or_nothing_and_removed() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("imported 2 domain(s)"), "{stdout}");
     assert!(!stdout.contains("shown only now"), "{stdout}");
-    let listed = String::from_utf8_lossy(&run(&["domain", "list"], &config).stdout).into_owned();
+    let listed = String::from_utf8_lossy(&cli(&config, &["domain", "list"]).stdout).into_owned();
     assert!(
         listed.contains("a.example") && listed.contains("b.example"),
         "{listed}"
     );
 
     assert!(
-        run(&["domain", "remove", "a.example"], &config)
+        cli(&config, &["domain", "remove", "a.example"])
             .status
             .success()
     );
     assert!(
-        !run(&["domain", "show", "a.example"], &config)
+        !cli(&config, &["domain", "show", "a.example"])
             .status
             .success()
     );
@@ -395,7 +386,7 @@ fn check_refuses(file: impl FnOnce(&std::path::Path), why: &[&str]) {
     let db = dir.path().join("data/passlink.sqlite3");
     file(&db);
     let before = std::fs::read(&db).unwrap();
-    let out = run(&["db", "check"], &config);
+    let out = cli(&config, &["db", "check"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     for reason in why {
@@ -469,8 +460,8 @@ fn check_refuses_empty_and_foreign_files_saying_why() {
 fn commands_leave_the_database_file_complete_on_its_own() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), "", "");
-    assert!(run(&["reseller", "add", "alone"], &config).status.success());
-    assert!(run(&["user", "list"], &config).status.success());
+    assert!(cli(&config, &["reseller", "add", "alone"]).status.success());
+    assert!(cli(&config, &["user", "list"]).status.success());
     let db = dir.path().join("data/passlink.sqlite3");
     assert!(
         std::fs::metadata(dir.path().join("data/passlink.sqlite3-wal"))

@@ -1,7 +1,7 @@
 //! xmlStorageSystem over XML-RPC and SOAP, against the real binary and real clients.
 
 use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use crate::support::{Server, exchange, parse_response, passlink};
@@ -417,20 +417,16 @@ fn a_password_change_makes_the_old_credential_fail_at_once() {
     // Twice, so the second is answered from the verified-credential cache.
     assert!(capabilities_ok(&server, &usernum, MD5_ASDF));
     assert!(capabilities_ok(&server, &usernum, MD5_ASDF));
-    let mut child = passlink()
-        .args(["user", "set-password", &usernum, "--config"])
-        .arg(&server.config)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"a new password\n")
-        .unwrap();
-    assert!(child.wait().unwrap().success());
+    let out = crate::support::cli_with_stdin(
+        &server.config,
+        &["user", "set-password", &usernum],
+        "a new password\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(
         !capabilities_ok(&server, &usernum, MD5_ASDF),
         "old credential still accepted"
