@@ -67,6 +67,24 @@ mkdir -p "$out"
 echo "==> cargo deb" >&2
 # --strip: cargo already stripped the symbols; this also drops .comment and .note (lintian).
 cargo deb --no-build --strip --locked --output "$out/"
+# cargo-deb writes no md5sums control file (it has no option for one): unpack the package,
+# add DEBIAN/md5sums as dh_md5sums would (every file but the conffiles, paths
+# relative to the root, two spaces), and build it again with dpkg-deb. Owners are root for
+# every file (--root-owner-group), as cargo-deb wrote them; modes and mtimes are kept.
+deb="$(ls "$out"/passlink_*.deb)"
+tree=target/deb-tree
+rm -rf "$tree"
+dpkg-deb --raw-extract "$deb" "$tree"
+[ ! -e "$tree/DEBIAN/md5sums" ] ||
+    { echo "packaging/build.sh: cargo-deb now writes md5sums: drop the repacking" >&2; exit 1; }
+(cd "$tree" && find . -path ./DEBIAN -prune -o -type f -printf '%P\n' | LC_ALL=C sort |
+    grep -vxFf <(sed 's|^/||' DEBIAN/conffiles) | xargs -d '\n' md5sum) >"$tree/DEBIAN/md5sums"
+chmod 0644 "$tree/DEBIAN/md5sums"
+# The folders the extraction made carry today's time; give them cargo-deb's, as the files have.
+find "$tree" -type d -exec touch -h -r "$tree/usr/bin/passlink" {} +
+rm -f "$deb"
+dpkg-deb --root-owner-group -Zxz --build "$tree" "$deb" >/dev/null
+rm -rf "$tree"
 echo "==> rpmbuild -bb packaging/rpm/passlink.spec" >&2
 # Nothing is compiled: the spec's %install copies the binary and the generated files from
 # target/release and target/packaging (passlink_gen), the rest from the tree (passlink_src).

@@ -21,24 +21,24 @@ rpm=target/packages/passlink-0.1.0-1.x86_64.rpm
 
 # --- the .deb ---------------------------------------------------------------------------------
 contents="$(dpkg-deb -c "$deb")"
-expect_file() { # listing, mode, owner, path
+expect_file() { # listing, mode, owner (root/root: dpkg-deb --root-owner-group), path
     grep -Eq "^$2 $3 +[0-9]+ [0-9-]+ [0-9:]+ \\./$4\$" <<<"$1" || fail "deb: $4 ($2 $3) missing"
 }
-expect_file "$contents" '-rwxr-xr-x' '0/0' 'usr/bin/passlink'
-expect_file "$contents" '-rw-r-----' '0/0' 'etc/passlink/passlink.toml'
-expect_file "$contents" '-rw-r--r--' '0/0' 'usr/lib/systemd/system/passlink.service'
-expect_file "$contents" '-rw-r--r--' '0/0' 'usr/lib/sysusers.d/passlink.conf'
-expect_file "$contents" '-rw-r--r--' '0/0' 'usr/share/man/man8/passlink.8.gz'
-expect_file "$contents" '-rw-r--r--' '0/0' 'usr/share/man/man5/passlink.toml.5.gz'
-expect_file "$contents" '-rw-r--r--' '0/0' 'usr/share/bash-completion/completions/passlink'
-expect_file "$contents" '-rw-r--r--' '0/0' 'usr/share/zsh/vendor-completions/_passlink'
-expect_file "$contents" '-rw-r--r--' '0/0' 'usr/share/doc/passlink/copyright'
-expect_file "$contents" '-rw-r--r--' '0/0' 'usr/share/lintian/overrides/passlink'
+expect_file "$contents" '-rwxr-xr-x' 'root/root' 'usr/bin/passlink'
+expect_file "$contents" '-rw-r-----' 'root/root' 'etc/passlink/passlink.toml'
+expect_file "$contents" '-rw-r--r--' 'root/root' 'usr/lib/systemd/system/passlink.service'
+expect_file "$contents" '-rw-r--r--' 'root/root' 'usr/lib/sysusers.d/passlink.conf'
+expect_file "$contents" '-rw-r--r--' 'root/root' 'usr/share/man/man8/passlink.8.gz'
+expect_file "$contents" '-rw-r--r--' 'root/root' 'usr/share/man/man5/passlink.toml.5.gz'
+expect_file "$contents" '-rw-r--r--' 'root/root' 'usr/share/bash-completion/completions/passlink'
+expect_file "$contents" '-rw-r--r--' 'root/root' 'usr/share/zsh/vendor-completions/_passlink'
+expect_file "$contents" '-rw-r--r--' 'root/root' 'usr/share/doc/passlink/copyright'
+expect_file "$contents" '-rw-r--r--' 'root/root' 'usr/share/lintian/overrides/passlink'
 examples='litestream/litestream.yml litestream/passlink-litestream.service
     backup/passlink-backup.service backup/passlink-backup.timer
     fail2ban/passlink.conf fail2ban/passlink.local'
 for example in $examples; do
-    expect_file "$contents" '-rw-r--r--' '0/0' "usr/share/doc/passlink/examples/$example"
+    expect_file "$contents" '-rw-r--r--' 'root/root' "usr/share/doc/passlink/examples/$example"
 done
 ! grep -q ' \./lib/' <<<"$contents" || fail "deb: files under /lib, not /usr/lib"
 info="$(dpkg-deb -I "$deb")"
@@ -82,25 +82,26 @@ rm -f "$copyright"
 ok "deb contents, modes, conffiles, scripts, synopsis, licences, examples"
 
 # lintian --pedantic, every tag shown (-I -E: info and experimental too): anything printed
-# fails, apart from lintian's notice about running as root and the allowed list below.
-# Deliberate findings are overridden in packaging/deb/lintian-overrides (shipped, each with its
-# reason); an override that no longer matches is itself reported (unused-override) and fails.
-# What cargo-deb cannot do is allowed here instead (packaging/README.md):
-lintian_allowed=(
-    # cargo-deb 3.8 writes no md5sums control file and has no option to add one.
-    'I: passlink: no-md5sums-control-file$'
-)
+# fails, apart from lintian's notice about running as root. Deliberate findings are overridden
+# in packaging/deb/lintian-overrides (shipped, each with its reason); an override that no longer
+# matches is itself reported (unused-override) and fails.
 lintian_out="$(lintian --pedantic -I -E "$deb" 2>&1 | grep -v 'running with root privileges' || true)"
-findings="$lintian_out"
-for allowed in "${lintian_allowed[@]}"; do
-    grep -Eq "^$allowed" <<<"$findings" || fail "lintian no longer reports '$allowed': drop it"
-    findings="$(grep -Ev "^$allowed" <<<"$findings" || true)"
-done
-if [ -n "$findings" ]; then
+if [ -n "$lintian_out" ]; then
     printf '%s\n' "$lintian_out"
-    fail "lintian --pedantic: findings neither overridden nor allowed"
+    fail "lintian --pedantic: findings not overridden"
 fi
-ok "lintian --pedantic: nothing but the ${#lintian_allowed[@]} allowed finding and the $(grep -c '^passlink: ' packaging/deb/lintian-overrides) overridden ones"
+ok "lintian --pedantic: nothing but the $(grep -c '^passlink: ' packaging/deb/lintian-overrides) overridden findings"
+
+# md5sums (packaging/build.sh adds it): every shipped file but the conffile, and they verify.
+sums_dir="$(mktemp -d)"
+dpkg-deb --raw-extract "$deb" "$sums_dir"
+(cd "$sums_dir" && md5sum --quiet -c DEBIAN/md5sums) || fail "deb: md5sums do not verify"
+grep -q '  usr/bin/passlink$' "$sums_dir/DEBIAN/md5sums" || fail "deb: md5sums lacks usr/bin/passlink"
+! grep -q ' etc/' "$sums_dir/DEBIAN/md5sums" || fail "deb: md5sums lists the conffile"
+[ "$(grep -c . "$sums_dir/DEBIAN/md5sums")" -eq "$(cd "$sums_dir" && find . -path ./DEBIAN -prune -o -path ./etc -prune -o -type f -print | wc -l)" ] ||
+    fail "deb: md5sums does not list every file"
+rm -rf "$sums_dir"
+ok "deb md5sums: $(dpkg-deb -I "$deb" md5sums | wc -l) files, verified"
 
 # --- the .rpm ---------------------------------------------------------------------------------
 listing="$(rpm -qplv "$rpm" 2>/dev/null)"

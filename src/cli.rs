@@ -180,6 +180,18 @@ pub enum DomainCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Set when a domain's registration expires (what XCP answers as expiredate), or forget it
+    /// with --unknown.
+    SetExpiry {
+        /// The domain name.
+        domain: String,
+        /// The expiry date, YYYY-MM-DD or YYYY-MM-DD HH:MM:SS (UTC).
+        #[arg(value_name = "DATE", required_unless_present = "unknown")]
+        expiredate: Option<String>,
+        /// Forget the expiry date: XCP answers an empty expiredate.
+        #[arg(long, conflicts_with = "expiredate")]
+        unknown: bool,
+    },
     /// Remove a domain (and its profile, if it has no other domain).
     Remove {
         /// The domain name.
@@ -189,8 +201,8 @@ pub enum DomainCommand {
     /// first line names the columns: domain, reseller, profile, owner_email, admin_email
     /// (required) and password, owner_first_name, owner_last_name, admin_first_name,
     /// admin_last_name, org_name, phone, billing_email, tech_email, expiredate. The expiry date
-    /// is written YYYY-MM-DD. Every bad row is reported with its line. A new profile with an empty password gets a
-    /// generated one, written to --passwords-file.
+    /// is written YYYY-MM-DD. Every bad row is reported with its line. A new profile with an
+    /// empty password gets a generated one, written to --passwords-file.
     Import {
         /// The CSV file (UTF-8).
         file: std::path::PathBuf,
@@ -1001,6 +1013,15 @@ fn summarize(names: &[String]) -> String {
     text
 }
 
+/// An expiry date given on the command line, as `what` (the option or argument) names it.
+fn parse_expiredate(what: &str, text: &str) -> Result<i64, AppError> {
+    crate::clock::parse_utc(text).ok_or_else(|| {
+        AppError::Invalid(format!(
+            "{what} {text:?} is not YYYY-MM-DD or YYYY-MM-DD HH:MM:SS (UTC)"
+        ))
+    })
+}
+
 fn run_domain(config: &Config, command: DomainCommand) -> Result<(), AppError> {
     use crate::clock;
     use crate::credentials::Credentials;
@@ -1037,14 +1058,10 @@ fn run_domain(config: &Config, command: DomainCommand) -> Result<(), AppError> {
             password_stdin,
             expiredate,
         } => {
-            let expires_at = match expiredate.as_deref() {
-                None => None,
-                Some(text) => Some(crate::clock::parse_utc(text).ok_or_else(|| {
-                    AppError::Invalid(format!(
-                        "--expiredate {text:?} is not YYYY-MM-DD or YYYY-MM-DD HH:MM:SS"
-                    ))
-                })?),
-            };
+            let expires_at = expiredate
+                .as_deref()
+                .map(|text| parse_expiredate("--expiredate", text))
+                .transpose()?;
             let mut generated = None;
             let password_hash =
                 if domains::profile_exists(&conn, &reseller, &profile).map_err(db_err)? {
@@ -1141,6 +1158,30 @@ fn run_domain(config: &Config, command: DomainCommand) -> Result<(), AppError> {
                     "{role:<8}  {} {} <{}> {} {}",
                     c.first_name, c.last_name, c.email, c.org_name, c.phone
                 );
+            }
+        }
+        DomainCommand::SetExpiry {
+            domain, expiredate, ..
+        } => {
+            let expires_at = expiredate
+                .as_deref()
+                .map(|text| parse_expiredate("DATE", text))
+                .transpose()?;
+            if !db::write(&mut conn, |tx| domains::set_expiry(tx, &domain, expires_at))
+                .map_err(db_err)?
+            {
+                return Err(AppError::NotFound(format!("no domain {domain:?}")));
+            }
+            match expires_at {
+                Some(at) => println!(
+                    "domain {} expires {} UTC",
+                    domain.to_ascii_lowercase(),
+                    clock::sql_datetime(at)
+                ),
+                None => println!(
+                    "domain {}: expiry date now unknown",
+                    domain.to_ascii_lowercase()
+                ),
             }
         }
         DomainCommand::Remove { domain } => {

@@ -321,6 +321,23 @@ pub fn held_by_reseller(
     Ok((domains, profiles))
 }
 
+/// Sets (or, with `None`, forgets) when a domain's registration expires. False when there is
+/// no such domain.
+pub fn set_expiry(
+    conn: &Connection,
+    name: &str,
+    expires_at: Option<i64>,
+) -> rusqlite::Result<bool> {
+    let Ok(name) = normalize_domain(name) else {
+        return Ok(false);
+    };
+    let changed = conn.execute(
+        "UPDATE domains SET expires_at = ?2 WHERE name = ?1",
+        params![name, expires_at],
+    )?;
+    Ok(changed > 0)
+}
+
 /// Removes a domain; a profile left without domains goes too (with its sub-user and cookies).
 pub fn remove(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
     let Ok(name) = normalize_domain(name) else {

@@ -798,3 +798,73 @@ fn the_owner_commands_over_http() {
     assert_eq!(x.call("quit", "session", &[], &[]).code(), cd("1", "200"));
     x.server.assert_healthy(Duration::from_secs(2));
 }
+
+#[test]
+fn domain_set_expiry_changes_the_expiredate_set_cookie_answers() {
+    let x = Xcp::start();
+    let expiredate = |domain: &str| {
+        let reply = x.call(
+            "set",
+            "cookie",
+            &[],
+            &[
+                ("reg_username", "resellerx"),
+                ("reg_password", OWNER_PASSWORD),
+                ("domain", domain),
+            ],
+        );
+        assert_eq!(reply.status(), st("1", "200", "Command Successful"));
+        reply.field("expiredate")
+    };
+    // Added without a date: the answer says nothing rather than inventing one.
+    assert_eq!(expiredate("example.org"), "");
+
+    let out = admin(
+        &x.server,
+        &["domain", "set-expiry", "Example.ORG", "2028-01-31"],
+        None,
+    );
+    assert_eq!(out, "domain example.org expires 2028-01-31 00:00:00 UTC\n");
+    assert_eq!(expiredate("example.org"), "2028-01-31 00:00:00");
+    let shown = admin(&x.server, &["domain", "show", "example.org"], None);
+    assert!(shown.contains("expires:  2028-01-31 00:00:00"), "{shown}");
+
+    // Bad input: a clear error naming the argument, an unknown domain, and neither given.
+    let config = &x.server.config;
+    let out = cli_with_stdin(
+        config,
+        &["domain", "set-expiry", "example.org", "31/01/2028"],
+        "",
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("DATE \"31/01/2028\" is not YYYY-MM-DD or YYYY-MM-DD HH:MM:SS (UTC)"),
+        "{err}"
+    );
+    let out = cli_with_stdin(
+        config,
+        &["domain", "set-expiry", "nosuch.example", "2028-01-31"],
+        "",
+    );
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no domain \"nosuch.example\""),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = cli_with_stdin(config, &["domain", "set-expiry", "example.org"], "");
+    assert_eq!(out.status.code(), Some(2), "clap's usage error");
+    // None of that changed the date.
+    assert_eq!(expiredate("example.org"), "2028-01-31 00:00:00");
+
+    let out = admin(
+        &x.server,
+        &["domain", "set-expiry", "example.org", "--unknown"],
+        None,
+    );
+    assert_eq!(out, "domain example.org: expiry date now unknown\n");
+    assert_eq!(expiredate("example.org"), "");
+    // The other domain of the profile kept its own.
+    assert_eq!(expiredate("example.info"), "2027-03-14 00:00:00");
+}
