@@ -206,3 +206,14 @@ CREATE TABLE outbox (
     finished_at     INTEGER
 ) STRICT;
 CREATE INDEX outbox_due ON outbox (state, next_attempt_at);
+
+-- migrate: 7
+-- Old URLs of imported weblogs (owned by src/redirects.rs): `GET /<prefix>/<rest>` answers 301
+-- to `/users/NNNNNNN/<rest>`. A PyCS alias (`alice`) or a Virtuoso weblog folder
+-- (`DAV/alice@example.com/blog`), stored percent-decoded, without leading or trailing '/'.
+CREATE TABLE redirects (
+    prefix     TEXT PRIMARY KEY NOT NULL,
+    user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    created_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX redirects_by_user ON redirects (user_id);

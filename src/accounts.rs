@@ -134,7 +134,7 @@ pub fn find_by_login(conn: &Connection, login: &str) -> rusqlite::Result<Option<
     find_by_email(conn, login)
 }
 
-fn email_key(email: &str) -> String {
+pub fn email_key(email: &str) -> String {
     email.trim().to_lowercase()
 }
 
@@ -176,6 +176,60 @@ pub fn create(conn: &Connection, user: &NewUser<'_>, now: i64) -> rusqlite::Resu
         ],
     )?;
     Ok((inserted == 1).then(|| conn.last_insert_rowid()))
+}
+
+/// A user as an importer ([`crate::migrate`]) brings them over from another server.
+pub struct ImportedUser<'a> {
+    /// The usernum to keep (PyCS), or `None` for the next one (Virtuoso).
+    pub id: Option<i64>,
+    pub email: &'a str,
+    pub name: &'a str,
+    pub password_hash: &'a str,
+    pub disabled: bool,
+    pub weblog_title: &'a str,
+    pub created_at: i64,
+}
+
+/// Inserts an imported user and returns their usernum. An explicit usernum above every
+/// existing one moves AUTOINCREMENT's counter past it, so later registrations follow on.
+pub fn insert_imported(conn: &Connection, user: &ImportedUser<'_>) -> rusqlite::Result<i64> {
+    conn.prepare_cached(
+        "INSERT INTO users (id, email, email_key, name, password_hash, disabled, weblog_title, \
+         created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?
+    .execute(params![
+        user.id,
+        user.email.trim(),
+        email_key(user.email),
+        user.name,
+        user.password_hash,
+        i64::from(user.disabled),
+        user.weblog_title,
+        user.created_at
+    ])?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// Replaces what an import brings (`--overwrite`) in an existing user; counters, sessions and
+/// files stay.
+pub fn overwrite_imported(
+    conn: &Connection,
+    id: i64,
+    user: &ImportedUser<'_>,
+) -> rusqlite::Result<bool> {
+    Ok(conn.execute(
+        "UPDATE users SET email = ?2, email_key = ?3, name = ?4, password_hash = ?5, \
+         disabled = ?6, weblog_title = ?7 WHERE id = ?1",
+        params![
+            id,
+            user.email.trim(),
+            email_key(user.email),
+            user.name,
+            user.password_hash,
+            i64::from(user.disabled),
+            user.weblog_title
+        ],
+    )? == 1)
 }
 
 pub fn set_password_hash(conn: &Connection, id: i64, hash: &str) -> rusqlite::Result<bool> {

@@ -10,6 +10,7 @@ use crate::logins::{Login, passwords};
 use crate::serve::{self, AppError};
 
 mod import;
+mod migrate;
 mod password;
 use crate::{db, owners};
 
@@ -79,6 +80,11 @@ pub enum Command {
         #[command(subcommand)]
         command: OutboxCommand,
     },
+    /// Move the users and files of a PyCS or Virtuoso community server to passlink.
+    Import {
+        #[command(subcommand)]
+        command: ImportCommand,
+    },
     /// Check that mail goes out.
     Mail {
         #[command(subcommand)]
@@ -86,6 +92,50 @@ pub enum Command {
     },
     /// Print the version, schema version and SQLite version.
     Version,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Import a PyCS server: users from its pycs_users table (exported with psql \copy as CSV
+    /// with a header; see README.md), files from its www folder. Usernums, passwords (the MD5
+    /// PyCS stored) and file names are kept, so clients and published links keep working.
+    Pycs {
+        /// The pycs_users export: usernum, email, password, name, disabled (required) and
+        /// alias, flmanila, membersince, weblogtitle, in any order and case.
+        #[arg(long, value_name = "FILE.csv")]
+        users: std::path::PathBuf,
+        /// PyCS's www folder, holding users/NNNNNNN/.
+        #[arg(long, value_name = "DIR")]
+        www: std::path::PathBuf,
+        /// PyCS's pycs.conf, for its [aliases] and serverurl.
+        #[arg(long, value_name = "FILE")]
+        conf: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        common: migrate::Common,
+    },
+    /// Import a Virtuoso ODS weblog server from what packaging/migrate/virtuoso-export wrote:
+    /// users.csv (email, name, password, quota) and a folder per user. Each user gets a new
+    /// usernum; /DAV/<email>/blog/ URLs redirect to it.
+    Virtuoso {
+        /// The users.csv the export wrote.
+        #[arg(long, value_name = "FILE.csv")]
+        users: std::path::PathBuf,
+        /// The export's folder of user folders (<email>/<path>).
+        #[arg(long, value_name = "DIR")]
+        files: std::path::PathBuf,
+        /// Import no password: mail each user a link to choose one (Virtuoso mailed passwords
+        /// in plain text, so they may be known to others).
+        #[arg(long)]
+        force_reset: bool,
+        /// How long a --force-reset link works: 7d, 48h, 90m, 3600s.
+        #[arg(long, value_name = "DURATION", default_value = "7d")]
+        link_ttl: String,
+        /// How many --force-reset mails go out per minute, so the SMTP server's limits hold.
+        #[arg(long, value_name = "N", default_value_t = 30)]
+        mails_per_minute: u32,
+        #[command(flatten)]
+        common: migrate::Common,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -365,6 +415,42 @@ pub fn run() -> ExitCode {
         Command::Reseller { command } => run_reseller(&config, command),
         Command::Domain { command } => run_domain(&config, command),
         Command::Outbox { command } => run_outbox(&config, command),
+        Command::Import {
+            command:
+                ImportCommand::Pycs {
+                    users,
+                    www,
+                    conf,
+                    common,
+                },
+        } => migrate::pycs(
+            &config,
+            &|| open_db(&config, false),
+            &users,
+            &www,
+            conf.as_deref(),
+            &common,
+        ),
+        Command::Import {
+            command:
+                ImportCommand::Virtuoso {
+                    users,
+                    files,
+                    force_reset,
+                    link_ttl,
+                    mails_per_minute,
+                    common,
+                },
+        } => migrate::virtuoso(
+            &config,
+            &|| open_db(&config, false),
+            &users,
+            &files,
+            force_reset,
+            &link_ttl,
+            mails_per_minute,
+            &common,
+        ),
         Command::Mail {
             command: MailCommand::Test { address },
         } => mail_test(&config, &address),

@@ -268,6 +268,134 @@ pub fn save_many(
     Ok(outcomes)
 }
 
+/// The size of the pieces [`import`] copies a file in: memory per file stays this, whatever
+/// the file's size.
+const IMPORT_CHUNK: usize = 64 * 1024;
+
+/// What is stored at a path, compared with a file about to be imported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Existing {
+    Nothing,
+    /// The same bytes (same size and validator).
+    Same,
+    Different,
+}
+
+/// The validator a file's content will be stored with, read from `reader` in pieces.
+pub fn etag_of_reader(reader: &mut dyn std::io::Read) -> std::io::Result<(String, u64)> {
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; IMPORT_CHUNK];
+    let mut size = 0u64;
+    loop {
+        let n = reader.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        size += n as u64;
+    }
+    let digest = hasher.finalize();
+    Ok((format!("\"{}\"", crate::hex::hex(&digest[..16])), size))
+}
+
+/// Compares what is stored at `path` with a file of this size and validator.
+pub fn existing(
+    conn: &Connection,
+    user_id: i64,
+    path: &str,
+    size: u64,
+    etag: &str,
+) -> rusqlite::Result<Existing> {
+    let stored: Option<(i64, String)> = conn
+        .prepare_cached("SELECT size, etag FROM files WHERE user_id = ?1 AND path = ?2")?
+        .query_row(params![user_id, path], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    Ok(match stored {
+        None => Existing::Nothing,
+        Some((s, e)) if to_u64(s) == size && e == etag => Existing::Same,
+        Some(_) => Existing::Different,
+    })
+}
+
+/// Why [`import`] stored nothing.
+#[derive(Debug)]
+pub enum ImportError {
+    Db(rusqlite::Error),
+    Read(std::io::Error),
+    /// The file's size or bytes changed between the check and the copy.
+    Changed,
+}
+
+impl From<rusqlite::Error> for ImportError {
+    fn from(e: rusqlite::Error) -> Self {
+        ImportError::Db(e)
+    }
+}
+
+/// A file an importer brings over, as [`import`] stores it.
+#[derive(Debug, Clone, Copy)]
+pub struct ImportedFile<'a> {
+    pub path: &'a str,
+    pub size: u64,
+    pub etag: &'a str,
+    /// When the old server last wrote it: kept as the file's `Last-Modified`, so clients'
+    /// cached copies stay valid.
+    pub modified_at: i64,
+}
+
+/// Stores a file an importer brings over, byte for byte, replacing what is at `path`. The
+/// content is copied from `reader` into the row in pieces (SQLite's incremental blob I/O), so
+/// memory stays one piece however large the file. `size` and `etag` are what
+/// [`etag_of_reader`] found; a reader that gives other bytes is refused ([`ImportError::Changed`])
+/// and the caller's transaction should roll back. No path, extension or quota rule applies:
+/// the file was published under this path already (the caller validated it).
+pub fn import(
+    tx: &rusqlite::Transaction<'_>,
+    user_id: i64,
+    file: &ImportedFile<'_>,
+    reader: &mut dyn std::io::Read,
+) -> Result<(), ImportError> {
+    use std::io::Write;
+    let ImportedFile {
+        path,
+        size,
+        etag,
+        modified_at,
+    } = *file;
+    let len = i64::try_from(size).map_err(|_| ImportError::Changed)?;
+    tx.prepare_cached(
+        "INSERT INTO files (user_id, path, content, size, etag, created_at, updated_at) \
+         VALUES (?1, ?2, zeroblob(?3), ?3, ?4, ?5, ?6) \
+         ON CONFLICT (user_id, path) DO UPDATE SET content = excluded.content, \
+         size = excluded.size, etag = excluded.etag, updated_at = excluded.updated_at",
+    )?
+    .execute(params![user_id, path, len, etag, modified_at, modified_at])?;
+    let id: i64 = tx
+        .prepare_cached("SELECT id FROM files WHERE user_id = ?1 AND path = ?2")?
+        .query_row(params![user_id, path], |r| r.get(0))?;
+    let mut blob = tx.blob_open(rusqlite::MAIN_DB, "files", "content", id, false)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; IMPORT_CHUNK];
+    let mut written = 0u64;
+    loop {
+        let n = reader.read(&mut buf).map_err(ImportError::Read)?;
+        if n == 0 {
+            break;
+        }
+        written += n as u64;
+        if written > size {
+            return Err(ImportError::Changed);
+        }
+        hasher.update(&buf[..n]);
+        blob.write_all(&buf[..n]).map_err(ImportError::Read)?;
+    }
+    let digest = hasher.finalize();
+    if written != size || format!("\"{}\"", crate::hex::hex(&digest[..16])) != etag {
+        return Err(ImportError::Changed);
+    }
+    Ok(())
+}
+
 /// Deletes each path of a batch or gives it its own error, in order; like [`save_many`], inside
 /// the caller's transaction.
 pub fn delete_many(
@@ -363,7 +491,7 @@ pub fn file_url(files_url: &str, usernum: i64, path: &str) -> String {
 
 /// Decodes `%XX` escapes. `None` for a malformed escape or a result that is not UTF-8: such a
 /// request names no file that could have been stored.
-fn percent_decode(text: &str) -> Option<String> {
+pub fn percent_decode(text: &str) -> Option<String> {
     fn hex_value(b: u8) -> Option<u8> {
         match b {
             b'0'..=b'9' => Some(b - b'0'),

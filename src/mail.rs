@@ -61,15 +61,27 @@ impl State {
 /// Adds a message, due at once. Run it in the transaction that creates what the message is
 /// about (a reset token), so both exist or neither does.
 pub fn enqueue(conn: &Connection, message: &Message, now: i64) -> rusqlite::Result<i64> {
+    enqueue_at(conn, message, now, now)
+}
+
+/// [`enqueue`], for delivery no earlier than `send_at`: an import paces its mails so that a
+/// thousand users do not reach the SMTP server's limits in one minute.
+pub fn enqueue_at(
+    conn: &Connection,
+    message: &Message,
+    now: i64,
+    send_at: i64,
+) -> rusqlite::Result<i64> {
     conn.prepare_cached(
         "INSERT INTO outbox (recipient, subject, body_text, body_html, next_attempt_at, \
-         created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+         created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
     .execute(params![
         message.recipient,
         message.subject,
         message.text,
         message.html,
+        send_at,
         now
     ])?;
     Ok(conn.last_insert_rowid())

@@ -5,7 +5,7 @@ use rusqlite::Connection;
 
 use super::worker::Worker;
 use crate::http::{Request, Response};
-use crate::{accounts, clock, files};
+use crate::{accounts, clock, files, redirects};
 
 /// Every response for a user file carries these, so an uploaded page can never act on the
 /// appliance's own origin (`sandbox`: no scripts, no forms, an opaque origin) nor be sniffed into
@@ -78,6 +78,19 @@ pub fn serve(ctx: &mut Worker, req: &Request) -> Response {
         },
     };
     guarded(resp)
+}
+
+/// `GET` and `HEAD` of any path no other route has: an old URL of an imported weblog answers
+/// 301 to the file's `/users/NNNNNNN/` URL ([`crate::redirects`]); anything else is a 404.
+pub fn redirect_old_url(ctx: &mut Worker, req: &Request) -> Response {
+    match redirects::resolve(&ctx.db, req.path()) {
+        Ok(Some(location)) => moved(location),
+        Ok(None) => not_found(),
+        Err(e) => {
+            log::error!("looking up an old URL: {e}");
+            Response::text(503, "database unavailable")
+        }
+    }
 }
 
 fn moved(location: String) -> Response {

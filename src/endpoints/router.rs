@@ -107,6 +107,8 @@ const ROUTES: &[Route] = {
         },
         // Users' stored files.
         route("GET", Prefix("/users/"), Files, files::serve),
+        // Old URLs of imported weblogs (PyCS aliases, Virtuoso's /DAV/ folders), else 404.
+        route("GET", Fallback, Files, files::redirect_old_url),
         // OpenSRS XCP: an OPS envelope POSTed to `/` (an empty target is read as `/`), or to a
         // bare host name (E-NOISE's node client sends `POST example.com HTTP/1.0`).
         route("POST", Exact("/"), Xcp, xcp::handle),

@@ -166,6 +166,36 @@ pub fn consume(conn: &Connection, token: &str, now: i64) -> rusqlite::Result<boo
     )? == 1)
 }
 
+/// Issues a link in the caller's transaction with its own expiry, for a caller that writes the
+/// mail itself (an import's "your weblog has moved" mail, [`crate::migrate`]); returns the
+/// token, which only the mail may hold.
+pub fn issue_in(
+    conn: &Connection,
+    login: Login,
+    account: &str,
+    expires_at: i64,
+    now: i64,
+) -> rusqlite::Result<String> {
+    let token = new_token();
+    let mut csrf = [0u8; 16];
+    rand::fill(&mut csrf);
+    void_tokens(conn, login, now)?;
+    conn.prepare_cached(
+        "INSERT INTO reset_tokens (token_hash, login_kind, login_id, account, csrf, \
+         requester_ip, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, 'import', ?6, ?7)",
+    )?
+    .execute(params![
+        token_hash(&token).as_slice(),
+        login.kind(),
+        login.id(),
+        account,
+        csrf.as_slice(),
+        now,
+        expires_at
+    ])?;
+    Ok(token)
+}
+
 /// Voids the login's outstanding tokens.
 pub fn void_tokens(conn: &Connection, login: Login, now: i64) -> rusqlite::Result<usize> {
     conn.prepare_cached(

@@ -112,6 +112,34 @@ const HTML: &str = "\
 </body></html>
 ";
 
+const MOVED_SUBJECT: &str = "Your weblog has moved: {account}";
+
+const MOVED_TEXT: &str = "\
+Your weblog {account} has moved to {public_url}. Its pages and files are there, and the old
+addresses lead to them.
+
+The old server kept passwords in a form that could be read back, so your password was not
+brought over. To choose a new one, open this link before {expiry}:
+
+{link}
+
+The link works once. Then set the new password in your weblog software (Radio UserLand and
+others ask for it again at the next upload).
+";
+
+const MOVED_HTML: &str = "\
+<!doctype html>
+<html lang=\"en\"><body style=\"font-family: sans-serif; line-height: 1.5\">
+<p>Your weblog <strong>{account}</strong> has moved to {public_url}. Its pages and files are
+there, and the old addresses lead to them.</p>
+<p>The old server kept passwords in a form that could be read back, so your password was not
+brought over. To choose a new one, open this link before {expiry}:</p>
+<p><a href=\"{link}\">{link}</a></p>
+<p>The link works once. Then set the new password in your weblog software (Radio UserLand and
+others ask for it again at the next upload).</p>
+</body></html>
+";
+
 /// The values a template can use.
 pub struct Vars<'a> {
     pub link: &'a str,
@@ -139,11 +167,30 @@ impl Templates {
         }
     }
 
+    /// The built-in "your weblog has moved" mail an import sends with `--force-reset`.
+    pub fn built_in_moved() -> Templates {
+        Templates {
+            subject: MOVED_SUBJECT.into(),
+            text: MOVED_TEXT.into(),
+            html: Some(MOVED_HTML.into()),
+        }
+    }
+
     /// The built-in templates, with `reset.txt` and `reset.html` from `dir` in their place when
     /// they exist. A custom text without a custom HTML body sends text only, so the two never
     /// say different things. The first line of `reset.txt` may be `Subject: …`.
     pub fn load(dir: &Path) -> Result<Templates, TemplateError> {
-        let mut templates = Templates::built_in();
+        Templates::load_named(dir, "reset", Templates::built_in())
+    }
+
+    /// The "weblog has moved" mail: [`Templates::built_in_moved`], with `moved.txt` and
+    /// `moved.html` from `dir` in their place, read as [`Templates::load`] reads `reset.*`.
+    pub fn load_moved(dir: &Path) -> Result<Templates, TemplateError> {
+        Templates::load_named(dir, "moved", Templates::built_in_moved())
+    }
+
+    fn load_named(dir: &Path, stem: &str, base: Templates) -> Result<Templates, TemplateError> {
+        let mut templates = base;
         let read = |name: &str| -> Result<Option<(PathBuf, String)>, TemplateError> {
             let path = dir.join(name);
             match std::fs::read_to_string(&path) {
@@ -152,7 +199,7 @@ impl Templates {
                 Err(error) => Err(TemplateError::Read { path, error }),
             }
         };
-        if let Some((path, text)) = read("reset.txt")? {
+        if let Some((path, text)) = read(&format!("{stem}.txt"))? {
             match text
                 .strip_prefix("Subject:")
                 .and_then(|rest| rest.split_once('\n'))
@@ -172,7 +219,7 @@ impl Templates {
             }
             templates.html = None;
         }
-        if let Some((path, html)) = read("reset.html")? {
+        if let Some((path, html)) = read(&format!("{stem}.html"))? {
             check(&path, &html, 1, true)?;
             templates.html = Some(html);
         }

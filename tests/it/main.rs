@@ -12,6 +12,7 @@ mod litestream;
 mod man;
 mod memory;
 mod metrics;
+mod migrate;
 mod operator;
 mod perl;
 mod props;

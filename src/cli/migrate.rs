@@ -1,0 +1,241 @@
+//! `passlink import pycs` and `passlink import virtuoso`: the command-line side of
+//! [`crate::migrate`] (options, the database, the report).
+
+use std::path::{Path, PathBuf};
+
+use crate::config::Config;
+use crate::migrate::{self, MigrateError, Options, Report, pycs, virtuoso};
+use crate::reset::Templates;
+use crate::serve::{self, AppError};
+
+/// Opens (creating and migrating if need be) the configured database, as every writing
+/// command does.
+pub type Open<'a> = dyn Fn() -> Result<rusqlite::Connection, AppError> + 'a;
+
+/// What both importers take.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Common {
+    /// Read and check everything and print the report; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Replace passlink accounts and files that differ from the export (by default they are
+    /// reported and left alone).
+    #[arg(long)]
+    pub overwrite: bool,
+    /// Print the report as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    /// Threads hashing passwords (default: one per core). Fewer leave cores to a running
+    /// server.
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+}
+
+impl From<MigrateError> for AppError {
+    fn from(e: MigrateError) -> Self {
+        match e {
+            MigrateError::Db(e) => AppError::Db(e.into()),
+            MigrateError::Io { what, error } => AppError::Io { what, error },
+            MigrateError::Data(what) | MigrateError::Hash(what) => AppError::Invalid(what),
+        }
+    }
+}
+
+/// `import pycs`.
+pub fn pycs(
+    config: &Config,
+    open: &Open<'_>,
+    users: &Path,
+    www: &Path,
+    conf: Option<&Path>,
+    common: &Common,
+) -> Result<(), AppError> {
+    let conf = match conf {
+        Some(path) => pycs::read_conf(path)?,
+        None => pycs::Conf::default(),
+    };
+    check_folder(www, "--www")?;
+    let total = migrate::count_records(users)?;
+    let mut warnings = Vec::new();
+    if let Some(old) = &conf.serverurl {
+        let old = old.trim_end_matches('/');
+        let new = files_url(config);
+        if old != new {
+            warnings.push(format!(
+                "PyCS published its files under {old}/users/…; passlink's are under {new}/users/…. \
+                 Keep the old links working by serving passlink at {old} (set \
+                 [server] public_url = \"{old}\") or by redirecting that host to it"
+            ));
+        }
+    }
+    let report = with_database(config, open, common, "PyCS", total, None, |tx| {
+        pycs::read(users, www, &conf, tx)
+    })?;
+    finish(report, warnings, common)
+}
+
+/// `import virtuoso`.
+#[allow(clippy::too_many_arguments)]
+pub fn virtuoso(
+    config: &Config,
+    open: &Open<'_>,
+    users: &Path,
+    files: &Path,
+    force_reset: bool,
+    link_ttl: &str,
+    mails_per_minute: u32,
+    common: &Common,
+) -> Result<(), AppError> {
+    check_folder(files, "--files")?;
+    let total = migrate::count_records(users)?;
+    let mailing: Option<Box<dyn migrate::Mailing>> = if force_reset {
+        if !config.smtp.enabled {
+            return Err(AppError::Invalid(
+                "--force-reset mails every user a link, but mail is turned off ([smtp] in the \
+                 config): set up [smtp] first (check it with `passlink mail test ADDRESS`)"
+                    .into(),
+            ));
+        }
+        let templates = Templates::load_moved(&config.reset.templates_dir)
+            .map_err(|e| AppError::Invalid(e.to_string()))?;
+        let ttl_secs = parse_ttl(link_ttl).ok_or_else(|| {
+            AppError::Invalid(format!(
+                "--link-ttl {link_ttl:?} is not a duration such as 7d, 48h, 90m or 3600s"
+            ))
+        })?;
+        Some(Box::new(virtuoso::MovedMail {
+            templates,
+            public_url: reset_url(config),
+            ttl_secs,
+            per_minute: mails_per_minute,
+        }))
+    } else {
+        None
+    };
+    let report = with_database(config, open, common, "Virtuoso", total, mailing, |tx| {
+        virtuoso::read(users, files, force_reset, tx)
+    })?;
+    finish(report, Vec::new(), common)
+}
+
+/// `7d`, `48h`, `90m`, `3600s` or plain seconds.
+fn parse_ttl(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let (digits, unit) = match text.char_indices().last()? {
+        (i, c) if c.is_ascii_alphabetic() => (&text[..i], c),
+        _ => (text, 's'),
+    };
+    let n: i64 = digits.parse().ok().filter(|n| *n > 0)?;
+    let unit = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        'd' => 86_400,
+        _ => return None,
+    };
+    n.checked_mul(unit)
+}
+
+fn check_folder(path: &Path, option: &str) -> Result<(), AppError> {
+    if path.is_dir() {
+        Ok(())
+    } else {
+        Err(AppError::NotFound(format!(
+            "{option} {}: no such folder",
+            path.display()
+        )))
+    }
+}
+
+fn urls(config: &Config) -> crate::config::PublicUrls {
+    let addresses: Vec<Option<std::net::SocketAddr>> = config
+        .effective_listeners()
+        .iter()
+        .map(|l| match l.address {
+            crate::config::ListenAddress::Tcp(addr) => Some(addr),
+            crate::config::ListenAddress::Unix(_) => None,
+        })
+        .collect();
+    config.public_urls(&addresses)
+}
+
+fn files_url(config: &Config) -> String {
+    urls(config).files
+}
+
+fn reset_url(config: &Config) -> String {
+    urls(config).reset
+}
+
+/// Runs an import against the configured database, or, for a dry run before passlink ever
+/// started, against an empty one made for the run and removed after it.
+fn with_database(
+    config: &Config,
+    open: &Open<'_>,
+    common: &Common,
+    source: &'static str,
+    total: u64,
+    mailing: Option<Box<dyn migrate::Mailing>>,
+    read: impl FnOnce(&std::sync::mpsc::SyncSender<migrate::Read>) -> Result<(), MigrateError> + Send,
+) -> Result<Report, AppError> {
+    let timeout = serve::busy_timeout(config);
+    let configured = config.storage.database_path();
+    let scratch: Option<PathBuf> = (common.dry_run && !configured.exists()).then(|| {
+        std::env::temp_dir().join(format!("passlink-dry-run-{}.sqlite3", std::process::id()))
+    });
+    let path = scratch.clone().unwrap_or(configured);
+    let result = (|| -> Result<Report, AppError> {
+        let mut conn = if scratch.is_some() {
+            crate::db::open_or_create(&path, timeout)?
+        } else {
+            open()?
+        };
+        crate::db::migrate(&mut conn)?;
+        let options = Options {
+            dry_run: common.dry_run,
+            overwrite: common.overwrite,
+            jobs: common.jobs.unwrap_or_else(|| {
+                std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+            }),
+            max_bytes_per_user: config.xmlstorage.max_bytes_per_user.get(),
+            busy_timeout: timeout,
+            mailing,
+            progress: !common.json,
+        };
+        Ok(migrate::run(
+            &mut conn, &path, source, total, read, &options,
+        )?)
+    })();
+    if let Some(scratch) = scratch {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", scratch.display()));
+        }
+    }
+    result
+}
+
+fn finish(mut report: Report, warnings: Vec<String>, common: &Common) -> Result<(), AppError> {
+    report.warnings.extend(warnings);
+    if common.json {
+        println!("{}", report.to_json());
+    } else {
+        print!("{}", report.render());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn link_lifetimes() {
+        assert_eq!(parse_ttl("7d"), Some(7 * 86_400));
+        assert_eq!(parse_ttl("48h"), Some(48 * 3600));
+        assert_eq!(parse_ttl("90m"), Some(5400));
+        assert_eq!(parse_ttl("3600"), Some(3600));
+        for bad in ["", "0d", "-1h", "7w", "d"] {
+            assert_eq!(parse_ttl(bad), None, "{bad}");
+        }
+    }
+}

@@ -1,0 +1,805 @@
+//! Importers from the servers passlink replaces: PyCS ([`pycs`]) and OpenLink Virtuoso's ODS
+//! weblog ([`virtuoso`]). Each reads the old server's export into [`SourceUser`]s; [`run`]
+//! brings them over:
+//!
+//! - a reader thread streams the export's records;
+//! - worker threads (one per core) look each user up and do the argon2 work (hashing a new
+//!   password, or checking an imported one on a second run), outside any write transaction;
+//! - this thread writes each user, their redirects and files in short transactions, so a
+//!   running server's writes never wait long for the lock.
+//!
+//! Channels between them are bounded, and files are copied in pieces, so memory stays flat
+//! however many users and files there are. Every write is idempotent: running an import again
+//! finds what the last run wrote and changes nothing, and finishes what an interrupted run
+//! left undone.
+
+mod error;
+pub mod pycs;
+mod report;
+mod table;
+mod tree;
+pub mod virtuoso;
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{SyncSender, sync_channel};
+use std::time::{Duration, Instant};
+
+use rusqlite::{Connection, OpenFlags};
+
+use crate::accounts::{self, ImportedUser};
+use crate::clock;
+use crate::credentials::Credentials;
+use crate::files::{self, Existing, ImportedFile};
+use crate::redirects::{self, Added};
+pub use error::MigrateError;
+pub use report::Report;
+use report::{Account, OverQuota, Redirect, Skipped};
+
+/// Files written per transaction at most, and bytes: a batch takes milliseconds, well inside
+/// any `busy_timeout` a server waits.
+const BATCH_FILES: usize = 200;
+const BATCH_BYTES: u64 = 8 * 1024 * 1024;
+/// The most entries any list of the report keeps; the rest are counted in a warning.
+const REPORT_LIST_CAP: usize = 10_000;
+
+/// Reads an export's CSV once: the number of records, or every malformed record with its line
+/// (then nothing is imported).
+pub fn count_records(path: &Path) -> Result<u64, MigrateError> {
+    table::Table::check(path)
+}
+
+/// One account of the old server, as an importer read it.
+#[derive(Debug, Clone, Default)]
+pub struct SourceUser {
+    /// Where it was read: `FILE:LINE`.
+    pub at: String,
+    /// The usernum to keep (PyCS); `None` gives the next free one (Virtuoso).
+    pub usernum: Option<i64>,
+    pub email: String,
+    pub name: String,
+    /// The MD5 hex the user's client sends as its password, lower case; `None` when the
+    /// account comes over without a usable password (`no_password` says why).
+    pub credential: Option<String>,
+    pub no_password: Option<String>,
+    pub disabled: bool,
+    pub weblog_title: String,
+    pub created_at: Option<i64>,
+    /// Old folder paths that should lead to the user's files ([`crate::redirects`]).
+    pub redirects: Vec<String>,
+    /// The folder holding the user's files on the old server, if any.
+    pub files: Option<PathBuf>,
+    /// The old server's quota for the user, when it had one of its own.
+    pub quota: Option<u64>,
+}
+
+/// A user left out before anything was looked up (a bad row, a duplicate).
+#[derive(Debug, Clone)]
+pub struct Refused {
+    pub at: String,
+    pub what: String,
+    pub why: String,
+}
+
+/// What the reader thread hands on: a user to import, a row left out, or a warning.
+pub enum Read {
+    User(Box<SourceUser>),
+    Refused(Refused),
+    Warning(String),
+}
+
+/// How an import writes and what it may change.
+pub struct Options {
+    pub dry_run: bool,
+    /// Replace existing accounts and files that differ from the export.
+    pub overwrite: bool,
+    /// Hashing threads.
+    pub jobs: usize,
+    /// `[xmlstorage] max_bytes_per_user`, to list users over it.
+    pub max_bytes_per_user: u64,
+    pub busy_timeout: Duration,
+    /// Mail each newly imported user a link to set a password ([`Mailing`]).
+    pub mailing: Option<Box<dyn Mailing>>,
+    pub progress: bool,
+}
+
+/// Writes, in the transaction that creates an imported user, the mail that tells them to set a
+/// password (`import virtuoso --force-reset`).
+pub trait Mailing: Send + Sync {
+    fn queue(
+        &self,
+        tx: &rusqlite::Transaction<'_>,
+        user_id: i64,
+        user: &SourceUser,
+        index: u64,
+        now: i64,
+    ) -> rusqlite::Result<()>;
+}
+
+/// What a worker decided for one user.
+enum Plan {
+    New { hash: Option<String> },
+    Unchanged { id: i64 },
+    Overwrite { id: i64, hash: Option<String> },
+    Conflict { why: String },
+}
+
+/// Imports the users `read` produces into the database at `db_path`. `conn` is a connection
+/// to it for the writes; each worker opens its own for reads.
+pub fn run(
+    conn: &mut Connection,
+    db_path: &Path,
+    source: &'static str,
+    total: u64,
+    read: impl FnOnce(&SyncSender<Read>) -> Result<(), MigrateError> + Send,
+    options: &Options,
+) -> Result<Report, MigrateError> {
+    let mut report = Report {
+        source,
+        dry_run: options.dry_run,
+        ..Report::default()
+    };
+    let jobs = options.jobs.max(1);
+    let credentials = Credentials::new(jobs, Duration::ZERO);
+    let (read_tx, read_rx) = sync_channel::<Read>(jobs * 4);
+    let (plan_tx, plan_rx) =
+        sync_channel::<(Box<SourceUser>, Result<Plan, MigrateError>)>(jobs * 4);
+    let read_rx = std::sync::Mutex::new(read_rx);
+    let (side_tx, side_rx) = std::sync::mpsc::channel::<Read>();
+    let mut progress = Progress::new(options.progress, total);
+    std::thread::scope(|scope| -> Result<(), MigrateError> {
+        let reader = scope.spawn(move || read(&read_tx));
+        for _ in 0..jobs {
+            let plan_tx = plan_tx.clone();
+            let side_tx = side_tx.clone();
+            let read_rx = &read_rx;
+            let credentials = &credentials;
+            scope.spawn(move || -> Result<(), MigrateError> {
+                let db = open_reader(db_path, options.busy_timeout)?;
+                loop {
+                    let next = read_rx
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .recv();
+                    let Ok(item) = next else {
+                        return Ok(());
+                    };
+                    match item {
+                        Read::User(user) => {
+                            let plan = plan(&db, credentials, &user, options);
+                            if plan_tx.send((user, plan)).is_err() {
+                                return Ok(());
+                            }
+                        }
+                        other => {
+                            let _ = side_tx.send(other);
+                        }
+                    }
+                }
+            });
+        }
+        drop(plan_tx);
+        drop(side_tx);
+        let mut failure = None;
+        for (user, plan) in plan_rx.iter() {
+            for side in side_rx.try_iter() {
+                note_side(&mut report, side);
+            }
+            let result = plan.and_then(|plan| {
+                write_user(conn, &user, plan, options, &mut report, &mut progress)
+            });
+            progress.user_done(&report);
+            if let Err(e) = result {
+                failure = Some(e);
+                break;
+            }
+        }
+        // On a failure, dropping the receiver stops the workers and then the reader.
+        drop(plan_rx);
+        for side in side_rx.try_iter() {
+            note_side(&mut report, side);
+        }
+        let read_result = reader
+            .join()
+            .unwrap_or_else(|_| Err(MigrateError::Data("the export reader panicked".into())));
+        progress.finish(&report);
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        read_result
+    })?;
+    Ok(report)
+}
+
+fn note_side(report: &mut Report, side: Read) {
+    match side {
+        Read::Refused(r) => {
+            report.users_read += 1;
+            capped(
+                &mut report.users_skipped,
+                Skipped {
+                    at: r.at,
+                    what: r.what,
+                    why: r.why,
+                },
+                &mut report.warnings,
+            );
+        }
+        Read::Warning(w) => {
+            if report.warnings.len() < REPORT_LIST_CAP {
+                report.warnings.push(w);
+            }
+        }
+        Read::User(_) => {}
+    }
+}
+
+/// Pushes onto a report list unless it is full; the first item left out adds a warning.
+fn capped<T>(list: &mut Vec<T>, item: T, warnings: &mut Vec<String>) {
+    if list.len() < REPORT_LIST_CAP {
+        list.push(item);
+    } else if list.len() == REPORT_LIST_CAP {
+        warnings.push(format!(
+            "a list of the report reached {REPORT_LIST_CAP} entries; the rest are counted only"
+        ));
+        list.reserve_exact(0);
+    }
+}
+
+fn open_reader(path: &Path, busy_timeout: Duration) -> Result<Connection, MigrateError> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(busy_timeout)?;
+    Ok(conn)
+}
+
+/// Decides what to do with one user: look them up and do the argon2 work the write will need.
+fn plan(
+    db: &Connection,
+    credentials: &Credentials,
+    user: &SourceUser,
+    options: &Options,
+) -> Result<Plan, MigrateError> {
+    let by_email = accounts::find_by_email(db, &user.email)?;
+    let by_num = match user.usernum {
+        Some(n) => accounts::find(db, n)?,
+        None => None,
+    };
+    let existing = match (user.usernum, by_num, by_email) {
+        (_, None, None) => None,
+        (Some(n), Some(a), _)
+            if accounts::email_key(&a.email) != accounts::email_key(&user.email) =>
+        {
+            return Ok(Plan::Conflict {
+                why: format!(
+                    "usernum {} already belongs to {} in passlink",
+                    accounts::format_usernum(n),
+                    a.email
+                ),
+            });
+        }
+        (Some(n), None, Some(b)) => {
+            return Ok(Plan::Conflict {
+                why: format!(
+                    "{} already has usernum {} in passlink, not {}",
+                    user.email,
+                    b.usernum(),
+                    accounts::format_usernum(n)
+                ),
+            });
+        }
+        (None, _, Some(b)) => {
+            // Without a usernum, only a redirect this importer made says the account is ours.
+            let ours = user
+                .redirects
+                .iter()
+                .any(|p| redirects::owner(db, p).ok().flatten() == Some(b.id));
+            if !ours && !options.overwrite {
+                return Ok(Plan::Conflict {
+                    why: format!(
+                        "{} already has an account in passlink (usernum {}) that no import \
+                         made; --overwrite replaces it",
+                        user.email,
+                        b.usernum()
+                    ),
+                });
+            }
+            Some(b)
+        }
+        (Some(_), Some(a), _) => Some(a),
+        (None, Some(_), None) => None,
+    };
+    let hash = |credential: Option<&str>| -> Result<Option<String>, MigrateError> {
+        if options.dry_run {
+            return Ok(None);
+        }
+        // No usable password: the hash of a random secret nobody has, so a login costs the
+        // same argon2 work as any other and simply fails.
+        let secret;
+        let credential = match credential {
+            Some(c) => c,
+            None => {
+                secret = crate::hex::hex(&rand::random::<[u8; 32]>());
+                &secret
+            }
+        };
+        credentials
+            .hash(credential)
+            .map(Some)
+            .map_err(|e| MigrateError::Hash(e.to_string()))
+    };
+    let Some(existing) = existing else {
+        return Ok(Plan::New {
+            hash: hash(user.credential.as_deref())?,
+        });
+    };
+    let mut differences = Vec::new();
+    if existing.name != user.name {
+        differences.push("name");
+    }
+    if existing.disabled != user.disabled {
+        differences.push("disabled");
+    }
+    if let Some(credential) = &user.credential {
+        let same = credentials
+            .verify_uncached(credential, &existing.password_hash)
+            .map_err(|e| MigrateError::Hash(e.to_string()))?;
+        if !same {
+            differences.push("password");
+        }
+    }
+    if differences.is_empty() {
+        return Ok(Plan::Unchanged { id: existing.id });
+    }
+    if options.overwrite {
+        return Ok(Plan::Overwrite {
+            id: existing.id,
+            hash: hash(user.credential.as_deref())?,
+        });
+    }
+    Ok(Plan::Conflict {
+        why: format!(
+            "usernum {} in passlink differs ({}); --overwrite replaces it",
+            existing.usernum(),
+            differences.join(", ")
+        ),
+    })
+}
+
+fn write_user(
+    conn: &mut Connection,
+    user: &SourceUser,
+    plan: Plan,
+    options: &Options,
+    report: &mut Report,
+    progress: &mut Progress,
+) -> Result<(), MigrateError> {
+    report.users_read += 1;
+    // The n-th mail of the run goes out n / rate minutes after the first.
+    let index = report.mails_queued;
+    let now = clock::unix_now();
+    let skip = |report: &mut Report, why: String| {
+        capped(
+            &mut report.users_skipped,
+            Skipped {
+                at: user.at.clone(),
+                what: user.email.clone(),
+                why,
+            },
+            &mut report.warnings,
+        );
+    };
+    let (id, new) = match plan {
+        Plan::Conflict { why } => {
+            skip(report, why);
+            return Ok(());
+        }
+        Plan::Unchanged { id } => {
+            report.users_unchanged += 1;
+            (Some(id), false)
+        }
+        Plan::Overwrite { id, hash } => {
+            report.users_overwritten += 1;
+            if let Some(hash) = hash {
+                crate::db::write(conn, |tx| {
+                    accounts::overwrite_imported(tx, id, &imported(user, &hash, now))
+                })?;
+            }
+            (Some(id), false)
+        }
+        Plan::New { hash: None } => {
+            // A dry run: nothing is written, so there is no usernum to show but the kept one.
+            report.users_imported += 1;
+            (user.usernum, true)
+        }
+        Plan::New { hash: Some(hash) } => {
+            let mailing = options.mailing.as_deref();
+            let inserted = crate::db::write(conn, |tx| -> rusqlite::Result<Option<i64>> {
+                let id = match accounts::insert_imported(tx, &imported(user, &hash, now)) {
+                    Ok(id) => id,
+                    // Taken since the lookup (a registration on the running server).
+                    Err(rusqlite::Error::SqliteFailure(e, _))
+                        if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+                    {
+                        return Ok(None);
+                    }
+                    Err(e) => return Err(e),
+                };
+                if let Some(mailing) = mailing {
+                    mailing.queue(tx, id, user, index, now)?;
+                }
+                Ok(Some(id))
+            })?;
+            let Some(id) = inserted else {
+                skip(
+                    report,
+                    "its usernum or email was taken while the import ran".into(),
+                );
+                return Ok(());
+            };
+            report.users_imported += 1;
+            if mailing.is_some() {
+                report.mails_queued += 1;
+            }
+            (Some(id), true)
+        }
+    };
+    let usernum = id.map_or_else(|| "(new)".to_string(), accounts::format_usernum);
+    if let Some(why) = &user.no_password
+        && (new || options.overwrite)
+    {
+        capped(
+            &mut report.without_password,
+            Account {
+                usernum: usernum.clone(),
+                email: user.email.clone(),
+                why: why.clone(),
+            },
+            &mut report.warnings,
+        );
+    }
+    for prefix in &user.redirects {
+        let to = format!("/users/{usernum}/");
+        let added = match id {
+            Some(id) if !options.dry_run => {
+                crate::db::write(conn, |tx| redirects::add(tx, prefix, id, now))?
+            }
+            _ => match redirects::owner(conn, prefix)? {
+                None => Added::New,
+                Some(owner) if Some(owner) == id => Added::Unchanged,
+                Some(owner) => Added::Taken(owner),
+            },
+        };
+        match added {
+            Added::New => capped(
+                &mut report.redirects,
+                Redirect {
+                    from: format!("/{prefix}/"),
+                    to,
+                },
+                &mut report.warnings,
+            ),
+            Added::Unchanged => {}
+            Added::Taken(owner) => report.warnings.push(format!(
+                "{}: /{prefix}/ already leads to usernum {}; not changed",
+                user.at,
+                accounts::format_usernum(owner)
+            )),
+        }
+    }
+    if let Some(folder) = &user.files {
+        import_files(conn, id, user, folder, options, report, progress)?;
+    }
+    if let Some(id) = id.filter(|_| !options.dry_run) {
+        let bytes = u64::try_from(files::bytes_in_use(conn, id)?).unwrap_or(0);
+        if bytes > options.max_bytes_per_user {
+            capped(
+                &mut report.over_quota,
+                OverQuota {
+                    usernum: usernum.clone(),
+                    email: user.email.clone(),
+                    bytes,
+                    quota: options.max_bytes_per_user,
+                },
+                &mut report.warnings,
+            );
+        }
+    }
+    if let Some(quota) = user.quota
+        && quota > options.max_bytes_per_user
+        && new
+    {
+        report.warnings.push(format!(
+            "{}: {} had a quota of {quota} bytes on the old server; passlink's \
+             [xmlstorage] max_bytes_per_user is {}",
+            user.at, user.email, options.max_bytes_per_user
+        ));
+    }
+    Ok(())
+}
+
+fn imported<'a>(user: &'a SourceUser, hash: &'a str, now: i64) -> ImportedUser<'a> {
+    ImportedUser {
+        id: user.usernum,
+        email: &user.email,
+        name: &user.name,
+        password_hash: hash,
+        disabled: user.disabled,
+        weblog_title: &user.weblog_title,
+        created_at: user.created_at.unwrap_or(now),
+    }
+}
+
+/// A file about to be written: checked and hashed, not yet copied.
+struct Pending {
+    path: PathBuf,
+    relative: String,
+    size: u64,
+    etag: String,
+    modified_at: i64,
+}
+
+fn import_files(
+    conn: &mut Connection,
+    id: Option<i64>,
+    user: &SourceUser,
+    folder: &Path,
+    options: &Options,
+    report: &mut Report,
+    progress: &mut Progress,
+) -> Result<(), MigrateError> {
+    let skip = |report: &mut Report, at: String, why: String| {
+        capped(
+            &mut report.files_skipped,
+            Skipped {
+                at,
+                what: format!("a file of {}", user.email),
+                why,
+            },
+            &mut report.warnings,
+        );
+    };
+    let walk = match tree::Walk::new(folder) {
+        Ok(walk) => walk,
+        Err(why) if !folder.exists() => {
+            // No folder: the user never uploaded anything.
+            let _ = why;
+            return Ok(());
+        }
+        Err(why) => {
+            skip(report, folder.display().to_string(), why);
+            return Ok(());
+        }
+    };
+    let root = walk.root().to_path_buf();
+    let mut batch: Vec<Pending> = Vec::new();
+    let mut batch_bytes = 0u64;
+    for entry in walk {
+        let (relative, path, size, modified_at) = match entry {
+            tree::Entry::Skipped { relative, why } => {
+                skip(report, root.join(&relative).display().to_string(), why);
+                continue;
+            }
+            tree::Entry::File {
+                relative,
+                path,
+                size,
+                modified_at,
+            } => (relative, path, size, modified_at),
+        };
+        if let Err(e) = files::validate_path(&relative) {
+            skip(report, path.display().to_string(), e.to_string());
+            continue;
+        }
+        let hashed = std::fs::File::open(&path).and_then(|mut f| files::etag_of_reader(&mut f));
+        let (etag, read_size) = match hashed {
+            Ok(found) => found,
+            Err(e) => {
+                skip(
+                    report,
+                    path.display().to_string(),
+                    format!("cannot read: {e}"),
+                );
+                continue;
+            }
+        };
+        if read_size != size {
+            skip(
+                report,
+                path.display().to_string(),
+                "changed while it was read; run the import again".into(),
+            );
+            continue;
+        }
+        let existing = match id {
+            Some(id) => files::existing(conn, id, &relative, size, &etag)?,
+            None => Existing::Nothing,
+        };
+        match existing {
+            Existing::Same => {
+                report.files_unchanged += 1;
+                continue;
+            }
+            Existing::Different if !options.overwrite => {
+                skip(
+                    report,
+                    path.display().to_string(),
+                    format!(
+                        "{relative} is already stored with other content (changed in passlink \
+                         since?); --overwrite replaces it"
+                    ),
+                );
+                continue;
+            }
+            _ => {}
+        }
+        if options.dry_run {
+            report.files_imported += 1;
+            report.bytes_imported += size;
+            continue;
+        }
+        batch_bytes += size;
+        batch.push(Pending {
+            path,
+            relative,
+            size,
+            etag,
+            modified_at: modified_at.unwrap_or_else(clock::unix_now),
+        });
+        if batch.len() >= BATCH_FILES || batch_bytes >= BATCH_BYTES {
+            write_batch(conn, id, &mut batch, user, report)?;
+            batch_bytes = 0;
+            progress.tick(report);
+        }
+    }
+    write_batch(conn, id, &mut batch, user, report)?;
+    Ok(())
+}
+
+/// Copies a batch of checked files in one transaction. A file that changed since it was
+/// hashed is left out (and reported) without undoing the others.
+fn write_batch(
+    conn: &mut Connection,
+    id: Option<i64>,
+    batch: &mut Vec<Pending>,
+    user: &SourceUser,
+    report: &mut Report,
+) -> Result<(), MigrateError> {
+    let Some(id) = id else {
+        batch.clear();
+        return Ok(());
+    };
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let mut changed = Vec::new();
+    let mut written = (0u64, 0u64);
+    crate::db::write(conn, |tx| -> rusqlite::Result<()> {
+        for (n, file) in batch.iter().enumerate() {
+            let meta = ImportedFile {
+                path: &file.relative,
+                size: file.size,
+                etag: &file.etag,
+                modified_at: file.modified_at,
+            };
+            let savepoint = format!("file{n}");
+            tx.execute_batch(&format!("SAVEPOINT {savepoint}"))?;
+            let result = match std::fs::File::open(&file.path) {
+                Ok(mut reader) => files::import(tx, id, &meta, &mut reader),
+                Err(e) => Err(files::ImportError::Read(e)),
+            };
+            match result {
+                Ok(()) => {
+                    tx.execute_batch(&format!("RELEASE {savepoint}"))?;
+                    written.0 += 1;
+                    written.1 += file.size;
+                }
+                Err(files::ImportError::Db(e)) => return Err(e),
+                Err(files::ImportError::Read(e)) => {
+                    tx.execute_batch(&format!("ROLLBACK TO {savepoint}; RELEASE {savepoint}"))?;
+                    changed.push((file.path.clone(), format!("cannot read: {e}")));
+                }
+                Err(files::ImportError::Changed) => {
+                    tx.execute_batch(&format!("ROLLBACK TO {savepoint}; RELEASE {savepoint}"))?;
+                    changed.push((
+                        file.path.clone(),
+                        "changed while it was imported; run the import again".into(),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    })?;
+    report.files_imported += written.0;
+    report.bytes_imported += written.1;
+    for (path, why) in changed {
+        capped(
+            &mut report.files_skipped,
+            Skipped {
+                at: path.display().to_string(),
+                what: format!("a file of {}", user.email),
+                why,
+            },
+            &mut report.warnings,
+        );
+    }
+    batch.clear();
+    Ok(())
+}
+
+/// Progress on standard error: a line redrawn in place at a terminal, a plain line every few
+/// seconds otherwise (a log, a pipe), and nothing when turned off.
+struct Progress {
+    enabled: bool,
+    terminal: bool,
+    total: u64,
+    started: Instant,
+    last: Instant,
+}
+
+impl Progress {
+    fn new(enabled: bool, total: u64) -> Progress {
+        let now = Instant::now();
+        Progress {
+            enabled,
+            terminal: std::io::stderr().is_terminal(),
+            total,
+            started: now,
+            last: now,
+        }
+    }
+
+    fn user_done(&mut self, report: &Report) {
+        self.tick(report);
+    }
+
+    fn tick(&mut self, report: &Report) {
+        if !self.enabled {
+            return;
+        }
+        let every = if self.terminal {
+            Duration::from_millis(200)
+        } else {
+            Duration::from_secs(5)
+        };
+        if self.last.elapsed() < every {
+            return;
+        }
+        self.last = Instant::now();
+        self.draw(report);
+    }
+
+    fn draw(&self, report: &Report) {
+        let done = report.users_read;
+        let percent = (done * 100).checked_div(self.total).unwrap_or(100);
+        let line = format!(
+            "{done}/{} users ({percent}%), {} files, {:.1} MB, {}s",
+            self.total,
+            report.files_imported + report.files_unchanged,
+            report.bytes_imported as f64 / 1e6,
+            self.started.elapsed().as_secs()
+        );
+        if self.terminal {
+            let width = 30usize;
+            let filled = usize::try_from(percent.min(100)).unwrap_or(0) * width / 100;
+            eprint!(
+                "\r[{}{}] {line}\x1b[K",
+                "#".repeat(filled),
+                " ".repeat(width - filled)
+            );
+        } else {
+            eprintln!("progress: {line}");
+        }
+    }
+
+    fn finish(&self, report: &Report) {
+        if self.enabled {
+            self.draw(report);
+            if self.terminal {
+                eprintln!();
+            }
+        }
+    }
+}

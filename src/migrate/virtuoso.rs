@@ -1,0 +1,168 @@
+//! OpenLink Virtuoso's ODS weblog: the export `packaging/migrate/virtuoso-export` writes, a
+//! `users.csv` (`email,name,password,quota`) and a folder per user, `<email>/<path>`, holding
+//! the files of `/DAV/<email>/blog/`.
+//!
+//! Virtuoso kept passwords reversibly, so the export has them in plain text. Each becomes
+//! `argon2id(md5hex(password))`, what passlink would have stored at registration, and the
+//! plain text goes no further: not into the database, a log line or the report. Because
+//! Virtuoso mailed passwords in plain text, `--force-reset` imports every account without a
+//! usable password instead and mails each user a link to choose one.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::mpsc::SyncSender;
+
+use sha2::{Digest, Sha256};
+
+use super::table::Table;
+use super::{Mailing, MigrateError, Read, Refused, SourceUser};
+use crate::logins::Login;
+use crate::mail;
+use crate::reset::{self, Templates};
+use crate::{accounts, clock, redirects};
+
+pub const REQUIRED: [&str; 3] = ["email", "name", "password"];
+
+/// Where Virtuoso served a user's weblog: `/DAV/<email>/blog/`.
+pub fn dav_prefix(email: &str) -> String {
+    format!("DAV/{email}/blog")
+}
+
+/// Reads the export and hands each user on. `files` is the export's folder of user folders.
+pub fn read(
+    users_csv: &Path,
+    files: &Path,
+    force_reset: bool,
+    out: &SyncSender<Read>,
+) -> Result<(), MigrateError> {
+    let mut table = Table::open(users_csv)?;
+    let required = table.require(&REQUIRED)?;
+    let (email_col, name_col, password_col) = (required[0], required[1], required[2]);
+    let quota_col = table.column("quota");
+    let path = table.path().to_path_buf();
+    let mut emails: HashMap<[u8; 16], u64> = HashMap::new();
+    while let Some(row) = table.next_row() {
+        let row = row?;
+        let at = format!("{}:{}", path.display(), row.line);
+        if !row.latin1.is_empty() {
+            let _ = out.send(Read::Warning(format!(
+                "{at}: {} not UTF-8; read as Latin-1",
+                row.latin1.join(", ")
+            )));
+        }
+        let email = row.get(Some(email_col)).to_string();
+        let refuse = |why: String| {
+            Read::Refused(Refused {
+                at: at.clone(),
+                what: if email.is_empty() {
+                    "a user".into()
+                } else {
+                    email.clone()
+                },
+                why,
+            })
+        };
+        if !email.contains('@') || email.contains('/') {
+            let _ = out.send(refuse(format!("email {email:?} is not an address")));
+            continue;
+        }
+        let digest: [u8; 32] = Sha256::digest(accounts::email_key(&email).as_bytes()).into();
+        let mut key = [0u8; 16];
+        key.copy_from_slice(&digest[..16]);
+        if let Some(first) = emails.get(&key) {
+            let _ = out.send(refuse(format!(
+                "the email is already used on line {first}; the first is kept"
+            )));
+            continue;
+        }
+        emails.insert(key, row.line);
+        let prefix = dav_prefix(&email);
+        if let Err(why) = redirects::check_prefix(&prefix) {
+            let _ = out.send(refuse(why));
+            continue;
+        }
+        let quota_text = row.get(quota_col);
+        let quota = if quota_text.is_empty() {
+            None
+        } else {
+            match quota_text.parse::<u64>() {
+                Ok(q) => Some(q),
+                Err(_) => {
+                    let _ = out.send(Read::Warning(format!(
+                        "{at}: quota {quota_text:?} is not a number of bytes; ignored"
+                    )));
+                    None
+                }
+            }
+        };
+        // Not trimmed: a password may begin or end with a space.
+        let password = row.fields.get(password_col).map_or("", String::as_str);
+        let (credential, no_password) = if force_reset {
+            (
+                None,
+                Some("--force-reset: mailed a link to choose a password".to_string()),
+            )
+        } else if password.is_empty() {
+            (None, Some("no password in the export".to_string()))
+        } else {
+            (Some(crate::hex::md5_hex(password.as_bytes())), None)
+        };
+        let user = SourceUser {
+            at: at.clone(),
+            usernum: None,
+            files: Some(files.join(&email)),
+            email,
+            name: row.get(Some(name_col)).to_string(),
+            credential,
+            no_password,
+            disabled: false,
+            weblog_title: String::new(),
+            created_at: None,
+            redirects: vec![prefix],
+            quota,
+        };
+        let _ = out.send(Read::User(Box::new(user)));
+    }
+    Ok(())
+}
+
+/// `--force-reset`: each new account gets a link that lives `ttl_secs`, in a "your weblog has
+/// moved" mail, sent `per_minute` at a time through the outbox.
+pub struct MovedMail {
+    pub templates: Templates,
+    pub public_url: String,
+    pub ttl_secs: i64,
+    pub per_minute: u32,
+}
+
+impl Mailing for MovedMail {
+    fn queue(
+        &self,
+        tx: &rusqlite::Transaction<'_>,
+        user_id: i64,
+        user: &SourceUser,
+        index: u64,
+        now: i64,
+    ) -> rusqlite::Result<()> {
+        let account = format!(
+            "{} (xmlStorageSystem user {})",
+            user.email,
+            accounts::format_usernum(user_id)
+        );
+        let expires_at = now.saturating_add(self.ttl_secs);
+        let token = reset::issue_in(tx, Login::XssUser(user_id), &account, expires_at, now)?;
+        let link = format!("{}/reset/{token}", self.public_url);
+        let message = self.templates.render(&reset::templates::Vars {
+            link: &link,
+            account: &account,
+            expiry: &format!("{} UTC", clock::sql_datetime(expires_at)),
+            ip: "",
+            public_url: &self.public_url,
+            recipient: &user.email,
+        });
+        let per_minute = u64::from(self.per_minute.max(1));
+        let delay = i64::try_from(index.saturating_mul(60) / per_minute).unwrap_or(i64::MAX);
+        mail::enqueue_at(tx, &message, now, now.saturating_add(delay))?;
+        Ok(())
+    }
+}
