@@ -68,7 +68,10 @@ run_import() {
         BENCH_BODY="$CAPS_BODY" BENCH_MARKERS='<name>flError</name><value><boolean>0</boolean>' \
             BENCH_BAD_LABEL="getServerCapabilities" \
             run_wrk_to "$out" -t1 -c4 -d"$WINDOW" --latency -s bench/lua/post.lua "$URL" >/dev/null
-        P99S+=("$(to_us "$W_P99")")
+        P99S+=("$W_P99")
+        if [ "${W_BAD:-0}" != 0 ]; then
+            PROBLEMS+=("$label, window $windows: $W_BAD bad getServerCapabilities replies")
+        fi
         for e in "${W_ERRORS[@]}"; do
             PROBLEMS+=("$label, window $windows: $e")
         done
@@ -98,7 +101,7 @@ server_hwm="$(proc_kb "$PID_PASSLINK" VmHWM)"
 {
     echo "# Import benchmark"
     echo
-    echo "\`bench/import.sh\`, commit $COMMIT${SRC_DIRTY:+ (uncommitted changes in $SRC_DIRTY)}, $(cpu_model), $(nproc) cores."
+    echo "\`bench/import.sh\`, commit $COMMIT$([ "$SRC_DIRTY" = yes ] && echo ' (with uncommitted source changes)'), $(cpu_model), $(nproc) cores."
     echo "$USERS PyCS users (each with an MD5 password, hashed with argon2id) and $imported_files files"
     echo "of 4,096 bytes ($imported_bytes bytes) imported into a running passlink; wrk -t1 -c4 sends"
     echo "getServerCapabilities for another user in windows of $WINDOW throughout."
