@@ -118,13 +118,54 @@ pub fn resolve(conn: &Connection, request_path: &str) -> rusqlite::Result<Option
         };
         let rest = raw_segments
             .get(count..)
-            .map_or(String::new(), |rest| rest.join("/"));
+            .map_or(String::new(), |rest| as_utf8_url(&rest.join("/")));
         return Ok(Some(format!(
             "/users/{}/{rest}",
             accounts::format_usernum(user_id)
         )));
     }
     Ok(None)
+}
+
+/// The rest of an old URL as passlink spells it. Virtuoso kept names in ISO-8859-1 and
+/// published `café.html` as `caf%E9.html`; the import stored the name as UTF-8, which
+/// passlink's URL spells `caf%C3%A9.html`. An escape sequence that is not UTF-8 is read as
+/// Latin-1 and written again; anything else is left as the client sent it.
+fn as_utf8_url(rest: &str) -> String {
+    use std::fmt::Write;
+    let Some(bytes) = percent_decode_bytes(rest) else {
+        return rest.to_string();
+    };
+    if std::str::from_utf8(&bytes).is_ok() {
+        return rest.to_string();
+    }
+    let mut url = String::with_capacity(rest.len() * 2);
+    let text: String = bytes.iter().map(|&b| char::from(b)).collect();
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            url.push(char::from(b));
+        } else {
+            let _ = write!(url, "%{b:02X}");
+        }
+    }
+    url
+}
+
+fn percent_decode_bytes(text: &str) -> Option<Vec<u8>> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if b == b'%' {
+            let hex = text.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b);
+            i += 1;
+        }
+    }
+    Some(out)
 }
 
 #[cfg(test)]
@@ -168,6 +209,15 @@ mod tests {
             Some("/users/0000007/")
         );
         assert_eq!(at("/DAV/a@example.com/other/x"), None);
+        // Virtuoso's Latin-1 spelling of a name leads to passlink's UTF-8 one.
+        assert_eq!(
+            at("/DAV/a@example.com/blog/caf%E9.html").as_deref(),
+            Some("/users/0000007/caf%C3%A9.html")
+        );
+        assert_eq!(
+            at("/alice/caf%C3%A9.html").as_deref(),
+            Some("/users/0000007/caf%C3%A9.html")
+        );
         assert_eq!(at("/alicex/x"), None);
         assert_eq!(at("/%zz/x"), None);
         assert_eq!(at(""), None);

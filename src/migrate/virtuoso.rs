@@ -105,7 +105,7 @@ pub fn read(
         } else if password.is_empty() {
             (None, Some("no password in the export".to_string()))
         } else {
-            (Some(crate::hex::md5_hex(password.as_bytes())), None)
+            (Some(client_credential(password)), None)
         };
         let user = SourceUser {
             at: at.clone(),
@@ -124,6 +124,20 @@ pub fn read(
         let _ = out.send(Read::User(Box::new(user)));
     }
     Ok(())
+}
+
+/// The MD5 hex a client sent Virtuoso for `password`. Virtuoso keeps text in ISO-8859-1 and
+/// compares the MD5 of those bytes, so that is what its users' clients were sending; a
+/// password with a character outside Latin-1 (stored by Virtuoso as `?`) is hashed as UTF-8.
+fn client_credential(password: &str) -> String {
+    let latin1: Option<Vec<u8>> = password
+        .chars()
+        .map(|c| u8::try_from(u32::from(c)).ok())
+        .collect();
+    match latin1 {
+        Some(bytes) => crate::hex::md5_hex(&bytes),
+        None => crate::hex::md5_hex(password.as_bytes()),
+    }
 }
 
 /// `--force-reset`: each new account gets a link that lives `ttl_secs`, in a "your weblog has
@@ -164,5 +178,23 @@ impl Mailing for MovedMail {
         let delay = i64::try_from(index.saturating_mul(60) / per_minute).unwrap_or(i64::MAX);
         mail::enqueue_at(tx, &message, now, now.saturating_add(delay))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_credential_is_the_md5_of_what_virtuoso_compared() {
+        // ASCII: the same either way.
+        assert_eq!(client_credential("secret"), crate::hex::md5_hex(b"secret"));
+        // Latin-1 text: the MD5 of its ISO-8859-1 bytes.
+        assert_eq!(client_credential("wörd"), crate::hex::md5_hex(b"w\xf6rd"));
+        // Beyond Latin-1: UTF-8.
+        assert_eq!(
+            client_credential("x€y"),
+            crate::hex::md5_hex("x€y".as_bytes())
+        );
     }
 }

@@ -477,7 +477,11 @@ fn a_virtuoso_export_moves_over_and_old_dav_urls_redirect() {
     let caps = xmlrpc(
         &server,
         "xmlStorageSystem.getServerCapabilities",
-        &["ann@example.org", &md5("pa,ss\"wörd")],
+        // What a Virtuoso client sent: the MD5 of the ISO-8859-1 bytes.
+        &[
+            "ann@example.org",
+            &passlink::hex::md5_hex(b"pa,ss\"w\xf6rd"),
+        ],
     );
     assert!(caps.contains("\"flError\": false"), "{caps}");
     let caps = xmlrpc(
@@ -657,4 +661,246 @@ fn force_reset_mails_each_user_a_link_and_the_old_password_fails() {
         "{}",
         stdout(&out)
     );
+}
+
+#[test]
+fn an_import_killed_midway_is_finished_by_the_next_run_and_over_quota_users_are_listed() {
+    // A small quota, so that one user is over it once imported.
+    let server = Server::start_with("", "[xmlstorage]\nmax_bytes_per_user = 60000\n");
+    let dir = tempfile::tempdir().unwrap();
+    let www = dir.path().join("www");
+    let mut csv = String::from("usernum,email,password,name,disabled\n");
+    let (users, files_each) = (40u32, 25u32);
+    for n in 1..=users {
+        csv.push_str(&format!(
+            "{n},u{n}@example.com,{},User {n},0\n",
+            md5(&format!("pw{n}"))
+        ));
+        for f in 0..files_each {
+            let size = if n == 7 { 4000 } else { 100 };
+            write(
+                &www.join(format!("users/{n:07}/f/{f}.html")),
+                &vec![b'a' + (f % 26) as u8; size],
+            );
+        }
+    }
+    let csv_path = dir.path().join("users.csv");
+    std::fs::write(&csv_path, csv).unwrap();
+    let args = [
+        "import",
+        "pycs",
+        "--users",
+        csv_path.to_str().unwrap(),
+        "--www",
+        www.to_str().unwrap(),
+        "--json",
+        "--jobs",
+        "1",
+    ];
+    // Killed with SIGKILL a moment in: wherever that lands, nothing half-written stays.
+    let mut child = crate::support::passlink()
+        .arg("--config")
+        .arg(&server.config)
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let out = cli(&server.config, &args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    let (imported, unchanged) = (
+        json["users_imported"].as_u64().unwrap(),
+        json["users_unchanged"].as_u64().unwrap(),
+    );
+    assert_eq!(imported + unchanged, u64::from(users), "{json}");
+    assert_eq!(
+        json["files_imported"].as_u64().unwrap() + json["files_unchanged"].as_u64().unwrap(),
+        u64::from(users * files_each),
+        "{json}"
+    );
+    let over = json["over_quota"].as_array().unwrap();
+    assert_eq!(over.len(), 1, "{json}");
+    assert_eq!(over[0]["usernum"], "0000007");
+    assert_eq!(over[0]["bytes"], 100_000);
+    // Every file is whole, and every user signs in.
+    for n in [1u32, 7, users] {
+        let caps = xmlrpc(
+            &server,
+            "xmlStorageSystem.getServerCapabilities",
+            &[&format!("{n:07}"), &md5(&format!("pw{n}"))],
+        );
+        assert!(caps.contains("\"flError\": false"), "{caps}");
+        let resp = get(server.addr, &format!("/users/{n:07}/f/24.html"));
+        assert_eq!(resp.status, 200);
+        assert_eq!(resp.body.len(), if n == 7 { 4000 } else { 100 });
+    }
+    let out = cli(&server.config, &args);
+    let json: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(json["users_unchanged"], u64::from(users), "{json}");
+    assert_eq!(json["files_imported"], 0, "{json}");
+}
+
+#[test]
+fn a_real_virtuoso_exports_with_the_shipped_script_and_imports() {
+    use crate::reset::{Smtp, csrf_of, form_body, http, link_in, path_of, smtp_config};
+    use crate::support::virtuoso::Virtuoso;
+    let v = Virtuoso::start();
+    // Accounts and files go in through Virtuoso's own SOAP endpoint, with SOAP::Lite.
+    let ann_pw = "pa,ss\"wörd";
+    v.register("ann@example.org", "Ann Ånström", ann_pw);
+    v.register("bob@example.org", "Bob", "hunter2");
+    let binary: Vec<u8> = (0..=255u8).rev().cycle().take(10_000).collect();
+    let ann_files: Vec<(&str, &[u8])> = vec![
+        ("index.html", b"<p>Ann's weblog</p>"),
+        ("2004/01/pic.gif", &binary),
+        ("café.html", "<p>Café</p>".as_bytes()),
+    ];
+    v.save_all("ann@example.org", ann_pw, &ann_files);
+    v.save("bob@example.org", "hunter2", "notes.txt", b"Bob's notes");
+    let export = tempfile::tempdir().unwrap();
+    let out = export.path().join("export");
+    v.export(&out);
+    let users = out.join("users.csv");
+    let files = out.join("files");
+
+    let server = Server::start();
+    let import = cli(
+        &server.config,
+        &[
+            "import",
+            "virtuoso",
+            "--users",
+            users.to_str().unwrap(),
+            "--files",
+            files.to_str().unwrap(),
+        ],
+    );
+    assert!(import.status.success(), "{}", stderr(&import));
+    let report = stdout(&import);
+    assert!(report.contains("users imported: 2;"), "{report}");
+    assert!(report.contains("files imported: 4 ("), "{report}");
+    assert!(!report.contains("hunter2"), "{report}");
+
+    // Logged in to passlink with what a Virtuoso client sends: md5 of the ISO-8859-1 bytes,
+    // over XML-RPC and over SOAP.
+    let ann_md5 = passlink::hex::md5_hex(b"pa,ss\"w\xf6rd");
+    let caps = xmlrpc(
+        &server,
+        "xmlStorageSystem.getServerCapabilities",
+        &["ann@example.org", &ann_md5],
+    );
+    assert!(caps.contains("\"flError\": false"), "{caps}");
+    let soap = crate::xss::post(
+        &server,
+        "/xmlStorageSystem",
+        &format!(
+            "<?xml version=\"1.0\"?><SOAP-ENV:Envelope xmlns:SOAP-ENV=\"http://schemas.xmlsoap.org/soap/envelope/\">\
+             <SOAP-ENV:Body><getServerCapabilities><email>bob@example.org</email>\
+             <password>{}</password></getServerCapabilities></SOAP-ENV:Body></SOAP-ENV:Envelope>",
+            md5("hunter2")
+        ),
+    );
+    assert!(
+        soap.text().contains("<flError") && !soap.text().contains("Fault"),
+        "{}",
+        soap.text()
+    );
+
+    // Every file, fetched from Virtuoso and from passlink through the old URL's redirect.
+    let ann = usernum_of(&server, "ann@example.org");
+    for (path, bytes) in ann_files
+        .iter()
+        .chain([("notes.txt", &b"Bob's notes"[..])].iter())
+    {
+        let owner = if *path == "notes.txt" { "bob" } else { "ann" };
+        // Virtuoso's own spelling of the URL: each ISO-8859-1 byte of the path escaped.
+        let old: String = path
+            .chars()
+            .map(|c| {
+                if c.is_ascii() {
+                    c.to_string()
+                } else {
+                    format!("%{:02X}", u32::from(c))
+                }
+            })
+            .collect();
+        let old = format!("/DAV/{owner}%40example.org/blog/{old}");
+        let (status, theirs) = v.fetch(&old);
+        assert_eq!((status, theirs.as_slice()), (200, *bytes), "Virtuoso {old}");
+        let moved = get(server.addr, &old);
+        assert_eq!(moved.status, 301, "{old}");
+        let location = moved.header("location").unwrap().to_string();
+        let ours = get(server.addr, &location);
+        assert_eq!(
+            (ours.status, ours.body.as_slice()),
+            (200, *bytes),
+            "passlink {location}"
+        );
+    }
+    assert!(get(server.addr, &format!("/users/{ann}/caf%C3%A9.html")).status == 200);
+
+    // --force-reset into a second passlink: the old password fails, one mail per user, and
+    // the link sets a new one.
+    let smtp = Smtp::start_on(0, false);
+    let fresh = Server::start_with("", &smtp_config(smtp.port, false));
+    let import = cli(
+        &fresh.config,
+        &[
+            "import",
+            "virtuoso",
+            "--users",
+            users.to_str().unwrap(),
+            "--files",
+            files.to_str().unwrap(),
+            "--force-reset",
+            "--mails-per-minute",
+            "600",
+        ],
+    );
+    assert!(import.status.success(), "{}", stderr(&import));
+    let caps = xmlrpc(
+        &fresh,
+        "xmlStorageSystem.getServerCapabilities",
+        &["ann@example.org", &ann_md5],
+    );
+    assert!(!caps.contains("\"flError\": false"), "{caps}");
+    let start = std::time::Instant::now();
+    while smtp.mails().len() < 2 {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(30),
+            "{} mails",
+            smtp.mails().len()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let mails = smtp.mails();
+    assert_eq!(mails.len(), 2, "one mail per user");
+    for (email, password) in [
+        ("ann@example.org", "new-pass-ann-1"),
+        ("bob@example.org", "new-pass-bob-1"),
+    ] {
+        let mail = mails.iter().find(|m| m.contains(email)).unwrap();
+        let path = path_of(&link_in(mail));
+        let page = http(fresh.addr, "GET", &path, "");
+        assert_eq!(page.status, 200);
+        let done = http(
+            fresh.addr,
+            "POST",
+            &path,
+            &form_body(&csrf_of(&page.text()), password, password),
+        );
+        assert_eq!(done.status, 200, "{}", done.text());
+        let caps = xmlrpc(
+            &fresh,
+            "xmlStorageSystem.getServerCapabilities",
+            &[email, &md5(password)],
+        );
+        assert!(caps.contains("\"flError\": false"), "{caps}");
+    }
 }

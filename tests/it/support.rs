@@ -1,6 +1,7 @@
 //! Starting the real `passlink` binary and talking raw HTTP to it.
 
 pub mod postgres;
+pub mod virtuoso;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
