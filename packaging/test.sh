@@ -25,7 +25,7 @@ expect_file() { # listing, mode, owner (root/root: dpkg-deb --root-owner-group),
     grep -Eq "^$2 $3 +[0-9]+ [0-9-]+ [0-9:]+ \\./$4\$" <<<"$1" || fail "deb: $4 ($2 $3) missing"
 }
 expect_file "$contents" '-rwxr-xr-x' 'root/root' 'usr/bin/passlink'
-expect_file "$contents" '-rwxr-xr-x' 'root/root' 'usr/lib/passlink/virtuoso-export'
+expect_file "$contents" '-rwxr-xr-x' 'root/root' 'usr/libexec/passlink/virtuoso-export'
 expect_file "$contents" '-rw-r-----' 'root/root' 'etc/passlink/passlink.toml'
 expect_file "$contents" '-rw-r--r--' 'root/root' 'usr/lib/systemd/system/passlink.service'
 expect_file "$contents" '-rw-r--r--' 'root/root' 'usr/lib/sysusers.d/passlink.conf'
@@ -110,7 +110,7 @@ expect_rpm() { # mode, owner, group, path
     grep -Eq "^$1 +[0-9]+ $2 +$3 .* $4\$" <<<"$listing" || fail "rpm: $4 ($1 $2:$3) missing"
 }
 expect_rpm '-rwxr-xr-x' root root /usr/bin/passlink
-expect_rpm '-rwxr-xr-x' root root /usr/lib/passlink/virtuoso-export
+expect_rpm '-rwxr-xr-x' root root /usr/libexec/passlink/virtuoso-export
 expect_rpm '-rw-r-----' root passlink /etc/passlink/passlink.toml
 expect_rpm '-rw-r--r--' root root /usr/lib/systemd/system/passlink.service
 expect_rpm '-rw-r--r--' root root /usr/lib/sysusers.d/passlink.conf
