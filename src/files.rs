@@ -321,7 +321,10 @@ pub fn existing(
 #[derive(Debug)]
 pub enum ImportError {
     Db(rusqlite::Error),
+    /// The file could not be read: that file is left out.
     Read(std::io::Error),
+    /// The database could not take the bytes (its size cap, a full disk): the import stops.
+    Write(std::io::Error),
     /// The file's size or bytes changed between the check and the copy.
     Changed,
 }
@@ -387,7 +390,7 @@ pub fn import(
             return Err(ImportError::Changed);
         }
         hasher.update(&buf[..n]);
-        blob.write_all(&buf[..n]).map_err(ImportError::Read)?;
+        blob.write_all(&buf[..n]).map_err(ImportError::Write)?;
     }
     let digest = hasher.finalize();
     if written != size || format!("\"{}\"", crate::hex::hex(&digest[..16])) != etag {

@@ -36,17 +36,26 @@ pub fn check_prefix(prefix: &str) -> Result<(), String> {
             "{prefix:?} has an empty, \".\", \"..\" or control-character segment"
         ));
     }
-    const OWN: [&str; 8] = [
+    // passlink's own paths, and the names other software looks up at a site's root (ACME's
+    // /.well-known/, robots.txt, favicon.ico): an alias must never answer for them.
+    const OWN: [&str; 10] = [
         "users",
         "reset",
-        "RPC2",
         "xmlStorageSystem",
         "weblogUpdates",
         "initialResources",
         "healthz",
         "metrics",
+        "robots.txt",
+        "favicon.ico",
+        "sitemap.xml",
     ];
-    if OWN.iter().any(|own| segments[0].eq_ignore_ascii_case(own)) {
+    let first = segments[0];
+    if OWN.iter().any(|own| first.eq_ignore_ascii_case(own))
+        || first.starts_with('.')
+        // `/RPC2…` in any case is XML-RPC's (the route matches the prefix).
+        || first.len() >= 4 && first[..4].eq_ignore_ascii_case("rpc2")
+    {
         return Err(format!(
             "{prefix:?} would hide passlink's own /{}/ paths",
             segments[0]
@@ -234,7 +243,18 @@ mod tests {
     fn prefixes_that_would_hide_passlinks_own_paths_are_refused() {
         assert!(check_prefix("alice").is_ok());
         assert!(check_prefix("DAV/a@example.com/blog").is_ok());
-        for bad in ["", "users", "Reset", "a/../b", "a//b", "a/b/c/d", "rpc2"] {
+        for bad in [
+            "",
+            "users",
+            "Reset",
+            "a/../b",
+            "a//b",
+            "a/b/c/d",
+            "rpc2",
+            "RPC2blog",
+            ".well-known",
+            "robots.txt",
+        ] {
             assert!(check_prefix(bad).is_err(), "{bad}");
         }
     }

@@ -68,10 +68,10 @@ pub fn pycs(
             ));
         }
     }
-    let report = with_database(config, open, common, "PyCS", total, None, |tx| {
+    let outcome = with_database(config, open, common, "PyCS", total, None, |tx| {
         pycs::read(users, www, &conf, tx)
     })?;
-    finish(report, warnings, common)
+    finish(outcome, warnings, common)
 }
 
 /// `import virtuoso`.
@@ -112,10 +112,10 @@ pub fn virtuoso(
     } else {
         None
     };
-    let report = with_database(config, open, common, "Virtuoso", total, mailing, |tx| {
+    let outcome = with_database(config, open, common, "Virtuoso", total, mailing, |tx| {
         virtuoso::read(users, files, force_reset, tx)
     })?;
-    finish(report, Vec::new(), common)
+    finish(outcome, Vec::new(), common)
 }
 
 /// `7d`, `48h`, `90m`, `3600s` or plain seconds.
@@ -167,8 +167,10 @@ fn reset_url(config: &Config) -> String {
     urls(config).reset
 }
 
-/// Runs an import against the configured database, or, for a dry run before passlink ever
-/// started, against an empty one made for the run and removed after it.
+/// Runs an import against the configured database: for a dry run, read as it is (never
+/// created or migrated), or, before passlink ever started, an empty one made for the run in a
+/// private folder and removed after it. Returns the report (of what was done even when the run
+/// failed) and the failure.
 fn with_database(
     config: &Config,
     open: &Open<'_>,
@@ -177,51 +179,111 @@ fn with_database(
     total: u64,
     mailing: Option<Box<dyn migrate::Mailing>>,
     read: impl FnOnce(&std::sync::mpsc::SyncSender<migrate::Read>) -> Result<(), MigrateError> + Send,
-) -> Result<Report, AppError> {
+) -> Result<(Report, Result<(), AppError>), AppError> {
     let timeout = serve::busy_timeout(config);
     let configured = config.storage.database_path();
-    let scratch: Option<PathBuf> = (common.dry_run && !configured.exists()).then(|| {
-        std::env::temp_dir().join(format!("passlink-dry-run-{}.sqlite3", std::process::id()))
-    });
-    let path = scratch.clone().unwrap_or(configured);
-    let result = (|| -> Result<Report, AppError> {
-        let mut conn = if scratch.is_some() {
-            crate::db::open_or_create(&path, timeout)?
-        } else {
-            open()?
-        };
-        crate::db::migrate(&mut conn)?;
-        let options = Options {
-            dry_run: common.dry_run,
-            overwrite: common.overwrite,
-            jobs: common.jobs.unwrap_or_else(|| {
-                std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
-            }),
-            max_bytes_per_user: config.xmlstorage.max_bytes_per_user.get(),
-            busy_timeout: timeout,
-            mailing,
-            progress: !common.json,
-        };
-        Ok(migrate::run(
-            &mut conn, &path, source, total, read, &options,
-        )?)
-    })();
-    if let Some(scratch) = scratch {
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", scratch.display()));
+    let scratch = if common.dry_run && !configured.exists() {
+        Some(ScratchDir::new()?)
+    } else {
+        None
+    };
+    let path = scratch
+        .as_ref()
+        .map_or(configured, |dir| dir.0.join("dry-run.sqlite3"));
+    let mut conn = match &scratch {
+        Some(_) => {
+            let mut conn = crate::db::open_or_create(&path, timeout)?;
+            crate::db::migrate(&mut conn)?;
+            conn
         }
-    }
-    result
+        None if common.dry_run => {
+            let conn = crate::db::open_existing(&path, timeout)?;
+            let (found, latest) = (
+                crate::db::schema_version(&conn)?,
+                crate::db::latest_version(),
+            );
+            if found != latest {
+                return Err(AppError::Invalid(format!(
+                    "{}: schema version {found}, this passlink's is {latest}: a dry run changes \
+                     nothing, so run `passlink db migrate` first (or start the service once)",
+                    path.display()
+                )));
+            }
+            conn
+        }
+        None => open()?,
+    };
+    // The server's own cap on the database's size holds for the import too.
+    crate::db::limit_size(
+        &conn,
+        config.storage.max_db_bytes.map(std::num::NonZeroU64::get),
+    )?;
+    let options = Options {
+        dry_run: common.dry_run,
+        overwrite: common.overwrite,
+        jobs: common.jobs.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+        }),
+        max_bytes_per_user: config.xmlstorage.max_bytes_per_user.get(),
+        busy_timeout: timeout,
+        mailing,
+        progress: !common.json,
+    };
+    let (report, result) = migrate::run(&mut conn, &path, source, total, read, &options);
+    drop(conn);
+    drop(scratch);
+    Ok((report, result.map_err(AppError::from)))
 }
 
-fn finish(mut report: Report, warnings: Vec<String>, common: &Common) -> Result<(), AppError> {
-    report.warnings.extend(warnings);
+/// A folder only this user can enter, removed with what is in it when dropped.
+struct ScratchDir(PathBuf);
+
+impl ScratchDir {
+    fn new() -> Result<ScratchDir, AppError> {
+        use std::os::unix::fs::DirBuilderExt;
+        let path = std::env::temp_dir().join(format!(
+            "passlink-dry-run-{}",
+            crate::hex::hex(&rand::random::<[u8; 8]>())
+        ));
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&path)
+            .map_err(|error| AppError::Io {
+                what: format!("creating {}", path.display()),
+                error,
+            })?;
+        Ok(ScratchDir(path))
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Prints the report (also after a failure: it says what was done), then passes the failure
+/// on.
+fn finish(
+    (mut report, result): (Report, Result<(), AppError>),
+    warnings: Vec<String>,
+    common: &Common,
+) -> Result<(), AppError> {
+    for warning in warnings {
+        report.warnings.push(warning);
+    }
     if common.json {
         println!("{}", report.to_json());
     } else {
         print!("{}", report.render());
     }
-    Ok(())
+    if result.is_err() {
+        eprintln!(
+            "the import stopped early; what it wrote is kept, and running it again carries on \
+             from there"
+        );
+    }
+    result
 }
 
 #[cfg(test)]

@@ -84,7 +84,11 @@ pub fn serve(ctx: &mut Worker, req: &Request) -> Response {
 /// 301 to the file's `/users/NNNNNNN/` URL ([`crate::redirects`]); anything else is a 404.
 pub fn redirect_old_url(ctx: &mut Worker, req: &Request) -> Response {
     match redirects::resolve(&ctx.db, req.path()) {
-        Ok(Some(location)) => moved(location),
+        Ok(Some(location)) => match req.query() {
+            // The query goes along: an old page's `?` links keep their meaning.
+            Some(query) => moved(format!("{location}?{query}")),
+            None => moved(location),
+        },
         Ok(None) => not_found(),
         Err(e) => {
             log::error!("looking up an old URL: {e}");

@@ -22,7 +22,8 @@ pub mod virtuoso;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{SyncSender, sync_channel};
+use std::sync::Mutex;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags};
@@ -40,8 +41,9 @@ use report::{Account, OverQuota, Redirect, Skipped};
 /// any `busy_timeout` a server waits.
 const BATCH_FILES: usize = 200;
 const BATCH_BYTES: u64 = 8 * 1024 * 1024;
-/// The most entries any list of the report keeps; the rest are counted in a warning.
-const REPORT_LIST_CAP: usize = 10_000;
+/// The largest file an import brings over. passlink reads a file whole to serve it, so a
+/// larger one would cost the server that much memory per request; it is reported instead.
+const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Reads an export's CSV once: the number of records, or every malformed record with its line
 /// (then nothing is imported).
@@ -125,7 +127,8 @@ enum Plan {
 }
 
 /// Imports the users `read` produces into the database at `db_path`. `conn` is a connection
-/// to it for the writes; each worker opens its own for reads.
+/// to it for the writes; each worker opens its own for reads. The report comes back whatever
+/// happens, so that a failed run still says what it did.
 pub fn run(
     conn: &mut Connection,
     db_path: &Path,
@@ -133,7 +136,7 @@ pub fn run(
     total: u64,
     read: impl FnOnce(&SyncSender<Read>) -> Result<(), MigrateError> + Send,
     options: &Options,
-) -> Result<Report, MigrateError> {
+) -> (Report, Result<(), MigrateError>) {
     let mut report = Report {
         source,
         dry_run: options.dry_run,
@@ -142,107 +145,125 @@ pub fn run(
     let jobs = options.jobs.max(1);
     let credentials = Credentials::new(jobs, Duration::ZERO);
     let (read_tx, read_rx) = sync_channel::<Read>(jobs * 4);
-    let (plan_tx, plan_rx) =
-        sync_channel::<(Box<SourceUser>, Result<Plan, MigrateError>)>(jobs * 4);
-    let read_rx = std::sync::Mutex::new(read_rx);
-    let (side_tx, side_rx) = std::sync::mpsc::channel::<Read>();
+    let (plan_tx, plan_rx) = sync_channel::<Planned>(jobs * 4);
+    // Shared by the workers. Taken out (and so dropped) when the writer stops early, so that
+    // the reader's next send fails and it stops instead of waiting on a full channel forever.
+    let read_rx = Mutex::new(Some(read_rx));
     let mut progress = Progress::new(options.progress, total);
-    std::thread::scope(|scope| -> Result<(), MigrateError> {
+    let mut failure: Option<MigrateError> = None;
+    std::thread::scope(|scope| {
         let reader = scope.spawn(move || read(&read_tx));
-        for _ in 0..jobs {
-            let plan_tx = plan_tx.clone();
-            let side_tx = side_tx.clone();
-            let read_rx = &read_rx;
-            let credentials = &credentials;
-            scope.spawn(move || -> Result<(), MigrateError> {
-                let db = open_reader(db_path, options.busy_timeout)?;
-                loop {
-                    let next = read_rx
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .recv();
-                    let Ok(item) = next else {
-                        return Ok(());
-                    };
-                    match item {
-                        Read::User(user) => {
-                            let plan = plan(&db, credentials, &user, options);
-                            if plan_tx.send((user, plan)).is_err() {
-                                return Ok(());
-                            }
-                        }
-                        other => {
-                            let _ = side_tx.send(other);
-                        }
-                    }
-                }
-            });
-        }
+        let workers: Vec<_> = (0..jobs)
+            .map(|_| {
+                let plan_tx = plan_tx.clone();
+                let (read_rx, credentials) = (&read_rx, &credentials);
+                scope.spawn(move || work(read_rx, &plan_tx, credentials, db_path, options))
+            })
+            .collect();
         drop(plan_tx);
-        drop(side_tx);
-        let mut failure = None;
-        for (user, plan) in plan_rx.iter() {
-            for side in side_rx.try_iter() {
-                note_side(&mut report, side);
-            }
-            let result = plan.and_then(|plan| {
-                write_user(conn, &user, plan, options, &mut report, &mut progress)
-            });
-            progress.user_done(&report);
+        for planned in plan_rx.iter() {
+            let result = match planned {
+                Planned::Side(side) => {
+                    note_side(&mut report, side);
+                    Ok(())
+                }
+                Planned::User(user, plan) => {
+                    let result = plan.and_then(|plan| {
+                        write_user(conn, &user, plan, options, &mut report, &mut progress)
+                    });
+                    progress.user_done(&report);
+                    result
+                }
+            };
             if let Err(e) = result {
                 failure = Some(e);
                 break;
             }
         }
-        // On a failure, dropping the receiver stops the workers and then the reader.
+        // Stops the reader (its sends fail) and the workers (theirs too).
         drop(plan_rx);
-        for side in side_rx.try_iter() {
-            note_side(&mut report, side);
+        lock(&read_rx).take();
+        for worker in workers {
+            let result = worker
+                .join()
+                .unwrap_or_else(|_| Err(MigrateError::Data("a hashing thread panicked".into())));
+            if let (Err(e), None) = (result, &failure) {
+                failure = Some(e);
+            }
         }
-        let read_result = reader
+        let result = reader
             .join()
             .unwrap_or_else(|_| Err(MigrateError::Data("the export reader panicked".into())));
-        progress.finish(&report);
-        if let Some(e) = failure {
-            return Err(e);
+        if let (Err(e), None) = (result, &failure) {
+            failure = Some(e);
         }
-        read_result
-    })?;
-    Ok(report)
+        progress.finish(&report);
+    });
+    if options.mailing.is_some() && report.users_unchanged > 0 {
+        report.warnings.push(format!(
+            "{} account(s) were already in passlink from an earlier import: their passwords \
+             and links were left as they are (--force-reset acts on the accounts it creates)",
+            report.users_unchanged
+        ));
+    }
+    (report, failure.map_or(Ok(()), Err))
+}
+
+/// What a worker hands the writer, in one bounded channel.
+enum Planned {
+    User(Box<SourceUser>, Result<Plan, MigrateError>),
+    /// A row refused or a warning from the reader, passed on in order.
+    Side(Read),
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A worker: takes the reader's items one at a time and plans each user.
+fn work(
+    read_rx: &Mutex<Option<Receiver<Read>>>,
+    plan_tx: &SyncSender<Planned>,
+    credentials: &Credentials,
+    db_path: &Path,
+    options: &Options,
+) -> Result<(), MigrateError> {
+    let db = open_reader(db_path, options.busy_timeout)?;
+    loop {
+        let next = match lock(read_rx).as_ref() {
+            Some(rx) => rx.recv(),
+            None => return Ok(()),
+        };
+        let Ok(item) = next else {
+            return Ok(());
+        };
+        let planned = match item {
+            Read::User(user) => {
+                let plan = plan(&db, credentials, &user, options);
+                Planned::User(user, plan)
+            }
+            side => Planned::Side(side),
+        };
+        if plan_tx.send(planned).is_err() {
+            return Ok(());
+        }
+    }
 }
 
 fn note_side(report: &mut Report, side: Read) {
     match side {
         Read::Refused(r) => {
             report.users_read += 1;
-            capped(
-                &mut report.users_skipped,
-                Skipped {
-                    at: r.at,
-                    what: r.what,
-                    why: r.why,
-                },
-                &mut report.warnings,
-            );
+            report.users_skipped.push(Skipped {
+                at: r.at,
+                what: r.what,
+                why: r.why,
+            });
         }
-        Read::Warning(w) => {
-            if report.warnings.len() < REPORT_LIST_CAP {
-                report.warnings.push(w);
-            }
-        }
+        Read::Warning(w) => report.warnings.push(w),
         Read::User(_) => {}
-    }
-}
-
-/// Pushes onto a report list unless it is full; the first item left out adds a warning.
-fn capped<T>(list: &mut Vec<T>, item: T, warnings: &mut Vec<String>) {
-    if list.len() < REPORT_LIST_CAP {
-        list.push(item);
-    } else if list.len() == REPORT_LIST_CAP {
-        warnings.push(format!(
-            "a list of the report reached {REPORT_LIST_CAP} entries; the rest are counted only"
-        ));
-        list.reserve_exact(0);
     }
 }
 
@@ -296,12 +317,16 @@ fn plan(
                 .redirects
                 .iter()
                 .any(|p| redirects::owner(db, p).ok().flatten() == Some(b.id));
-            if !ours && !options.overwrite {
+            // Never taken over, not even with --overwrite: anyone could have registered the
+            // address (Virtuoso published it in every URL) to catch the real user's files.
+            if !ours {
                 return Ok(Plan::Conflict {
                     why: format!(
                         "{} already has an account in passlink (usernum {}) that no import \
-                         made; --overwrite replaces it",
+                         made; if it is not this user's, remove it (`passlink user remove {}`) \
+                         and run the import again",
                         user.email,
+                        b.usernum(),
                         b.usernum()
                     ),
                 });
@@ -354,9 +379,15 @@ fn plan(
         return Ok(Plan::Unchanged { id: existing.id });
     }
     if options.overwrite {
+        // Without a password in the export, the one in passlink stays (a user may have set it
+        // through a mailed link since).
+        let hash = match &user.credential {
+            Some(credential) => hash(Some(credential))?,
+            None => None,
+        };
         return Ok(Plan::Overwrite {
             id: existing.id,
-            hash: hash(user.credential.as_deref())?,
+            hash,
         });
     }
     Ok(Plan::Conflict {
@@ -381,16 +412,13 @@ fn write_user(
     let index = report.mails_queued;
     let now = clock::unix_now();
     let skip = |report: &mut Report, why: String| {
-        capped(
-            &mut report.users_skipped,
-            Skipped {
-                at: user.at.clone(),
-                what: user.email.clone(),
-                why,
-            },
-            &mut report.warnings,
-        );
+        report.users_skipped.push(Skipped {
+            at: user.at.clone(),
+            what: user.email.clone(),
+            why,
+        });
     };
+    let mut redirects_added = None;
     let (id, new) = match plan {
         Plan::Conflict { why } => {
             skip(report, why);
@@ -412,27 +440,39 @@ fn write_user(
         Plan::New { hash: None } => {
             // A dry run: nothing is written, so there is no usernum to show but the kept one.
             report.users_imported += 1;
+            if options.mailing.is_some() {
+                report.mails_queued += 1;
+            }
             (user.usernum, true)
         }
         Plan::New { hash: Some(hash) } => {
             let mailing = options.mailing.as_deref();
-            let inserted = crate::db::write(conn, |tx| -> rusqlite::Result<Option<i64>> {
-                let id = match accounts::insert_imported(tx, &imported(user, &hash, now)) {
-                    Ok(id) => id,
-                    // Taken since the lookup (a registration on the running server).
-                    Err(rusqlite::Error::SqliteFailure(e, _))
-                        if e.code == rusqlite::ErrorCode::ConstraintViolation =>
-                    {
-                        return Ok(None);
+            // The user, their redirects (by which a later run knows the account is the
+            // import's) and their mail, in one transaction.
+            let inserted = crate::db::write(
+                conn,
+                |tx| -> rusqlite::Result<Option<(i64, AddedRedirects)>> {
+                    let id = match accounts::insert_imported(tx, &imported(user, &hash, now)) {
+                        Ok(id) => id,
+                        // Taken since the lookup (a registration on the running server).
+                        Err(rusqlite::Error::SqliteFailure(e, _))
+                            if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+                        {
+                            return Ok(None);
+                        }
+                        Err(e) => return Err(e),
+                    };
+                    let mut added = Vec::new();
+                    for prefix in &user.redirects {
+                        added.push((prefix.clone(), redirects::add(tx, prefix, id, now)?));
                     }
-                    Err(e) => return Err(e),
-                };
-                if let Some(mailing) = mailing {
-                    mailing.queue(tx, id, user, index, now)?;
-                }
-                Ok(Some(id))
-            })?;
-            let Some(id) = inserted else {
+                    if let Some(mailing) = mailing {
+                        mailing.queue(tx, id, user, index, now)?;
+                    }
+                    Ok(Some((id, added)))
+                },
+            )?;
+            let Some((id, added)) = inserted else {
                 skip(
                     report,
                     "its usernum or email was taken while the import ran".into(),
@@ -443,6 +483,7 @@ fn write_user(
             if mailing.is_some() {
                 report.mails_queued += 1;
             }
+            redirects_added = Some(added);
             (Some(id), true)
         }
     };
@@ -450,37 +491,39 @@ fn write_user(
     if let Some(why) = &user.no_password
         && (new || options.overwrite)
     {
-        capped(
-            &mut report.without_password,
-            Account {
-                usernum: usernum.clone(),
-                email: user.email.clone(),
-                why: why.clone(),
-            },
-            &mut report.warnings,
-        );
+        report.without_password.push(Account {
+            usernum: usernum.clone(),
+            email: user.email.clone(),
+            why: why.clone(),
+        });
     }
-    for prefix in &user.redirects {
-        let to = format!("/users/{usernum}/");
-        let added = match id {
-            Some(id) if !options.dry_run => {
-                crate::db::write(conn, |tx| redirects::add(tx, prefix, id, now))?
+    let added = match redirects_added {
+        Some(added) => added,
+        None => {
+            let mut added = Vec::new();
+            for prefix in &user.redirects {
+                let outcome = match id {
+                    Some(id) if !options.dry_run => {
+                        crate::db::write(conn, |tx| redirects::add(tx, prefix, id, now))?
+                    }
+                    _ => match redirects::owner(conn, prefix)? {
+                        None => Added::New,
+                        Some(owner) if Some(owner) == id => Added::Unchanged,
+                        Some(owner) => Added::Taken(owner),
+                    },
+                };
+                added.push((prefix.clone(), outcome));
             }
-            _ => match redirects::owner(conn, prefix)? {
-                None => Added::New,
-                Some(owner) if Some(owner) == id => Added::Unchanged,
-                Some(owner) => Added::Taken(owner),
-            },
-        };
+            added
+        }
+    };
+    for (prefix, added) in added {
+        let to = format!("/users/{usernum}/");
         match added {
-            Added::New => capped(
-                &mut report.redirects,
-                Redirect {
-                    from: format!("/{prefix}/"),
-                    to,
-                },
-                &mut report.warnings,
-            ),
+            Added::New => report.redirects.push(Redirect {
+                from: format!("/{prefix}/"),
+                to,
+            }),
             Added::Unchanged => {}
             Added::Taken(owner) => report.warnings.push(format!(
                 "{}: /{prefix}/ already leads to usernum {}; not changed",
@@ -489,22 +532,25 @@ fn write_user(
             )),
         }
     }
+    let mut bytes_new = 0;
     if let Some(folder) = &user.files {
-        import_files(conn, id, user, folder, options, report, progress)?;
+        bytes_new = import_files(conn, id, user, folder, options, report, progress)?;
     }
-    if let Some(id) = id.filter(|_| !options.dry_run) {
-        let bytes = u64::try_from(files::bytes_in_use(conn, id)?).unwrap_or(0);
+    if let Some(id) = id.or(user.usernum) {
+        let stored = u64::try_from(files::bytes_in_use(conn, id)?).unwrap_or(0);
+        // A dry run wrote nothing: what is stored and what would be added.
+        let bytes = if options.dry_run {
+            stored + bytes_new
+        } else {
+            stored
+        };
         if bytes > options.max_bytes_per_user {
-            capped(
-                &mut report.over_quota,
-                OverQuota {
-                    usernum: usernum.clone(),
-                    email: user.email.clone(),
-                    bytes,
-                    quota: options.max_bytes_per_user,
-                },
-                &mut report.warnings,
-            );
+            report.over_quota.push(OverQuota {
+                usernum: usernum.clone(),
+                email: user.email.clone(),
+                bytes,
+                quota: options.max_bytes_per_user,
+            });
         }
     }
     if let Some(quota) = user.quota
@@ -532,6 +578,21 @@ fn imported<'a>(user: &'a SourceUser, hash: &'a str, now: i64) -> ImportedUser<'
     }
 }
 
+/// Each redirect prefix of a user and what adding it found.
+type AddedRedirects = Vec<(String, Added)>;
+
+/// Why a batch of files stopped the import.
+enum Stop {
+    Db(rusqlite::Error),
+    Write(PathBuf, std::io::Error),
+}
+
+impl From<rusqlite::Error> for Stop {
+    fn from(e: rusqlite::Error) -> Self {
+        Stop::Db(e)
+    }
+}
+
 /// A file about to be written: checked and hashed, not yet copied.
 struct Pending {
     path: PathBuf,
@@ -549,30 +610,24 @@ fn import_files(
     options: &Options,
     report: &mut Report,
     progress: &mut Progress,
-) -> Result<(), MigrateError> {
+) -> Result<u64, MigrateError> {
     let skip = |report: &mut Report, at: String, why: String| {
-        capped(
-            &mut report.files_skipped,
-            Skipped {
-                at,
-                what: format!("a file of {}", user.email),
-                why,
-            },
-            &mut report.warnings,
-        );
+        report.files_skipped.push(Skipped {
+            at,
+            what: format!("a file of {}", user.email),
+            why,
+        });
     };
     let walk = match tree::Walk::new(folder) {
         Ok(walk) => walk,
-        Err(why) if !folder.exists() => {
-            // No folder: the user never uploaded anything.
-            let _ = why;
-            return Ok(());
-        }
+        // No folder: the user never uploaded anything.
+        Err(_) if !folder.exists() => return Ok(0),
         Err(why) => {
             skip(report, folder.display().to_string(), why);
-            return Ok(());
+            return Ok(0);
         }
     };
+    let mut bytes_new = 0u64;
     let root = walk.root().to_path_buf();
     let mut batch: Vec<Pending> = Vec::new();
     let mut batch_bytes = 0u64;
@@ -593,7 +648,19 @@ fn import_files(
             skip(report, path.display().to_string(), e.to_string());
             continue;
         }
-        let hashed = std::fs::File::open(&path).and_then(|mut f| files::etag_of_reader(&mut f));
+        if size > MAX_FILE_BYTES {
+            skip(
+                report,
+                path.display().to_string(),
+                format!(
+                    "{size} bytes: larger than the {} MiB an import brings over (passlink reads \
+                     a file whole to serve it); publish it elsewhere and link to it",
+                    MAX_FILE_BYTES >> 20
+                ),
+            );
+            continue;
+        }
+        let hashed = tree::open_file(&path).and_then(|mut f| files::etag_of_reader(&mut f));
         let (etag, read_size) = match hashed {
             Ok(found) => found,
             Err(e) => {
@@ -635,10 +702,17 @@ fn import_files(
             }
             _ => {}
         }
+        bytes_new += size;
         if options.dry_run {
             report.files_imported += 1;
             report.bytes_imported += size;
             continue;
+        }
+        // A large file goes in a transaction of its own, so none holds the lock for long.
+        if !batch.is_empty() && batch_bytes + size > BATCH_BYTES {
+            write_batch(conn, id, &mut batch, user, report)?;
+            batch_bytes = 0;
+            progress.tick(report);
         }
         batch_bytes += size;
         batch.push(Pending {
@@ -655,7 +729,7 @@ fn import_files(
         }
     }
     write_batch(conn, id, &mut batch, user, report)?;
-    Ok(())
+    Ok(bytes_new)
 }
 
 /// Copies a batch of checked files in one transaction. A file that changed since it was
@@ -676,7 +750,7 @@ fn write_batch(
     }
     let mut changed = Vec::new();
     let mut written = (0u64, 0u64);
-    crate::db::write(conn, |tx| -> rusqlite::Result<()> {
+    crate::db::write(conn, |tx| -> Result<(), Stop> {
         for (n, file) in batch.iter().enumerate() {
             let meta = ImportedFile {
                 path: &file.relative,
@@ -686,7 +760,7 @@ fn write_batch(
             };
             let savepoint = format!("file{n}");
             tx.execute_batch(&format!("SAVEPOINT {savepoint}"))?;
-            let result = match std::fs::File::open(&file.path) {
+            let result = match tree::open_file(&file.path) {
                 Ok(mut reader) => files::import(tx, id, &meta, &mut reader),
                 Err(e) => Err(files::ImportError::Read(e)),
             };
@@ -696,7 +770,10 @@ fn write_batch(
                     written.0 += 1;
                     written.1 += file.size;
                 }
-                Err(files::ImportError::Db(e)) => return Err(e),
+                Err(files::ImportError::Db(e)) => return Err(Stop::Db(e)),
+                Err(files::ImportError::Write(e)) => {
+                    return Err(Stop::Write(file.path.clone(), e));
+                }
                 Err(files::ImportError::Read(e)) => {
                     tx.execute_batch(&format!("ROLLBACK TO {savepoint}; RELEASE {savepoint}"))?;
                     changed.push((file.path.clone(), format!("cannot read: {e}")));
@@ -711,19 +788,26 @@ fn write_batch(
             }
         }
         Ok(())
+    })
+    .map_err(|stop| match stop {
+        Stop::Db(e) => MigrateError::Db(e),
+        Stop::Write(path, error) => MigrateError::Io {
+            what: format!(
+                "storing {}: the database would not take it (is [storage] max_db_bytes reached, \
+                 or the disk full?)",
+                path.display()
+            ),
+            error,
+        },
     })?;
     report.files_imported += written.0;
     report.bytes_imported += written.1;
     for (path, why) in changed {
-        capped(
-            &mut report.files_skipped,
-            Skipped {
-                at: path.display().to_string(),
-                what: format!("a file of {}", user.email),
-                why,
-            },
-            &mut report.warnings,
-        );
+        report.files_skipped.push(Skipped {
+            at: path.display().to_string(),
+            what: format!("a file of {}", user.email),
+            why,
+        });
     }
     batch.clear();
     Ok(())

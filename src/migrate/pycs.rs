@@ -152,7 +152,7 @@ pub fn read(
                 send(
                     out,
                     Read::Warning(format!(
-                        "{}: no user {name} in {}; its files were not imported",
+                        "{}: no user {name} imported from {}; its files were not imported",
                         entry.path().display(),
                         path.display()
                     )),
@@ -225,7 +225,6 @@ fn user(
             accounts::format_usernum(usernum)
         )));
     }
-    usernums.insert(usernum, row.line);
     if email.is_empty() || !email.contains('@') {
         return Err(refuse(format!(
             "email {email:?} is not an address: the account could never sign in by email nor \
@@ -240,6 +239,7 @@ fn user(
         )));
     }
     emails.insert(digest, row.line);
+    usernums.insert(usernum, row.line);
     let password = row.get(Some(c.password));
     let (credential, no_password) =
         if password.len() == 32 && password.bytes().all(|b| b.is_ascii_hexdigit()) {

@@ -6,6 +6,39 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
+/// The most entries a list of the report keeps; `total` counts them all.
+const LIST_CAP: usize = 10_000;
+
+/// A list of the report: every entry counted, the first [`LIST_CAP`] kept, so that a million
+/// skipped files cost a counter, not memory.
+#[derive(Debug, Serialize)]
+pub struct Listed<T> {
+    pub total: u64,
+    pub items: Vec<T>,
+}
+
+impl<T> Default for Listed<T> {
+    fn default() -> Self {
+        Listed {
+            total: 0,
+            items: Vec::new(),
+        }
+    }
+}
+
+impl<T> Listed<T> {
+    pub fn push(&mut self, item: T) {
+        self.total += 1;
+        if self.items.len() < LIST_CAP {
+            self.items.push(item);
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.total == 0
+    }
+}
+
 #[derive(Debug, Default, Serialize)]
 pub struct Report {
     pub source: &'static str,
@@ -14,17 +47,17 @@ pub struct Report {
     pub users_imported: u64,
     pub users_unchanged: u64,
     pub users_overwritten: u64,
-    pub users_skipped: Vec<Skipped>,
+    pub users_skipped: Listed<Skipped>,
     /// Imported without a password anyone knows: they need a reset link.
-    pub without_password: Vec<Account>,
+    pub without_password: Listed<Account>,
     pub files_imported: u64,
     pub bytes_imported: u64,
     pub files_unchanged: u64,
-    pub files_skipped: Vec<Skipped>,
-    pub over_quota: Vec<OverQuota>,
-    pub redirects: Vec<Redirect>,
+    pub files_skipped: Listed<Skipped>,
+    pub over_quota: Listed<OverQuota>,
+    pub redirects: Listed<Redirect>,
     pub mails_queued: u64,
-    pub warnings: Vec<String>,
+    pub warnings: Listed<String>,
 }
 
 /// A user or file left out, and why.
@@ -92,7 +125,7 @@ impl Report {
             self.users_imported,
             self.users_unchanged,
             self.users_overwritten,
-            self.users_skipped.len()
+            self.users_skipped.total
         );
         let _ = writeln!(
             out,
@@ -100,13 +133,12 @@ impl Report {
             self.files_imported,
             self.bytes_imported,
             self.files_unchanged,
-            self.files_skipped.len()
+            self.files_skipped.total
         );
         let _ = writeln!(
             out,
             "  redirects {would}created: {}; reset mails {would}queued: {}",
-            self.redirects.len(),
-            self.mails_queued
+            self.redirects.total, self.mails_queued
         );
         section(&mut out, "users skipped", &self.users_skipped, |s| {
             format!("{}: {}: {}", s.at, s.what, s.why)
@@ -137,21 +169,31 @@ impl Report {
         });
         section(&mut out, "warnings", &self.warnings, Clone::clone);
         if self.changed_nothing() && !self.dry_run {
-            let _ = writeln!(
-                out,
+            let line = if self.users_skipped.is_empty() && self.files_skipped.is_empty() {
                 "nothing changed: everything in the export was already imported"
-            );
+            } else {
+                "nothing changed: everything in the export was already imported but what is \
+                 listed as skipped above"
+            };
+            let _ = writeln!(out, "{line}");
         }
         out
     }
 }
 
-fn section<T>(out: &mut String, title: &str, items: &[T], line: impl Fn(&T) -> String) {
-    if items.is_empty() {
+fn section<T>(out: &mut String, title: &str, list: &Listed<T>, line: impl Fn(&T) -> String) {
+    if list.is_empty() {
         return;
     }
     let _ = writeln!(out, "{title}:");
-    for item in items {
+    for item in &list.items {
         let _ = writeln!(out, "  {}", line(item));
+    }
+    let more = list.total - list.items.len() as u64;
+    if more > 0 {
+        let _ = writeln!(
+            out,
+            "  ... and {more} more (--json has the first {LIST_CAP})"
+        );
     }
 }

@@ -17,6 +17,22 @@ pub enum Entry {
     Skipped { relative: String, why: String },
 }
 
+/// Opens a file the walk found, for reading, refusing what is not (or is no longer) a regular
+/// file: a symbolic link swapped in since the walk looked is not followed (`O_NOFOLLOW`), and
+/// a pipe swapped in does not block the open (`O_NONBLOCK`); the type is checked on the open
+/// file itself.
+pub fn open_file(path: &Path) -> std::io::Result<fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    Ok(file)
+}
+
 pub struct Walk {
     root: PathBuf,
     stack: Vec<(ReadDir, String)>,
@@ -155,5 +171,8 @@ mod tests {
         assert_eq!(skipped[0].0, "link");
         std::os::unix::fs::symlink(&root, dir.path().join("alias")).unwrap();
         assert!(Walk::new(&dir.path().join("alias")).is_err());
+        assert!(open_file(&root.join("index.html")).is_ok());
+        assert!(open_file(&root.join("link")).is_err());
+        assert!(open_file(&root.join("a")).is_err());
     }
 }

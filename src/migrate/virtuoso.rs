@@ -163,7 +163,12 @@ impl Mailing for MovedMail {
             user.email,
             accounts::format_usernum(user_id)
         );
-        let expires_at = now.saturating_add(self.ttl_secs);
+        // Paced: the n-th mail leaves n / rate minutes after the first, and its link lives
+        // the whole TTL from then.
+        let per_minute = u64::from(self.per_minute.max(1));
+        let delay = i64::try_from(index.saturating_mul(60) / per_minute).unwrap_or(i64::MAX);
+        let send_at = now.saturating_add(delay);
+        let expires_at = send_at.saturating_add(self.ttl_secs);
         let token = reset::issue_in(tx, Login::XssUser(user_id), &account, expires_at, now)?;
         let link = format!("{}/reset/{token}", self.public_url);
         let message = self.templates.render(&reset::templates::Vars {
@@ -174,9 +179,7 @@ impl Mailing for MovedMail {
             public_url: &self.public_url,
             recipient: &user.email,
         });
-        let per_minute = u64::from(self.per_minute.max(1));
-        let delay = i64::try_from(index.saturating_mul(60) / per_minute).unwrap_or(i64::MAX);
-        mail::enqueue_at(tx, &message, now, now.saturating_add(delay))?;
+        mail::enqueue_at(tx, &message, now, send_at)?;
         Ok(())
     }
 }

@@ -190,7 +190,7 @@ fn a_pycs_server_moves_over_from_its_postgresql_export() {
         "passwd: a file of alice@example.com: a symbolic link (not followed)",
         "/alice/ -> /users/0000001/",
         "/dave/ -> /users/0000012/",
-        "no user 0000099",
+        "no user 0000099 imported from",
         "PyCS published its files under http://old.example/users/",
     ] {
         assert!(report.contains(expected), "{expected:?} not in:\n{report}");
@@ -723,7 +723,7 @@ fn an_import_killed_midway_is_finished_by_the_next_run_and_over_quota_users_are_
         u64::from(users * files_each),
         "{json}"
     );
-    let over = json["over_quota"].as_array().unwrap();
+    let over = json["over_quota"]["items"].as_array().unwrap();
     assert_eq!(over.len(), 1, "{json}");
     assert_eq!(over[0]["usernum"], "0000007");
     assert_eq!(over[0]["bytes"], 100_000);
@@ -903,4 +903,69 @@ fn a_real_virtuoso_exports_with_the_shipped_script_and_imports() {
         );
         assert!(caps.contains("\"flError\": false"), "{caps}");
     }
+}
+
+#[test]
+fn a_database_that_fills_up_stops_the_import_with_a_report_not_a_hang() {
+    let server = Server::start_with("", "[storage]\nmax_db_bytes = 600000\n");
+    let dir = tempfile::tempdir().unwrap();
+    let www = dir.path().join("www");
+    let mut csv = String::from("usernum,email,password,name,disabled\n");
+    for n in 1..=60u32 {
+        csv.push_str(&format!("{n},u{n}@example.com,{},U{n},0\n", md5("x")));
+        write(
+            &www.join(format!("users/{n:07}/big.bin")),
+            &vec![n as u8; 50_000],
+        );
+    }
+    let csv_path = dir.path().join("users.csv");
+    std::fs::write(&csv_path, csv).unwrap();
+    let mut child = crate::support::passlink()
+        .arg("--config")
+        .arg(&server.config)
+        .args([
+            "import",
+            "pycs",
+            "--users",
+            csv_path.to_str().unwrap(),
+            "--www",
+            www.to_str().unwrap(),
+            "--jobs",
+            "1",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > std::time::Duration::from_secs(120) {
+            let _ = child.kill();
+            panic!("the import hung after the database filled up");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let out = child.wait_with_output().unwrap();
+    assert!(!status.success());
+    let (report, err) = (stdout(&out), stderr(&out));
+    assert!(
+        report.contains("users imported: "),
+        "the report of what was done: {report}"
+    );
+    assert!(
+        err.contains("max_db_bytes") || err.contains("full"),
+        "{err}"
+    );
+    assert!(err.contains("running it again carries on"), "{err}");
+    // The server still answers, and what was imported works.
+    server.assert_healthy(std::time::Duration::from_secs(1));
+    let caps = xmlrpc(
+        &server,
+        "xmlStorageSystem.getServerCapabilities",
+        &["0000001", &md5("x")],
+    );
+    assert!(caps.contains("\"flError\": false"), "{caps}");
 }
