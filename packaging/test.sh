@@ -10,6 +10,9 @@ cd "$(dirname "$0")/.."
 
 fail() { printf 'packaging/test.sh: FAIL: %s\n' "$*" >&2; exit 1; }
 ok() { printf 'packaging: ok: %s\n' "$*"; }
+# `cmd | has PATTERN`: grep -q after reading all of its input. A plain `| grep -q` stops reading
+# at the first match, and the writer's SIGPIPE then fails the pipeline (set -o pipefail).
+has() { local input; input="$(cat)"; grep -q "$@" <<<"$input"; }
 sudo=()
 if [ "$(id -u)" -ne 0 ]; then sudo=(sudo -n); fi
 
@@ -45,23 +48,23 @@ done
 info="$(dpkg-deb -I "$deb")"
 grep -q '^ Depends: .*libc6' <<<"$info" || fail "deb: Depends not resolved from the binary"
 [ "$(dpkg-deb -f "$deb" Package)" = passlink ] || fail "deb: package name"
-dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles | grep -qx /etc/passlink/passlink.toml ||
+dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles | has -x /etc/passlink/passlink.toml ||
     fail "deb: the config is not a conffile"
 for script in postinst prerm postrm; do
     grep -q "$script" <<<"$info" || fail "deb: no $script"
 done
 control_script() { dpkg-deb --ctrl-tarfile "$deb" | tar -xO "./$1"; }
-control_script postinst | grep -q 'deb-systemd-helper enable passlink.service' ||
+control_script postinst | has 'deb-systemd-helper enable passlink.service' ||
     fail "deb: postinst does not enable the unit with deb-systemd-helper"
-control_script postinst | grep -q 'systemd-sysusers .*passlink.conf' ||
+control_script postinst | has 'systemd-sysusers .*passlink.conf' ||
     fail "deb: postinst does not create the user with systemd-sysusers"
-control_script postinst | grep -q 'deb-systemd-invoke try-restart passlink.service' ||
+control_script postinst | has 'deb-systemd-invoke try-restart passlink.service' ||
     fail "deb: postinst does not try-restart the unit on upgrade"
-control_script prerm | grep -q 'deb-systemd-invoke stop passlink.service' ||
+control_script prerm | has 'deb-systemd-invoke stop passlink.service' ||
     fail "deb: prerm does not stop the unit with deb-systemd-invoke"
-control_script postrm | grep -q 'rm -rf /var/lib/passlink' ||
+control_script postrm | has 'rm -rf /var/lib/passlink' ||
     fail "deb: postrm does not remove the state on purge"
-if control_script postinst | grep -q '#DEBHELPER#'; then fail "deb: #DEBHELPER# not replaced"; fi
+if control_script postinst | has '#DEBHELPER#'; then fail "deb: #DEBHELPER# not replaced"; fi
 synopsis="$(dpkg-deb -f "$deb" Description | head -n 1)"
 [ "${#synopsis}" -lt 80 ] || fail "deb: synopsis of ${#synopsis} characters: $synopsis"
 # Debian's copyright file carries the MIT licence in full, exactly as LICENSE-MIT says it, and
@@ -120,7 +123,7 @@ expect_rpm '-rw-r--r--' root root /usr/share/licenses/passlink/LICENSE-APACHE
 for example in $examples; do
     expect_rpm '-rw-r--r--' root root "/usr/share/doc/passlink/examples/$example"
 done
-rpm -qp --provides "$rpm" 2>/dev/null | grep -q '^user(passlink)' ||
+rpm -qp --provides "$rpm" 2>/dev/null | has '^user(passlink)' ||
     fail "rpm: no user(passlink) provide"
 expect_rpm 'drwxr-xr-x' root root /etc/passlink
 expect_rpm 'drwx------' passlink passlink /var/lib/passlink
@@ -130,7 +133,7 @@ for dir in /etc/passlink /var/lib/passlink; do
     grep -qx "$dir" <<<"$owned" || fail "rpm: does not own $dir"
 done
 # %pre's groupadd and useradd: a Requires(pre), which -v shows as "pre: ".
-rpm -qp -v --requires "$rpm" 2>/dev/null | grep -qx 'pre: shadow-utils' ||
+rpm -qp -v --requires "$rpm" 2>/dev/null | has -x 'pre: shadow-utils' ||
     fail "rpm: no Requires(pre): shadow-utils"
 # %license: listed by rpm -qL (and installed even with --excludedocs).
 licences="$(rpm -qpL "$rpm" 2>/dev/null)"
@@ -138,7 +141,7 @@ for licence in LICENSE-MIT LICENSE-APACHE; do
     grep -qx "/usr/share/licenses/passlink/$licence" <<<"$licences" || fail "rpm: $licence not %license"
 done
 [ -n "$(rpm -qp --changelog "$rpm" 2>/dev/null)" ] || fail "rpm: no %changelog"
-rpm -qpc "$rpm" 2>/dev/null | grep -qx /etc/passlink/passlink.toml || fail "rpm: config not marked"
+rpm -qpc "$rpm" 2>/dev/null | has -x /etc/passlink/passlink.toml || fail "rpm: config not marked"
 scripts="$(rpm -qp --scripts "$rpm" 2>/dev/null)"
 for want in 'useradd -r' 'preset passlink.service' 'disable --now passlink.service' \
     'try-restart passlink.service'; do

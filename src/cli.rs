@@ -1,4 +1,6 @@
-//! The command line: `serve`, `check-config`, `db …` and `version`.
+//! The command line: `serve`, `check-config`, `db …` and `version`. Some commands live in
+//! `cli/`; those modules never name this one (the layers test forbids the cycle), so what they
+//! need from here, such as the database opener, is passed in.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,6 +12,7 @@ use crate::logins::{Login, passwords};
 use crate::serve::{self, AppError};
 
 mod import;
+mod links;
 mod migrate;
 mod password;
 use crate::{db, owners};
@@ -74,6 +77,12 @@ pub enum Command {
     Domain {
         #[command(subcommand)]
         command: DomainCommand,
+    },
+    /// List and revoke pending password reset links (issue one with `user reset-link` or
+    /// `domain reset-link`).
+    Reset {
+        #[command(subcommand)]
+        command: links::ResetCommand,
     },
     /// Inspect and retry queued mail.
     Outbox {
@@ -264,6 +273,21 @@ pub enum DomainCommand {
         #[arg(long, value_name = "PATH")]
         passwords_file: Option<std::path::PathBuf>,
     },
+    /// Issue a password reset link for the domain's profile (or its sub-user) and print it
+    /// with its expiry, naming the contact it is for; or, with --mail, mail it to that
+    /// contact. A new link voids the login's older ones.
+    ResetLink {
+        /// The domain name.
+        domain: String,
+        /// Whose address the link goes to (with --mail) or is meant for.
+        #[arg(long, value_enum)]
+        to: links::Recipient,
+        /// A link for the profile's sub-user instead of the profile.
+        #[arg(long)]
+        sub_user: bool,
+        #[command(flatten)]
+        link: links::LinkOptions,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -363,6 +387,14 @@ pub enum UserCommand {
         #[arg(long)]
         name: Option<String>,
     },
+    /// Issue a password reset link and print it with its expiry; or, with --mail, mail it to
+    /// the user's address. A new link voids the user's older ones.
+    ResetLink {
+        /// The user's usernum or email address.
+        user: String,
+        #[command(flatten)]
+        link: links::LinkOptions,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -414,6 +446,9 @@ pub fn run() -> ExitCode {
         Command::User { command } => run_user(&config, command),
         Command::Reseller { command } => run_reseller(&config, command),
         Command::Domain { command } => run_domain(&config, command),
+        Command::Reset { command } => {
+            links::reset(&|read_only| open_db(&config, read_only), command)
+        }
         Command::Outbox { command } => run_outbox(&config, command),
         Command::Import {
             command:
@@ -729,7 +764,9 @@ fn run_user(config: &Config, command: UserCommand) -> Result<(), AppError> {
             let password = password::read_new(&format!("{} ({})", u.usernum(), u.email))?;
             let password = password.as_str();
             let login = Login::XssUser(u.id);
-            if let Err(why) = passwords::check(login, password, &config.xcp) {
+            if let Err(why) = passwords::check(login, password, &config.xcp)
+                .and_then(|()| strength_policy(config)?.check(password, &[&u.email, &u.name]))
+            {
                 return Err(AppError::Invalid(why));
             }
             let credentials = crate::credentials::Credentials::new(1, std::time::Duration::ZERO);
@@ -761,7 +798,12 @@ fn run_user(config: &Config, command: UserCommand) -> Result<(), AppError> {
             let password = password::read_new(email)?;
             // The policy and the credential depend on the kind of login only.
             let kind = Login::XssUser(0);
-            passwords::check(kind, &password, &config.xcp).map_err(AppError::Invalid)?;
+            passwords::check(kind, &password, &config.xcp)
+                .and_then(|()| {
+                    strength_policy(config)?
+                        .check(&password, &[email, name.as_deref().unwrap_or("")])
+                })
+                .map_err(AppError::Invalid)?;
             let credentials = crate::credentials::Credentials::new(1, std::time::Duration::ZERO);
             let hash = credentials
                 .hash(&passwords::credential(kind, &password))
@@ -786,6 +828,7 @@ fn run_user(config: &Config, command: UserCommand) -> Result<(), AppError> {
             .ok_or_else(|| AppError::Invalid(format!("an account with {email} exists already")))?;
             println!("user {} ({email}) added", accounts::format_usernum(created));
         }
+        UserCommand::ResetLink { user, link } => links::user_link(config, &mut conn, &user, &link)?,
         UserCommand::Remove { user } => {
             let u = find(&conn, &user)?;
             let removed_files = files::count(&conn, u.id).map_err(db_err)?;
@@ -1099,6 +1142,11 @@ fn summarize(names: &[String]) -> String {
     text
 }
 
+/// The password policy of `[passwords]`, its blocklist read, for a command that sets one.
+fn strength_policy(config: &Config) -> Result<crate::logins::strength::Policy, String> {
+    crate::logins::strength::Policy::load(&config.passwords)
+}
+
 /// An expiry date given on the command line, as `what` (the option or argument) names it.
 fn parse_expiredate(what: &str, text: &str) -> Result<i64, AppError> {
     crate::clock::parse_utc(text).ok_or_else(|| {
@@ -1167,7 +1215,15 @@ fn run_domain(config: &Config, command: DomainCommand) -> Result<(), AppError> {
                         generated = Some(p.clone());
                         p
                     };
-                    domains::check_password(&password, rules).map_err(AppError::Invalid)?;
+                    domains::check_password(&password, rules)
+                        .and_then(|()| {
+                            if generated.is_some() {
+                                return Ok(());
+                            }
+                            strength_policy(config)?
+                                .check(&password, &[&domain, &profile, &owner_email, &admin_email])
+                        })
+                        .map_err(AppError::Invalid)?;
                     Some(hash(&password)?)
                 };
             let contact = |first: String, last: String, email: String| Contact {
@@ -1291,6 +1347,12 @@ fn run_domain(config: &Config, command: DomainCommand) -> Result<(), AppError> {
                 },
             )?;
         }
+        DomainCommand::ResetLink {
+            domain,
+            to,
+            sub_user,
+            link,
+        } => links::domain_link(config, &mut conn, &domain, to, sub_user, &link)?,
     }
     Ok(())
 }

@@ -30,9 +30,32 @@ pub struct Config {
     pub xmlstorage: XmlStorageConfig,
     pub xcp: XcpConfig,
     pub reset: ResetConfig,
+    pub passwords: PasswordsConfig,
     /// `[[listener]]` tables; none means `server.listen` serves everything.
     #[serde(rename = "listener", skip_serializing_if = "Vec::is_empty")]
     pub listeners: Vec<ListenerConfig>,
+}
+
+/// What a new password must be: how hard to guess (zxcvbn's score), and not on the operator's
+/// blocklist.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PasswordsConfig {
+    /// zxcvbn's score, 0 (anything) to 4 (very hard to guess), that a new password needs.
+    pub min_score: u8,
+    /// Passwords no login may take: one per line, plain text or SHA-1 hex as Have I Been Pwned
+    /// publishes them (`HASH:count`). Reloaded with the config.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocklist_file: Option<PathBuf>,
+}
+
+impl Default for PasswordsConfig {
+    fn default() -> Self {
+        PasswordsConfig {
+            min_score: 3,
+            blocklist_file: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -595,6 +618,16 @@ impl Config {
                 format!(
                     "{} is more than xcp.password_max_length ({})",
                     xcp.password_min_length, xcp.password_max_length
+                ),
+            ));
+        }
+        if self.passwords.min_score > 4 {
+            return Err(semantic(
+                "passwords.min_score",
+                format!(
+                    "{} is not a zxcvbn score: 0 (accept anything) to 4 (very hard to guess); \
+                     the default is 3",
+                    self.passwords.min_score
                 ),
             ));
         }

@@ -20,6 +20,7 @@ use crate::housekeeping::Housekeeping;
 use crate::http::{self, Server, ServerOptions};
 use crate::lock::{self, DataDirLock, LockError};
 use crate::logging;
+use crate::logins::strength::Policy;
 use crate::mail;
 use crate::reset::{ResetService, Templates};
 use crate::xss::notify::Notifier;
@@ -137,12 +138,21 @@ pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Re
     let reset_service =
         start_reset_service(&config, files.templates, &bound.urls, &db_path, &mail_waker)?;
     let (mailer, mailer_settings) = start_mailer(&config, &db_path, &reset_service, mail_waker)?;
+    if let Some(list) = &files.policy.blocklist {
+        log::info!(
+            "password blocklist {}: {} entries in {} KiB",
+            list.path.display(),
+            list.entries,
+            list.bytes() / 1024
+        );
+    }
     let app = Arc::new(Shared::new(
         config,
         bound.urls,
         credentials,
         notifier,
         reset_service.clone(),
+        files.policy,
     ));
     let config = app.config();
 
@@ -254,6 +264,8 @@ pub struct Files {
     /// Each listener's TLS acceptor, by listener index.
     pub tls: Vec<Option<Arc<http::TlsAcceptor>>>,
     pub templates: Templates,
+    /// The password policy, with the blocklist file read.
+    pub policy: Policy,
 }
 
 /// Reads every file the configuration names: each TLS listener's certificate chain and key
@@ -278,7 +290,13 @@ pub fn load_files(config: &Config, source: &Source) -> Result<Files, ConfigError
     }
     let templates = Templates::load(&config.reset.templates_dir)
         .map_err(|e| semantic("reset.templates_dir".into(), e.to_string()))?;
-    Ok(Files { tls, templates })
+    let policy = Policy::load(&config.passwords)
+        .map_err(|e| semantic("passwords.blocklist_file".into(), e))?;
+    Ok(Files {
+        tls,
+        templates,
+        policy,
+    })
 }
 
 /// Binds every listener, with its TLS acceptor from [`load_files`], before anything is
@@ -576,6 +594,13 @@ impl Live {
                 return;
             }
         };
+        let policy = match Policy::load(&config.passwords) {
+            Ok(policy) => policy,
+            Err(e) => {
+                log::error!("reload failed, keeping the running configuration: {e}");
+                return;
+            }
+        };
         let old = self.app.config();
         let mut restart = Vec::new();
         let s = (&old.server, &config.server);
@@ -615,7 +640,11 @@ impl Live {
         self.reset
             .reload(config.reset.clone(), config.smtp.enabled, templates);
         self.app.replace_config(config);
-        log::info!("reloaded {source}: log level {level:?}, limits, mail and templates applied");
+        self.app.replace_policy(policy);
+        log::info!(
+            "reloaded {source}: log level {level:?}, limits, mail, templates and the password \
+             policy applied"
+        );
         if !restart.is_empty() {
             log::warn!(
                 "reload: changes to {} take effect only after a restart",

@@ -80,8 +80,12 @@ pub fn run(conn: &mut Connection, config: &Config, options: &Options<'_>) -> Res
         return Err(refused(&problems, file));
     }
     let rules = &config.xcp;
+    let policy =
+        crate::logins::strength::Policy::load(&config.passwords).map_err(AppError::Invalid)?;
     let credentials = crate::credentials::Credentials::new(1, std::time::Duration::ZERO);
     let password_column = header.iter().position(|h| h == "password");
+    let column = |name: &str| header.iter().position(|h| h == name);
+    let (domain_column, profile_column) = (column("domain"), column("profile"));
     // argon2 for every row that may create a profile, before the write lock is taken: a
     // thousand profiles hash for seconds, and a running server's writes must not wait that
     // long (its busy timeout is 5 s). A row for an existing profile ignores its password, so
@@ -97,7 +101,19 @@ pub fn run(conn: &mut Connection, config: &Config, options: &Options<'_>) -> Res
         } else {
             (given, false)
         };
-        let ready = match domains::check_password(&password, rules) {
+        // A given password is also checked for how guessable it is (a generated one is random).
+        let context: Vec<&str> = [domain_column, profile_column]
+            .iter()
+            .filter_map(|c| c.and_then(|i| row.get(i)).map(String::as_str))
+            .collect();
+        let checked = domains::check_password(&password, rules).and_then(|()| {
+            if generated {
+                Ok(())
+            } else {
+                policy.check(&password, &context)
+            }
+        });
+        let ready = match checked {
             Ok(()) => credentials
                 .hash(&password)
                 .map(|hash| Prepared {

@@ -118,8 +118,9 @@ pub fn virtuoso(
     finish(outcome, Vec::new(), common)
 }
 
-/// `7d`, `48h`, `90m`, `3600s` or plain seconds.
-fn parse_ttl(text: &str) -> Option<i64> {
+/// `7d`, `48h`, `90m`, `3600s` or plain seconds. Also `reset-link --ttl`'s reader
+/// (`cli/links.rs`), so that both options take the same durations.
+pub(crate) fn parse_ttl(text: &str) -> Option<i64> {
     let text = text.trim();
     let (digits, unit) = match text.char_indices().last()? {
         (i, c) if c.is_ascii_alphabetic() => (&text[..i], c),
@@ -163,7 +164,9 @@ fn files_url(config: &Config) -> String {
     urls(config).files
 }
 
-fn reset_url(config: &Config) -> String {
+/// The base of reset links as a command (not the running server) can know it: from
+/// `public_url` or the configured listeners. Also used by `reset-link` (`cli/links.rs`).
+pub(crate) fn reset_url(config: &Config) -> String {
     urls(config).reset
 }
 

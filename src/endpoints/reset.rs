@@ -258,11 +258,17 @@ pub fn submit(ctx: &mut Worker, req: &Request) -> Response {
             Some((Field::Password2, "The two passwords do not match.")),
         );
     }
-    let rule = passwords::check(row.login, &data.password, &ctx.shared.config().xcp);
+    // The login's own rule first (length, characters), then how guessable it is, with the
+    // account's own words (its email, profile and domain name) as context.
+    let rule = passwords::check(row.login, &data.password, &ctx.shared.config().xcp)
+        .and_then(|()| ctx.shared.policy().check(&data.password, &[&row.account]));
     if let Err(why) = rule {
         let mut why = why;
         if let Some(first) = why.get(..1) {
-            why = format!("{}{}.", first.to_uppercase(), &why[1..]);
+            why = format!("{}{}", first.to_uppercase(), &why[1..]);
+        }
+        if !why.ends_with('.') {
+            why.push('.');
         }
         return form(ctx, &row, 422, Some((Field::Password, &why)));
     }

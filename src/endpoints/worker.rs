@@ -10,6 +10,7 @@ use rusqlite::Connection;
 use crate::config::{Config, PublicUrls};
 use crate::credentials::Credentials;
 use crate::http;
+use crate::logins::strength::Policy;
 use crate::reset::ResetLinks;
 use crate::reset::limits::Throttle;
 use crate::xss::notify::Notifier;
@@ -34,6 +35,8 @@ pub struct Shared {
     /// Memory for the values request bodies decode into, shared by all workers (as much as
     /// `server.max_buffered_bytes`): see [`Shared::decode_memory`].
     decode_pool: Arc<http::Budget>,
+    /// What a new password must be; replaced by a reload like the config.
+    policy: RwLock<Arc<Policy>>,
 }
 
 impl Shared {
@@ -43,8 +46,10 @@ impl Shared {
         credentials: Credentials,
         notifier: Notifier,
         reset: Arc<dyn ResetLinks>,
+        policy: Policy,
     ) -> Shared {
         Shared {
+            policy: RwLock::new(Arc::new(policy)),
             decode_pool: http::Budget::total_only(config.server.max_buffered_bytes.get()),
             config: RwLock::new(Arc::new(config)),
             urls,
@@ -70,6 +75,19 @@ impl Shared {
     /// [`crate::xml::Allowance::with_pool`]; what it took is given back when it is dropped.
     pub fn decode_memory(&self) -> http::Hold {
         http::Hold::new(&self.decode_pool, None)
+    }
+
+    /// A reloaded password policy (the blocklist read again).
+    pub fn replace_policy(&self, policy: Policy) {
+        *self.policy.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(policy);
+    }
+
+    /// The password policy in effect now.
+    pub fn policy(&self) -> Arc<Policy> {
+        self.policy
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// The configuration in effect now.
@@ -111,6 +129,13 @@ pub fn test_worker(reset: Arc<dyn ResetLinks>) -> (tempfile::TempDir, Worker) {
         xmlstorage: "http://public".into(),
     };
     let notifier = Notifier::disconnected();
-    let shared = Shared::new(Config::default(), urls, credentials, notifier, reset);
+    let shared = Shared::new(
+        Config::default(),
+        urls,
+        credentials,
+        notifier,
+        reset,
+        Policy::scoring(3),
+    );
     (dir, Worker::new(Arc::new(shared), db))
 }

@@ -140,12 +140,14 @@ fn exchange(ctx: &mut Worker, req: &Request) -> OpsReply {
                 ip,
             };
             let config = ctx.shared.config();
+            let policy = ctx.shared.policy();
             let mut env = commands::Env {
                 db: &mut ctx.db,
                 config: &config.xcp,
                 credentials: &ctx.shared.credentials,
                 reset: &*ctx.shared.reset,
                 note: &mut ctx.note,
+                policy: &policy,
             };
             commands::execute(&mut env, &caller, command)
         }

@@ -100,6 +100,7 @@ fn caller_of(req: &Request) -> Caller<'_> {
 /// Runs a decoded call with the handles the methods take, borrowed from the worker.
 fn run_call(ctx: &mut Worker, req: &Request, call: &Call) -> Result<Value, Fault> {
     let config = ctx.shared.config();
+    let policy = ctx.shared.policy();
     let shared = &*ctx.shared;
     let mut env = Env {
         db: &mut ctx.db,
@@ -109,6 +110,7 @@ fn run_call(ctx: &mut Worker, req: &Request, call: &Call) -> Result<Value, Fault
         reset: &*shared.reset,
         notifier: &shared.notifier,
         note: &mut ctx.note,
+        policy: &policy,
     };
     dispatch::call(&mut env, &caller_of(req), call)
 }

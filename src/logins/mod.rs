@@ -4,7 +4,9 @@
 //! the XCP commands go through it, so neither reaches into the other's tables, and a new kind
 //! of login is added here.
 
+pub mod blocklist;
 pub mod passwords;
+pub mod strength;
 
 use std::fmt;
 

@@ -14,10 +14,12 @@ use crate::xcp::{cookies, domains, profiles};
 pub fn policy(login: Login, xcp: &XcpConfig) -> String {
     match login {
         Login::XssUser(_) => "8 to 128 characters: letters, digits, spaces and punctuation \
-                              (printable ASCII)."
+                              (printable ASCII). A passphrase of several everyday words is \
+                              welcome; common or easily guessed passwords are refused."
             .to_string(),
         Login::Profile(_) | Login::SubUser(_) => format!(
-            "{} to {} characters: A-Z, a-z, 0-9 and []()!@$^,.~|=-+_{{}}#\".",
+            "{} to {} characters: A-Z, a-z, 0-9 and []()!@$^,.~|=-+_{{}}#\". Common or easily \
+             guessed passwords are refused.",
             xcp.password_min_length, xcp.password_max_length
         ),
     }

@@ -169,7 +169,14 @@ impl Mailing for MovedMail {
         let delay = i64::try_from(index.saturating_mul(60) / per_minute).unwrap_or(i64::MAX);
         let send_at = now.saturating_add(delay);
         let expires_at = send_at.saturating_add(self.ttl_secs);
-        let token = reset::issue_in(tx, Login::XssUser(user_id), &account, expires_at, now)?;
+        let token = reset::issue_in(
+            tx,
+            Login::XssUser(user_id),
+            &account,
+            expires_at,
+            now,
+            "import",
+        )?;
         let link = format!("{}/reset/{token}", self.public_url);
         let message = self.templates.render(&reset::templates::Vars {
             link: &link,

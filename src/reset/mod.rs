@@ -6,8 +6,10 @@
 //! is the implementation. A link carries 32 random bytes; only their SHA-256 is stored, with
 //! the login, the expiry and the requesting address. The token row and its mail are written in
 //! one transaction, and the mailer thread ([`crate::mail`]) delivers the mail. The page behind
-//! the link is in [`page`].
+//! the link is in [`page`]. Links an operator issues, lists and ends from the command line
+//! go through [`issue_in`] and [`admin`].
 
+pub mod admin;
 pub mod form;
 pub mod limits;
 pub mod templates;
@@ -167,14 +169,18 @@ pub fn consume(conn: &Connection, token: &str, now: i64) -> rusqlite::Result<boo
 }
 
 /// Issues a link in the caller's transaction with its own expiry, for a caller that writes the
-/// mail itself (an import's "your weblog has moved" mail, [`crate::migrate`]); returns the
-/// token, which only the mail may hold.
+/// mail itself or hands the link on (an import's "your weblog has moved" mail,
+/// [`crate::migrate`]; an operator's `reset-link`); returns the token, which only the mail or
+/// the operator may hold. `requester` is what `passlink reset list` shows as having asked
+/// ("import", "admin"), since no client address did. No hourly limit applies: these callers
+/// are the operator.
 pub fn issue_in(
     conn: &Connection,
     login: Login,
     account: &str,
     expires_at: i64,
     now: i64,
+    requester: &str,
 ) -> rusqlite::Result<String> {
     let token = new_token();
     let mut csrf = [0u8; 16];
@@ -182,7 +188,7 @@ pub fn issue_in(
     void_tokens(conn, login, now)?;
     conn.prepare_cached(
         "INSERT INTO reset_tokens (token_hash, login_kind, login_id, account, csrf, \
-         requester_ip, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, 'import', ?6, ?7)",
+         requester_ip, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?
     .execute(params![
         token_hash(&token).as_slice(),
@@ -190,6 +196,7 @@ pub fn issue_in(
         login.id(),
         account,
         csrf.as_slice(),
+        requester,
         now,
         expires_at
     ])?;

@@ -42,6 +42,7 @@ use crate::credentials::{Caching, CredentialError, Stored};
 use crate::db;
 use crate::logins::Login;
 use crate::logins::passwords;
+use crate::logins::strength::Policy;
 use crate::metrics::{self, Note};
 use crate::reset::{LinkRequest, ResetError, ResetLinks};
 use crate::secret::Secret;
@@ -593,6 +594,8 @@ pub struct Env<'a> {
     pub credentials: &'a Credentials,
     pub reset: &'a dyn ResetLinks,
     pub note: &'a mut Note,
+    /// What a new password must be beyond OpenSRS's charset (how guessable).
+    pub policy: &'a Policy,
 }
 
 /// Runs a command for an authenticated reseller.
@@ -907,8 +910,11 @@ fn change_password(
     password: &Secret,
 ) -> Step<Outcome> {
     let scope = resolve(env, caller, subject)?;
-    if let Err(why) = domains::check_password(password.expose(), env.config) {
-        return fail(465, format!("Invalid password: {why}."));
+    let context = [scope.account.username.as_str(), scope.domain.name.as_str()];
+    if let Err(why) = domains::check_password(password.expose(), env.config)
+        .and_then(|()| env.policy.check(password.expose(), &context))
+    {
+        return fail(465, format!("Invalid password: {}", sentence(&why)));
     }
     let hash = env.credentials.hash(password.expose())?;
     let login = scope.account.login;
@@ -1028,10 +1034,23 @@ fn check_subuser_username(username: &str, owner: &Account) -> Step<()> {
     Ok(())
 }
 
-fn check_new_password(env: &Env<'_>, password: &Secret) -> Step<()> {
-    match domains::check_password(password.expose(), env.config) {
+/// A sub-user's new password: OpenSRS's charset, then how guessable it is with the sub-user's
+/// and the domain's names as context.
+fn check_new_password(env: &Env<'_>, password: &Secret, context: &[&str]) -> Step<()> {
+    match domains::check_password(password.expose(), env.config)
+        .and_then(|()| env.policy.check(password.expose(), context))
+    {
         Ok(()) => Ok(()),
-        Err(why) => fail(465, format!("Invalid sub_password: {why}.")),
+        Err(why) => fail(465, format!("Invalid sub_password: {}", sentence(&why))),
+    }
+}
+
+/// A reason as the end of a sentence: one final full stop.
+fn sentence(why: &str) -> String {
+    if why.ends_with('.') {
+        why.to_string()
+    } else {
+        format!("{why}.")
     }
 }
 
@@ -1051,7 +1070,11 @@ fn add_subuser(
         return fail(447, "Sub-user limit exceeded.");
     }
     check_subuser_username(username, &scope.account)?;
-    check_new_password(env, password)?;
+    check_new_password(
+        env,
+        password,
+        &[username, &scope.account.username, &scope.domain.name],
+    )?;
     let hash = env.credentials.hash(password.expose())?;
     let now = clock::unix_now();
     let added = db::write(env.db, |tx| {
@@ -1088,7 +1111,12 @@ fn modify_subuser(
     }
     let hash = match password {
         Some(password) => {
-            check_new_password(env, password)?;
+            let name = username.unwrap_or(&sub.username);
+            check_new_password(
+                env,
+                password,
+                &[name, &scope.account.username, &scope.domain.name],
+            )?;
             Some(env.credentials.hash(password.expose())?)
         }
         None => None,
@@ -1272,6 +1300,8 @@ mod tests {
                         credentials: &self.credentials,
                         reset: &self.reset,
                         note: &mut self.note,
+                        // The unit tests' passwords are short; the policy has its own tests.
+                        policy: &Policy::scoring(0),
                     };
                     execute(&mut env, &caller, command)
                 }

@@ -8,6 +8,7 @@ use rusqlite::Connection;
 use super::notify::Notifier;
 use crate::config::{PublicUrls, XmlStorageConfig};
 use crate::credentials::Credentials;
+use crate::logins::strength::Policy;
 use crate::metrics::Note;
 use crate::reset::ResetLinks;
 use crate::value::{Fault, Value, structure};
@@ -30,6 +31,8 @@ pub struct Env<'a> {
     pub reset: &'a dyn ResetLinks,
     pub notifier: &'a Notifier,
     pub note: &'a mut Note,
+    /// What a new account's password must be (how guessable).
+    pub policy: &'a Policy,
 }
 
 /// Who is calling: what the methods may know of the connection.

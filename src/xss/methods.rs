@@ -150,6 +150,21 @@ pub fn register_user(env: &mut Env<'_>, caller: &Caller<'_>, args: &Args<'_>) ->
     if max_users > 0 && accounts::count(env.db)? >= i64::try_from(max_users).unwrap_or(i64::MAX) {
         return Ok(flag(true, "Sorry, this server is not accepting new users."));
     }
+    // A new account's password: most clients send only its MD5, which can still be compared
+    // with the most common passwords'; a client that sends it in clear (Virtuoso's style) gets
+    // the whole check.
+    let strength = if crate::hex::is_md5_hex(&password) {
+        env.policy.check_md5(&password)
+    } else {
+        env.policy.check(&password, &[email, &name])
+    };
+    if let Err(why) = strength {
+        let mut why = why;
+        if let Some(first) = why.get(..1) {
+            why = format!("{}{}", first.to_uppercase(), &why[1..]);
+        }
+        return Ok(flag(true, &why));
+    }
     let hash = match env.credentials.hash(&credential) {
         Ok(hash) => hash,
         Err(CredentialError::Busy) => {

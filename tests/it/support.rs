@@ -65,7 +65,15 @@ pub fn write_config(dir: &Path, server: &str, rest: &str) -> PathBuf {
     } else {
         (format!("[storage]\n{data_dir}"), rest.to_string())
     };
-    let text = format!("[server]\nlisten = \"127.0.0.1:0\"\n{server}\n\n{storage}\n{rest}\n");
+    // The tests of other areas use short passwords; the password policy has its own tests
+    // (tests/it/passwords.rs), which set `[passwords]` themselves.
+    let passwords = if rest.contains("[passwords]") {
+        ""
+    } else {
+        "[passwords]\nmin_score = 0\n"
+    };
+    let text =
+        format!("[server]\nlisten = \"127.0.0.1:0\"\n{server}\n\n{storage}\n{passwords}{rest}\n");
     std::fs::write(&path, text).unwrap();
     path
 }
@@ -100,7 +108,13 @@ impl Server {
     /// first one becomes [`Server::addr`].
     pub fn start_config(dir: tempfile::TempDir, config_text: &str) -> Server {
         let config = dir.path().join("passlink.toml");
-        std::fs::write(&config, config_text).unwrap();
+        // As write_config: short test passwords, unless the test sets the policy itself.
+        let text = if config_text.contains("[passwords]") {
+            config_text.to_string()
+        } else {
+            format!("{config_text}\n[passwords]\nmin_score = 0\n")
+        };
+        std::fs::write(&config, text).unwrap();
         Server::serve(dir, config)
     }
 

@@ -1,0 +1,235 @@
+//! The password policy (`[passwords]`): zxcvbn's estimate with the account's own words, the MD5
+//! check for registerUser, and the operator's blocklist, reloaded on SIGHUP.
+
+use std::time::{Duration, Instant};
+
+use crate::reset::{Smtp, csrf_of, form_body, http, link_in, path_of, smtp_config};
+use crate::support::{Server, cli, cli_with_stdin};
+use crate::xcp::{OWNER_PASSWORD, Xcp, cd, st};
+use crate::xss::{capabilities_ok, post, xmlrpc_call};
+
+const STRONG: &str = "Tundra-47-Violet";
+
+fn md5(text: &str) -> String {
+    passlink::hex::md5_hex(text.as_bytes())
+}
+
+fn register_answer(server: &Server, email: &str, password: &str) -> String {
+    post(
+        server,
+        "/RPC2",
+        &xmlrpc_call(
+            "xmlStorageSystem.registerUser",
+            &[email, "Tester", password, "<int>5335</int>", "test"],
+        ),
+    )
+    .text()
+}
+
+const REFUSED: &str = "<name>flError</name><value><boolean>1</boolean>";
+const ACCEPTED: &str = "<name>flError</name><value><boolean>0</boolean>";
+
+#[test]
+fn register_user_refuses_the_md5_of_a_common_password() {
+    let server = Server::start_with("", "[passwords]\nmin_score = 3\n");
+    for common in ["password", "Password", "dragon", "letmein"] {
+        let answer = register_answer(&server, "ann@example.org", &md5(common));
+        assert!(answer.contains(REFUSED), "{common}: {answer}");
+        assert!(answer.contains("choose a less common one"), "{answer}");
+    }
+    // Sent in clear (as Virtuoso's clients do): the whole check, with the account's words.
+    let answer = register_answer(&server, "ann@example.org", "password2024");
+    assert!(
+        answer.contains(REFUSED) && answer.contains("too easy to guess"),
+        "{answer}"
+    );
+    let answer = register_answer(&server, "ann@example.org", &md5(STRONG));
+    assert!(answer.contains(ACCEPTED), "{answer}");
+    let usernum = answer
+        .split("<name>usernum</name><value><string>")
+        .nth(1)
+        .unwrap()[..7]
+        .to_string();
+    assert!(capabilities_ok(&server, &usernum, &md5(STRONG)));
+}
+
+/// A reset link for a new xmlStorageSystem user, mailed through a real SMTP server.
+fn reset_link(server: &Server, smtp: &Smtp, email: &str) -> String {
+    let answer = register_answer(server, email, &md5(STRONG));
+    assert!(answer.contains(ACCEPTED), "{answer}");
+    let before = smtp.mails().len();
+    post(
+        server,
+        "/RPC2",
+        &xmlrpc_call("xmlStorageSystem.mailPasswordToUser", &[email]),
+    );
+    let start = Instant::now();
+    while smtp.mails().len() <= before {
+        assert!(start.elapsed() < Duration::from_secs(30), "no mail");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    path_of(&link_in(&smtp.mails()[before]))
+}
+
+#[test]
+fn the_reset_page_refuses_a_guessable_password_with_zxcvbn_feedback_and_takes_a_passphrase() {
+    let smtp = Smtp::start_on(0, false);
+    let server = Server::start_with(
+        "",
+        &format!(
+            "{}\n[passwords]\nmin_score = 3\n",
+            smtp_config(smtp.port, false)
+        ),
+    );
+    let path = reset_link(&server, &smtp, "bob@example.org");
+    let page = http(server.addr, "GET", &path, "");
+    assert!(
+        page.text()
+            .contains("common or easily guessed passwords are refused"),
+        "{}",
+        page.text()
+    );
+    for weak in ["password123", "qwertyuiop1", "aaaaaaaaaaaa"] {
+        let page = http(server.addr, "GET", &path, "");
+        let refused = http(
+            server.addr,
+            "POST",
+            &path,
+            &form_body(&csrf_of(&page.text()), weak, weak),
+        );
+        assert_eq!(refused.status, 422, "{weak}");
+        let html = refused.text();
+        assert!(html.contains("too easy to guess"), "{weak}: {html}");
+        assert!(html.contains("aria-invalid=\"true\""), "{html}");
+    }
+    let passphrase = "my old weblog lives on at its own address";
+    let page = http(server.addr, "GET", &path, "");
+    let done = http(
+        server.addr,
+        "POST",
+        &path,
+        &form_body(&csrf_of(&page.text()), passphrase, passphrase),
+    );
+    assert_eq!(done.status, 200, "{}", done.text());
+    let usernum = String::from_utf8(
+        cli(
+            &server.config,
+            &["user", "show", "bob@example.org", "--json"],
+        )
+        .stdout,
+    )
+    .unwrap();
+    let usernum: serde_json::Value = serde_json::from_str(usernum.trim()).unwrap();
+    assert!(capabilities_ok(
+        &server,
+        usernum["usernum"].as_str().unwrap(),
+        &md5(passphrase)
+    ));
+}
+
+#[test]
+fn xcp_change_password_refuses_a_guessable_one_and_the_operators_blocklist_reloads() {
+    use sha1::{Digest, Sha1};
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("blocklist.txt");
+    let hibp = |p: &str| {
+        format!(
+            "{}:42\n",
+            passlink::hex::hex(&Sha1::digest(p.as_bytes())).to_uppercase()
+        )
+    };
+    std::fs::write(&list, hibp(STRONG)).unwrap();
+    let x = Xcp::start_with(
+        "",
+        &format!(
+            "[passwords]\nmin_score = 3\nblocklist_file = {:?}\n",
+            list.display().to_string()
+        ),
+    );
+    let change = |to: &str| {
+        x.call(
+            "change",
+            "password",
+            &[("domain", "example.info")],
+            &[("reg_password", to)],
+        )
+    };
+    let reply = change("Password12");
+    assert_eq!(reply.code(), cd("0", "465"));
+    assert!(
+        reply.field("response_text").contains("too easy to guess"),
+        "{}",
+        reply.xml
+    );
+    // The domain's own name is no secret.
+    assert_eq!(change("Example.info2027").code(), cd("0", "465"));
+    let reply = change(STRONG);
+    assert_eq!(reply.code(), cd("0", "465"));
+    assert!(
+        reply
+            .field("response_text")
+            .contains("breached or forbidden"),
+        "{}",
+        reply.xml
+    );
+    let other = "Saffron-83-Quarry";
+    assert_eq!(
+        change(other).status(),
+        st("1", "200", "Password successfully changed.")
+    );
+
+    // A new entry, read on SIGHUP.
+    let newer = "Copper-19-Lantern";
+    std::fs::write(&list, format!("{}{}", hibp(STRONG), hibp(newer))).unwrap();
+    x.server.signal("HUP");
+    x.server
+        .wait_log("password policy applied", Duration::from_secs(10));
+    let reply = change(newer);
+    assert!(
+        reply
+            .field("response_text")
+            .contains("breached or forbidden"),
+        "{}",
+        reply.xml
+    );
+    assert_eq!(change(STRONG).code(), cd("0", "465"));
+    // A blocklist that cannot be read stops check-config, with the key.
+    std::fs::remove_file(&list).unwrap();
+    let out = cli(&x.server.config, &["check-config"]);
+    assert_eq!(out.status.code(), Some(78));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("passwords.blocklist_file") && err.contains("blocklist.txt"),
+        "{err}"
+    );
+    let _ = OWNER_PASSWORD;
+    x.server.assert_healthy(Duration::from_secs(1));
+}
+
+#[test]
+fn admin_set_password_is_checked_too() {
+    let server = Server::start_with("", "[passwords]\nmin_score = 3\n");
+    let answer = register_answer(&server, "cid@example.org", &md5(STRONG));
+    assert!(answer.contains(ACCEPTED), "{answer}");
+    let out = cli_with_stdin(
+        &server.config,
+        &["user", "set-password", "cid@example.org"],
+        "password123\npassword123\n",
+    );
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("too easy to guess"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = cli_with_stdin(
+        &server.config,
+        &["user", "set-password", "cid@example.org"],
+        &format!("{STRONG}-2\n{STRONG}-2\n"),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
