@@ -45,33 +45,48 @@ impl std::fmt::Debug for Blocklist {
 }
 
 /// What a line holds.
-enum Line {
+enum Line<'a> {
     Skip,
     Sha1([u8; 20]),
-    Plain(String),
+    Plain(&'a [u8]),
 }
 
-fn parse(line: &str) -> Line {
-    let line = line.trim_end_matches(['\r', '\n']);
-    if line.is_empty() || line.starts_with('#') {
+fn hex_value(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+fn parse(line: &[u8]) -> Line<'_> {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    if line.is_empty() || line.starts_with(b"#") {
         return Line::Skip;
     }
     // HIBP: `HASH:count`, upper-case hex; a bare 40-hex-digit line is taken as a SHA-1 too.
-    let hash = line.split_once(':').map_or(line, |(h, count)| {
-        if count.trim().bytes().all(|b| b.is_ascii_digit()) {
-            h
-        } else {
-            line
-        }
-    });
-    if hash.len() == 40 && hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+    let hash = match line.iter().position(|&b| b == b':') {
+        Some(colon) if line[colon + 1..].iter().all(u8::is_ascii_digit) => &line[..colon],
+        _ => line,
+    };
+    if hash.len() == 40 {
         let mut out = [0u8; 20];
-        for (i, byte) in out.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(&hash[2 * i..2 * i + 2], 16).unwrap_or(0);
+        let decoded = out.iter_mut().enumerate().all(|(i, byte)| {
+            match (hex_value(hash[2 * i]), hex_value(hash[2 * i + 1])) {
+                (Some(high), Some(low)) => {
+                    *byte = high << 4 | low;
+                    true
+                }
+                _ => false,
+            }
+        });
+        if decoded {
+            return Line::Sha1(out);
         }
-        return Line::Sha1(out);
     }
-    Line::Plain(line.to_string())
+    Line::Plain(line)
 }
 
 impl Blocklist {
@@ -79,12 +94,14 @@ impl Blocklist {
     /// an over-long line is an error naming the file (and line).
     pub fn load(path: &Path) -> Result<Blocklist, String> {
         let open = || {
-            File::open(path).map(BufReader::new).map_err(|e| {
-                format!(
-                    "{}: cannot read the password blocklist: {e}",
-                    path.display()
-                )
-            })
+            File::open(path)
+                .map(|f| BufReader::with_capacity(1 << 16, f))
+                .map_err(|e| {
+                    format!(
+                        "{}: cannot read the password blocklist: {e}",
+                        path.display()
+                    )
+                })
         };
         let mut keys = 0u64;
         let mut entries = 0u64;
@@ -121,8 +138,8 @@ impl Blocklist {
                 Line::Skip => {}
                 Line::Sha1(hash) => list.insert(Kind::Sha1, &hash),
                 Line::Plain(password) => {
-                    list.insert(Kind::Sha1, &Sha1::digest(password.as_bytes()));
-                    list.insert(Kind::Md5, &Md5::digest(password.as_bytes()));
+                    list.insert(Kind::Sha1, &Sha1::digest(password));
+                    list.insert(Kind::Md5, &Md5::digest(password));
                 }
             }
             Ok(())
@@ -159,7 +176,10 @@ impl Blocklist {
     }
 
     fn insert(&mut self, kind: Kind, key: &[u8]) {
-        let positions: Vec<u64> = self.positions(kind, key).collect();
+        let mut positions = [0u64; HASHES as usize];
+        for (slot, p) in positions.iter_mut().zip(self.positions(kind, key)) {
+            *slot = p;
+        }
         for p in positions {
             if let Some(word) = self.bits.get_mut((p / 64) as usize) {
                 *word |= 1 << (p % 64);
@@ -176,10 +196,12 @@ impl Blocklist {
     }
 }
 
+/// Calls `each` with every line's bytes (its line break included). A password list in an
+/// encoding other than UTF-8 is compared byte for byte, as its passwords' hashes were made.
 fn for_each_line(
     path: &Path,
     mut reader: BufReader<File>,
-    mut each: impl FnMut(&str) -> Result<(), String>,
+    mut each: impl FnMut(&[u8]) -> Result<(), String>,
 ) -> Result<(), String> {
     let mut buf = Vec::new();
     let mut number = 0u64;
@@ -199,12 +221,7 @@ fn for_each_line(
                 path.display()
             ));
         }
-        // Not UTF-8 (a list in another encoding): compared as Latin-1 text.
-        let line = match std::str::from_utf8(&buf) {
-            Ok(line) => line.to_string(),
-            Err(_) => buf.iter().map(|&b| char::from(b)).collect(),
-        };
-        each(&line)?;
+        each(&buf)?;
     }
 }
 
