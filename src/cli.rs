@@ -769,7 +769,12 @@ fn run_user(config: &Config, command: UserCommand) -> Result<(), AppError> {
             {
                 return Err(AppError::Invalid(why));
             }
-            let credentials = crate::credentials::Credentials::new(1, std::time::Duration::ZERO);
+            let credentials = crate::credentials::Credentials::with_cost(
+                1,
+                1,
+                std::time::Duration::ZERO,
+                config.passwords.hash_cost(),
+            );
             let hash = credentials
                 .hash(&passwords::credential(login, password))
                 .map_err(|e| AppError::Invalid(e.to_string()))?;
@@ -804,7 +809,12 @@ fn run_user(config: &Config, command: UserCommand) -> Result<(), AppError> {
                         .check(&password, &[email, name.as_deref().unwrap_or("")])
                 })
                 .map_err(AppError::Invalid)?;
-            let credentials = crate::credentials::Credentials::new(1, std::time::Duration::ZERO);
+            let credentials = crate::credentials::Credentials::with_cost(
+                1,
+                1,
+                std::time::Duration::ZERO,
+                config.passwords.hash_cost(),
+            );
             let hash = credentials
                 .hash(&passwords::credential(kind, &password))
                 .map_err(|e| AppError::Invalid(e.to_string()))?;
@@ -1171,7 +1181,12 @@ fn run_domain(config: &Config, command: DomainCommand) -> Result<(), AppError> {
         DomainError::Invalid(why) => AppError::Invalid(why),
     };
     let rules = &config.xcp;
-    let credentials = Credentials::new(1, std::time::Duration::ZERO);
+    let credentials = Credentials::with_cost(
+        1,
+        1,
+        std::time::Duration::ZERO,
+        config.passwords.hash_cost(),
+    );
     let hash = |password: &str| {
         credentials
             .hash(password)

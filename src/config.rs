@@ -47,16 +47,38 @@ pub struct PasswordsConfig {
     /// publishes them (`HASH:count`). Reloaded with the config.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub blocklist_file: Option<PathBuf>,
+    /// argon2id's memory per hash, KiB, for new hashes; stored ones are upgraded at the next
+    /// successful login.
+    pub argon2_memory_kib: u32,
+    /// argon2id's passes for new hashes.
+    pub argon2_passes: u32,
 }
 
 impl Default for PasswordsConfig {
     fn default() -> Self {
+        let cost = crate::credentials::HashCost::default();
         PasswordsConfig {
             min_score: 3,
             blocklist_file: None,
+            argon2_memory_kib: cost.memory_kib,
+            argon2_passes: cost.passes,
         }
     }
 }
+
+impl PasswordsConfig {
+    pub fn hash_cost(&self) -> crate::credentials::HashCost {
+        crate::credentials::HashCost {
+            memory_kib: self.argon2_memory_kib,
+            passes: self.argon2_passes,
+        }
+    }
+}
+
+/// The memory passlink allows itself for argon2's work areas, all of them together (one per
+/// core is held for the life of the server), or the defaults' share on a machine with so many
+/// cores that they need more.
+const ARGON2_BUDGET_KIB: u64 = 96 * 1024;
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -628,6 +650,43 @@ impl Config {
                     "{} is not a zxcvbn score: 0 (accept anything) to 4 (very hard to guess); \
                      the default is 3",
                     self.passwords.min_score
+                ),
+            ));
+        }
+        let passwords = &self.passwords;
+        if !(1024..=1024 * 1024).contains(&passwords.argon2_memory_kib) {
+            return Err(semantic(
+                "passwords.argon2_memory_kib",
+                format!(
+                    "{} KiB is outside 1024 to 1048576 (OWASP: 7168 with 5 passes, 19456 with 2)",
+                    passwords.argon2_memory_kib
+                ),
+            ));
+        }
+        if !(1..=64).contains(&passwords.argon2_passes) {
+            return Err(semantic(
+                "passwords.argon2_passes",
+                format!("{} is outside 1 to 64", passwords.argon2_passes),
+            ));
+        }
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        let (running, _) = crate::credentials::argon2_limits(self.server.worker_count(), cores);
+        let total = u64::from(passwords.argon2_memory_kib) * running as u64;
+        // The defaults always fit, however many cores.
+        let default_total =
+            u64::from(crate::credentials::HashCost::default().memory_kib) * running as u64;
+        let budget = ARGON2_BUDGET_KIB.max(default_total);
+        if total > budget {
+            return Err(semantic(
+                "passwords.argon2_memory_kib",
+                format!(
+                    "{} KiB per hash × {running} hashes at once (one per core) = {} MiB held for \
+                     password hashing, over the {} MiB passlink allows itself; lower \
+                     argon2_memory_kib to {} or less and raise argon2_passes instead",
+                    passwords.argon2_memory_kib,
+                    total / 1024,
+                    budget / 1024,
+                    budget / running.max(1) as u64
                 ),
             ));
         }

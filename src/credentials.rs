@@ -173,6 +173,24 @@ pub enum Caching {
     Uncached,
 }
 
+/// The argon2id cost new hashes are made with (`[passwords] argon2_memory_kib` and
+/// `argon2_passes`). Stored hashes with another cost still verify, and are made again with this
+/// one at the next successful login ([`Credentials::needs_rehash`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HashCost {
+    pub memory_kib: u32,
+    pub passes: u32,
+}
+
+impl Default for HashCost {
+    fn default() -> Self {
+        HashCost {
+            memory_kib: ARGON2_MEMORY_KIB,
+            passes: ARGON2_PASSES,
+        }
+    }
+}
+
 impl Credentials {
     /// `concurrency` argon2 computations at once (the core count); verified credentials are
     /// remembered for `cache_ttl` (zero disables the cache).
@@ -183,7 +201,17 @@ impl Credentials {
     /// [`Credentials::new`] with at most `waiters` callers waiting for a work area (the
     /// server sizes this to its worker pool, see [`argon2_limits`]).
     pub fn with_waiters(concurrency: usize, waiters: usize, cache_ttl: Duration) -> Credentials {
-        let params = Params::new(ARGON2_MEMORY_KIB, ARGON2_PASSES, 1, None)
+        Credentials::with_cost(concurrency, waiters, cache_ttl, HashCost::default())
+    }
+
+    /// [`Credentials::with_waiters`] with the cost new hashes are made with.
+    pub fn with_cost(
+        concurrency: usize,
+        waiters: usize,
+        cache_ttl: Duration,
+        cost: HashCost,
+    ) -> Credentials {
+        let params = Params::new(cost.memory_kib, cost.passes, 1, None)
             .unwrap_or_else(|_| Params::default());
         let blocks = params.block_count();
         let mut cache_key = [0u8; 32];
@@ -234,14 +262,39 @@ impl Credentials {
         Ok(known && verified)
     }
 
+    /// Whether `stored` was made with another algorithm or cost than this instance's, and
+    /// should be made again from the credential that just verified against it.
+    pub fn needs_rehash(&self, stored: &str) -> bool {
+        let Ok(hash) = PasswordHash::new(stored) else {
+            return false;
+        };
+        let Ok(params) = Params::try_from(&hash) else {
+            return false;
+        };
+        let ours = self.argon2.params();
+        hash.algorithm.as_str() != "argon2id"
+            || params.m_cost() != ours.m_cost()
+            || params.t_cost() != ours.t_cost()
+            || params.p_cost() != ours.p_cost()
+    }
+
+    /// A verified credential hashed again with this instance's cost; counted as an upgrade.
+    pub fn rehash(&self, credential: &str) -> Result<String, CredentialError> {
+        self.hash_as(credential, Argon2Work::Rehash)
+    }
+
     /// The argon2id PHC string to store for a credential.
     pub fn hash(&self, credential: &str) -> Result<String, CredentialError> {
+        self.hash_as(credential, Argon2Work::Hash)
+    }
+
+    fn hash_as(&self, credential: &str, work: Argon2Work) -> Result<String, CredentialError> {
         let mut salt = [0u8; 16];
         rand::fill(&mut salt);
         let mut out = [0u8; 32];
         {
             let mut permit = self.permits.acquire(PERMIT_WAIT).ok_or_else(shed)?;
-            let _running = METRICS.argon2(Argon2Work::Hash);
+            let _running = METRICS.argon2(work);
             self.argon2
                 .hash_password_into_with_memory(
                     credential.as_bytes(),
@@ -352,6 +405,32 @@ impl Credentials {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_hash_made_with_another_cost_is_upgraded() {
+        let old = Credentials::new(1, Duration::ZERO);
+        let stored = old.hash("secret").unwrap();
+        assert!(!old.needs_rehash(&stored));
+        let new = Credentials::with_cost(
+            1,
+            1,
+            Duration::ZERO,
+            HashCost {
+                memory_kib: 8 * 1024,
+                passes: 3,
+            },
+        );
+        assert!(new.needs_rehash(&stored));
+        // The old hash still verifies with the new settings; the upgraded one has the new cost.
+        assert!(new.verify_uncached("secret", &stored).unwrap());
+        let upgraded = new.rehash("secret").unwrap();
+        assert!(
+            upgraded.starts_with("$argon2id$v=19$m=8192,t=3,p=1$"),
+            "{upgraded}"
+        );
+        assert!(!new.needs_rehash(&upgraded));
+        assert!(new.verify_uncached("secret", &upgraded).unwrap());
+    }
 
     #[test]
     fn argon2_never_holds_every_worker() {

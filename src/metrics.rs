@@ -124,14 +124,17 @@ pub enum RateLimit {
     ResetInvalidLink,
     /// Every argon2 slot busy: the login was shed, not queued.
     Argon2Busy,
+    /// A login held back after repeated failures, answered without argon2.
+    LoginThrottle,
 }
 
 impl RateLimit {
-    const ALL: [RateLimit; 4] = [
+    const ALL: [RateLimit; 5] = [
         RateLimit::ResetIp,
         RateLimit::ResetLogin,
         RateLimit::ResetInvalidLink,
         RateLimit::Argon2Busy,
+        RateLimit::LoginThrottle,
     ];
 
     fn name(self) -> &'static str {
@@ -140,6 +143,7 @@ impl RateLimit {
             RateLimit::ResetLogin => "reset_login",
             RateLimit::ResetInvalidLink => "reset_invalid_link",
             RateLimit::Argon2Busy => "argon2_busy",
+            RateLimit::LoginThrottle => "login_throttle",
         }
     }
 }
@@ -173,15 +177,18 @@ pub enum Argon2Work {
     Verify,
     /// Hashing a new password.
     Hash,
+    /// Hashing a verified credential again with the configured cost (an upgrade).
+    Rehash,
 }
 
 impl Argon2Work {
-    const ALL: [Argon2Work; 2] = [Argon2Work::Verify, Argon2Work::Hash];
+    const ALL: [Argon2Work; 3] = [Argon2Work::Verify, Argon2Work::Hash, Argon2Work::Rehash];
 
     fn name(self) -> &'static str {
         match self {
             Argon2Work::Verify => "verify",
             Argon2Work::Hash => "hash",
+            Argon2Work::Rehash => "rehash",
         }
     }
 }
@@ -275,7 +282,7 @@ pub struct Metrics {
     requests: Mutex<Requests>,
     argon2_in_flight: AtomicU64,
     /// By [`Argon2Work::ALL`].
-    argon2: [AtomicU64; 2],
+    argon2: [AtomicU64; Argon2Work::ALL.len()],
     cache_hits: AtomicU64,
     cache_misses: AtomicU64,
     reset_issued: AtomicU64,
@@ -284,7 +291,7 @@ pub struct Metrics {
     /// By [`Delivery::ALL`].
     deliveries: [AtomicU64; 3],
     /// By [`RateLimit::ALL`].
-    rate_limited: [AtomicU64; 4],
+    rate_limited: [AtomicU64; RateLimit::ALL.len()],
 }
 
 /// What is read at scrape time from outside the counters.
@@ -315,14 +322,14 @@ impl Metrics {
                 durations: [Histogram::EMPTY; GROUP_SLOTS],
             }),
             argon2_in_flight: AtomicU64::new(0),
-            argon2: [const { AtomicU64::new(0) }; 2],
+            argon2: [const { AtomicU64::new(0) }; Argon2Work::ALL.len()],
             cache_hits: AtomicU64::new(0),
             cache_misses: AtomicU64::new(0),
             reset_issued: AtomicU64::new(0),
             reset_used: AtomicU64::new(0),
             reset_expired: AtomicU64::new(0),
             deliveries: [const { AtomicU64::new(0) }; 3],
-            rate_limited: [const { AtomicU64::new(0) }; 4],
+            rate_limited: [const { AtomicU64::new(0) }; RateLimit::ALL.len()],
         }
     }
 

@@ -386,10 +386,11 @@ fn bind_listeners(
 fn start_credentials(config: &Config) -> Result<Credentials, AppError> {
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
     let (running, waiting) = crate::credentials::argon2_limits(config.server.worker_count(), cores);
-    let credentials = Credentials::with_waiters(
+    let credentials = Credentials::with_cost(
         running,
         waiting,
         Duration::from_secs(config.xmlstorage.credential_cache_ttl_secs),
+        config.passwords.hash_cost(),
     );
     credentials.prepare_dummy().map_err(|e| AppError::Io {
         what: "preparing password hashing".into(),
@@ -626,6 +627,9 @@ impl Live {
             || old.storage.busy_timeout_ms != config.storage.busy_timeout_ms
         {
             restart.push("storage");
+        }
+        if old.passwords.hash_cost() != config.passwords.hash_cost() {
+            restart.push("passwords.argon2_memory_kib/argon2_passes");
         }
         if old.xmlstorage.credential_cache_ttl_secs != config.xmlstorage.credential_cache_ttl_secs {
             restart.push("xmlstorage.credential_cache_ttl_secs");

@@ -82,7 +82,12 @@ pub fn run(conn: &mut Connection, config: &Config, options: &Options<'_>) -> Res
     let rules = &config.xcp;
     let policy =
         crate::logins::strength::Policy::load(&config.passwords).map_err(AppError::Invalid)?;
-    let credentials = crate::credentials::Credentials::new(1, std::time::Duration::ZERO);
+    let credentials = crate::credentials::Credentials::with_cost(
+        1,
+        1,
+        std::time::Duration::ZERO,
+        config.passwords.hash_cost(),
+    );
     let password_column = header.iter().position(|h| h == "password");
     let column = |name: &str| header.iter().position(|h| h == name);
     let (domain_column, profile_column) = (column("domain"), column("profile"));

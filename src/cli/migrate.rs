@@ -229,6 +229,7 @@ fn with_database(
         }),
         max_bytes_per_user: config.xmlstorage.max_bytes_per_user.get(),
         busy_timeout: timeout,
+        hash_cost: config.passwords.hash_cost(),
         mailing,
         progress: !common.json,
     };

@@ -296,7 +296,11 @@ pub fn submit(ctx: &mut Worker, req: &Request) -> Response {
         Ok(updated)
     });
     match changed {
-        Ok(true) => {}
+        // The owner took the login back: earlier failures no longer hold it back.
+        Ok(true) => ctx
+            .shared
+            .throttle
+            .clear(crate::logins::throttle::Key::Account(login)),
         Ok(false) => return gone(),
         Err(e) if db::is_vanished(&e) => return unavailable(),
         Err(e) => {

@@ -11,6 +11,7 @@ use crate::config::{Config, PublicUrls};
 use crate::credentials::Credentials;
 use crate::http;
 use crate::logins::strength::Policy;
+use crate::logins::throttle::LoginThrottle;
 use crate::reset::ResetLinks;
 use crate::reset::limits::Throttle;
 use crate::xss::notify::Notifier;
@@ -37,6 +38,8 @@ pub struct Shared {
     decode_pool: Arc<http::Budget>,
     /// What a new password must be; replaced by a reload like the config.
     policy: RwLock<Arc<Policy>>,
+    /// Consecutive failed logins, per login, for the waits that limit guessing.
+    pub throttle: LoginThrottle,
 }
 
 impl Shared {
@@ -50,6 +53,7 @@ impl Shared {
     ) -> Shared {
         Shared {
             policy: RwLock::new(Arc::new(policy)),
+            throttle: LoginThrottle::default(),
             decode_pool: http::Budget::total_only(config.server.max_buffered_bytes.get()),
             config: RwLock::new(Arc::new(config)),
             urls,

@@ -148,6 +148,7 @@ fn exchange(ctx: &mut Worker, req: &Request) -> OpsReply {
                 reset: &*ctx.shared.reset,
                 note: &mut ctx.note,
                 policy: &policy,
+                throttle: &ctx.shared.throttle,
             };
             commands::execute(&mut env, &caller, command)
         }

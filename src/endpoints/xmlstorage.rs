@@ -111,6 +111,7 @@ fn run_call(ctx: &mut Worker, req: &Request, call: &Call) -> Result<Value, Fault
         notifier: &shared.notifier,
         note: &mut ctx.note,
         policy: &policy,
+        throttle: &shared.throttle,
     };
     dispatch::call(&mut env, &caller_of(req), call)
 }

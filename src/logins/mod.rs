@@ -7,6 +7,7 @@
 pub mod blocklist;
 pub mod passwords;
 pub mod strength;
+pub mod throttle;
 
 use std::fmt;
 

@@ -40,7 +40,8 @@ impl Metrics {
             "passlink_argon2_computations_total",
             Kind::Counter,
             "argon2 computations started, by work: verify (a credential check that the cache \
-             did not answer) or hash (a new password).",
+             did not answer), hash (a new password) or rehash (a stored hash upgraded to the \
+             configured cost at a login).",
         );
         for (work, n) in Argon2Work::ALL.iter().zip(&self.argon2) {
             page.sample(

@@ -100,6 +100,8 @@ pub struct Options {
     /// `[xmlstorage] max_bytes_per_user`, to list users over it.
     pub max_bytes_per_user: u64,
     pub busy_timeout: Duration,
+    /// The argon2id cost of the hashes it writes (`[passwords]`).
+    pub hash_cost: crate::credentials::HashCost,
     /// Mail each newly imported user a link to set a password ([`Mailing`]).
     pub mailing: Option<Box<dyn Mailing>>,
     pub progress: bool,
@@ -143,7 +145,7 @@ pub fn run(
         ..Report::default()
     };
     let jobs = options.jobs.max(1);
-    let credentials = Credentials::new(jobs, Duration::ZERO);
+    let credentials = Credentials::with_cost(jobs, jobs, Duration::ZERO, options.hash_cost);
     let (read_tx, read_rx) = sync_channel::<Read>(jobs * 4);
     let (plan_tx, plan_rx) = sync_channel::<Planned>(jobs * 4);
     // Shared by the workers. Taken out (and so dropped) when the writer stops early, so that

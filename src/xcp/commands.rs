@@ -26,6 +26,8 @@
 //!   sub-user's username may not equal the owner's (485), since `set cookie` tells them apart
 //!   by name.
 
+use std::time::Instant;
+
 use std::net::IpAddr;
 
 use rusqlite::Connection;
@@ -43,7 +45,9 @@ use crate::db;
 use crate::logins::Login;
 use crate::logins::passwords;
 use crate::logins::strength::Policy;
+use crate::logins::throttle::{Key, LoginThrottle};
 use crate::metrics::{self, Note};
+use crate::metrics::{METRICS, RateLimit};
 use crate::reset::{LinkRequest, ResetError, ResetLinks};
 use crate::secret::Secret;
 
@@ -596,6 +600,8 @@ pub struct Env<'a> {
     pub note: &'a mut Note,
     /// What a new password must be beyond OpenSRS's charset (how guessable).
     pub policy: &'a Policy,
+    /// Failed logins per login: the waits that limit guessing.
+    pub throttle: &'a LoginThrottle,
 }
 
 /// Runs a command for an authenticated reseller.
@@ -821,6 +827,20 @@ fn set_cookie(
         },
         None => None,
     };
+    let key = match &account {
+        Some(a) => Key::Account(a.login),
+        None => Key::unknown("xcp", &format!("{name}/{username}")),
+    };
+    let now_instant = Instant::now();
+    if !env.throttle.allowed(key, now_instant) {
+        // Held back after repeated failures: the ordinary answer, at once, without argon2.
+        METRICS.rate_limited(RateLimit::LoginThrottle);
+        log::info!(
+            "xcp: set cookie refused for reseller {} (a login held back after repeated failures)",
+            caller.reseller.username
+        );
+        return fail(415, BAD_LOGIN);
+    }
     // An unknown login costs the same hash as a known one, so timing does not tell them apart.
     let stored = account.as_ref().map(|a| Stored {
         id: a.profile_id,
@@ -829,6 +849,11 @@ fn set_cookie(
     let verified = env
         .credentials
         .verify_or_dummy(stored, password.expose(), Caching::Uncached)?;
+    if verified && account.is_some() && domain.is_some() {
+        env.throttle.clear(key);
+    } else {
+        env.throttle.failed(key, now_instant);
+    }
     let (Some(account), Some(domain), true) = (account, domain, verified) else {
         log::info!(
             "xcp: set cookie refused for reseller {} (bad username, password or domain)",
@@ -836,6 +861,25 @@ fn set_cookie(
         );
         return fail(415, BAD_LOGIN);
     };
+    // A hash made with another cost than `[passwords]` sets is made again while the password
+    // is at hand; a failure keeps the old one, which still works.
+    if env.credentials.needs_rehash(&account.password_hash) {
+        match env.credentials.rehash(password.expose()) {
+            Ok(hash) => {
+                db::write(env.db, |tx| {
+                    profiles::set_password_hash(tx, account.login, &hash)
+                })?;
+                log::info!(
+                    "xcp: the password hash of {} upgraded to the configured cost",
+                    account.login
+                );
+            }
+            Err(e) => log::warn!(
+                "xcp: could not upgrade the password hash of {}: {e}",
+                account.login
+            ),
+        }
+    }
     let token = cookies::new_token();
     let now = clock::unix_now();
     let ip = caller.ip.to_string();
@@ -1224,6 +1268,7 @@ mod tests {
         recorder: Arc<Recorder>,
         r1: Reseller,
         r2: Reseller,
+        throttle: LoginThrottle,
     }
 
     fn world() -> World {
@@ -1263,6 +1308,7 @@ mod tests {
             recorder,
             r1,
             r2,
+            throttle: LoginThrottle::default(),
         }
     }
 
@@ -1302,6 +1348,7 @@ mod tests {
                         note: &mut self.note,
                         // The unit tests' passwords are short; the policy has its own tests.
                         policy: &Policy::scoring(0),
+                        throttle: &self.throttle,
                     };
                     execute(&mut env, &caller, command)
                 }

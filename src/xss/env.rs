@@ -9,6 +9,7 @@ use super::notify::Notifier;
 use crate::config::{PublicUrls, XmlStorageConfig};
 use crate::credentials::Credentials;
 use crate::logins::strength::Policy;
+use crate::logins::throttle::LoginThrottle;
 use crate::metrics::Note;
 use crate::reset::ResetLinks;
 use crate::value::{Fault, Value, structure};
@@ -33,6 +34,8 @@ pub struct Env<'a> {
     pub note: &'a mut Note,
     /// What a new account's password must be (how guessable).
     pub policy: &'a Policy,
+    /// Failed logins per login: the waits that limit guessing.
+    pub throttle: &'a LoginThrottle,
 }
 
 /// Who is calling: what the methods may know of the connection.

@@ -6,11 +6,16 @@
 use super::args::Args;
 use super::env::{Caller, Env, MethodError, MethodResult, flag};
 use super::{notify, weblog};
+use std::time::Instant;
+
 use crate::accounts::{self, User};
 use crate::clock;
 use crate::credentials::{Caching, CredentialError, Stored};
 use crate::db;
 use crate::files;
+use crate::logins::Login;
+use crate::logins::throttle::Key;
+use crate::metrics::{METRICS, RateLimit};
 use crate::reset::ResetError;
 use crate::value::{Fault, Value, structure};
 
@@ -59,6 +64,21 @@ fn authenticate(
 ) -> Result<User, MethodError> {
     let credential = credential.trim().to_ascii_lowercase();
     let user = accounts::find_by_login(env.db, login)?;
+    let key = match &user {
+        Some(u) => Key::Account(Login::XssUser(u.id)),
+        None => Key::unknown("xss", login),
+    };
+    let now = Instant::now();
+    if !env.throttle.allowed(key, now) {
+        // Held back after repeated failures: the ordinary answer, at once, without argon2.
+        METRICS.rate_limited(RateLimit::LoginThrottle);
+        log::warn!(
+            "xmlstorage: login failed from {} for \"{}\" (held back after repeated failures)",
+            caller.ip,
+            crate::logging::sanitize(login, 64)
+        );
+        return Err(MethodError::Reply(flag(true, BAD_LOGIN)));
+    }
     let stored = user.as_ref().map(|u| Stored {
         id: u.id,
         hash: &u.password_hash,
@@ -80,8 +100,13 @@ fn authenticate(
         }
     };
     match user {
-        Some(u) if verified && !u.disabled => Ok(u),
+        Some(u) if verified && !u.disabled => {
+            env.throttle.clear(key);
+            upgrade_hash(env, &u, &credential);
+            Ok(u)
+        }
         _ => {
+            env.throttle.failed(key, now);
             // For fail2ban: the address comes before the client's own text, so no login can
             // forge it. Which of the three it was is not said: that would enumerate accounts.
             log::warn!(
@@ -91,6 +116,33 @@ fn authenticate(
             );
             Err(MethodError::Reply(flag(true, BAD_LOGIN)))
         }
+    }
+}
+
+/// A stored hash made with another cost than `[passwords]` sets is made again now, while the
+/// credential that just verified is at hand (OWASP: raise the work factor over time). A
+/// failure leaves the old hash, which still works.
+fn upgrade_hash(env: &Env<'_>, user: &User, credential: &str) {
+    if !env.credentials.needs_rehash(&user.password_hash) {
+        return;
+    }
+    let upgraded = env
+        .credentials
+        .rehash(credential)
+        .map_err(|e| e.to_string());
+    let stored = upgraded.and_then(|hash| {
+        crate::db::write_shared(env.db, |tx| accounts::set_password_hash(tx, user.id, &hash))
+            .map_err(|e| e.to_string())
+    });
+    match stored {
+        Ok(_) => log::info!(
+            "xmlstorage: the password hash of user {} upgraded to the configured cost",
+            user.usernum()
+        ),
+        Err(e) => log::warn!(
+            "xmlstorage: could not upgrade the password hash of user {}: {e}",
+            user.usernum()
+        ),
     }
 }
 

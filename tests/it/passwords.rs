@@ -233,3 +233,151 @@ fn admin_set_password_is_checked_too() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `name{labels} value` from `/metrics`.
+fn metric(server: &Server, line_start: &str) -> f64 {
+    let page = server.get("/metrics").text();
+    page.lines()
+        .find_map(|l| {
+            l.strip_prefix(line_start)
+                .map(|v| v.trim().parse::<f64>().unwrap())
+        })
+        .unwrap_or_else(|| panic!("no {line_start} in /metrics"))
+}
+
+#[test]
+fn a_flood_of_wrong_passwords_for_one_login_runs_argon2_only_a_few_times() {
+    let server = Server::start();
+    let answer = register_answer(&server, "dee@example.org", &md5(STRONG));
+    assert!(answer.contains(ACCEPTED), "{answer}");
+    let verify = "passlink_argon2_computations_total{work=\"verify\"}";
+    let throttled = "passlink_rate_limited_total{kind=\"login_throttle\"}";
+    let before = metric(&server, verify);
+    let caps = |login: &str, password_md5: &str| {
+        post(
+            &server,
+            "/RPC2",
+            &xmlrpc_call(
+                "xmlStorageSystem.getServerCapabilities",
+                &[login, password_md5],
+            ),
+        )
+        .text()
+    };
+    for i in 0..200 {
+        let answer = caps("dee@example.org", &md5(&format!("guess-{i}")));
+        assert!(
+            answer.contains("<boolean>1</boolean>"),
+            "{answer}\n{}",
+            server.log()
+        );
+    }
+    let verified = metric(&server, verify) - before;
+    assert!(
+        verified <= 8.0,
+        "argon2 ran {verified} times for 200 wrong passwords"
+    );
+    assert!(metric(&server, throttled) >= 190.0);
+    // Another login is not held back; an unknown one is held back like a known one.
+    let other = register_answer(&server, "eve@example.org", &md5(STRONG));
+    assert!(other.contains(ACCEPTED), "{other}");
+    assert!(caps("eve@example.org", &md5(STRONG)).contains("<boolean>0</boolean>"));
+    // The right password now waits out the interval too.
+    assert!(caps("dee@example.org", &md5(STRONG)).contains("<boolean>1</boolean>"));
+    // A reset link gives the owner the login back at once.
+    let link =
+        String::from_utf8(cli(&server.config, &["user", "reset-link", "dee@example.org"]).stdout)
+            .unwrap();
+    let path = link
+        .lines()
+        .find(|l| l.contains("/reset/"))
+        .map(path_of)
+        .unwrap();
+    let page = http(server.addr, "GET", &path, "");
+    let new = "Harbour-62-Pebble";
+    let done = http(
+        server.addr,
+        "POST",
+        &path,
+        &form_body(&csrf_of(&page.text()), new, new),
+    );
+    assert_eq!(done.status, 200, "{}", done.text());
+    assert!(caps("dee@example.org", &md5(new)).contains("<boolean>0</boolean>"));
+    server.assert_healthy(Duration::from_secs(1));
+}
+
+/// The PHC string stored for a user, read from the database file.
+fn stored_hash(server: &Server, email: &str) -> String {
+    let db = rusqlite::Connection::open_with_flags(
+        server.dir.path().join("data/passlink.sqlite3"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    db.query_row(
+        "SELECT password_hash FROM users WHERE email = ?1",
+        [email],
+        |r| r.get(0),
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_raised_argon2_cost_rehashes_the_stored_hash_at_the_next_login() {
+    let mut server = Server::start();
+    let answer = register_answer(&server, "fay@example.org", &md5(STRONG));
+    assert!(answer.contains(ACCEPTED), "{answer}");
+    let before = stored_hash(&server, "fay@example.org");
+    assert!(
+        before.starts_with("$argon2id$v=19$m=7168,t=5,p=1$"),
+        "{before}"
+    );
+    server.kill_and_restart(
+        "",
+        "[passwords]\nmin_score = 0\nargon2_memory_kib = 9216\nargon2_passes = 3\n",
+    );
+    let caps = |password_md5: &str| {
+        post(
+            &server,
+            "/RPC2",
+            &xmlrpc_call(
+                "xmlStorageSystem.getServerCapabilities",
+                &["fay@example.org", password_md5],
+            ),
+        )
+        .text()
+    };
+    assert!(
+        caps(&md5(STRONG)).contains("<boolean>0</boolean>"),
+        "the old hash still works"
+    );
+    let after = stored_hash(&server, "fay@example.org");
+    assert!(
+        after.starts_with("$argon2id$v=19$m=9216,t=3,p=1$"),
+        "{after}"
+    );
+    assert!(
+        caps(&md5(STRONG)).contains("<boolean>0</boolean>"),
+        "and the new one"
+    );
+    assert!(caps(&md5("wrong")).contains("<boolean>1</boolean>"));
+    assert_eq!(
+        metric(
+            &server,
+            "passlink_argon2_computations_total{work=\"rehash\"}"
+        ),
+        1.0
+    );
+    // Too much memory for the cores is a config error that says why.
+    let bad = crate::support::write_config(
+        server.dir.path(),
+        "",
+        "[passwords]\nargon2_memory_kib = 1048576\n",
+    );
+    let out = cli(&bad, &["check-config"]);
+    assert_eq!(out.status.code(), Some(78));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("passwords.argon2_memory_kib") && err.contains("96 MiB"),
+        "{err}"
+    );
+}
