@@ -217,3 +217,10 @@ CREATE TABLE redirects (
     created_at INTEGER NOT NULL
 ) STRICT;
 CREATE INDEX redirects_by_user ON redirects (user_id);
+
+-- migrate: 8
+-- A token's purpose: a reset link, or the "this wasn't me" link of a password-changed notice
+-- (src/reset/notice.rs), which locks the login and mails a fresh reset link. Only reset links
+-- open the reset form, count towards the hourly limit and are voided by a newer link.
+ALTER TABLE reset_tokens ADD COLUMN purpose TEXT NOT NULL DEFAULT 'reset'
+    CHECK (purpose IN ('reset', 'not_me'));

@@ -239,6 +239,20 @@ pub fn set_password_hash(conn: &Connection, id: i64, hash: &str) -> rusqlite::Re
     )? == 1)
 }
 
+/// Replaces the password hash only if it is still `old`: an upgrade to a new argon2 cost
+/// must not undo a password changed meanwhile. `false` when it changed.
+pub fn replace_password_hash(
+    conn: &Connection,
+    id: i64,
+    old: &str,
+    new: &str,
+) -> rusqlite::Result<bool> {
+    Ok(conn.execute(
+        "UPDATE users SET password_hash = ?3 WHERE id = ?1 AND password_hash = ?2",
+        params![id, old, new],
+    )? == 1)
+}
+
 pub fn set_disabled(conn: &Connection, id: i64, disabled: bool) -> rusqlite::Result<bool> {
     Ok(conn.execute(
         "UPDATE users SET disabled = ?2 WHERE id = ?1",

@@ -778,8 +778,45 @@ fn run_user(config: &Config, command: UserCommand) -> Result<(), AppError> {
             let hash = credentials
                 .hash(&passwords::credential(login, password))
                 .map_err(|e| AppError::Invalid(e.to_string()))?;
-            db::write(&mut conn, |tx| passwords::set_hash(tx, login, &hash)).map_err(db_err)?;
+            // The owner hears of it like of any change, with a way to undo it.
+            let notice = if config.smtp.enabled {
+                Some(
+                    crate::reset::Templates::load_changed(&config.reset.templates_dir)
+                        .map_err(|e| AppError::Invalid(e.to_string()))?,
+                )
+            } else {
+                None
+            };
+            let account = format!("{} (xmlStorageSystem user {})", u.email, u.usernum());
+            let public_url = migrate::reset_url(config);
+            let queued = db::write(&mut conn, |tx| -> rusqlite::Result<usize> {
+                passwords::set_hash(tx, login, &hash)?;
+                crate::reset::void_tokens(tx, login, crate::clock::unix_now())?;
+                match &notice {
+                    Some(templates) => crate::reset::notice::queue(
+                        tx,
+                        &crate::reset::notice::Change {
+                            login,
+                            account: &account,
+                            method: "passlink user set-password",
+                            from: "the server's command line",
+                        },
+                        templates,
+                        &public_url,
+                        crate::clock::unix_now(),
+                    ),
+                    None => Ok(0),
+                }
+            })
+            .map_err(db_err)?;
             println!("user {} ({}): password changed", u.usernum(), u.email);
+            if queued > 0 {
+                println!(
+                    "a notice with a \"this wasn't me\" link is queued to {} (a running \
+                     passlink serve sends it)",
+                    u.email
+                );
+            }
         }
         UserCommand::Add { email, name } => {
             let email = email.trim();

@@ -56,7 +56,7 @@ pub struct PasswordsConfig {
 
 impl Default for PasswordsConfig {
     fn default() -> Self {
-        let cost = crate::credentials::HashCost::default();
+        let cost = crate::hash_cost::HashCost::default();
         PasswordsConfig {
             min_score: 3,
             blocklist_file: None,
@@ -67,8 +67,8 @@ impl Default for PasswordsConfig {
 }
 
 impl PasswordsConfig {
-    pub fn hash_cost(&self) -> crate::credentials::HashCost {
-        crate::credentials::HashCost {
+    pub fn hash_cost(&self) -> crate::hash_cost::HashCost {
+        crate::hash_cost::HashCost {
             memory_kib: self.argon2_memory_kib,
             passes: self.argon2_passes,
         }
@@ -670,11 +670,11 @@ impl Config {
             ));
         }
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-        let (running, _) = crate::credentials::argon2_limits(self.server.worker_count(), cores);
+        let (running, _) = crate::hash_cost::argon2_limits(self.server.worker_count(), cores);
         let total = u64::from(passwords.argon2_memory_kib) * running as u64;
         // The defaults always fit, however many cores.
         let default_total =
-            u64::from(crate::credentials::HashCost::default().memory_kib) * running as u64;
+            u64::from(crate::hash_cost::HashCost::default().memory_kib) * running as u64;
         let budget = ARGON2_BUDGET_KIB.max(default_total);
         if total > budget {
             return Err(semantic(

@@ -17,12 +17,9 @@ use argon2::{Algorithm, Argon2, Block, Params, Version};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+pub use crate::hash_cost::{HashCost, argon2_limits};
 use crate::metrics::{Argon2Work, METRICS, RateLimit};
 
-/// argon2id with 7 MiB and 5 passes: OWASP's listed equivalent of its 19 MiB/2-pass default,
-/// chosen so that a core's worth of concurrent verifications stays within a small RSS.
-const ARGON2_MEMORY_KIB: u32 = 7 * 1024;
-const ARGON2_PASSES: u32 = 5;
 /// How long a request waits for an argon2 slot (if it may wait at all, see `Permits`) before
 /// it is told the server is busy.
 const PERMIT_WAIT: Duration = Duration::from_secs(2);
@@ -125,18 +122,6 @@ impl Drop for Permit<'_> {
     }
 }
 
-/// How many argon2 computations may run at once and how many callers may wait for one, for a
-/// server with `workers` worker threads on `cores` cores: one running per core, and waiting
-/// places only as long as `cores` workers (at least one) stay free of argon2 for everything
-/// else. With the default pool (three workers per core) that is one running and one waiting
-/// per core, and a flood of wrong passwords never holds more than two thirds of the workers.
-pub fn argon2_limits(workers: usize, cores: usize) -> (usize, usize) {
-    let cores = cores.max(1);
-    let running = cores.min(workers.saturating_sub(1)).max(1);
-    let waiting = running.min(workers.saturating_sub(running + cores));
-    (running, waiting)
-}
-
 /// The error for a computation refused because every argon2 slot stayed busy, counted as
 /// load shedding.
 fn shed() -> CredentialError {
@@ -171,24 +156,6 @@ pub struct Stored<'a> {
 pub enum Caching {
     Cached,
     Uncached,
-}
-
-/// The argon2id cost new hashes are made with (`[passwords] argon2_memory_kib` and
-/// `argon2_passes`). Stored hashes with another cost still verify, and are made again with this
-/// one at the next successful login ([`Credentials::needs_rehash`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct HashCost {
-    pub memory_kib: u32,
-    pub passes: u32,
-}
-
-impl Default for HashCost {
-    fn default() -> Self {
-        HashCost {
-            memory_kib: ARGON2_MEMORY_KIB,
-            passes: ARGON2_PASSES,
-        }
-    }
 }
 
 impl Credentials {
@@ -353,6 +320,21 @@ impl Credentials {
             }
         };
         Ok(computed.is_ok() && bool::from(out.ct_eq(&expected)))
+    }
+
+    /// Whether `credential` verified against `stored` for account `id` recently (a cache hit),
+    /// without any argon2 work. The key covers the stored hash, so a hit proves the credential.
+    pub fn is_cached(&self, id: i64, credential: &str, stored: &str) -> bool {
+        if self.cache_ttl.is_zero() {
+            return false;
+        }
+        let key = self.cache_entry_key(id, credential, stored);
+        let now = Instant::now();
+        self.cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+            .is_some_and(|expires| *expires > now)
     }
 
     /// Checks `credential` against `stored` (a PHC string) for account `id`. A match is

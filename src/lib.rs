@@ -18,6 +18,7 @@ pub mod credentials;
 pub mod db;
 mod endpoints;
 pub mod files;
+pub mod hash_cost;
 pub mod hex;
 pub mod housekeeping;
 pub mod http;

@@ -290,6 +290,10 @@ pub fn load_files(config: &Config, source: &Source) -> Result<Files, ConfigError
     }
     let templates = Templates::load(&config.reset.templates_dir)
         .map_err(|e| semantic("reset.templates_dir".into(), e.to_string()))?;
+    // Read here only to be checked: the reset service and the importer read them when used.
+    Templates::load_changed(&config.reset.templates_dir)
+        .and_then(|_| Templates::load_moved(&config.reset.templates_dir))
+        .map_err(|e| semantic("reset.templates_dir".into(), e.to_string()))?;
     let policy = Policy::load(&config.passwords)
         .map_err(|e| semantic("passwords.blocklist_file".into(), e))?;
     Ok(Files {

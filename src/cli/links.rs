@@ -219,6 +219,8 @@ fn issue(
                     expiry: &expiry,
                     ip: ADMIN,
                     public_url: &public_url,
+                    changed_at: "",
+                    method: "",
                     recipient: target.email,
                 });
                 Some(mail::enqueue(tx, &message, now)?)

@@ -15,8 +15,11 @@ use crate::http::{Request, Response};
 use crate::logins::{Login, passwords};
 use crate::metrics::{METRICS, RateLimit, ResetEvent};
 use crate::reset::form::parse_form;
+use crate::reset::notice;
 use crate::reset::templates::escape_html;
-use crate::reset::{TokenRow, consume, find_token, void_tokens};
+use crate::reset::{
+    LinkRequest, Purpose, TokenRow, consume, find_token, void_all_tokens, void_tokens,
+};
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;line-height:1.5;margin:0;\
 background:#f5f5f4;color:#1c1917}main{max-width:28rem;margin:3rem auto;padding:2rem;\
@@ -208,9 +211,97 @@ fn usable_row(ctx: &Worker, req: &Request) -> Result<TokenRow, Response> {
 /// `GET /reset/<token>`.
 pub fn show(ctx: &mut Worker, req: &Request) -> Response {
     match usable_row(ctx, req) {
+        Ok(row) if row.purpose == Purpose::NotMe => not_me_form(&row),
         Ok(row) => form(ctx, &row, 200, None),
         Err(response) => response,
     }
+}
+
+/// The page behind a notice's "this wasn't me" link: one button, so that a mail scanner that
+/// opens the link locks nothing.
+fn not_me_form(row: &TokenRow) -> Response {
+    page(
+        200,
+        "This wasn't me",
+        &format!(
+            "<h1>Lock {account}?</h1>\n<p>If you did not change the password of \
+             <strong>{account}</strong>, lock it now: nobody can log in with the new password, \
+             its sessions end, and a fresh link to choose your own password is mailed to the \
+             account's address.</p>\n<form method=\"post\"><input type=\"hidden\" \
+             name=\"csrf\" value=\"{csrf}\"><button type=\"submit\">Lock the account and \
+             mail me a new link</button></form>",
+            account = escape_html(&row.account),
+            csrf = crate::hex::hex(&row.csrf)
+        ),
+    )
+}
+
+/// `POST` of a "this wasn't me" link: the login's password becomes the hash of a secret
+/// nobody has (its sessions and cached logins end with it), every link of the login is voided,
+/// and a fresh reset link goes to each of its addresses.
+fn lock(ctx: &mut Worker, req: &Request, row: TokenRow, csrf: &str) -> Response {
+    let expected = crate::hex::hex(&row.csrf);
+    if !bool::from(expected.as_bytes().ct_eq(csrf.as_bytes())) {
+        return not_me_form(&row);
+    }
+    let hash = match ctx
+        .shared
+        .credentials
+        .hash(&crate::hex::hex(&rand::random::<[u8; 32]>()))
+    {
+        Ok(hash) => hash,
+        Err(CredentialError::Busy) => return busy(),
+        Err(e) => {
+            log::error!("reset: cannot lock a login: {e}");
+            return Response::text(500, "internal error");
+        }
+    };
+    let token = token_of(req).to_string();
+    let login = row.login;
+    let now = clock::unix_now();
+    let locked = db::write(&mut ctx.db, |tx| -> rusqlite::Result<Option<Vec<String>>> {
+        if !consume(tx, &token, now)? {
+            return Ok(None);
+        }
+        passwords::set_hash(tx, login, &hash)?;
+        void_all_tokens(tx, login, now)?;
+        notice::recipients(tx, login).map(Some)
+    });
+    let recipients = match locked {
+        Ok(Some(recipients)) => recipients,
+        Ok(None) => return gone(),
+        Err(e) if db::is_vanished(&e) => return unavailable(),
+        Err(e) => {
+            log::error!("reset: cannot lock a login: {e}");
+            return Response::text(500, "internal error");
+        }
+    };
+    ctx.shared.credentials.forget_all();
+    log::warn!(
+        "reset: {login} locked through a password-changed notice's \"this wasn't me\" link from {}",
+        req.client
+    );
+    for email in &recipients {
+        let request = LinkRequest {
+            login,
+            account: &row.account,
+            email,
+            requester: req.client,
+        };
+        if let Err(e) = ctx.shared.reset.send(&request) {
+            log::warn!("reset: no fresh link after locking {login}: {e}");
+        }
+    }
+    page(
+        200,
+        "Account locked",
+        &format!(
+            "<h1 id=\"done\">Account locked</h1>\n<p><strong>{}</strong> is locked: nobody can \
+             log in with the password that was set. A link to choose your own password has been \
+             mailed to the account's address.</p>",
+            escape_html(&row.account)
+        ),
+    )
 }
 
 /// `POST /reset/<token>`.
@@ -219,6 +310,10 @@ pub fn submit(ctx: &mut Worker, req: &Request) -> Response {
         Ok(row) => row,
         Err(response) => return response,
     };
+    if row.purpose == Purpose::NotMe {
+        let csrf = parse_form(&req.body).map(|d| d.csrf).unwrap_or_default();
+        return lock(ctx, req, row, &csrf);
+    }
     let data = match parse_form(&req.body) {
         Ok(data) => data,
         Err(why) => {
@@ -285,6 +380,8 @@ pub fn submit(ctx: &mut Worker, req: &Request) -> Response {
     let token = token_of(req).to_string();
     let login = row.login;
     let now = clock::unix_now();
+    let client = req.client.to_string();
+    let reset_links = ctx.shared.reset.clone();
     let changed = db::write(&mut ctx.db, |tx| -> rusqlite::Result<bool> {
         // The token is spent in the same transaction that sets the password: two submissions
         // of one link cannot both succeed.
@@ -293,6 +390,16 @@ pub fn submit(ctx: &mut Worker, req: &Request) -> Response {
         }
         let updated = passwords::set_hash(tx, login, &hash)?;
         void_tokens(tx, login, now)?;
+        // The owner hears of the change, with a way to undo it if it wasn't them.
+        let change = notice::Change {
+            login,
+            account: &row.account,
+            method: "a reset link",
+            from: &client,
+        };
+        if let Err(e) = reset_links.notify_change(tx, &change) {
+            log::error!("reset: no password-changed notice for {login}: {e}");
+        }
         Ok(updated)
     });
     match changed {

@@ -68,7 +68,14 @@ fn parse(line: &[u8]) -> Line<'_> {
     }
     // HIBP: `HASH:count`, upper-case hex; a bare 40-hex-digit line is taken as a SHA-1 too.
     let hash = match line.iter().position(|&b| b == b':') {
-        Some(colon) if line[colon + 1..].iter().all(u8::is_ascii_digit) => &line[..colon],
+        Some(colon)
+            if line[colon + 1..]
+                .trim_ascii()
+                .iter()
+                .all(u8::is_ascii_digit) =>
+        {
+            &line[..colon]
+        }
         _ => line,
     };
     if hash.len() == 40 {
@@ -138,8 +145,19 @@ impl Blocklist {
                 Line::Skip => {}
                 Line::Sha1(hash) => list.insert(Kind::Sha1, &hash),
                 Line::Plain(password) => {
-                    list.insert(Kind::Sha1, &Sha1::digest(password));
-                    list.insert(Kind::Md5, &Md5::digest(password));
+                    // A list in another encoding (Latin-1) is read as Latin-1: passwords
+                    // arrive as UTF-8, so that is what their entries are hashed as.
+                    let utf8: std::borrow::Cow<'_, [u8]> = match std::str::from_utf8(password) {
+                        Ok(_) => password.into(),
+                        Err(_) => password
+                            .iter()
+                            .map(|&b| char::from(b))
+                            .collect::<String>()
+                            .into_bytes()
+                            .into(),
+                    };
+                    list.insert(Kind::Sha1, &Sha1::digest(&utf8));
+                    list.insert(Kind::Md5, &Md5::digest(&utf8));
                 }
             }
             Ok(())
@@ -215,7 +233,7 @@ fn for_each_line(
             return Ok(());
         }
         number += 1;
-        if buf.len() > MAX_LINE_BYTES && !buf.ends_with(b"\n") {
+        if buf.len() > MAX_LINE_BYTES && !buf.ends_with(b"\n") && !buf.ends_with(b"\r") {
             return Err(format!(
                 "{}:{number}: a line over {MAX_LINE_BYTES} bytes: one password or SHA-1 per line",
                 path.display()

@@ -101,7 +101,7 @@ pub struct Options {
     pub max_bytes_per_user: u64,
     pub busy_timeout: Duration,
     /// The argon2id cost of the hashes it writes (`[passwords]`).
-    pub hash_cost: crate::credentials::HashCost,
+    pub hash_cost: crate::hash_cost::HashCost,
     /// Mail each newly imported user a link to set a password ([`Mailing`]).
     pub mailing: Option<Box<dyn Mailing>>,
     pub progress: bool,

@@ -184,6 +184,8 @@ impl Mailing for MovedMail {
             expiry: &format!("{} UTC", clock::sql_datetime(expires_at)),
             ip: "",
             public_url: &self.public_url,
+            changed_at: "",
+            method: "",
             recipient: &user.email,
         });
         mail::enqueue_at(tx, &message, now, send_at)?;

@@ -53,7 +53,7 @@ pub fn pending(
     // substring filter runs over a handful of rows in Rust.
     let mut stmt = conn.prepare(
         "SELECT rowid, login_kind, login_id, account, created_at, expires_at, requester_ip \
-         FROM reset_tokens WHERE ended_at IS NULL AND expires_at > ?1 \
+         FROM reset_tokens WHERE ended_at IS NULL AND expires_at > ?1 AND purpose = 'reset' \
          ORDER BY created_at, rowid",
     )?;
     let rows = stmt.query_map(params![now], pending_row)?;

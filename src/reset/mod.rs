@@ -12,16 +12,16 @@
 pub mod admin;
 pub mod form;
 pub mod limits;
+pub mod notice;
 pub mod templates;
+mod tokens;
 
 use std::fmt;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
-use base64::Engine as _;
 use rusqlite::{Connection, OptionalExtension, params};
-use sha2::{Digest, Sha256};
 
 use crate::accounts;
 use crate::clock;
@@ -31,6 +31,8 @@ use crate::mail::{self, Waker};
 use crate::metrics::{METRICS, RateLimit, ResetEvent};
 use limits::Buckets;
 pub use templates::Templates;
+pub use tokens::{Purpose, new_token};
+use tokens::{insert_token, token_hash};
 
 /// A request for a link.
 #[derive(Debug, Clone)]
@@ -86,18 +88,17 @@ pub trait ResetLinks: Send + Sync {
 
     /// Voids every outstanding link for `login` (its password just changed, or it is gone).
     fn invalidate(&self, conn: &Connection, login: Login) -> Result<(), ResetError>;
-}
 
-/// A reset token as the link carries it: 32 random bytes, base64url without padding.
-pub fn new_token() -> String {
-    let mut bytes = [0u8; 32];
-    rand::fill(&mut bytes);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// The stored form of a token.
-fn token_hash(token: &str) -> [u8; 32] {
-    Sha256::digest(token.as_bytes()).into()
+    /// Queues the password-changed notice for `change` in the caller's transaction (the one
+    /// that changed the password). Nothing when mail is off.
+    fn notify_change(
+        &self,
+        conn: &Connection,
+        change: &notice::Change<'_>,
+    ) -> Result<(), ResetError> {
+        let _ = (conn, change);
+        Ok(())
+    }
 }
 
 /// Whether `text` could be a token at all (43 base64url characters), so that junk in a URL
@@ -117,6 +118,7 @@ pub struct TokenRow {
     pub csrf: Vec<u8>,
     pub expires_at: i64,
     pub ended_at: Option<i64>,
+    pub purpose: Purpose,
 }
 
 impl TokenRow {
@@ -130,31 +132,39 @@ pub fn find_token(conn: &Connection, token: &str) -> rusqlite::Result<Option<Tok
         return Ok(None);
     }
     conn.prepare_cached(
-        "SELECT login_kind, login_id, account, csrf, expires_at, ended_at FROM reset_tokens \
-         WHERE token_hash = ?1",
+        "SELECT login_kind, login_id, account, csrf, expires_at, ended_at, purpose \
+         FROM reset_tokens WHERE token_hash = ?1",
     )?
     .query_row(params![token_hash(token).as_slice()], |r| {
         let kind: String = r.get(0)?;
+        let purpose: String = r.get(6)?;
         Ok((
-            kind,
-            r.get::<_, i64>(1)?,
+            (kind, r.get::<_, i64>(1)?),
             r.get(2)?,
             r.get(3)?,
             r.get(4)?,
             r.get(5)?,
+            purpose,
         ))
     })
     .optional()
     .map(|row| {
-        row.and_then(|(kind, id, account, csrf, expires_at, ended_at)| {
-            Some(TokenRow {
-                login: Login::from_kind(&kind, id)?,
-                account,
-                csrf,
-                expires_at,
-                ended_at,
-            })
-        })
+        row.and_then(
+            |((kind, id), account, csrf, expires_at, ended_at, purpose)| {
+                Some(TokenRow {
+                    login: Login::from_kind(&kind, id)?,
+                    account,
+                    csrf,
+                    expires_at,
+                    ended_at,
+                    purpose: if purpose == "not_me" {
+                        Purpose::NotMe
+                    } else {
+                        Purpose::Reset
+                    },
+                })
+            },
+        )
     })
 }
 
@@ -182,29 +192,31 @@ pub fn issue_in(
     now: i64,
     requester: &str,
 ) -> rusqlite::Result<String> {
-    let token = new_token();
-    let mut csrf = [0u8; 16];
-    rand::fill(&mut csrf);
     void_tokens(conn, login, now)?;
-    conn.prepare_cached(
-        "INSERT INTO reset_tokens (token_hash, login_kind, login_id, account, csrf, \
-         requester_ip, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    )?
-    .execute(params![
-        token_hash(&token).as_slice(),
-        login.kind(),
-        login.id(),
+    insert_token(
+        conn,
+        login,
         account,
-        csrf.as_slice(),
-        requester,
+        expires_at,
         now,
-        expires_at
-    ])?;
-    Ok(token)
+        requester,
+        Purpose::Reset,
+    )
 }
 
-/// Voids the login's outstanding tokens.
+/// Voids the login's outstanding reset links. A "this wasn't me" link stays: a later change,
+/// or a reset link someone asked for, must not take away the owner's way to lock the login.
 pub fn void_tokens(conn: &Connection, login: Login, now: i64) -> rusqlite::Result<usize> {
+    conn.prepare_cached(
+        "UPDATE reset_tokens SET ended_at = ?3 WHERE login_kind = ?1 AND login_id = ?2 \
+         AND ended_at IS NULL AND purpose = 'reset'",
+    )?
+    .execute(params![login.kind(), login.id(), now])
+}
+
+/// Voids every outstanding token of the login, "this wasn't me" links included (the login
+/// was just locked by one).
+pub fn void_all_tokens(conn: &Connection, login: Login, now: i64) -> rusqlite::Result<usize> {
     conn.prepare_cached(
         "UPDATE reset_tokens SET ended_at = ?3 WHERE login_kind = ?1 AND login_id = ?2 \
          AND ended_at IS NULL",
@@ -268,6 +280,17 @@ struct Settings {
     config: ResetConfig,
     mail_enabled: bool,
     templates: Templates,
+    /// The password-changed notice's.
+    changed: Templates,
+}
+
+/// The notice's templates from `dir`; the built-in ones (and an error in the log) when they
+/// cannot be used. `check-config` and the start refuse such files before this is reached.
+fn changed_templates(dir: &std::path::Path) -> Templates {
+    Templates::load_changed(dir).unwrap_or_else(|e| {
+        log::error!("the password-changed notice's templates: {e}; using the built-in ones");
+        Templates::built_in_changed()
+    })
 }
 
 /// The reset-link service: tokens, their mails, and the limits.
@@ -293,6 +316,7 @@ impl ResetService {
             writer,
             buckets: Mutex::new(Buckets::new(&config)),
             settings: RwLock::new(Arc::new(Settings {
+                changed: changed_templates(&config.templates_dir),
                 config,
                 mail_enabled,
                 templates,
@@ -312,6 +336,7 @@ impl ResetService {
             .settings
             .write()
             .unwrap_or_else(PoisonError::into_inner) = Arc::new(Settings {
+            changed: changed_templates(&config.templates_dir),
             config,
             mail_enabled,
             templates,
@@ -354,6 +379,8 @@ impl ResetService {
             expiry: &format!("{} UTC", clock::sql_datetime(expires_at)),
             ip: &request.requester.to_string(),
             public_url: &self.public_url,
+            changed_at: "",
+            method: "",
             recipient: request.email,
         });
         // One transaction for the count, the token and its mail, shared (group commit) with
@@ -368,7 +395,7 @@ impl ResetService {
             let recent: i64 = tx
                 .prepare_cached(
                     "SELECT count(*) FROM (SELECT 1 FROM reset_tokens WHERE login_kind = ?1 \
-                     AND login_id = ?2 AND created_at > ?3 LIMIT ?4)",
+                     AND login_id = ?2 AND created_at > ?3 AND purpose = 'reset' LIMIT ?4)",
                 )?
                 .query_row(params![login.kind(), login.id(), now - 3600, max], |r| {
                     r.get(0)
@@ -482,6 +509,29 @@ impl ResetLinks for ResetService {
 
     fn invalidate(&self, conn: &Connection, login: Login) -> Result<(), ResetError> {
         void_tokens(conn, login, clock::unix_now())?;
+        Ok(())
+    }
+
+    fn notify_change(
+        &self,
+        conn: &Connection,
+        change: &notice::Change<'_>,
+    ) -> Result<(), ResetError> {
+        let settings = self.settings();
+        if !settings.mail_enabled {
+            return Ok(());
+        }
+        let queued = notice::queue(
+            conn,
+            change,
+            &settings.changed,
+            &self.public_url,
+            clock::unix_now(),
+        )?;
+        log::info!(
+            "reset: password-changed notice for {} queued to {queued} address(es)",
+            change.login
+        );
         Ok(())
     }
 }

@@ -8,8 +8,17 @@ use std::path::{Path, PathBuf};
 
 use crate::mail::Message;
 
-/// The placeholders a template may use.
-const NAMES: [&str; 5] = ["link", "account", "expiry", "ip", "public_url"];
+/// The placeholders a template may use. `{changed_at}` and `{method}` are the
+/// password-changed notice's (empty in the other mails).
+const NAMES: [&str; 7] = [
+    "link",
+    "account",
+    "expiry",
+    "ip",
+    "public_url",
+    "changed_at",
+    "method",
+];
 
 /// Why a template file cannot be used. A template that mails no link, or one with a misspelt
 /// placeholder mailed verbatim to every user, is refused when it is loaded, not discovered in
@@ -112,6 +121,32 @@ const HTML: &str = "\
 </body></html>
 ";
 
+const CHANGED_SUBJECT: &str = "Your password was changed: {account}";
+
+const CHANGED_TEXT: &str = "\
+The password of {account} on {public_url} was changed on {changed_at} UTC,
+by {method}, from the address {ip}.
+
+If that was you, there is nothing to do.
+
+If it wasn't you, open this link before {expiry}: it locks the account at once (nobody can
+log in with the new password) and mails you a fresh link to choose your own:
+
+{link}
+";
+
+const CHANGED_HTML: &str = "\
+<!doctype html>
+<html lang=\"en\"><body style=\"font-family: sans-serif; line-height: 1.5\">
+<p>The password of <strong>{account}</strong> on {public_url} was changed on {changed_at} UTC,
+by {method}, from the address {ip}.</p>
+<p>If that was you, there is nothing to do.</p>
+<p>If it wasn't you, open this link before {expiry}: it locks the account at once (nobody can
+log in with the new password) and mails you a fresh link to choose your own:</p>
+<p><a href=\"{link}\">This wasn't me</a></p>
+</body></html>
+";
+
 const MOVED_SUBJECT: &str = "Your weblog has moved: {account}";
 
 const MOVED_TEXT: &str = "\
@@ -147,6 +182,9 @@ pub struct Vars<'a> {
     pub expiry: &'a str,
     pub ip: &'a str,
     pub public_url: &'a str,
+    /// The notice's: when the password was changed (UTC) and by which way.
+    pub changed_at: &'a str,
+    pub method: &'a str,
     /// Not a template variable: the message's recipient.
     pub recipient: &'a str,
 }
@@ -165,6 +203,21 @@ impl Templates {
             text: TEXT.into(),
             html: Some(HTML.into()),
         }
+    }
+
+    /// The built-in "your password was changed" notice.
+    pub fn built_in_changed() -> Templates {
+        Templates {
+            subject: CHANGED_SUBJECT.into(),
+            text: CHANGED_TEXT.into(),
+            html: Some(CHANGED_HTML.into()),
+        }
+    }
+
+    /// The notice: [`Templates::built_in_changed`], with `changed.txt` and `changed.html` from
+    /// `dir` in their place, read as [`Templates::load`] reads `reset.*`.
+    pub fn load_changed(dir: &Path) -> Result<Templates, TemplateError> {
+        Templates::load_named(dir, "changed", Templates::built_in_changed())
     }
 
     /// The built-in "your weblog has moved" mail an import sends with `--force-reset`.
@@ -255,6 +308,8 @@ fn fill(template: &str, vars: &Vars<'_>, encode: &dyn Fn(&str) -> String) -> Str
                 "expiry" => vars.expiry,
                 "ip" => vars.ip,
                 "public_url" => vars.public_url,
+                "changed_at" => vars.changed_at,
+                "method" => vars.method,
                 _ => return None,
             };
             Some((value, end))
@@ -300,6 +355,8 @@ mod tests {
             expiry: "2026-11-23 10:00:00 UTC",
             ip: "192.0.2.1",
             public_url: "https://pl.example",
+            changed_at: "",
+            method: "",
             recipient: "a@example.org",
         }
     }
@@ -349,7 +406,7 @@ mod tests {
             err,
             format!(
                 "{}:1: unknown placeholder {{acount}}; the placeholders are {{link}}, \
-                 {{account}}, {{expiry}}, {{ip}}, {{public_url}}",
+                 {{account}}, {{expiry}}, {{ip}}, {{public_url}}, {{changed_at}}, {{method}}",
                 txt.display()
             )
         );

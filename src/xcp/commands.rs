@@ -48,6 +48,7 @@ use crate::logins::strength::Policy;
 use crate::logins::throttle::{Key, LoginThrottle};
 use crate::metrics::{self, Note};
 use crate::metrics::{METRICS, RateLimit};
+use crate::reset::notice;
 use crate::reset::{LinkRequest, ResetError, ResetLinks};
 use crate::secret::Secret;
 
@@ -829,7 +830,14 @@ fn set_cookie(
     };
     let key = match &account {
         Some(a) => Key::Account(a.login),
-        None => Key::unknown("xcp", &format!("{name}/{username}")),
+        // As the lookup reads it: the domain normalised, the username as given.
+        None => Key::unknown(
+            "xcp",
+            &format!(
+                "{}/{username}",
+                domains::normalize_domain(name).unwrap_or_else(|_| name.to_ascii_lowercase())
+            ),
+        ),
     };
     let now_instant = Instant::now();
     if !env.throttle.allowed(key, now_instant) {
@@ -864,16 +872,28 @@ fn set_cookie(
     // A hash made with another cost than `[passwords]` sets is made again while the password
     // is at hand; a failure keeps the old one, which still works.
     if env.credentials.needs_rehash(&account.password_hash) {
-        match env.credentials.rehash(password.expose()) {
-            Ok(hash) => {
+        // Only over the hash that verified: a password changed meanwhile is not undone. A
+        // failure keeps the old hash, which still works; the login goes on.
+        let upgraded = env
+            .credentials
+            .rehash(password.expose())
+            .map_err(|e| e.to_string())
+            .and_then(|hash| {
                 db::write(env.db, |tx| {
-                    profiles::set_password_hash(tx, account.login, &hash)
-                })?;
-                log::info!(
-                    "xcp: the password hash of {} upgraded to the configured cost",
-                    account.login
-                );
-            }
+                    profiles::replace_password_hash(
+                        tx,
+                        account.login,
+                        &account.password_hash,
+                        &hash,
+                    )
+                })
+                .map_err(|e| e.to_string())
+            });
+        match upgraded {
+            Ok(_) => log::info!(
+                "xcp: the password hash of {} upgraded to the configured cost",
+                account.login
+            ),
             Err(e) => log::warn!(
                 "xcp: could not upgrade the password hash of {}: {e}",
                 account.login
@@ -963,12 +983,31 @@ fn change_password(
     let hash = env.credentials.hash(password.expose())?;
     let login = scope.account.login;
     let reset = env.reset;
+    let kind = if matches!(login, Login::SubUser(_)) {
+        "sub-user"
+    } else {
+        "profile"
+    };
+    let account = format!(
+        "{kind} {} for {}",
+        scope.account.username, scope.domain.name
+    );
+    let from = format!("{} (reseller {})", caller.ip, caller.reseller.username);
     db::write(env.db, |tx| -> Step<()> {
         // Whoever holds an old session or an old reset link loses it with the old password.
         if !passwords::set_hash(tx, login, &hash)? {
             return fail(480, "Login not found");
         }
         reset.invalidate(tx, login)?;
+        reset.notify_change(
+            tx,
+            &notice::Change {
+                login,
+                account: &account,
+                method: "XCP change password",
+                from: &from,
+            },
+        )?;
         Ok(())
     })?;
     log::info!(
@@ -1166,11 +1205,26 @@ fn modify_subuser(
         None => None,
     };
     let reset = env.reset;
+    let account = format!(
+        "sub-user {} for {}",
+        username.unwrap_or(&sub.username),
+        scope.domain.name
+    );
+    let from = format!("{} (reseller {})", caller.ip, caller.reseller.username);
     db::write(env.db, |tx| -> Step<()> {
         profiles::modify_subuser(tx, id, username, hash.as_deref(), permission)?;
         if hash.is_some() {
             passwords::end_sessions(tx, sub.login)?;
             reset.invalidate(tx, sub.login)?;
+            reset.notify_change(
+                tx,
+                &notice::Change {
+                    login: sub.login,
+                    account: &account,
+                    method: "XCP modify sub-user",
+                    from: &from,
+                },
+            )?;
         }
         Ok(())
     })?;

@@ -201,6 +201,26 @@ pub fn set_password_hash(conn: &Connection, login: Login, hash: &str) -> rusqlit
     Ok(conn.execute(sql, params![login_id(login), hash])? == 1)
 }
 
+/// Replaces a profile's or sub-user's hash only if it is still `old` (an upgrade to a new
+/// argon2 cost must not undo a password changed meanwhile).
+pub fn replace_password_hash(
+    conn: &Connection,
+    login: Login,
+    old: &str,
+    new: &str,
+) -> rusqlite::Result<bool> {
+    let sql = match login {
+        Login::Profile(_) => {
+            "UPDATE profiles SET password_hash = ?3 WHERE id = ?1 AND password_hash = ?2"
+        }
+        Login::SubUser(_) => {
+            "UPDATE subusers SET password_hash = ?3 WHERE id = ?1 AND password_hash = ?2"
+        }
+        Login::XssUser(_) => return Ok(false),
+    };
+    Ok(conn.execute(sql, params![login_id(login), old, new])? == 1)
+}
+
 /// A sub-user username: what a profile username may be.
 pub fn valid_username(name: &str) -> bool {
     (1..=64).contains(&name.len())

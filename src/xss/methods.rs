@@ -66,10 +66,16 @@ fn authenticate(
     let user = accounts::find_by_login(env.db, login)?;
     let key = match &user {
         Some(u) => Key::Account(Login::XssUser(u.id)),
-        None => Key::unknown("xss", login),
+        None => unknown_key(login),
     };
     let now = Instant::now();
-    if !env.throttle.allowed(key, now) {
+    // A credential that verified moments ago (the cache) is the owner's: it is never held
+    // back, so someone guessing cannot keep the owner's weblog from publishing.
+    let known_good = user.as_ref().is_some_and(|u| {
+        env.credentials
+            .is_cached(u.id, &credential, &u.password_hash)
+    });
+    if !known_good && !env.throttle.allowed(key, now) {
         // Held back after repeated failures: the ordinary answer, at once, without argon2.
         METRICS.rate_limited(RateLimit::LoginThrottle);
         log::warn!(
@@ -119,6 +125,19 @@ fn authenticate(
     }
 }
 
+/// The throttle's key for a login that matched no account, read the way
+/// [`accounts::find_by_login`] reads it (a usernum as its number, an email case-blind), so
+/// that "42" and "042" share a count as they would if the account existed.
+fn unknown_key(login: &str) -> Key {
+    let login = login.trim();
+    match login.parse::<u64>() {
+        Ok(number) if login.bytes().all(|b| b.is_ascii_digit()) => {
+            Key::unknown("xss-usernum", &number.to_string())
+        }
+        _ => Key::unknown("xss-email", &accounts::email_key(login)),
+    }
+}
+
 /// A stored hash made with another cost than `[passwords]` sets is made again now, while the
 /// credential that just verified is at hand (OWASP: raise the work factor over time). A
 /// failure leaves the old hash, which still works.
@@ -130,9 +149,12 @@ fn upgrade_hash(env: &Env<'_>, user: &User, credential: &str) {
         .credentials
         .rehash(credential)
         .map_err(|e| e.to_string());
+    // Only over the hash that verified: a password changed meanwhile is not undone.
     let stored = upgraded.and_then(|hash| {
-        crate::db::write_shared(env.db, |tx| accounts::set_password_hash(tx, user.id, &hash))
-            .map_err(|e| e.to_string())
+        crate::db::write_shared(env.db, |tx| {
+            accounts::replace_password_hash(tx, user.id, &user.password_hash, &hash)
+        })
+        .map_err(|e| e.to_string())
     });
     match stored {
         Ok(_) => log::info!(
@@ -171,7 +193,21 @@ pub fn register_user(env: &mut Env<'_>, caller: &Caller<'_>, args: &Args<'_>) ->
     };
     let credential = accounts::wire_credential(&password);
     if let Some(existing) = accounts::find_by_email(env.db, email)? {
-        // PyCS: registering again with the same password is a log-in.
+        // PyCS: registering again with the same password is a log-in, and is limited like
+        // one: otherwise it would be a way around the per-login throttle.
+        let key = Key::Account(Login::XssUser(existing.id));
+        let now = Instant::now();
+        let known_good =
+            env.credentials
+                .is_cached(existing.id, &credential, &existing.password_hash);
+        if !known_good && !env.throttle.allowed(key, now) {
+            METRICS.rate_limited(RateLimit::LoginThrottle);
+            return Ok(structure([
+                ("usernum", Value::string("")),
+                ("flError", Value::Bool(true)),
+                ("message", Value::string(REGISTRATION_REFUSED)),
+            ]));
+        }
         let same = match env
             .credentials
             .verify(existing.id, &credential, &existing.password_hash)
@@ -182,6 +218,11 @@ pub fn register_user(env: &mut Env<'_>, caller: &Caller<'_>, args: &Args<'_>) ->
             }
             Err(_) => false,
         };
+        if same {
+            env.throttle.clear(key);
+        } else {
+            env.throttle.failed(key, now);
+        }
         if !same {
             return Ok(structure([
                 ("usernum", Value::string("")),

@@ -63,7 +63,7 @@ fn is_key_line(line: &str) -> bool {
     indent(line) == 7
         && line.trim().split_once(" = ").is_some_and(|(key, _)| {
             key.bytes()
-                .all(|b| b.is_ascii_lowercase() || b == b'_' || b == b'.')
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.')
         })
 }
 

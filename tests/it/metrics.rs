@@ -161,7 +161,8 @@ fn counters_after_a_known_sequence() {
     assert_eq!(server.get("/reset/not-a-token").status, 429);
 
     // The mailer records the delivery a moment after the spool file appears: scrape until it
-    // has, counting the scrapes (each is a status request the final page counts).
+    // has, counting the scrapes (each is a status request the final page counts). Three mails:
+    // the reset link, and the password-changed notice to the owner and admin contacts.
     let mut scrapes = 0;
     let start = Instant::now();
     let page = loop {
@@ -170,7 +171,7 @@ fn counters_after_a_known_sequence() {
         let delivered = samples
             .get(&("passlink_mail_outbox_messages".into(), "state=sent".into()))
             .copied()
-            == Some(1.0);
+            == Some(3.0);
         if delivered {
             break page;
         }
@@ -252,9 +253,9 @@ fn counters_after_a_known_sequence() {
         ("passlink_reset_links_expired_total", "", 0.0),
         ("passlink_mail_outbox_messages", "state=pending", 0.0),
         ("passlink_mail_outbox_messages", "state=sending", 0.0),
-        ("passlink_mail_outbox_messages", "state=sent", 1.0),
+        ("passlink_mail_outbox_messages", "state=sent", 3.0),
         ("passlink_mail_outbox_messages", "state=failed", 0.0),
-        ("passlink_mail_deliveries_total", "result=sent", 1.0),
+        ("passlink_mail_deliveries_total", "result=sent", 3.0),
         ("passlink_mail_deliveries_total", "result=deferred", 0.0),
         ("passlink_mail_deliveries_total", "result=failed", 0.0),
         ("passlink_rate_limited_total", "kind=reset_ip", 0.0),

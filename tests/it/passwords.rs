@@ -381,3 +381,141 @@ fn a_raised_argon2_cost_rehashes_the_stored_hash_at_the_next_login() {
         "{err}"
     );
 }
+
+/// Waits for the `n`-th mail (counting from 1) and returns it.
+fn nth_mail(smtp: &Smtp, n: usize) -> String {
+    let start = Instant::now();
+    loop {
+        let mails = smtp.mails();
+        if mails.len() >= n {
+            return mails[n - 1].clone();
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{} of {n} mails",
+            mails.len()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn every_change_is_noticed_and_this_wasnt_me_locks_the_login_and_mails_a_fresh_link() {
+    let smtp = Smtp::start_on(0, false);
+    let server = Server::start_with("", &smtp_config(smtp.port, false));
+    // A change through a reset link.
+    let path = reset_link(&server, &smtp, "gus@example.org");
+    let page = http(server.addr, "GET", &path, "");
+    let set = "Quiet-Meadow-28";
+    let done = http(
+        server.addr,
+        "POST",
+        &path,
+        &form_body(&csrf_of(&page.text()), set, set),
+    );
+    assert_eq!(done.status, 200, "{}", done.text());
+    let notice = nth_mail(&smtp, 2);
+    for expected in [
+        "was changed",
+        "by a reset link",
+        "from the address 127.0.0.1",
+        "gus@example.org",
+    ] {
+        assert!(notice.contains(expected), "{expected:?} in {notice}");
+    }
+    // "This wasn't me": the page asks first (a scanner that opens links locks nothing) ...
+    let not_me = path_of(&link_in(&notice));
+    let page = http(server.addr, "GET", &not_me, "");
+    assert_eq!(page.status, 200);
+    assert!(page.text().contains("Lock the account"), "{}", page.text());
+    let usernum: serde_json::Value = serde_json::from_str(
+        String::from_utf8(
+            cli(
+                &server.config,
+                &["user", "show", "gus@example.org", "--json"],
+            )
+            .stdout,
+        )
+        .unwrap()
+        .trim(),
+    )
+    .unwrap();
+    let usernum = usernum["usernum"].as_str().unwrap().to_string();
+    assert!(capabilities_ok(&server, &usernum, &md5(set)));
+    // ... then locks: the password just set no longer works, and a fresh link is mailed.
+    let locked = http(
+        server.addr,
+        "POST",
+        &not_me,
+        &format!("csrf={}", csrf_of(&page.text())),
+    );
+    assert_eq!(locked.status, 200, "{}", locked.text());
+    assert!(locked.text().contains("Account locked"));
+    assert!(!capabilities_ok(&server, &usernum, &md5(set)));
+    assert_eq!(
+        http(server.addr, "GET", &not_me, "").status,
+        410,
+        "single use"
+    );
+    let fresh = nth_mail(&smtp, 3);
+    assert!(fresh.contains("reset the password"), "{fresh}");
+    let path = path_of(&link_in(&fresh));
+    let page = http(server.addr, "GET", &path, "");
+    let mine = "Amber-Orchard-71";
+    let done = http(
+        server.addr,
+        "POST",
+        &path,
+        &form_body(&csrf_of(&page.text()), mine, mine),
+    );
+    assert_eq!(done.status, 200, "{}", done.text());
+    assert!(capabilities_ok(&server, &usernum, &md5(mine)));
+
+    // An admin's change is noticed too.
+    let out = cli_with_stdin(
+        &server.config,
+        &["user", "set-password", "gus@example.org"],
+        "Ninth-Harbor-55\nNinth-Harbor-55\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let notice = nth_mail(&smtp, 5);
+    assert!(notice.contains("passlink user set-password"), "{notice}");
+    assert!(notice.contains("the server's command line"), "{notice}");
+}
+
+#[test]
+fn an_xcp_password_change_notices_the_owner_and_admin_contacts() {
+    let smtp = Smtp::start_on(0, false);
+    let x = Xcp::start_with("", &smtp_config(smtp.port, false));
+    let reply = x.call(
+        "change",
+        "password",
+        &[("domain", "example.info")],
+        &[("reg_password", "Changed-pass-7")],
+    );
+    assert_eq!(
+        reply.status(),
+        st("1", "200", "Password successfully changed.")
+    );
+    let first = nth_mail(&smtp, 2);
+    let mails = smtp.mails();
+    assert_eq!(mails.len(), 2, "one per contact");
+    let _ = first;
+    for to in ["owner@example.info", "admin@example.info"] {
+        let mail = mails
+            .iter()
+            .find(|m| m.contains(to))
+            .unwrap_or_else(|| panic!("none to {to}"));
+        assert!(mail.contains("XCP change password"), "{mail}");
+        assert!(mail.contains("reseller resellerx"), "{mail}");
+        assert!(
+            mail.contains("profile resellerx for example.info"),
+            "{mail}"
+        );
+    }
+    let _ = OWNER_PASSWORD;
+}

@@ -175,7 +175,7 @@ fn is_key_line(text: &str) -> bool {
         !key.is_empty()
             && key
                 .bytes()
-                .all(|b| b.is_ascii_lowercase() || b == b'_' || b == b'.')
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.')
     })
 }
 
