@@ -34,7 +34,8 @@ for i in $(seq 300); do curl -sf http://127.0.0.1:$PORT/healthz >/dev/null && br
 python3 - "$PORT" "$N" "$KIND" "$PID" "$T" <<'PY'
 import http.client, sys, subprocess, re
 port, n, kind, pid, t = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
-MD5="912ec803b2ce49e4a541068d495ab570"
+# md5("Tundra-47-Violet-bench"): not a common password, which registerUser refuses (issue 19).
+MD5="cd335034dc1445bc7c767910b638a735"
 c = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
 def post(path, body, extra={}):
     h = {"Content-Type": "text/xml"}; h.update(extra)

@@ -22,7 +22,7 @@ bench_init tls
 RESULTS="$RESULTS_DIR/tls.md"
 TARGET_RATIO=0.25
 EMAIL=bench@example.com
-PASSWORD_MD5=912ec803b2ce49e4a541068d495ab570
+PASSWORD_MD5=cd335034dc1445bc7c767910b638a735
 
 install_tools
 command -v openssl >/dev/null 2>&1 || die "openssl is missing (Debian package openssl)"

@@ -139,6 +139,8 @@ pub struct Credentials {
     /// A valid hash that no credential matches, verified for unknown logins so that a login
     /// for an account that does not exist costs the same time as one that does.
     dummy_hash: OnceLock<String>,
+    /// How every hash this instance makes begins (`$argon2id$v=19$m=…,t=…,p=…$`).
+    own_prefix: String,
 }
 
 /// The account a credential is checked against: its id (part of the cache key) and its
@@ -183,7 +185,14 @@ impl Credentials {
         let blocks = params.block_count();
         let mut cache_key = [0u8; 32];
         rand::fill(&mut cache_key);
+        let own_prefix = format!(
+            "$argon2id$v=19$m={},t={},p={}$",
+            params.m_cost(),
+            params.t_cost(),
+            params.p_cost()
+        );
         Credentials {
+            own_prefix,
             argon2: Argon2::new(Algorithm::Argon2id, Version::V0x13, params),
             permits: Permits::new(concurrency.max(1), waiters, blocks),
             cache_key,
@@ -232,13 +241,18 @@ impl Credentials {
     /// Whether `stored` was made with another algorithm or cost than this instance's, and
     /// should be made again from the credential that just verified against it.
     pub fn needs_rehash(&self, stored: &str) -> bool {
+        // The common case, checked on every login, costs a prefix comparison: a hash this
+        // instance made starts with exactly its own parameters.
+        if stored.starts_with(&self.own_prefix) {
+            return false;
+        }
+        let ours = self.argon2.params();
         let Ok(hash) = PasswordHash::new(stored) else {
             return false;
         };
         let Ok(params) = Params::try_from(&hash) else {
             return false;
         };
-        let ours = self.argon2.params();
         hash.algorithm.as_str() != "argon2id"
             || params.m_cost() != ours.m_cost()
             || params.t_cost() != ours.t_cost()
@@ -330,11 +344,16 @@ impl Credentials {
         }
         let key = self.cache_entry_key(id, credential, stored);
         let now = Instant::now();
-        self.cache
+        let hit = self
+            .cache
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .get(&key)
-            .is_some_and(|expires| *expires > now)
+            .is_some_and(|expires| *expires > now);
+        if hit {
+            METRICS.credential_cache(true);
+        }
+        hit
     }
 
     /// Checks `credential` against `stored` (a PHC string) for account `id`. A match is

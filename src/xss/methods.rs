@@ -89,10 +89,14 @@ fn authenticate(
         id: u.id,
         hash: &u.password_hash,
     });
-    let verified = match env
-        .credentials
-        .verify_or_dummy(stored, &credential, Caching::Cached)
-    {
+    // A cache hit has answered already: no second lookup.
+    let checked = if known_good {
+        Ok(true)
+    } else {
+        env.credentials
+            .verify_or_dummy(stored, &credential, Caching::Cached)
+    };
+    let verified = match checked {
         Ok(ok) => ok,
         Err(CredentialError::Busy) => {
             return Err(MethodError::Reply(flag(
