@@ -652,7 +652,8 @@ fn the_readme_try_it_block_works_as_written() {
     let section = &readme[readme.find("### Try it").expect("a Try it section")..];
     let start = section.find("```sh\n").unwrap() + 6;
     let block = &section[start..start + section[start..].find("```").unwrap()];
-    let server = Server::start();
+    // With the shipped password policy, as a newcomer runs it.
+    let server = Server::start_with("", "[passwords]\nmin_score = 3\n");
     let data = server.dir.path().join("data");
     let script = block
         .replace("127.0.0.1:5445", &server.addr.to_string())
