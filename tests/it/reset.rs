@@ -533,8 +533,13 @@ fn a_crash_during_sending_still_delivers_after_restart() {
 #[test]
 fn the_page_works_in_headless_chromium() {
     let smtp = Smtp::start(false);
-    let server = Server::start_with("", &smtp.config(false));
-    let usernum = register(&server, "dee@example.org", MD5_ASDF);
+    // The shipped password policy: the page must refuse a guessable password, saying why.
+    let server = Server::start_with(
+        "",
+        &format!("{}\n[passwords]\nmin_score = 3\n", smtp.config(false)),
+    );
+    let strong_md5 = passlink::hex::md5_hex(b"Tundra-47-Violet-register");
+    let usernum = register(&server, "dee@example.org", &strong_md5);
     assert!(mail_password(&server, "dee@example.org").contains(SAME_ANSWER));
     let link = link_in(&smtp.wait_mails(1)[0]);
     let out_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("reset-page-screenshots");
@@ -546,9 +551,11 @@ fn the_page_works_in_headless_chromium() {
         .arg(&out_dir)
         .args([
             "--password",
-            "chromium-pass-1",
+            "Chromium-Velvet-83-Harbor",
             "--mismatch",
             "something-else",
+            "--weak",
+            "password123",
         ])
         .output()
         .expect("chromium and chromium-driver (.ci/run installs them)");
@@ -565,14 +572,26 @@ fn the_page_works_in_headless_chromium() {
         ),
         ("\"describedby_ok\": true", "the error tied to its field"),
         ("\"done\": \"Password changed\"", "the success text"),
+        (
+            "\"weak_error\": \"This password is too easy to guess",
+            "zxcvbn's refusal, read out",
+        ),
+        (
+            "\"weak_describedby_ok\": true",
+            "the strength error tied to its field",
+        ),
+        (
+            "\"weak_aria_invalid\": \"true\"",
+            "the field marked invalid",
+        ),
     ] {
         assert!(stdout.contains(needle), "{what}: {stdout}");
     }
-    for shot in ["1-form.png", "2-mismatch.png", "3-done.png"] {
+    for shot in ["1-form.png", "2-mismatch.png", "2b-weak.png", "3-done.png"] {
         let bytes = std::fs::read(out_dir.join(shot)).unwrap();
         assert!(bytes.starts_with(b"\x89PNG"), "{shot}");
     }
     eprintln!("screenshots in {}", out_dir.display());
-    let new_md5 = passlink::hex::md5_hex(b"chromium-pass-1");
+    let new_md5 = passlink::hex::md5_hex(b"Chromium-Velvet-83-Harbor");
     assert!(capabilities_ok(&server, &usernum, &new_md5));
 }

@@ -8,7 +8,9 @@ W3C WebDriver, with only the standard library, so it runs under either python3.
 Steps:
   1. opens URL (a reset link) and saves OUTDIR/1-form.png;
   2. submits NEW and OTHER and saves OUTDIR/2-mismatch.png of the error it expects
-     (#password2-error, tied to #password2 through aria-describedby);
+     (#password2-error, tied to #password2 through aria-describedby); with --weak WEAK, then
+     submits WEAK twice and saves OUTDIR/2b-weak.png of the strength error (#password-error,
+     tied to #password);
   3. submits NEW twice and saves OUTDIR/3-done.png of the success page (#done).
 
 On success it prints one JSON object on stdout:
@@ -315,6 +317,18 @@ def run(driver, args, result, step):
     result["screenshots"].append(
         driver.screenshot(os.path.join(args.outdir, "2-mismatch.png")))
 
+    if args.weak:
+        step[0] = "submit a guessable password"
+        driver.fill("#password", args.weak)
+        driver.fill("#password2", args.weak)
+        driver.submit("#password-error", "the strength error")
+        result["weak_error"] = driver.text("#password-error")
+        described = driver.attribute("#password", "aria-describedby")
+        result["weak_describedby_ok"] = "password-error" in (described or "").split()
+        result["weak_aria_invalid"] = driver.attribute("#password", "aria-invalid")
+        result["screenshots"].append(
+            driver.screenshot(os.path.join(args.outdir, "2b-weak.png")))
+
     step[0] = "submit matching passwords"
     driver.fill("#password", args.password)
     driver.fill("#password2", args.password)
@@ -338,6 +352,9 @@ def main():
     parser.add_argument("--password", required=True, help="the new password")
     parser.add_argument("--mismatch", required=True,
                         help="a different password, for the mismatch step")
+    parser.add_argument("--weak",
+                        help="a guessable password the page must refuse, submitted twice "
+                             "after the mismatch step (its error tied to #password)")
     args = parser.parse_args()
     if args.password == args.mismatch:
         parser.error("--mismatch must differ from --password")
@@ -355,6 +372,7 @@ def main():
     # Every key up front, in output order; a failure report shows null for what was not reached.
     result = {key: None for key in ("title", "h1", "mismatch_error", "describedby",
                                     "describedby_ok", "aria_invalid", "password_aria_invalid",
+                                    "weak_error", "weak_describedby_ok", "weak_aria_invalid",
                                     "done", "body")}
     result["screenshots"] = []
     step = ["start chromedriver"]
