@@ -480,8 +480,15 @@ pub fn folder_url(files_url: &str, usernum: i64) -> String {
 /// percent-encoded, so a path with spaces, `?`, `#` or non-ASCII letters still gives one valid
 /// URL that [`serve`] decodes back to the same path.
 pub fn file_url(files_url: &str, usernum: i64, path: &str) -> String {
-    use std::fmt::Write;
     let mut url = folder_url(files_url, usernum);
+    push_url_path(&mut url, path);
+    url
+}
+
+/// Appends `path` to `url` as file URLs spell it: every byte outside the unreserved set and
+/// `/` percent-encoded.
+pub fn push_url_path(url: &mut String, path: &str) {
+    use std::fmt::Write;
     for b in path.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
             url.push(char::from(b));
@@ -489,12 +496,16 @@ pub fn file_url(files_url: &str, usernum: i64, path: &str) -> String {
             let _ = write!(url, "%{b:02X}");
         }
     }
-    url
 }
 
 /// Decodes `%XX` escapes. `None` for a malformed escape or a result that is not UTF-8: such a
 /// request names no file that could have been stored.
 pub fn percent_decode(text: &str) -> Option<String> {
+    String::from_utf8(percent_decode_bytes(text)?).ok()
+}
+
+/// Decodes `%XX` escapes into bytes, whatever they are; `None` for a malformed escape.
+pub fn percent_decode_bytes(text: &str) -> Option<Vec<u8>> {
     fn hex_value(b: u8) -> Option<u8> {
         match b {
             b'0'..=b'9' => Some(b - b'0'),
@@ -517,7 +528,7 @@ pub fn percent_decode(text: &str) -> Option<String> {
             i += 1;
         }
     }
-    String::from_utf8(out).ok()
+    Some(out)
 }
 
 /// The `Content-Type` for a stored file, by extension (any case). Unknown extensions, and

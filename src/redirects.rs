@@ -141,40 +141,16 @@ pub fn resolve(conn: &Connection, request_path: &str) -> rusqlite::Result<Option
 /// passlink's URL spells `caf%C3%A9.html`. An escape sequence that is not UTF-8 is read as
 /// Latin-1 and written again; anything else is left as the client sent it.
 fn as_utf8_url(rest: &str) -> String {
-    use std::fmt::Write;
-    let Some(bytes) = percent_decode_bytes(rest) else {
+    let Some(bytes) = crate::files::percent_decode_bytes(rest) else {
         return rest.to_string();
     };
     if std::str::from_utf8(&bytes).is_ok() {
         return rest.to_string();
     }
-    let mut url = String::with_capacity(rest.len() * 2);
     let text: String = bytes.iter().map(|&b| char::from(b)).collect();
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
-            url.push(char::from(b));
-        } else {
-            let _ = write!(url, "%{b:02X}");
-        }
-    }
+    let mut url = String::with_capacity(rest.len() * 2);
+    crate::files::push_url_path(&mut url, &text);
     url
-}
-
-fn percent_decode_bytes(text: &str) -> Option<Vec<u8>> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        if b == b'%' {
-            let hex = text.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(b);
-            i += 1;
-        }
-    }
-    Some(out)
 }
 
 #[cfg(test)]
