@@ -51,6 +51,17 @@ pub fn count_records(path: &Path) -> Result<u64, MigrateError> {
     table::Table::check(path)
 }
 
+/// What the importers remember of each email they have read, to find duplicates (case-blind,
+/// as passlink's logins are): 16 bytes of its key's SHA-256, so a million users cost 16 MiB at
+/// most, not their addresses.
+pub(crate) fn email_digest(email: &str) -> [u8; 16] {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(accounts::email_key(email).as_bytes());
+    let mut key = [0u8; 16];
+    key.copy_from_slice(&digest[..16]);
+    key
+}
+
 /// One account of the old server, as an importer read it.
 #[derive(Debug, Clone, Default)]
 pub struct SourceUser {

@@ -10,10 +10,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::SyncSender;
 
-use sha2::{Digest, Sha256};
-
 use super::table::{Row, Table};
-use super::{MigrateError, Read, Refused, SourceUser};
+use super::{MigrateError, Read, Refused, SourceUser, email_digest};
 use crate::{accounts, clock, redirects};
 
 pub const REQUIRED: [&str; 5] = ["usernum", "email", "password", "name", "disabled"];
@@ -175,13 +173,6 @@ fn send(out: &SyncSender<Read>, item: Read) -> Result<(), MigrateError> {
     // The receiving side stops early only after a failure it reports itself.
     let _ = out.send(item);
     Ok(())
-}
-
-fn email_digest(email: &str) -> [u8; 16] {
-    let digest = Sha256::digest(accounts::email_key(email).as_bytes());
-    let mut key = [0u8; 16];
-    key.copy_from_slice(&digest[..16]);
-    key
 }
 
 /// PostgreSQL writes a boolean as `t`/`f`, PyCS's INT columns as digits.

@@ -12,10 +12,8 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::mpsc::SyncSender;
 
-use sha2::{Digest, Sha256};
-
 use super::table::Table;
-use super::{Mailing, MigrateError, Read, Refused, SourceUser};
+use super::{Mailing, MigrateError, Read, Refused, SourceUser, email_digest};
 use crate::logins::Login;
 use crate::mail;
 use crate::reset::{self, Templates};
@@ -66,9 +64,7 @@ pub fn read(
             let _ = out.send(refuse(format!("email {email:?} is not an address")));
             continue;
         }
-        let digest: [u8; 32] = Sha256::digest(accounts::email_key(&email).as_bytes()).into();
-        let mut key = [0u8; 16];
-        key.copy_from_slice(&digest[..16]);
+        let key = email_digest(&email);
         if let Some(first) = emails.get(&key) {
             let _ = out.send(refuse(format!(
                 "the email is already used on line {first}; the first is kept"
