@@ -533,14 +533,7 @@ fn refuse_as_root(config: &Config) -> Option<String> {
 fn check_config(config: &Config, source: &Source) {
     let mut effective = config.clone();
     let listeners = config.effective_listeners();
-    let addresses: Vec<Option<std::net::SocketAddr>> = listeners
-        .iter()
-        .map(|l| match l.address {
-            crate::config::ListenAddress::Tcp(addr) => Some(addr),
-            crate::config::ListenAddress::Unix(_) => None,
-        })
-        .collect();
-    let urls = config.public_urls(&addresses);
+    let urls = config.configured_urls();
     if effective.server.public_url.is_none() {
         effective.server.public_url = Some(urls.reset.clone());
     }

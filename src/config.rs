@@ -250,6 +250,20 @@ impl Config {
         )
     }
 
+    /// [`Config::public_urls`] from the configured addresses, for a command that binds
+    /// nothing (`check-config`, the importers, `reset-link`); port 0 stays 0.
+    pub fn configured_urls(&self) -> PublicUrls {
+        let addresses: Vec<Option<SocketAddr>> = self
+            .effective_listeners()
+            .iter()
+            .map(|l| match l.address {
+                ListenAddress::Tcp(addr) => Some(addr),
+                ListenAddress::Unix(_) => None,
+            })
+            .collect();
+        self.public_urls(&addresses)
+    }
+
     /// The base URLs: `public_url` (and `files_url`) where set, else derived from the first
     /// listener that serves the group, `https` when it has TLS. `bound[i]` is the address
     /// listener `i` actually got (`None` for a unix socket), so port 0 works.

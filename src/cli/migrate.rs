@@ -148,26 +148,14 @@ fn check_folder(path: &Path, option: &str) -> Result<(), AppError> {
     }
 }
 
-fn urls(config: &Config) -> crate::config::PublicUrls {
-    let addresses: Vec<Option<std::net::SocketAddr>> = config
-        .effective_listeners()
-        .iter()
-        .map(|l| match l.address {
-            crate::config::ListenAddress::Tcp(addr) => Some(addr),
-            crate::config::ListenAddress::Unix(_) => None,
-        })
-        .collect();
-    config.public_urls(&addresses)
-}
-
 fn files_url(config: &Config) -> String {
-    urls(config).files
+    config.configured_urls().files
 }
 
 /// The base of reset links as a command (not the running server) can know it: from
 /// `public_url` or the configured listeners. Also used by `reset-link` (`cli/links.rs`).
 pub(crate) fn reset_url(config: &Config) -> String {
-    urls(config).reset
+    config.configured_urls().reset
 }
 
 /// Runs an import against the configured database: for a dry run, read as it is (never
