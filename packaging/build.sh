@@ -14,7 +14,7 @@ fi
 command -v rpmbuild >/dev/null 2>&1 ||
     { echo "packaging/build.sh: no rpmbuild (apt-get install rpm)" >&2; exit 1; }
 # The spec's Version is the crate's.
-version="$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)"
+version="$(sed -n 's/^version = "\(.*\)"$/\1/p;T;q' Cargo.toml)"
 grep -Eq "^Version: +$version\$" packaging/rpm/passlink.spec ||
     { echo "packaging/build.sh: packaging/rpm/passlink.spec's Version is not $version" >&2; exit 1; }
 
@@ -90,7 +90,7 @@ echo "==> rpmbuild -bb packaging/rpm/passlink.spec" >&2
 # target/release and target/packaging (passlink_gen), the rest from the tree (passlink_src).
 # Packager is the build's, not the spec's (as Fedora's build system sets it): the maintainer
 # the .deb names.
-packager="$(sed -n 's/^maintainer = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)"
+packager="$(sed -n 's/^maintainer = "\(.*\)"$/\1/p;T;q' Cargo.toml)"
 [ -n "$packager" ] || { echo "packaging/build.sh: no maintainer in Cargo.toml" >&2; exit 1; }
 rm -rf target/rpmbuild
 rpmbuild -bb --quiet packaging/rpm/passlink.spec \

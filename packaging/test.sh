@@ -46,14 +46,20 @@ for example in $examples; do
 done
 ! grep -q ' \./lib/' <<<"$contents" || fail "deb: files under /lib, not /usr/lib"
 info="$(dpkg-deb -I "$deb")"
+# The package unpacked once (files and DEBIAN/ control files), read from disk below: a pipe from
+# dpkg-deb into tar or head can end with the writer's SIGPIPE when the reader stops early, which
+# `set -o pipefail` turns into a failed run (exit 141) with nothing said.
+unpacked="$(mktemp -d)"
+trap 'rm -rf "$unpacked"' EXIT
+dpkg-deb --raw-extract "$deb" "$unpacked"
 grep -q '^ Depends: .*libc6' <<<"$info" || fail "deb: Depends not resolved from the binary"
 [ "$(dpkg-deb -f "$deb" Package)" = passlink ] || fail "deb: package name"
-dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles | has -x /etc/passlink/passlink.toml ||
+grep -qx /etc/passlink/passlink.toml "$unpacked/DEBIAN/conffiles" ||
     fail "deb: the config is not a conffile"
 for script in postinst prerm postrm; do
     grep -q "$script" <<<"$info" || fail "deb: no $script"
 done
-control_script() { dpkg-deb --ctrl-tarfile "$deb" | tar -xO "./$1"; }
+control_script() { cat "$unpacked/DEBIAN/$1"; }
 control_script postinst | has 'deb-systemd-helper enable passlink.service' ||
     fail "deb: postinst does not enable the unit with deb-systemd-helper"
 control_script postinst | has 'systemd-sysusers .*passlink.conf' ||
@@ -65,12 +71,12 @@ control_script prerm | has 'deb-systemd-invoke stop passlink.service' ||
 control_script postrm | has 'rm -rf /var/lib/passlink' ||
     fail "deb: postrm does not remove the state on purge"
 if control_script postinst | has '#DEBHELPER#'; then fail "deb: #DEBHELPER# not replaced"; fi
-synopsis="$(dpkg-deb -f "$deb" Description | head -n 1)"
+description="$(dpkg-deb -f "$deb" Description)"
+synopsis="${description%%$'\n'*}"
 [ "${#synopsis}" -lt 80 ] || fail "deb: synopsis of ${#synopsis} characters: $synopsis"
 # Debian's copyright file carries the MIT licence in full, exactly as LICENSE-MIT says it, and
 # the Apache one by its common-licenses path (Debian policy 12.5).
-copyright="$(mktemp)"
-dpkg-deb --fsys-tarfile "$deb" | tar -xO ./usr/share/doc/passlink/copyright >"$copyright"
+copyright="$unpacked/usr/share/doc/passlink/copyright"
 python3 - "$copyright" LICENSE-MIT <<'PY' || fail "deb: copyright lacks a licence text"
 import sys
 copyright = open(sys.argv[1]).read()
@@ -82,7 +88,6 @@ for path in sys.argv[2:]:
 if '/usr/share/common-licenses/Apache-2.0' not in copyright:
     sys.exit('no /usr/share/common-licenses/Apache-2.0')
 PY
-rm -f "$copyright"
 ok "deb contents, modes, conffiles, scripts, synopsis, licences, examples"
 
 # lintian --pedantic, every tag shown (-I -E: info and experimental too): anything printed
@@ -97,14 +102,12 @@ fi
 ok "lintian --pedantic: nothing but the $(grep -c '^passlink: ' packaging/deb/lintian-overrides) overridden findings"
 
 # md5sums (packaging/build.sh adds it): every shipped file but the conffile, and they verify.
-sums_dir="$(mktemp -d)"
-dpkg-deb --raw-extract "$deb" "$sums_dir"
+sums_dir="$unpacked"
 (cd "$sums_dir" && md5sum --quiet -c DEBIAN/md5sums) || fail "deb: md5sums do not verify"
 grep -q '  usr/bin/passlink$' "$sums_dir/DEBIAN/md5sums" || fail "deb: md5sums lacks usr/bin/passlink"
 ! grep -q ' etc/' "$sums_dir/DEBIAN/md5sums" || fail "deb: md5sums lists the conffile"
 [ "$(grep -c . "$sums_dir/DEBIAN/md5sums")" -eq "$(cd "$sums_dir" && find . -path ./DEBIAN -prune -o -path ./etc -prune -o -type f -print | wc -l)" ] ||
     fail "deb: md5sums does not list every file"
-rm -rf "$sums_dir"
 ok "deb md5sums: $(dpkg-deb -I "$deb" md5sums | wc -l) files, verified"
 
 # --- the .rpm ---------------------------------------------------------------------------------
