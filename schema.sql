@@ -224,3 +224,24 @@ CREATE INDEX redirects_by_user ON redirects (user_id);
 -- open the reset form, count towards the hourly limit and are voided by a newer link.
 ALTER TABLE reset_tokens ADD COLUMN purpose TEXT NOT NULL DEFAULT 'reset'
     CHECK (purpose IN ('reset', 'not_me'));
+
+-- migrate: 9
+-- The audit trail of credential events (owned by src/audit.rs): who did what to which login,
+-- from where, and how it ended. Never a token, a password, an MD5 or a key. `account` is the
+-- account as `passlink reset list` names it, or the name a failed login gave; `login_kind` and
+-- `login_id` name the login when there is one. Failed logins are counted per account and
+-- client address and written at most once a minute each (`count` attempts from `at`).
+-- Housekeeping deletes rows older than [audit] keep_days.
+CREATE TABLE audit_events (
+    id         INTEGER PRIMARY KEY,
+    at         INTEGER NOT NULL,
+    event      TEXT NOT NULL,
+    login_kind TEXT,
+    login_id   INTEGER,
+    account    TEXT NOT NULL,
+    client     TEXT NOT NULL,
+    outcome    TEXT NOT NULL CHECK (outcome IN ('ok', 'refused')),
+    detail     TEXT NOT NULL DEFAULT '',
+    count      INTEGER NOT NULL DEFAULT 1
+) STRICT;
+CREATE INDEX audit_events_at ON audit_events (at);

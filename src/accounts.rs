@@ -65,6 +65,17 @@ impl User {
     pub fn usernum(&self) -> String {
         format_usernum(self.id)
     }
+
+    /// The account as reset links, their mails, `passlink reset list` and the audit trail name
+    /// it.
+    pub fn account(&self) -> String {
+        account_name(&self.email, self.id)
+    }
+}
+
+/// An xmlStorageSystem account's name from its email and id (see [`User::account`]).
+pub fn account_name(email: &str, id: i64) -> String {
+    format!("{email} (xmlStorageSystem user {})", format_usernum(id))
 }
 
 pub fn format_usernum(id: i64) -> String {

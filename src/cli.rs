@@ -7,10 +7,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::audit::{self, Event};
 use crate::config::{Config, Source};
 use crate::logins::{Login, passwords};
 use crate::serve::{self, AppError};
 
+mod audit_trail;
 mod import;
 mod links;
 mod migrate;
@@ -84,6 +86,10 @@ pub enum Command {
         #[command(subcommand)]
         command: links::ResetCommand,
     },
+    /// Show the audit trail of credential events: registrations, failed logins, reset links
+    /// asked for, issued, used and revoked, password changes, "this wasn't me", XCP sessions
+    /// and the operator's changes.
+    Audit(audit_trail::AuditArgs),
     /// Inspect and retry queued mail.
     Outbox {
         #[command(subcommand)]
@@ -449,6 +455,7 @@ pub fn run() -> ExitCode {
         Command::Reset { command } => {
             links::reset(&|read_only| open_db(&config, read_only), command)
         }
+        Command::Audit(args) => audit_trail::run(&|read_only| open_db(&config, read_only), &args),
         Command::Outbox { command } => run_outbox(&config, command),
         Command::Import {
             command:
@@ -744,12 +751,22 @@ fn run_user(config: &Config, command: UserCommand) -> Result<(), AppError> {
         }
         UserCommand::Disable { user } => {
             let u = find(&conn, &user)?;
-            db::write(&mut conn, |tx| accounts::set_disabled(tx, u.id, true)).map_err(db_err)?;
+            db::write(&mut conn, |tx| {
+                accounts::set_disabled(tx, u.id, true)?;
+                let login = Some(Login::XssUser(u.id));
+                audit::admin(tx, Event::UserChanged, login, &u.account(), "disabled")
+            })
+            .map_err(db_err)?;
             println!("user {} ({}) disabled", u.usernum(), u.email);
         }
         UserCommand::Enable { user } => {
             let u = find(&conn, &user)?;
-            db::write(&mut conn, |tx| accounts::set_disabled(tx, u.id, false)).map_err(db_err)?;
+            db::write(&mut conn, |tx| {
+                accounts::set_disabled(tx, u.id, false)?;
+                let login = Some(Login::XssUser(u.id));
+                audit::admin(tx, Event::UserChanged, login, &u.account(), "enabled")
+            })
+            .map_err(db_err)?;
             println!("user {} ({}) enabled", u.usernum(), u.email);
         }
         UserCommand::SetPassword { user } => {
@@ -780,11 +797,13 @@ fn run_user(config: &Config, command: UserCommand) -> Result<(), AppError> {
             } else {
                 None
             };
-            let account = format!("{} (xmlStorageSystem user {})", u.email, u.usernum());
+            let account = u.account();
             let public_url = migrate::reset_url(config);
             let queued = db::write(&mut conn, |tx| -> rusqlite::Result<usize> {
                 passwords::set_hash(tx, login, &hash)?;
                 crate::reset::void_tokens(tx, login, crate::clock::unix_now())?;
+                let path = "passlink user set-password";
+                audit::admin(tx, Event::PasswordChanged, Some(login), &account, path)?;
                 match &notice {
                     Some(templates) => crate::reset::notice::queue(
                         tx,
@@ -862,7 +881,13 @@ fn run_user(config: &Config, command: UserCommand) -> Result<(), AppError> {
                 serial_number: "",
             };
             let created = db::write(&mut conn, |tx| {
-                accounts::create(tx, &new, clock::unix_now())
+                let id = accounts::create(tx, &new, clock::unix_now())?;
+                if let Some(id) = id {
+                    let account = accounts::account_name(email, id);
+                    let login = Some(Login::XssUser(id));
+                    audit::admin(tx, Event::Registered, login, &account, "passlink user add")?;
+                }
+                Ok(id)
             })
             .map_err(db_err)?
             .ok_or_else(|| AppError::Invalid(format!("an account with {email} exists already")))?;
@@ -872,7 +897,13 @@ fn run_user(config: &Config, command: UserCommand) -> Result<(), AppError> {
         UserCommand::Remove { user } => {
             let u = find(&conn, &user)?;
             let removed_files = files::count(&conn, u.id).map_err(db_err)?;
-            db::write(&mut conn, |tx| accounts::remove(tx, u.id)).map_err(db_err)?;
+            let detail = format!("removed with {removed_files} file(s)");
+            db::write(&mut conn, |tx| {
+                accounts::remove(tx, u.id)?;
+                let login = Some(Login::XssUser(u.id));
+                audit::admin(tx, Event::UserChanged, login, &u.account(), &detail)
+            })
+            .map_err(db_err)?;
             println!(
                 "user {} ({}) removed with {removed_files} file(s)",
                 u.usernum(),
@@ -996,9 +1027,17 @@ fn run_reseller(config: &Config, command: ResellerCommand) -> Result<(), AppErro
             }
             let allowed = parse_allowlist(&allow_ip)?;
             let now = clock::unix_now();
-            let key = db::write(&mut conn, |tx| resellers::add(tx, &name, &allowed, now))
-                .map_err(db_err)?
-                .ok_or_else(|| AppError::Invalid(format!("reseller {name:?} already exists")))?;
+            let detail = format!("added, allowed ips {}", allowlist_text(&allowed));
+            let key = db::write(&mut conn, |tx| {
+                let key = resellers::add(tx, &name, &allowed, now)?;
+                if key.is_some() {
+                    let account = format!("reseller {name}");
+                    audit::admin(tx, Event::ResellerChanged, None, &account, &detail)?;
+                }
+                Ok(key)
+            })
+            .map_err(db_err)?
+            .ok_or_else(|| AppError::Invalid(format!("reseller {name:?} already exists")))?;
             println!("reseller {name} added");
             println!("private key (shown only now): {key}");
         }
@@ -1019,9 +1058,16 @@ fn run_reseller(config: &Config, command: ResellerCommand) -> Result<(), AppErro
             }
         }
         ResellerCommand::RotateKey { name } => {
-            let key = db::write(&mut conn, |tx| resellers::rotate_key(tx, &name))
-                .map_err(db_err)?
-                .ok_or_else(|| AppError::NotFound(format!("no reseller {name:?}")))?;
+            let key = db::write(&mut conn, |tx| {
+                let key = resellers::rotate_key(tx, &name)?;
+                if key.is_some() {
+                    let account = format!("reseller {name}");
+                    audit::admin(tx, Event::ResellerChanged, None, &account, "key rotated")?;
+                }
+                Ok(key)
+            })
+            .map_err(db_err)?
+            .ok_or_else(|| AppError::NotFound(format!("no reseller {name:?}")))?;
             println!("reseller {name}: new private key (shown only now): {key}");
         }
         ResellerCommand::Show { name, json } => {
@@ -1048,9 +1094,17 @@ fn run_reseller(config: &Config, command: ResellerCommand) -> Result<(), AppErro
         }
         ResellerCommand::Allow { name, allow_ip } => {
             let allowed = parse_allowlist(&allow_ip)?;
-            if !db::write(&mut conn, |tx| resellers::set_allowed(tx, &name, &allowed))
-                .map_err(db_err)?
-            {
+            let detail = format!("allowed ips set to {}", allowlist_text(&allowed));
+            let set = db::write(&mut conn, |tx| {
+                let set = resellers::set_allowed(tx, &name, &allowed)?;
+                if set {
+                    let account = format!("reseller {name}");
+                    audit::admin(tx, Event::ResellerChanged, None, &account, &detail)?;
+                }
+                Ok(set)
+            })
+            .map_err(db_err)?;
+            if !set {
                 return Err(AppError::NotFound(format!("no reseller {name:?}")));
             }
             println!(
@@ -1067,6 +1121,13 @@ fn run_reseller(config: &Config, command: ResellerCommand) -> Result<(), AppErro
                 let held = crate::xcp::domains::held_by_reseller(tx, r.id)?;
                 if held.0.is_empty() || cascade {
                     resellers::remove(tx, &name)?;
+                    let detail = format!(
+                        "removed with {} domain(s) and {} owner profile(s)",
+                        held.0.len(),
+                        held.1
+                    );
+                    let account = format!("reseller {name}");
+                    audit::admin(tx, Event::ResellerChanged, None, &account, &detail)?;
                 }
                 Ok(held)
             })
@@ -1292,8 +1353,11 @@ fn run_domain(config: &Config, command: DomainCommand) -> Result<(), AppError> {
                 expires_at,
             };
             let now = clock::unix_now();
+            let account = format!("domain {}", domain.to_ascii_lowercase());
+            let detail = format!("added under profile {profile} of reseller {}", new.reseller);
             db::write(&mut conn, |tx| {
-                domains::add(tx, &new, now).map(|_| ()).map_err(dom_err)
+                domains::add(tx, &new, now).map_err(dom_err)?;
+                audit::admin(tx, Event::DomainChanged, None, &account, &detail).map_err(db_err)
             })?;
             println!(
                 "domain {} added under profile {profile}",
@@ -1354,9 +1418,20 @@ fn run_domain(config: &Config, command: DomainCommand) -> Result<(), AppError> {
                 .as_deref()
                 .map(|text| parse_expiredate("DATE", text))
                 .transpose()?;
-            if !db::write(&mut conn, |tx| domains::set_expiry(tx, &domain, expires_at))
-                .map_err(db_err)?
-            {
+            let detail = match expires_at {
+                Some(at) => format!("expiry set to {} UTC", clock::sql_datetime(at)),
+                None => "expiry set to unknown".to_string(),
+            };
+            let account = format!("domain {}", domain.to_ascii_lowercase());
+            let set = db::write(&mut conn, |tx| {
+                let set = domains::set_expiry(tx, &domain, expires_at)?;
+                if set {
+                    audit::admin(tx, Event::DomainChanged, None, &account, &detail)?;
+                }
+                Ok(set)
+            })
+            .map_err(db_err)?;
+            if !set {
                 return Err(AppError::NotFound(format!("no domain {domain:?}")));
             }
             match expires_at {
@@ -1372,7 +1447,16 @@ fn run_domain(config: &Config, command: DomainCommand) -> Result<(), AppError> {
             }
         }
         DomainCommand::Remove { domain } => {
-            if !db::write(&mut conn, |tx| domains::remove(tx, &domain)).map_err(db_err)? {
+            let account = format!("domain {}", domain.to_ascii_lowercase());
+            let removed = db::write(&mut conn, |tx| {
+                let removed = domains::remove(tx, &domain)?;
+                if removed {
+                    audit::admin(tx, Event::DomainChanged, None, &account, "removed")?;
+                }
+                Ok(removed)
+            })
+            .map_err(db_err)?;
+            if !removed {
                 return Err(AppError::NotFound(format!("no domain {domain:?}")));
             }
             println!("domain {domain} removed");

@@ -31,6 +31,7 @@ pub struct Config {
     pub xcp: XcpConfig,
     pub reset: ResetConfig,
     pub passwords: PasswordsConfig,
+    pub audit: AuditConfig,
     /// `[[listener]]` tables; none means `server.listen` serves everything.
     #[serde(rename = "listener", skip_serializing_if = "Vec::is_empty")]
     pub listeners: Vec<ListenerConfig>,
@@ -71,6 +72,22 @@ impl PasswordsConfig {
         crate::hash_cost::HashCost {
             memory_kib: self.argon2_memory_kib,
             passes: self.argon2_passes,
+        }
+    }
+}
+
+/// The audit trail of credential events (`passlink audit`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    /// Days an event is kept; housekeeping deletes older ones.
+    pub keep_days: NonZeroU32,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        AuditConfig {
+            keep_days: nz_u32(365),
         }
     }
 }

@@ -7,7 +7,10 @@
 //! - reset links used, voided or expired more than an hour ago, and reset requests older than
 //!   a day (`reset::purge`, which first counts the links that expired unused);
 //! - XCP sessions (cookies) past their expiry;
-//! - rssCloud registrations past their 25 hours.
+//! - rssCloud registrations past their 25 hours;
+//! - audit events older than `[audit] keep_days` (at most 10,000 rows a minute).
+//!
+//! Each pass also writes the failed logins counted over a minute ago (`audit::failed`).
 //!
 //! Two bounds stay with their writes, because they bound a table however fast requests come:
 //! the weblogUpdates log keeps its newest 1,000 pings (`xss::weblog::record`), and `set
@@ -19,6 +22,7 @@ use std::sync::Arc;
 
 use rusqlite::Connection;
 
+use crate::audit::{self, failed::Trail};
 use crate::clock;
 use crate::reset::{self, ResetService};
 use crate::xcp::cookies;
@@ -30,26 +34,41 @@ const PURGE_INTERVAL_SECS: i64 = 60;
 /// The chores, with the time of the last purge.
 pub struct Housekeeping {
     reset: Arc<ResetService>,
+    audit: Arc<Trail>,
     last_purge: Cell<i64>,
 }
 
 impl Housekeeping {
-    pub fn new(reset: Arc<ResetService>) -> Housekeeping {
+    pub fn new(reset: Arc<ResetService>, audit: Arc<Trail>) -> Housekeeping {
         Housekeeping {
             reset,
+            audit,
             last_purge: Cell::new(0),
         }
     }
 
-    /// One pass: pending reset requests, then the purges if a minute has passed.
+    /// One pass: pending reset requests and failed logins a minute old, then the purges if a
+    /// minute has passed.
     pub fn run(&self, conn: &mut Connection) {
         if let Err(e) = self.reset.process_requests(conn) {
             log::error!("reset: cannot process requests: {e}");
         }
         let now = clock::unix_now();
+        if let Err(e) = self.audit.flush(conn, now, false) {
+            log::error!(
+                "audit: cannot write the failed logins counted (kept for the next pass): {e}"
+            );
+        }
         if self.last_purge.get() + PURGE_INTERVAL_SECS <= now {
             self.last_purge.set(now);
             Housekeeping::purge(conn, now);
+            let keep = i64::from(self.audit.keep_days()) * 86_400;
+            if let Err(e) = audit::purge(conn, now.saturating_sub(keep)) {
+                log::error!(
+                    "audit: purging events older than {} days failed: {e}",
+                    self.audit.keep_days()
+                );
+            }
         }
     }
 

@@ -11,6 +11,7 @@
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod accounts;
+pub mod audit;
 pub mod cli;
 pub mod clock;
 pub mod config;

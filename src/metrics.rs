@@ -306,6 +306,8 @@ pub struct Snapshot {
     /// Outbox messages by state; `None` when the database could not be read.
     pub outbox: Option<Vec<(&'static str, u64)>>,
     pub database_bytes: Option<u64>,
+    /// Audit events recorded by this process, by event name ([`crate::audit::counts`]).
+    pub audit_events: Vec<(&'static str, u64)>,
 }
 
 impl Default for Metrics {

@@ -11,6 +11,7 @@ use rusqlite::Connection;
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
+use crate::audit::failed::Trail;
 use crate::config::{Config, ConfigError, ListenAddress, LogLevel, PublicUrls, Source};
 use crate::credentials::Credentials;
 use crate::db::{self, DbError};
@@ -135,9 +136,11 @@ pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Re
         error,
     })?;
     let mail_waker = mail::Waker::default();
+    let audit = Arc::new(Trail::new(config.audit.keep_days.get()));
     let reset_service =
         start_reset_service(&config, files.templates, &bound.urls, &db_path, &mail_waker)?;
-    let (mailer, mailer_settings) = start_mailer(&config, &db_path, &reset_service, mail_waker)?;
+    let (mailer, mailer_settings) =
+        start_mailer(&config, &db_path, &reset_service, &audit, mail_waker)?;
     if let Some(list) = &files.policy.blocklist {
         log::info!(
             "password blocklist {}: {} entries in {} KiB",
@@ -153,6 +156,7 @@ pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Re
         notifier,
         reset_service.clone(),
         files.policy,
+        audit.clone(),
     ));
     let config = app.config();
 
@@ -429,6 +433,7 @@ fn start_mailer(
     config: &Config,
     db_path: &Path,
     reset_service: &Arc<ResetService>,
+    audit: &Arc<Trail>,
     mail_waker: mail::Waker,
 ) -> Result<(mail::Mailer, Arc<RwLock<mail::MailerSettings>>), AppError> {
     let transport = mail::Transport::from_config(&config.smtp, &config.storage.data_dir);
@@ -456,7 +461,7 @@ fn start_mailer(
         log::warn!("mail is turned off ([smtp] enabled = false): nobody can ask for a reset link");
     }
     let mailer = {
-        let housekeeping = Housekeeping::new(reset_service.clone());
+        let housekeeping = Housekeeping::new(reset_service.clone(), audit.clone());
         let chore: mail::Chore = Box::new(move |conn| housekeeping.run(conn));
         mail::start(
             open_worker_db(db_path, config)?,
@@ -638,6 +643,7 @@ impl Live {
         if old.xmlstorage.credential_cache_ttl_secs != config.xmlstorage.credential_cache_ttl_secs {
             restart.push("xmlstorage.credential_cache_ttl_secs");
         }
+        let config_keep_days = config.audit.keep_days.get();
         let level = log_level(&config);
         logging::init(level.filter());
         self.server
@@ -649,6 +655,7 @@ impl Live {
             .reload(config.reset.clone(), config.smtp.enabled, templates);
         self.app.replace_config(config);
         self.app.replace_policy(policy);
+        self.app.audit.set_keep_days(config_keep_days);
         log::info!(
             "reloaded {source}: log level {level:?}, limits, mail, templates and the password \
              policy applied"

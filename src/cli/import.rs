@@ -10,6 +10,7 @@ use std::path::Path;
 
 use rusqlite::Connection;
 
+use crate::audit::{self, Event};
 use crate::config::Config;
 use crate::serve::AppError;
 use crate::xcp::domains::{self, Contact, DomainError, NewDomain};
@@ -207,6 +208,12 @@ pub fn run(conn: &mut Connection, config: &Config, options: &Options<'_>) -> Res
                 DomainError::Invalid(why) => why,
                 DomainError::Db(e) => e.to_string(),
             })?;
+            let account = format!("domain {}", new.domain.trim().to_ascii_lowercase());
+            let detail = format!(
+                "imported under profile {profile} of reseller {reseller} (passlink domain import)"
+            );
+            audit::admin(&sp, Event::DomainChanged, None, &account, &detail)
+                .map_err(|e| e.to_string())?;
             sp.commit().map_err(|e| e.to_string())?;
             Ok(made)
         })();

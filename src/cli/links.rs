@@ -8,6 +8,7 @@
 
 use rusqlite::Connection;
 
+use crate::audit::{self, Event};
 use crate::config::Config;
 use crate::logins::Login;
 use crate::reset::admin::{self, Revoked};
@@ -16,8 +17,8 @@ use crate::serve::AppError;
 use crate::xcp::{domains, profiles, resellers};
 use crate::{accounts, clock, db, mail};
 
-/// What `reset list` shows as having asked for a link the operator issued.
-const ADMIN: &str = "admin";
+/// What `reset list` and the audit trail show as having asked for a link the operator issued.
+use audit::ADMIN;
 
 /// The longest `--ttl`: a link works for whoever holds it, so one that lives for months is a
 /// standing password in someone's mailbox or chat history.
@@ -120,7 +121,7 @@ pub fn user_link(
         )));
     }
     // The same name the link from mailPasswordToUser carries.
-    let account = format!("{} (xmlStorageSystem user {})", user.email, user.usernum());
+    let account = user.account();
     issue(
         config,
         conn,
@@ -173,8 +174,7 @@ pub fn domain_link(
         .map(|(_, c)| c.email.trim())
         .unwrap_or_default();
     // The same name the link from XCP send_password carries.
-    let kind = if sub_user { "sub-user" } else { "profile" };
-    let label = format!("{kind} {} for {}", account.username, info.name);
+    let label = account.label(&info.name);
     let whose = format!("the {role} contact");
     issue(
         config,
@@ -211,6 +211,15 @@ fn issue(
     let (link, queued) = db::write(conn, |tx| -> Result<_, AppError> {
         let token = reset::issue_in(tx, target.login, target.account, expires_at, now, ADMIN)?;
         let link = format!("{public_url}/reset/{token}");
+        let detail = match &templates {
+            Some(_) => format!(
+                "by the operator, mailed to {}; expires {expiry}",
+                target.email
+            ),
+            None => format!("by the operator, printed on the command line; expires {expiry}"),
+        };
+        let login = Some(target.login);
+        audit::admin(tx, Event::LinkIssued, login, target.account, &detail)?;
         let queued = match &templates {
             Some(templates) => {
                 let message = templates.render(&templates::Vars {
@@ -357,7 +366,14 @@ pub fn reset(open: &Open<'_>, command: ResetCommand) -> Result<(), AppError> {
             }
         }
         ResetCommand::Revoke { id: Some(id), .. } => {
-            match db::write(&mut conn, |tx| admin::revoke(tx, id, now))? {
+            let revoked = db::write(&mut conn, |tx| -> rusqlite::Result<Revoked> {
+                let revoked = admin::revoke(tx, id, now)?;
+                if let Revoked::Ended(link) = &revoked {
+                    audit_revoked(tx, link)?;
+                }
+                Ok(revoked)
+            })?;
+            match revoked {
                 Revoked::Ended(link) => {
                     println!("revoked 1 link: {id}");
                     print_revoked(&link);
@@ -388,7 +404,13 @@ pub fn reset(open: &Open<'_>, command: ResetCommand) -> Result<(), AppError> {
                         .into(),
                 ));
             }
-            let ended = db::write(&mut conn, |tx| admin::revoke_matching(tx, &filter, now))?;
+            let ended = db::write(&mut conn, |tx| -> rusqlite::Result<Vec<admin::Pending>> {
+                let ended = admin::revoke_matching(tx, &filter, now)?;
+                for link in &ended {
+                    audit_revoked(tx, link)?;
+                }
+                Ok(ended)
+            })?;
             if ended.is_empty() {
                 return Err(AppError::NotFound(format!(
                     "no pending link's account contains {filter:?}; nothing was revoked \
@@ -412,6 +434,23 @@ pub fn reset(open: &Open<'_>, command: ResetCommand) -> Result<(), AppError> {
         }
     }
     Ok(())
+}
+
+/// The audit trail's record of a link the operator ended.
+fn audit_revoked(tx: &Connection, link: &admin::Pending) -> rusqlite::Result<()> {
+    let detail = format!(
+        "link {} (requested by {} at {}) revoked with passlink reset revoke",
+        link.id,
+        link.requested_by,
+        clock::rfc3339(link.created_at)
+    );
+    audit::admin(
+        tx,
+        Event::LinkRevoked,
+        Some(link.login),
+        &link.account,
+        &detail,
+    )
 }
 
 fn print_revoked(link: &admin::Pending) {

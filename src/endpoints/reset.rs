@@ -7,6 +7,7 @@ use base64::Engine as _;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::audit;
 use crate::clock;
 use crate::credentials::CredentialError;
 use crate::db;
@@ -259,12 +260,17 @@ fn lock(ctx: &mut Worker, req: &Request, row: TokenRow, csrf: &str) -> Response 
     let token = token_of(req).to_string();
     let login = row.login;
     let now = clock::unix_now();
+    let client = req.client.to_string();
     let locked = db::write(&mut ctx.db, |tx| -> rusqlite::Result<Option<Vec<String>>> {
         if !consume(tx, &token, now)? {
             return Ok(None);
         }
         passwords::set_hash(tx, login, &hash)?;
         void_all_tokens(tx, login, now)?;
+        let entry = audit::Entry::new(audit::Event::NotMeUsed, &row.account, &client)
+            .login(login)
+            .detail("login locked (a random password), sessions ended; a fresh reset link mailed");
+        audit::record(tx, &entry, now)?;
         notice::recipients(tx, login).map(Some)
     });
     let recipients = match locked {
@@ -287,6 +293,7 @@ fn lock(ctx: &mut Worker, req: &Request, row: TokenRow, csrf: &str) -> Response 
             account: &row.account,
             email,
             requester: req.client,
+            via: "the \"this wasn't me\" link, after locking the login",
         };
         if let Err(e) = ctx.shared.reset.send(&request) {
             log::warn!("reset: no fresh link after locking {login}: {e}");
@@ -390,6 +397,15 @@ pub fn submit(ctx: &mut Worker, req: &Request) -> Response {
         }
         let updated = passwords::set_hash(tx, login, &hash)?;
         void_tokens(tx, login, now)?;
+        let used = audit::Entry::new(audit::Event::LinkUsed, &row.account, &client).login(login);
+        audit::record(tx, &used, now)?;
+        audit::record(
+            tx,
+            &audit::Entry::new(audit::Event::PasswordChanged, &row.account, &client)
+                .login(login)
+                .detail("through a reset link"),
+            now,
+        )?;
         // The owner hears of the change, with a way to undo it if it wasn't them.
         let change = notice::Change {
             login,

@@ -55,6 +55,7 @@ pub fn metrics(ctx: &mut Worker, _req: &Request) -> Response {
                 .collect()
         }),
         database_bytes,
+        audit_events: crate::audit::counts(),
     };
     Response::new(200)
         .with_body(

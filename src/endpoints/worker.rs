@@ -7,6 +7,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use rusqlite::Connection;
 
+use crate::audit::failed::Trail;
 use crate::config::{Config, PublicUrls};
 use crate::credentials::Credentials;
 use crate::http;
@@ -40,6 +41,8 @@ pub struct Shared {
     policy: RwLock<Arc<Policy>>,
     /// Consecutive failed logins, per login, for the waits that limit guessing.
     pub throttle: LoginThrottle,
+    /// The audit trail's failed-login counts and retention.
+    pub audit: Arc<Trail>,
 }
 
 impl Shared {
@@ -50,8 +53,10 @@ impl Shared {
         notifier: Notifier,
         reset: Arc<dyn ResetLinks>,
         policy: Policy,
+        audit: Arc<Trail>,
     ) -> Shared {
         Shared {
+            audit,
             policy: RwLock::new(Arc::new(policy)),
             throttle: LoginThrottle::default(),
             decode_pool: http::Budget::total_only(config.server.max_buffered_bytes.get()),
@@ -140,6 +145,7 @@ pub fn test_worker(reset: Arc<dyn ResetLinks>) -> (tempfile::TempDir, Worker) {
         notifier,
         reset,
         Policy::scoring(3),
+        Arc::new(Trail::new(365)),
     );
     (dir, Worker::new(Arc::new(shared), db))
 }

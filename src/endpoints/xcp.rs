@@ -88,6 +88,14 @@ fn exchange(ctx: &mut Worker, req: &Request) -> OpsReply {
             ctx.note.outcome(metrics::Outcome::Error);
             // Logged without the signature: with the body it would be an oracle for the key.
             let who = crate::logging::sanitize(username.unwrap_or("-"), 64);
+            // For the audit trail: a reseller's key is a credential too.
+            ctx.shared.audit.login_failed(
+                None,
+                &format!("reseller {}", username.unwrap_or("-")),
+                peer,
+                false,
+                crate::clock::unix_now(),
+            );
             return reply(match failure {
                 AuthFailure::Unauthenticated => {
                     log::warn!(
@@ -149,6 +157,7 @@ fn exchange(ctx: &mut Worker, req: &Request) -> OpsReply {
                 note: &mut ctx.note,
                 policy: &policy,
                 throttle: &ctx.shared.throttle,
+                audit: &ctx.shared.audit,
             };
             commands::execute(&mut env, &caller, command)
         }

@@ -112,6 +112,7 @@ fn run_call(ctx: &mut Worker, req: &Request, call: &Call) -> Result<Value, Fault
         note: &mut ctx.note,
         policy: &policy,
         throttle: &shared.throttle,
+        audit: &shared.audit,
     };
     dispatch::call(&mut env, &caller_of(req), call)
 }

@@ -84,6 +84,16 @@ impl Metrics {
             page.sample(name, &[], load(n));
         }
 
+        page.family(
+            "passlink_audit_events_total",
+            Kind::Counter,
+            "Events this process recorded in the audit trail, by event (failed logins count \
+             attempts; the trail writes them as one row per login, client and minute).",
+        );
+        for (event, n) in &snapshot.audit_events {
+            page.sample("passlink_audit_events_total", &[("event", event)], *n);
+        }
+
         if let Some(outbox) = &snapshot.outbox {
             page.family(
                 "passlink_mail_outbox_messages",

@@ -29,9 +29,11 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, OpenFlags};
 
 use crate::accounts::{self, ImportedUser};
+use crate::audit;
 use crate::clock;
 use crate::credentials::Credentials;
 use crate::files::{self, Existing, ImportedFile};
+use crate::logins::Login;
 use crate::redirects::{self, Added};
 pub use error::MigrateError;
 pub use report::Report;
@@ -445,7 +447,13 @@ fn write_user(
             report.users_overwritten += 1;
             if let Some(hash) = hash {
                 crate::db::write(conn, |tx| {
-                    accounts::overwrite_imported(tx, id, &imported(user, &hash, now))
+                    accounts::overwrite_imported(tx, id, &imported(user, &hash, now))?;
+                    let account = accounts::account_name(&user.email, id);
+                    let entry =
+                        audit::Entry::new(audit::Event::UserChanged, &account, audit::IMPORT)
+                            .login(Login::XssUser(id))
+                            .detail("password and profile overwritten by an import (--overwrite)");
+                    audit::record(tx, &entry, now)
                 })?;
             }
             (Some(id), false)
@@ -475,6 +483,12 @@ fn write_user(
                         }
                         Err(e) => return Err(e),
                     };
+                    let account = accounts::account_name(&user.email, id);
+                    let entry =
+                        audit::Entry::new(audit::Event::Registered, &account, audit::IMPORT)
+                            .login(Login::XssUser(id))
+                            .detail("imported, with the password hash of the export");
+                    audit::record(tx, &entry, now)?;
                     let mut added = Vec::new();
                     for prefix in &user.redirects {
                         added.push((prefix.clone(), redirects::add(tx, prefix, id, now)?));

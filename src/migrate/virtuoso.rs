@@ -14,6 +14,7 @@ use std::sync::mpsc::SyncSender;
 
 use super::table::Table;
 use super::{Mailing, MigrateError, Read, Refused, SourceUser, email_digest};
+use crate::audit;
 use crate::logins::Login;
 use crate::mail;
 use crate::reset::{self, Templates};
@@ -154,11 +155,7 @@ impl Mailing for MovedMail {
         index: u64,
         now: i64,
     ) -> rusqlite::Result<()> {
-        let account = format!(
-            "{} (xmlStorageSystem user {})",
-            user.email,
-            accounts::format_usernum(user_id)
-        );
+        let account = accounts::account_name(&user.email, user_id);
         // Paced: the n-th mail leaves n / rate minutes after the first, and its link lives
         // the whole TTL from then.
         let per_minute = u64::from(self.per_minute.max(1));
@@ -185,6 +182,16 @@ impl Mailing for MovedMail {
             recipient: &user.email,
         });
         mail::enqueue_at(tx, &message, now, send_at)?;
+        let detail = format!(
+            "by the import (import virtuoso --force-reset), mailed to {} at {}; expires {}",
+            user.email,
+            clock::rfc3339(send_at),
+            clock::rfc3339(expires_at)
+        );
+        let entry = audit::Entry::new(audit::Event::LinkIssued, &account, audit::IMPORT)
+            .login(Login::XssUser(user_id))
+            .detail(&detail);
+        audit::record(tx, &entry, now)?;
         Ok(())
     }
 }

@@ -24,6 +24,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::accounts;
+use crate::audit;
 use crate::clock;
 use crate::config::ResetConfig;
 use crate::logins::Login;
@@ -44,6 +45,9 @@ pub struct LinkRequest<'a> {
     pub email: &'a str,
     /// The address the request came from, for rate limits and the record.
     pub requester: IpAddr,
+    /// How it was asked for, for the audit trail ("XCP send_password by reseller acme, to the
+    /// owner contact").
+    pub via: &'a str,
 }
 
 #[derive(Debug)]
@@ -390,8 +394,17 @@ impl ResetService {
         let max = i64::from(settings.config.max_per_login_per_hour);
         let account = request.account.to_string();
         let requester = request.requester.to_string();
+        let via = request.via.to_string();
+        let mailed = format!(
+            "mailed to {}; expires {}",
+            request.email,
+            clock::rfc3339(expires_at)
+        );
         let hash = token_hash(&token);
         let issued = self.writer.run(move |tx| -> Result<Issued, ResetError> {
+            let asked = audit::Entry::new(audit::Event::ResetRequested, &account, &requester)
+                .login(login)
+                .detail(&via);
             let recent: i64 = tx
                 .prepare_cached(
                     "SELECT count(*) FROM (SELECT 1 FROM reset_tokens WHERE login_kind = ?1 \
@@ -401,8 +414,11 @@ impl ResetService {
                     r.get(0)
                 })?;
             if recent >= max {
+                let why = format!("{via}; no link: {max} links for this login in the last hour");
+                audit::record(tx, &asked.refused(&why), now)?;
                 return Ok(Issued::Limited);
             }
+            audit::record(tx, &asked, now)?;
             // A new link replaces the older ones.
             void_tokens(tx, login, now)?;
             tx.prepare_cached(
@@ -420,6 +436,10 @@ impl ResetService {
                 expires_at
             ])?;
             mail::enqueue(tx, &message, now)?;
+            let issued = audit::Entry::new(audit::Event::LinkIssued, &account, &requester)
+                .login(login)
+                .detail(&mailed);
+            audit::record(tx, &issued, now)?;
             Ok(Issued::Yes)
         })?;
         if issued == Issued::Limited {
@@ -449,13 +469,13 @@ impl ResetService {
             let requester = ip.parse().unwrap_or(IpAddr::from([0, 0, 0, 0]));
             match accounts::find_by_email(conn, email)? {
                 Some(user) if !user.disabled => {
-                    let account =
-                        format!("{} (xmlStorageSystem user {})", user.email, user.usernum());
+                    let account = user.account();
                     let request = LinkRequest {
                         login: Login::XssUser(user.id),
                         account: &account,
                         email: &user.email,
                         requester,
+                        via: "mailPasswordToUser",
                     };
                     if self.issue(&request)? == Issued::Limited {
                         log::info!(
@@ -464,7 +484,20 @@ impl ResetService {
                         );
                     }
                 }
-                _ => log::info!("reset: an address request from {ip} matched no account"),
+                found => {
+                    log::info!("reset: an address request from {ip} matched no account");
+                    // The operator may see what was asked for: the trail is not an answer to
+                    // the client, so it enumerates nothing.
+                    let why = match found {
+                        Some(_) => "mailPasswordToUser; no link: the account is disabled",
+                        None => "mailPasswordToUser; no link: no account has this address",
+                    };
+                    let entry =
+                        audit::Entry::new(audit::Event::ResetRequested, email, ip).refused(why);
+                    crate::db::write_shared(conn, |tx| {
+                        audit::record(tx, &entry, clock::unix_now())
+                    })?;
+                }
             }
             crate::db::write_shared(conn, |tx| {
                 tx.execute("DELETE FROM reset_requests WHERE id = ?1", params![id])
@@ -586,6 +619,7 @@ mod tests {
             account: "alice",
             email: "alice@example.org",
             requester: "192.0.2.1".parse().unwrap(),
+            via: "a test",
         }
     }
 

@@ -37,6 +37,7 @@ use super::domains::{self, Contact};
 use super::envelope::{OpsRequest, OpsValue};
 use super::profiles::{self, Account, OwnedDomain};
 use super::resellers::Reseller;
+use crate::audit::{self, failed::Trail};
 use crate::clock;
 use crate::config::XcpConfig;
 use crate::credentials::Credentials;
@@ -603,6 +604,8 @@ pub struct Env<'a> {
     pub policy: &'a Policy,
     /// Failed logins per login: the waits that limit guessing.
     pub throttle: &'a LoginThrottle,
+    /// The audit trail's failed-login counts.
+    pub audit: &'a Trail,
 }
 
 /// Runs a command for an authenticated reseller.
@@ -764,13 +767,17 @@ fn send_password(
             ),
         );
     }
-    let kind = if sub_user { "sub-user" } else { "profile" };
-    let label = format!("{kind} {} for {}", account.username, domain.name);
+    let label = account.label(&domain.name);
+    let via = format!(
+        "XCP send_password by reseller {}, to the {role} contact",
+        caller.reseller.username
+    );
     env.reset.send(&LinkRequest {
         login: account.login,
         account: &label,
         email: &email,
         requester: caller.ip,
+        via: &via,
     })?;
     Ok(Outcome::success("Message sent"))
 }
@@ -840,9 +847,16 @@ fn set_cookie(
         ),
     };
     let now_instant = Instant::now();
+    // The audit trail names the account the login matched, or the login as given.
+    let named = match (&account, &domain) {
+        (Some(a), Some(d)) => (Some(a.login), a.label(&d.name)),
+        _ => (None, format!("{username} for {name}")),
+    };
     if !env.throttle.allowed(key, now_instant) {
         // Held back after repeated failures: the ordinary answer, at once, without argon2.
         METRICS.rate_limited(RateLimit::LoginThrottle);
+        env.audit
+            .login_failed(named.0, &named.1, caller.ip, true, clock::unix_now());
         log::info!(
             "xcp: set cookie refused for reseller {} (a login held back after repeated failures)",
             caller.reseller.username
@@ -861,6 +875,8 @@ fn set_cookie(
         env.throttle.clear(key);
     } else {
         env.throttle.failed(key, now_instant);
+        env.audit
+            .login_failed(named.0, &named.1, caller.ip, false, clock::unix_now());
     }
     let (Some(account), Some(domain), true) = (account, domain, verified) else {
         log::info!(
@@ -910,10 +926,18 @@ fn set_cookie(
         expires_at: now
             .saturating_add(i64::try_from(env.config.cookie_ttl_secs.get()).unwrap_or(i64::MAX)),
     };
+    let opened = format!(
+        "XCP set cookie by reseller {}, for {}",
+        caller.reseller.username, domain.name
+    );
     db::write(env.db, |tx| {
         cookies::purge_expired(tx, now)?;
         cookies::create(tx, &token, &session, now, &ip)?;
-        profiles::record_login(tx, account.login, now, &ip)
+        profiles::record_login(tx, account.login, now, &ip)?;
+        let entry = audit::Entry::new(audit::Event::CookieSet, &named.1, &ip)
+            .login(account.login)
+            .detail(&opened);
+        audit::record(tx, &entry, now)
     })?;
     // The reply reports the login before this one.
     session_attributes(
@@ -943,6 +967,14 @@ fn update_cookie(
             .credentials
             .verify_uncached(password.expose(), &scope.account.password_hash)?
     {
+        let account = scope.account.label(&scope.domain.name);
+        env.audit.login_failed(
+            Some(scope.account.login),
+            &account,
+            caller.ip,
+            false,
+            clock::unix_now(),
+        );
         return fail(415, BAD_LOGIN);
     }
     let target = reseller_domain(env.db, caller.reseller, domain_new)?;
@@ -983,22 +1015,23 @@ fn change_password(
     let hash = env.credentials.hash(password.expose())?;
     let login = scope.account.login;
     let reset = env.reset;
-    let kind = if matches!(login, Login::SubUser(_)) {
-        "sub-user"
-    } else {
-        "profile"
-    };
-    let account = format!(
-        "{kind} {} for {}",
-        scope.account.username, scope.domain.name
-    );
+    let account = scope.account.label(&scope.domain.name);
     let from = format!("{} (reseller {})", caller.ip, caller.reseller.username);
+    let client = caller.ip.to_string();
+    let path = format!(
+        "XCP change password by reseller {}",
+        caller.reseller.username
+    );
     db::write(env.db, |tx| -> Step<()> {
         // Whoever holds an old session or an old reset link loses it with the old password.
         if !passwords::set_hash(tx, login, &hash)? {
             return fail(480, "Login not found");
         }
         reset.invalidate(tx, login)?;
+        let changed = audit::Entry::new(audit::Event::PasswordChanged, &account, &client)
+            .login(login)
+            .detail(&path);
+        audit::record(tx, &changed, clock::unix_now())?;
         reset.notify_change(
             tx,
             &notice::Change {
@@ -1323,6 +1356,7 @@ mod tests {
         r1: Reseller,
         r2: Reseller,
         throttle: LoginThrottle,
+        audit: Trail,
     }
 
     fn world() -> World {
@@ -1363,6 +1397,7 @@ mod tests {
             r1,
             r2,
             throttle: LoginThrottle::default(),
+            audit: Trail::new(365),
         }
     }
 
@@ -1403,6 +1438,7 @@ mod tests {
                         // The unit tests' passwords are short; the policy has its own tests.
                         policy: &Policy::scoring(0),
                         throttle: &self.throttle,
+                        audit: &self.audit,
                     };
                     execute(&mut env, &caller, command)
                 }

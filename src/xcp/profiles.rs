@@ -41,6 +41,17 @@ impl Account {
     pub fn id(&self) -> i64 {
         login_id(self.login)
     }
+
+    /// The account as reset links, their mails, `passlink reset list` and the audit trail name
+    /// it: "profile alice for example.com", "sub-user bob for example.com".
+    pub fn label(&self, domain: &str) -> String {
+        let kind = if self.is_owner() {
+            "profile"
+        } else {
+            "sub-user"
+        };
+        format!("{kind} {} for {domain}", self.username)
+    }
 }
 
 const DOMAIN_COLUMNS: &str = "id, name, reseller_id, profile_id, created_at, expires_at";

@@ -6,6 +6,7 @@ use std::net::IpAddr;
 use rusqlite::Connection;
 
 use super::notify::Notifier;
+use crate::audit::failed::Trail;
 use crate::config::{PublicUrls, XmlStorageConfig};
 use crate::credentials::Credentials;
 use crate::logins::strength::Policy;
@@ -36,6 +37,8 @@ pub struct Env<'a> {
     pub policy: &'a Policy,
     /// Failed logins per login: the waits that limit guessing.
     pub throttle: &'a LoginThrottle,
+    /// The audit trail's failed-login counts.
+    pub audit: &'a Trail,
 }
 
 /// Who is calling: what the methods may know of the connection.

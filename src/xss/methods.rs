@@ -9,6 +9,7 @@ use super::{notify, weblog};
 use std::time::Instant;
 
 use crate::accounts::{self, User};
+use crate::audit;
 use crate::clock;
 use crate::credentials::{Caching, CredentialError, Stored};
 use crate::db;
@@ -78,6 +79,7 @@ fn authenticate(
     if !known_good && !env.throttle.allowed(key, now) {
         // Held back after repeated failures: the ordinary answer, at once, without argon2.
         METRICS.rate_limited(RateLimit::LoginThrottle);
+        audit_failure(env, caller, user.as_ref(), login, true);
         log::warn!(
             "xmlstorage: login failed from {} for \"{}\" (held back after repeated failures)",
             caller.ip,
@@ -117,6 +119,7 @@ fn authenticate(
         }
         _ => {
             env.throttle.failed(key, now);
+            audit_failure(env, caller, user.as_ref(), login, false);
             // For fail2ban: the address comes before the client's own text, so no login can
             // forge it. Which of the three it was is not said: that would enumerate accounts.
             log::warn!(
@@ -127,6 +130,28 @@ fn authenticate(
             Err(MethodError::Reply(flag(true, BAD_LOGIN)))
         }
     }
+}
+
+/// Counts a refused login for the audit trail (written once a minute per account and client):
+/// under the account's name when the login named one, else under the name as given.
+fn audit_failure(
+    env: &Env<'_>,
+    caller: &Caller<'_>,
+    user: Option<&User>,
+    login: &str,
+    held_back: bool,
+) {
+    let (login_id, account) = match user {
+        Some(u) => (Some(Login::XssUser(u.id)), u.account()),
+        None => (None, login.trim().to_string()),
+    };
+    env.audit.login_failed(
+        login_id,
+        &account,
+        caller.ip,
+        held_back,
+        crate::clock::unix_now(),
+    );
 }
 
 /// The throttle's key for a login that matched no account, read the way
@@ -206,6 +231,7 @@ pub fn register_user(env: &mut Env<'_>, caller: &Caller<'_>, args: &Args<'_>) ->
                 .is_cached(existing.id, &credential, &existing.password_hash);
         if !known_good && !env.throttle.allowed(key, now) {
             METRICS.rate_limited(RateLimit::LoginThrottle);
+            audit_failure(env, caller, Some(&existing), email, true);
             return Ok(structure([
                 ("usernum", Value::string("")),
                 ("flError", Value::Bool(true)),
@@ -226,6 +252,7 @@ pub fn register_user(env: &mut Env<'_>, caller: &Caller<'_>, args: &Args<'_>) ->
             env.throttle.clear(key);
         } else {
             env.throttle.failed(key, now);
+            audit_failure(env, caller, Some(&existing), email, false);
         }
         if !same {
             return Ok(structure([
@@ -281,7 +308,22 @@ pub fn register_user(env: &mut Env<'_>, caller: &Caller<'_>, args: &Args<'_>) ->
         serial_number: &serial_number,
     };
     let now = clock::unix_now();
-    let created = crate::db::write(env.db, |tx| accounts::create(tx, &new, now))?;
+    let client = caller.ip.to_string();
+    let detail = format!(
+        "registerUser from {}",
+        crate::logging::sanitize(&user_agent, 80)
+    );
+    let created = crate::db::write(env.db, |tx| -> rusqlite::Result<Option<i64>> {
+        let id = accounts::create(tx, &new, now)?;
+        if let Some(id) = id {
+            let account = accounts::account_name(email, id);
+            let entry = audit::Entry::new(audit::Event::Registered, &account, &client)
+                .login(Login::XssUser(id))
+                .detail(&detail);
+            audit::record(tx, &entry, now)?;
+        }
+        Ok(id)
+    })?;
     let Some(id) = created else {
         // Someone registered the same email between our check and the insert.
         return Ok(structure([
