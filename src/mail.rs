@@ -602,6 +602,12 @@ pub fn start(
     waker: Waker,
     chore: Chore,
 ) -> std::io::Result<Mailer> {
+    // This connection scrubs the link from a delivered message: with secure_delete ON even the
+    // overflow pages of a long message are zeroed as they are freed, so the token leaves the
+    // file, not only the row. (Every connection has FAST, `db::configure`; ON only here,
+    // where it costs a write per freed page of mail, not of every file upload.)
+    conn.pragma_update(None, "secure_delete", "ON")
+        .map_err(std::io::Error::other)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

@@ -229,6 +229,10 @@ pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Re
              write it makes later stays in the -wal file"
         );
     }
+    // The failed logins counted in the last minute: written now, not lost with the process.
+    if let Err(e) = audit.flush(&conn, crate::clock::unix_now(), true) {
+        log::error!("audit: the failed logins of the last minute could not be written: {e}");
+    }
     db::shutdown::close_last(conn, &db_path, busy_timeout(&config));
     log::info!("passlink stopped");
     Ok(())

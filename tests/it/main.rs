@@ -1,6 +1,7 @@
 //! The integration tests: each starts the real `passlink` binary on a free loopback port with
 //! a temporary data directory and talks to it over HTTP or its command line.
 
+mod audit;
 mod cli;
 mod config;
 mod faults;
