@@ -22,7 +22,8 @@ use crate::logins::Login;
 /// What happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Event {
-    /// An xmlStorageSystem account was made (registerUser, `passlink user add`, an import).
+    /// A login was made: an xmlStorageSystem account (registerUser, `passlink user add`, an
+    /// import) or an XCP sub-user (add subuser).
     Registered,
     /// Logins refused: a wrong password, an unknown or disabled login, or held back by the
     /// per-login throttle. Counted per account, client and minute.
@@ -41,7 +42,8 @@ pub enum Event {
     NotMeUsed,
     /// An XCP session (cookie) was opened.
     CookieSet,
-    /// The operator changed an xmlStorageSystem user (disabled, enabled, removed, added).
+    /// A login changed other than by its password: an xmlStorageSystem user the operator
+    /// disabled, enabled or removed, an XCP sub-user its reseller renamed or removed.
     UserChanged,
     /// The operator changed a reseller (added, key rotated, allow-list, removed).
     ResellerChanged,

@@ -54,24 +54,36 @@ pub fn run(open: &Open<'_>, args: &AuditArgs) -> Result<(), AppError> {
         events,
     };
     let rows = audit::query(&conn, &filter).map_err(|e| AppError::Db(e.into()))?;
-    if args.json {
-        for row in &rows {
-            println!("{}", json(row));
-        }
-        return Ok(());
+    let lines: Box<dyn Iterator<Item = String>> = if args.json {
+        Box::new(rows.iter().map(|row| json(row).to_string()))
+    } else if rows.is_empty() {
+        Box::new(std::iter::once("no audit events match".to_string()))
+    } else {
+        let header = format!(
+            "{:<20}  {:<16} {:<7} {:<15} ACCOUNT: DETAIL",
+            "TIME (UTC)", "EVENT", "OUTCOME", "CLIENT"
+        );
+        Box::new(std::iter::once(header).chain(rows.iter().map(line)))
+    };
+    print_lines(lines)
+}
+
+/// Writes the lines to standard output. A trail can be long and is often piped into `head` or
+/// `less`: a reader that stops early ends the output quietly instead of with an error.
+fn print_lines(lines: impl Iterator<Item = String>) -> Result<(), AppError> {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let written = lines
+        .map(|l| writeln!(out, "{l}"))
+        .collect::<std::io::Result<()>>()
+        .and_then(|()| out.flush());
+    match written {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(AppError::Io {
+            what: "writing the audit trail to standard output".into(),
+            error: e,
+        }),
+        _ => Ok(()),
     }
-    if rows.is_empty() {
-        println!("no audit events match");
-        return Ok(());
-    }
-    println!(
-        "{:<20}  {:<16} {:<7} {:<15} ACCOUNT: DETAIL",
-        "TIME (UTC)", "EVENT", "OUTCOME", "CLIENT"
-    );
-    for row in &rows {
-        println!("{}", line(row));
-    }
-    Ok(())
 }
 
 fn line(row: &Record) -> String {

@@ -468,6 +468,10 @@ fn write_user(
         }
         Plan::New { hash: Some(hash) } => {
             let mailing = options.mailing.as_deref();
+            let imported_detail = match &user.no_password {
+                None => "imported with the password it had".to_string(),
+                Some(why) => format!("imported without a usable password: {why}"),
+            };
             // The user, their redirects (by which a later run knows the account is the
             // import's) and their mail, in one transaction.
             let inserted = crate::db::write(
@@ -487,7 +491,7 @@ fn write_user(
                     let entry =
                         audit::Entry::new(audit::Event::Registered, &account, audit::IMPORT)
                             .login(Login::XssUser(id))
-                            .detail("imported, with the password hash of the export");
+                            .detail(&imported_detail);
                     audit::record(tx, &entry, now)?;
                     let mut added = Vec::new();
                     for prefix in &user.redirects {

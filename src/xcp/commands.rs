@@ -1193,8 +1193,18 @@ fn add_subuser(
     )?;
     let hash = env.credentials.hash(password.expose())?;
     let now = clock::unix_now();
-    let added = db::write(env.db, |tx| {
-        profiles::add_subuser(tx, profile_id, username, &hash, permission, now)
+    let account = format!("sub-user {username} for {}", scope.domain.name);
+    let client = caller.ip.to_string();
+    let detail = format!("XCP add subuser by reseller {}", caller.reseller.username);
+    let added = db::write(env.db, |tx| -> rusqlite::Result<Option<i64>> {
+        let id = profiles::add_subuser(tx, profile_id, username, &hash, permission, now)?;
+        if let Some(id) = id {
+            let entry = audit::Entry::new(audit::Event::Registered, &account, &client)
+                .login(Login::SubUser(id))
+                .detail(&detail);
+            audit::record(tx, &entry, now)?;
+        }
+        Ok(id)
     })?;
     match added {
         Some(id) => {
@@ -1244,11 +1254,29 @@ fn modify_subuser(
         scope.domain.name
     );
     let from = format!("{} (reseller {})", caller.ip, caller.reseller.username);
+    let client = caller.ip.to_string();
+    let path = format!(
+        "XCP modify subuser by reseller {}",
+        caller.reseller.username
+    );
+    let renamed = username
+        .filter(|u| *u != sub.username)
+        .map(|u| format!("renamed from {} to {u} ({path})", sub.username));
     db::write(env.db, |tx| -> Step<()> {
         profiles::modify_subuser(tx, id, username, hash.as_deref(), permission)?;
+        if let Some(renamed) = &renamed {
+            let entry = audit::Entry::new(audit::Event::UserChanged, &account, &client)
+                .login(sub.login)
+                .detail(renamed);
+            audit::record(tx, &entry, clock::unix_now())?;
+        }
         if hash.is_some() {
             passwords::end_sessions(tx, sub.login)?;
             reset.invalidate(tx, sub.login)?;
+            let entry = audit::Entry::new(audit::Event::PasswordChanged, &account, &client)
+                .login(sub.login)
+                .detail(&path);
+            audit::record(tx, &entry, clock::unix_now())?;
             reset.notify_change(
                 tx,
                 &notice::Change {
@@ -1278,9 +1306,19 @@ fn delete_subuser(
         return fail(480, "Sub-user not found");
     };
     let reset = env.reset;
+    let account = sub.label(&scope.domain.name);
+    let client = caller.ip.to_string();
+    let detail = format!(
+        "removed by XCP delete subuser, reseller {}",
+        caller.reseller.username
+    );
     db::write(env.db, |tx| -> Step<()> {
         reset.invalidate(tx, sub.login)?;
         profiles::delete_subuser(tx, id)?;
+        let entry = audit::Entry::new(audit::Event::UserChanged, &account, &client)
+            .login(sub.login)
+            .detail(&detail);
+        audit::record(tx, &entry, clock::unix_now())?;
         Ok(())
     })?;
     Ok(Outcome::success("Command Successful"))

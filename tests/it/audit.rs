@@ -433,7 +433,36 @@ fn registrations_and_address_requests_are_recorded_and_old_events_are_purged() {
         [old],
     )
     .unwrap();
+    // A long trail piped into `head`: the reader stops early, and passlink ends quietly.
+    let now = passlink::clock::unix_now();
+    for i in 0..3000 {
+        db.execute(
+            "INSERT INTO audit_events (at, event, account, client, outcome, detail) \
+             VALUES (?1, 'user_changed', ?2, 'admin', 'ok', 'disabled')",
+            rusqlite::params![
+                now,
+                format!("user{i}@example.org (xmlStorageSystem user 0000042)")
+            ],
+        )
+        .unwrap();
+    }
     drop(db);
+    let piped = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(r#""$0" audit --config "$1" | head -n 1"#)
+        .arg(crate::support::BIN)
+        .arg(&server.config)
+        .env_remove("PASSLINK_CONFIG")
+        .env_remove("PASSLINK_LOG")
+        .output()
+        .unwrap();
+    assert_eq!(text(&piped.stdout).lines().count(), 1);
+    assert!(piped.stdout.starts_with(b"TIME (UTC)"));
+    assert_eq!(
+        text(&piped.stderr),
+        "",
+        "nothing said about the closed pipe"
+    );
     server.kill_and_restart(
         "",
         &format!(
@@ -455,4 +484,77 @@ fn registrations_and_address_requests_are_recorded_and_old_events_are_purged() {
         2
     );
     server.assert_healthy(Duration::from_secs(2));
+}
+
+#[test]
+fn a_resellers_sub_user_changes_are_in_the_audit() {
+    let x = Xcp::start();
+    let login = [
+        ("reg_username", "resellerx"),
+        ("reg_password", OWNER_PASSWORD),
+        ("domain", "example.info"),
+    ];
+    let cookie = x.call("set", "cookie", &[], &login).field("cookie");
+    let add = x.call(
+        "add",
+        "subuser",
+        &[("cookie", &cookie)],
+        &[
+            ("sub_username", "helper"),
+            ("sub_password", "Helper-pass-9"),
+            ("sub_permission", "2"),
+        ],
+    );
+    assert_eq!(add.code(), cd("1", "200"));
+    let id = add.field("sub_id");
+    let modify = x.call(
+        "modify",
+        "subuser",
+        &[("cookie", &cookie)],
+        &[
+            ("sub_id", &id),
+            ("sub_username", "aide"),
+            ("sub_password", "Aide-pass-14"),
+        ],
+    );
+    assert_eq!(modify.code(), cd("1", "200"));
+    let del = x.call(
+        "delete",
+        "subuser",
+        &[("cookie", &cookie)],
+        &[("sub_id", &id)],
+    );
+    assert_eq!(del.code(), cd("1", "200"));
+    let rows = audit(&x.server.config, &["--account", "sub-user"]);
+    assert_eq!(
+        events(&rows),
+        [
+            "registered",
+            "user_changed",
+            "password_changed",
+            "user_changed"
+        ],
+        "{rows:?}"
+    );
+    assert_eq!(rows[0]["account"], "sub-user helper for example.info");
+    assert_eq!(rows[0]["login"]["kind"], "subuser");
+    assert!(
+        rows[1]["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("renamed from helper to aide"),
+        "{}",
+        rows[1]
+    );
+    assert_eq!(
+        rows[2]["detail"],
+        "XCP modify subuser by reseller resellerx"
+    );
+    assert_eq!(rows[3]["account"], "sub-user aide for example.info");
+    assert!(rows.iter().all(|r| r["client"] == "127.0.0.1"));
+    let trail = text(&cli(&x.server.config, &["audit", "--json"]).stdout);
+    for secret in ["Helper-pass-9", "Aide-pass-14", OWNER_PASSWORD, &cookie] {
+        assert!(!trail.contains(secret), "{secret} in the trail");
+    }
+    x.server.assert_healthy(Duration::from_secs(2));
 }

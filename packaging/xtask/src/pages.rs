@@ -727,8 +727,9 @@ once, with status 1.
 .TP
 .B SIGHUP
 Reload (\fBsystemctl reload passlink\fR): re\-read every TLS certificate and key, the
-configuration file and the mail templates. The log level, limits and timeouts and the
-\fB[xmlstorage]\fR, \fB[xcp]\fR, \fB[reset]\fR and \fB[smtp]\fR settings apply at once;
+configuration file and the mail templates. The log level, limits and timeouts, the
+\fB[xmlstorage]\fR, \fB[xcp]\fR, \fB[reset]\fR and \fB[smtp]\fR settings and \fB[audit]\fR
+\fBkeep_days\fR apply at once;
 listen addresses, \fBworkers\fR, \fBqueue_depth\fR, \fB[storage]\fR and the public URLs
 need a restart, and the log names those that changed. A file that fails to load keeps what
 is in use, and the log says why.
@@ -768,6 +769,23 @@ process list or the shell history:
 .PP
 .EX
 sudo \-u passlink passlink user set\-password alice@example.org < new\-password.txt
+.EE
+.PP
+Show the audit trail of one domain since the first of the month: failed logins, who asked for
+reset links and where they were mailed, who used them, password changes, "this wasn't me"
+and the operator's changes. An account matches when it contains the text, in any case:
+.PP
+.EX
+sudo \-u passlink passlink audit \-\-account example.com \-\-since 2026\-12\-01
+.EE
+.PP
+The failed logins of the last 24 hours, one JSON object per line, for a script. Each object
+has the keys \fBid\fR, \fBtime\fR, \fBevent\fR, \fBoutcome\fR, \fBaccount\fR, \fBlogin\fR,
+\fBclient\fR, \fBdetail\fR and \fBcount\fR; a failed\-login row sums the attempts of one
+account from one address over a minute, and \fBcount\fR says how many:
+.PP
+.EX
+sudo \-u passlink passlink audit \-\-event login_failed \-\-since 24h \-\-json
 .EE
 .SH SEE ALSO
 \fBpasslink.toml\fR(5), \fBsystemctl\fR(1), \fBjournalctl\fR(1), \fBsystemd.service\fR(5),
