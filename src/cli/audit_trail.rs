@@ -74,8 +74,8 @@ fn print_lines(lines: impl Iterator<Item = String>) -> Result<(), AppError> {
     use std::io::Write;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let written = lines
-        .map(|l| writeln!(out, "{l}"))
-        .collect::<std::io::Result<()>>()
+        .into_iter()
+        .try_for_each(|l| writeln!(out, "{l}"))
         .and_then(|()| out.flush());
     match written {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(AppError::Io {
