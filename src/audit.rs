@@ -196,11 +196,49 @@ pub fn counts() -> Vec<(&'static str, u64)> {
         .collect()
 }
 
+/// Rows that could not be written (a full disk, `storage.max_db_bytes`), for `/metrics`.
+static WRITE_FAILURES: AtomicU64 = AtomicU64::new(0);
+
+/// How many events this process could not write.
+pub fn write_failures() -> u64 {
+    WRITE_FAILURES.load(Ordering::Relaxed)
+}
+
 /// Writes `entry` at `at` (Unix seconds) on `conn`, inside the caller's transaction.
+///
+/// The trail never takes the last [`RESERVED_PAGES`] of the database's room
+/// (`storage.max_db_bytes`): when so little is left, the row is not written, the miss is
+/// logged and counted, and the caller's change goes ahead. A database filled by a flood must
+/// not stop a login from being locked or a password from being changed. (A failed insert
+/// cannot simply be rolled back on its own: SQLite answers a full database by rolling back the
+/// whole transaction.)
 pub fn record(conn: &Connection, entry: &Entry<'_>, at: i64) -> rusqlite::Result<()> {
+    if !has_room(conn)? {
+        WRITE_FAILURES.fetch_add(1, Ordering::Relaxed);
+        log::error!(
+            "audit: the {} event for {} was not written: the database is nearly full; the \
+             change itself went ahead. Raise storage.max_db_bytes, or lower [audit] keep_days",
+            entry.event,
+            crate::logging::sanitize(entry.account, 64)
+        );
+        return Ok(());
+    }
     insert(conn, entry, at, 1)?;
     count(entry.event, 1);
     Ok(())
+}
+
+/// Pages (of 4 KiB) the trail leaves free for everything else: 256 KiB.
+const RESERVED_PAGES: i64 = 64;
+
+/// Whether the database has room for audit rows beyond [`RESERVED_PAGES`].
+pub(crate) fn has_room(conn: &Connection) -> rusqlite::Result<bool> {
+    let pragma = |name: &str| -> rusqlite::Result<i64> {
+        conn.prepare_cached(&format!("PRAGMA {name}"))?
+            .query_row([], |r| r.get(0))
+    };
+    let left = pragma("max_page_count")? - pragma("page_count")? + pragma("freelist_count")?;
+    Ok(left >= RESERVED_PAGES)
 }
 
 /// Records a change the operator made from the command line (client "admin"), in the
@@ -240,7 +278,8 @@ fn insert(conn: &Connection, entry: &Entry<'_>, at: i64, n: u64) -> rusqlite::Re
 }
 
 /// Text as stored: control characters escaped (a name with a newline must not forge a second
-/// line in `passlink audit`), at most `max` characters.
+/// line in `passlink audit`), and the invisible ones that reorder or hide text (bidirectional
+/// overrides, zero-width characters, line and paragraph separators), at most `max` characters.
 fn clean(text: &str, max: usize) -> String {
     let mut out = String::with_capacity(text.len().min(max));
     for (n, c) in text.chars().enumerate() {
@@ -248,7 +287,15 @@ fn clean(text: &str, max: usize) -> String {
             out.push('…');
             break;
         }
-        if c.is_control() {
+        let invisible = matches!(
+            c,
+            '\u{200b}'..='\u{200f}'
+                | '\u{2028}'..='\u{202e}'
+                | '\u{2060}'..='\u{206f}'
+                | '\u{feff}'
+                | '\u{fff9}'..='\u{fffb}'
+        );
+        if c.is_control() || invisible {
             out.extend(c.escape_default());
         } else {
             out.push(c);
@@ -298,42 +345,61 @@ pub struct Record {
 
 /// The rows `filter` selects, oldest first.
 pub fn query(conn: &Connection, filter: &Filter) -> rusqlite::Result<Vec<Record>> {
-    let mut stmt = conn.prepare(
+    let mut out = Vec::new();
+    for_each(conn, filter, |row| {
+        out.push(row);
+        true
+    })?;
+    Ok(out)
+}
+
+/// Hands the rows `filter` selects to `f`, oldest first, one at a time (a year of rows need
+/// not fit in memory), until `f` returns `false`.
+pub fn for_each(
+    conn: &Connection,
+    filter: &Filter,
+    mut f: impl FnMut(Record) -> bool,
+) -> rusqlite::Result<()> {
+    // Event names are the code's own, so they go into the SQL as literals.
+    let events = if filter.events.is_empty() {
+        String::new()
+    } else {
+        let names: Vec<String> = filter.events.iter().map(|e| format!("'{e}'")).collect();
+        format!(" AND event IN ({})", names.join(", "))
+    };
+    let mut stmt = conn.prepare(&format!(
         "SELECT id, at, event, login_kind, login_id, account, client, outcome, detail, count \
-         FROM audit_events WHERE at >= ?1 ORDER BY at, id",
-    )?;
-    let rows = stmt.query_map(params![filter.since.unwrap_or(i64::MIN)], |r| {
+         FROM audit_events WHERE at >= ?1{events} ORDER BY at, id"
+    ))?;
+    let mut rows = stmt.query(params![filter.since.unwrap_or(i64::MIN)])?;
+    // Filtered in Rust: SQLite's LIKE folds ASCII case only, and accounts are email addresses
+    // and domain names an operator types in any case.
+    let wanted = filter.account.as_deref().map(str::to_lowercase);
+    while let Some(r) = rows.next()? {
+        let account: String = r.get(5)?;
+        if let Some(w) = &wanted
+            && !account.to_lowercase().contains(w.as_str())
+        {
+            continue;
+        }
         let kind: Option<String> = r.get(3)?;
         let id: Option<i64> = r.get(4)?;
-        Ok(Record {
+        let record = Record {
             id: r.get(0)?,
             at: r.get(1)?,
             event: r.get(2)?,
             login: kind.zip(id).and_then(|(k, i)| Login::from_kind(&k, i)),
-            account: r.get(5)?,
+            account,
             client: r.get(6)?,
             outcome: r.get(7)?,
             detail: r.get(8)?,
             count: r.get(9)?,
-        })
-    })?;
-    // Filtered in Rust: SQLite's LIKE folds ASCII case only, and accounts are email addresses
-    // and domain names an operator types in any case.
-    let wanted = filter.account.as_deref().map(str::to_lowercase);
-    let mut out = Vec::new();
-    for row in rows {
-        let row = row?;
-        if !filter.events.is_empty() && !filter.events.iter().any(|e| e.name() == row.event) {
-            continue;
+        };
+        if !f(record) {
+            break;
         }
-        if let Some(w) = &wanted
-            && !row.account.to_lowercase().contains(w.as_str())
-        {
-            continue;
-        }
-        out.push(row);
     }
-    Ok(out)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -406,6 +472,49 @@ mod tests {
         assert_eq!(changes[0].detail, "passlink user set-password");
         assert_eq!(purge(&conn, 201).unwrap(), 2);
         assert_eq!(query(&conn, &Filter::default()).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_nearly_full_database_keeps_the_change_and_skips_the_row() {
+        let (_dir, mut conn) = crate::db::migrated_temp_db();
+        conn.execute_batch("CREATE TABLE filler (b BLOB); INSERT INTO filler VALUES (1);")
+            .unwrap();
+        let pages: i64 = conn
+            .query_row("PRAGMA page_count", [], |r| r.get(0))
+            .unwrap();
+        conn.query_row(
+            &format!("PRAGMA max_page_count = {}", pages + 10),
+            [],
+            |_| Ok(()),
+        )
+        .unwrap();
+        let before = write_failures();
+        let tx = conn.transaction().unwrap();
+        tx.execute("UPDATE filler SET b = 2", []).unwrap();
+        record(&tx, &Entry::new(Event::UserChanged, "x", ADMIN), 1).unwrap();
+        tx.commit().unwrap();
+        assert_eq!(write_failures(), before + 1);
+        let b: i64 = conn
+            .query_row("SELECT b FROM filler", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(b, 2, "the change went ahead");
+        let rows: i64 = conn
+            .query_row("SELECT count(*) FROM audit_events", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 0);
+        // With room, the row is written.
+        conn.query_row("PRAGMA max_page_count = 1000000", [], |_| Ok(()))
+            .unwrap();
+        record(&conn, &Entry::new(Event::UserChanged, "x", ADMIN), 1).unwrap();
+        let rows: i64 = conn
+            .query_row("SELECT count(*) FROM audit_events", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 1);
+    }
+
+    #[test]
+    fn invisible_characters_are_escaped() {
+        assert_eq!(clean("a\u{202e}b\u{2028}c", 10), "a\\u{202e}b\\u{2028}c");
     }
 
     #[test]

@@ -899,6 +899,8 @@ fn run_user(config: &Config, command: UserCommand) -> Result<(), AppError> {
             let removed_files = files::count(&conn, u.id).map_err(db_err)?;
             let detail = format!("removed with {removed_files} file(s)");
             db::write(&mut conn, |tx| {
+                // A link or "this wasn't me" link must not outlive the account.
+                crate::reset::void_all_tokens(tx, Login::XssUser(u.id), clock::unix_now())?;
                 accounts::remove(tx, u.id)?;
                 let login = Some(Login::XssUser(u.id));
                 audit::admin(tx, Event::UserChanged, login, &u.account(), &detail)
@@ -1354,7 +1356,15 @@ fn run_domain(config: &Config, command: DomainCommand) -> Result<(), AppError> {
             };
             let now = clock::unix_now();
             let account = format!("domain {}", domain.to_ascii_lowercase());
-            let detail = format!("added under profile {profile} of reseller {}", new.reseller);
+            let detail = format!(
+                "added under {} profile {profile} of reseller {}",
+                if new.password_hash.is_some() {
+                    "a new"
+                } else {
+                    "the existing"
+                },
+                new.reseller
+            );
             db::write(&mut conn, |tx| {
                 domains::add(tx, &new, now).map_err(dom_err)?;
                 audit::admin(tx, Event::DomainChanged, None, &account, &detail).map_err(db_err)

@@ -233,8 +233,8 @@ fn configure(conn: &Connection, busy_timeout: Duration) -> Result<(), DbError> {
     // A mail holds its reset link until it is sent, then the link is scrubbed from the row.
     // Without this, the bytes a write frees inside a page (the old row, or what a page split
     // leaves behind) stay in the file: the token would outlive its scrub. FAST zeroes them
-    // only where that costs no extra I/O; the mailer, which scrubs, zeroes freed overflow pages
-    // too (`mail::start`).
+    // only where that costs no extra I/O; the scrub itself zeroes freed overflow pages too
+    // (`mail::mark_sent`).
     conn.execute_batch("PRAGMA secure_delete=FAST;")?;
     Ok(())
 }

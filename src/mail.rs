@@ -171,11 +171,18 @@ pub fn recover(conn: &Connection) -> rusqlite::Result<usize> {
 }
 
 fn mark_sent(conn: &Connection, id: i64, now: i64) -> rusqlite::Result<()> {
-    conn.execute(
+    // The link leaves the file, not only the row: with secure_delete ON the pages this frees
+    // (a long message's overflow pages) are zeroed too. Every connection has FAST
+    // (`db::configure`), which zeroes freed bytes inside pages; ON only here, so that the
+    // purges on this connection do not write a page of zeros for each page they free.
+    conn.pragma_update(None, "secure_delete", "ON")?;
+    let scrubbed = conn.execute(
         "UPDATE outbox SET state = 'sent', finished_at = ?2, body_text = ?3, body_html = NULL \
          WHERE id = ?1",
         params![id, now, SCRUBBED],
-    )?;
+    );
+    conn.pragma_update(None, "secure_delete", "FAST")?;
+    scrubbed?;
     Ok(())
 }
 
@@ -602,12 +609,6 @@ pub fn start(
     waker: Waker,
     chore: Chore,
 ) -> std::io::Result<Mailer> {
-    // This connection scrubs the link from a delivered message: with secure_delete ON even the
-    // overflow pages of a long message are zeroed as they are freed, so the token leaves the
-    // file, not only the row. (Every connection has FAST, `db::configure`; ON only here,
-    // where it costs a write per freed page of mail, not of every file upload.)
-    conn.pragma_update(None, "secure_delete", "ON")
-        .map_err(std::io::Error::other)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

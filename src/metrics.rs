@@ -308,6 +308,8 @@ pub struct Snapshot {
     pub database_bytes: Option<u64>,
     /// Audit events recorded by this process, by event name ([`crate::audit::counts`]).
     pub audit_events: Vec<(&'static str, u64)>,
+    /// Audit events not written for want of room ([`crate::audit::write_failures`]).
+    pub audit_write_failures: u64,
 }
 
 impl Default for Metrics {

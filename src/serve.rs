@@ -137,8 +137,14 @@ pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Re
     })?;
     let mail_waker = mail::Waker::default();
     let audit = Arc::new(Trail::new(config.audit.keep_days.get()));
-    let reset_service =
-        start_reset_service(&config, files.templates, &bound.urls, &db_path, &mail_waker)?;
+    let reset_service = start_reset_service(
+        &config,
+        files.templates,
+        &bound.urls,
+        &db_path,
+        &mail_waker,
+        &audit,
+    )?;
     let (mailer, mailer_settings) =
         start_mailer(&config, &db_path, &reset_service, &audit, mail_waker)?;
     if let Some(list) = &files.policy.blocklist {
@@ -418,6 +424,7 @@ fn start_reset_service(
     urls: &PublicUrls,
     db_path: &Path,
     mail_waker: &mail::Waker,
+    audit: &Arc<Trail>,
 ) -> Result<Arc<ResetService>, AppError> {
     Ok(Arc::new(ResetService::new(
         config.reset.clone(),
@@ -429,6 +436,7 @@ fn start_reset_service(
             what: "starting the group-commit thread".into(),
             error,
         })?,
+        audit.clone(),
     )))
 }
 

@@ -53,36 +53,74 @@ pub fn run(open: &Open<'_>, args: &AuditArgs) -> Result<(), AppError> {
         since,
         events,
     };
-    let rows = audit::query(&conn, &filter).map_err(|e| AppError::Db(e.into()))?;
-    let lines: Box<dyn Iterator<Item = String>> = if args.json {
-        Box::new(rows.iter().map(|row| json(row).to_string()))
-    } else if rows.is_empty() {
-        Box::new(std::iter::once("no audit events match".to_string()))
-    } else {
-        let header = format!(
-            "{:<20}  {:<16} {:<7} {:<15} ACCOUNT: DETAIL",
-            "TIME (UTC)", "EVENT", "OUTCOME", "CLIENT"
-        );
-        Box::new(std::iter::once(header).chain(rows.iter().map(line)))
-    };
-    print_lines(lines)
+    let mut out = Output::new();
+    let mut any = false;
+    audit::for_each(&conn, &filter, |row| {
+        if args.json {
+            return out.line(&json(&row).to_string());
+        }
+        if !any {
+            let header = format!(
+                "{:<20}  {:<16} {:<7} {:<15} ACCOUNT: DETAIL",
+                "TIME (UTC)", "EVENT", "OUTCOME", "CLIENT"
+            );
+            any = true;
+            if !out.line(&header) {
+                return false;
+            }
+        }
+        out.line(&line(&row))
+    })
+    .map_err(|e| AppError::Db(e.into()))?;
+    if !any && !args.json {
+        out.line("no audit events match");
+    }
+    out.finish()
 }
 
-/// Writes the lines to standard output. A trail can be long and is often piped into `head` or
-/// `less`: a reader that stops early ends the output quietly instead of with an error.
-fn print_lines(lines: impl Iterator<Item = String>) -> Result<(), AppError> {
-    use std::io::Write;
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    let written = lines
-        .into_iter()
-        .try_for_each(|l| writeln!(out, "{l}"))
-        .and_then(|()| out.flush());
-    match written {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(AppError::Io {
-            what: "writing the audit trail to standard output".into(),
-            error: e,
-        }),
-        _ => Ok(()),
+/// Standard output for a trail that can be long and is often piped into `head` or `less`: a
+/// reader that stops early ends the output quietly instead of with an error.
+struct Output {
+    out: std::io::BufWriter<std::io::StdoutLock<'static>>,
+    error: Option<std::io::Error>,
+}
+
+impl Output {
+    fn new() -> Output {
+        Output {
+            out: std::io::BufWriter::new(std::io::stdout().lock()),
+            error: None,
+        }
+    }
+
+    /// Writes one line; `false` once output has stopped.
+    fn line(&mut self, text: &str) -> bool {
+        use std::io::Write;
+        if self.error.is_some() {
+            return false;
+        }
+        match writeln!(self.out, "{text}") {
+            Ok(()) => true,
+            Err(e) => {
+                self.error = Some(e);
+                false
+            }
+        }
+    }
+
+    fn finish(mut self) -> Result<(), AppError> {
+        use std::io::Write;
+        let result = match self.error.take() {
+            Some(e) => Err(e),
+            None => self.out.flush(),
+        };
+        match result {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(AppError::Io {
+                what: "writing the audit trail to standard output".into(),
+                error: e,
+            }),
+            _ => Ok(()),
+        }
     }
 }
 

@@ -265,12 +265,17 @@ fn lock(ctx: &mut Worker, req: &Request, row: TokenRow, csrf: &str) -> Response 
         if !consume(tx, &token, now)? {
             return Ok(None);
         }
-        passwords::set_hash(tx, login, &hash)?;
+        let locked = passwords::set_hash(tx, login, &hash)?;
         void_all_tokens(tx, login, now)?;
-        let entry = audit::Entry::new(audit::Event::NotMeUsed, &row.account, &client)
-            .login(login)
-            .detail("login locked (a random password), sessions ended; a fresh reset link mailed");
-        audit::record(tx, &entry, now)?;
+        if locked {
+            let entry = audit::Entry::new(audit::Event::NotMeUsed, &row.account, &client)
+                .login(login)
+                .detail(
+                    "login locked (a random password), sessions ended; a fresh reset link \
+                     requested",
+                );
+            audit::record(tx, &entry, now)?;
+        }
         notice::recipients(tx, login).map(Some)
     });
     let recipients = match locked {
@@ -397,15 +402,18 @@ pub fn submit(ctx: &mut Worker, req: &Request) -> Response {
         }
         let updated = passwords::set_hash(tx, login, &hash)?;
         void_tokens(tx, login, now)?;
-        let used = audit::Entry::new(audit::Event::LinkUsed, &row.account, &client).login(login);
-        audit::record(tx, &used, now)?;
-        audit::record(
-            tx,
-            &audit::Entry::new(audit::Event::PasswordChanged, &row.account, &client)
-                .login(login)
-                .detail("through a reset link"),
-            now,
-        )?;
+        if updated {
+            let used =
+                audit::Entry::new(audit::Event::LinkUsed, &row.account, &client).login(login);
+            audit::record(tx, &used, now)?;
+            audit::record(
+                tx,
+                &audit::Entry::new(audit::Event::PasswordChanged, &row.account, &client)
+                    .login(login)
+                    .detail("through a reset link"),
+                now,
+            )?;
+        }
         // The owner hears of the change, with a way to undo it if it wasn't them.
         let change = notice::Change {
             login,

@@ -56,6 +56,7 @@ pub fn metrics(ctx: &mut Worker, _req: &Request) -> Response {
         }),
         database_bytes,
         audit_events: crate::audit::counts(),
+        audit_write_failures: crate::audit::write_failures(),
     };
     Response::new(200)
         .with_body(

@@ -4,6 +4,7 @@
 
 use std::net::IpAddr;
 
+use crate::audit::failed::Refusal;
 use crate::http::{Request, Response};
 use crate::metrics;
 use crate::xcp::MAX_DEPTH;
@@ -89,11 +90,15 @@ fn exchange(ctx: &mut Worker, req: &Request) -> OpsReply {
             // Logged without the signature: with the body it would be an oracle for the key.
             let who = crate::logging::sanitize(username.unwrap_or("-"), 64);
             // For the audit trail: a reseller's key is a credential too.
-            ctx.shared.audit.login_failed(
+            let why = match failure {
+                AuthFailure::Unauthenticated => Refusal::BadSignature,
+                AuthFailure::IpDenied => Refusal::AddressNotAllowed,
+            };
+            ctx.shared.audit.refused(
+                why,
                 None,
                 &format!("reseller {}", username.unwrap_or("-")),
                 peer,
-                false,
                 crate::clock::unix_now(),
             );
             return reply(match failure {

@@ -93,6 +93,17 @@ impl Metrics {
         for (event, n) in &snapshot.audit_events {
             page.sample("passlink_audit_events_total", &[("event", event)], *n);
         }
+        page.family(
+            "passlink_audit_write_failures_total",
+            Kind::Counter,
+            "Audit events not written because the database was nearly full (the change they \
+             describe went ahead; see the log).",
+        );
+        page.sample(
+            "passlink_audit_write_failures_total",
+            &[],
+            snapshot.audit_write_failures,
+        );
 
         if let Some(outbox) = &snapshot.outbox {
             page.family(

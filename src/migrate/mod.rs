@@ -450,9 +450,9 @@ fn write_user(
                     accounts::overwrite_imported(tx, id, &imported(user, &hash, now))?;
                     let account = accounts::account_name(&user.email, id);
                     let entry =
-                        audit::Entry::new(audit::Event::UserChanged, &account, audit::IMPORT)
+                        audit::Entry::new(audit::Event::PasswordChanged, &account, audit::IMPORT)
                             .login(Login::XssUser(id))
-                            .detail("password and profile overwritten by an import (--overwrite)");
+                            .detail("by an import (--overwrite), with the profile");
                     audit::record(tx, &entry, now)
                 })?;
             }

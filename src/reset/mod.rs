@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::accounts;
-use crate::audit;
+use crate::audit::{self, failed::Refusal, failed::Trail};
 use crate::clock;
 use crate::config::ResetConfig;
 use crate::logins::Login;
@@ -305,6 +305,8 @@ pub struct ResetService {
     public_url: String,
     buckets: Mutex<Buckets>,
     mailer: Waker,
+    /// Where refused requests are counted.
+    trail: Arc<Trail>,
 }
 
 impl ResetService {
@@ -315,8 +317,10 @@ impl ResetService {
         templates: Templates,
         mailer: Waker,
         writer: crate::db::GroupWriter,
+        trail: Arc<Trail>,
     ) -> ResetService {
         ResetService {
+            trail,
             writer,
             buckets: Mutex::new(Buckets::new(&config)),
             settings: RwLock::new(Arc::new(Settings {
@@ -484,19 +488,17 @@ impl ResetService {
                         );
                     }
                 }
-                found => {
-                    log::info!("reset: an address request from {ip} matched no account");
-                    // The operator may see what was asked for: the trail is not an answer to
-                    // the client, so it enumerates nothing.
-                    let why = match found {
-                        Some(_) => "mailPasswordToUser; no link: the account is disabled",
-                        None => "mailPasswordToUser; no link: no account has this address",
-                    };
-                    let entry =
-                        audit::Entry::new(audit::Event::ResetRequested, email, ip).refused(why);
-                    crate::db::write_shared(conn, |tx| {
-                        audit::record(tx, &entry, clock::unix_now())
-                    })?;
+                _ => {
+                    log::info!("reset: an address request from {ip} matched no active account");
+                    // Counted per client, with the address among the samples: the trail is
+                    // the operator's, so it enumerates nothing, and a flood writes nothing.
+                    self.trail.refused(
+                        Refusal::NoAccount,
+                        None,
+                        email,
+                        requester,
+                        clock::unix_now(),
+                    );
                 }
             }
             crate::db::write_shared(conn, |tx| {
@@ -610,6 +612,7 @@ mod tests {
             Templates::built_in(),
             Waker::default(),
             crate::db::GroupWriter::start(conn).unwrap(),
+            Arc::new(Trail::new(365)),
         )
     }
 

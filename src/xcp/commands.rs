@@ -960,6 +960,11 @@ fn update_cookie(
     let scope = resolve(env, caller, &Subject::Cookie(token.to_string()))?;
     // Clients that send the login again (the PHP toolkit does) must send the right one.
     if username.is_some_and(|u| u != scope.account.username) {
+        let account = scope.account.label(&scope.domain.name);
+        let login = Some(scope.account.login);
+        let now = clock::unix_now();
+        env.audit
+            .login_failed(login, &account, caller.ip, false, now);
         return fail(415, BAD_LOGIN);
     }
     if let Some(password) = password
