@@ -489,7 +489,9 @@ impl ResetService {
                     }
                 }
                 _ => {
-                    log::info!("reset: an address request from {ip} matched no active account");
+                    log::info!(
+                        "reset: an address request from {ip} matched no account (or a disabled one)"
+                    );
                     // Counted per client, with the address among the samples: the trail is
                     // the operator's, so it enumerates nothing, and a flood writes nothing.
                     self.trail.refused(
