@@ -180,7 +180,7 @@ for w in "${WORKLOADS[@]}"; do
     servers="$servers
 $(nginx_reply_server "127.0.0.1:${NGINX_PORT[$w]}" / "$TMP/nginx/$w.conf")"
 done
-start_nginx "$servers" "http://127.0.0.1:${NGINX_PORT[xmlrpc-caps]}/healthz"
+start_nginx "$servers" "http://127.0.0.1:${NGINX_PORT[${WORKLOADS[0]}]}/healthz"
 for w in "${WORKLOADS[@]}"; do
     wait_ready "http://127.0.0.1:${NGINX_PORT[$w]}/healthz" "$PID_NGINX" nginx "$TMP/nginx/logs/error.log"
     curl -fsS --max-time 5 -o "$W/$w.nginx" -X POST --data-binary x "http://127.0.0.1:${NGINX_PORT[$w]}/x" ||
