@@ -52,14 +52,20 @@ pub fn parse_http_date(text: &str) -> Option<i64> {
     Some(days_from_civil(year, month, day) * 86_400 + h * 3600 + m * 60 + s)
 }
 
-struct Parts {
-    year: i64,
-    month: u32,
-    day: u32,
-    hour: i64,
-    minute: i64,
-    second: i64,
-    weekday: usize,
+/// A moment's calendar parts in UTC.
+pub struct Parts {
+    pub year: i64,
+    pub month: u32,
+    pub day: u32,
+    pub hour: i64,
+    pub minute: i64,
+    pub second: i64,
+    pub weekday: usize,
+}
+
+/// The calendar parts of a Unix time, in UTC.
+pub fn parts_of(unix: i64) -> Parts {
+    parts(unix)
 }
 
 fn parts(unix: i64) -> Parts {

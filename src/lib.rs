@@ -23,6 +23,7 @@ pub mod hash_cost;
 pub mod hex;
 pub mod housekeeping;
 pub mod http;
+pub mod i18n;
 pub mod lock;
 pub mod logging;
 pub mod logins;

@@ -163,6 +163,10 @@ pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Re
         reset_service.clone(),
         files.policy,
         audit.clone(),
+        crate::i18n::Catalogues::built_in().map_err(|e| AppError::Io {
+            what: format!("reading the built-in message catalogues: {e}"),
+            error: std::io::Error::other("invalid catalogue"),
+        })?,
     ));
     let config = app.config();
 

@@ -11,8 +11,9 @@ use crate::audit;
 use crate::clock;
 use crate::credentials::CredentialError;
 use crate::db;
-use crate::endpoints::worker::Worker;
+use crate::endpoints::worker::{Shared, Worker};
 use crate::http::{Request, Response};
+use crate::i18n::{Arg, Catalogues, Lang};
 use crate::logins::{Login, passwords};
 use crate::metrics::{METRICS, RateLimit, ResetEvent};
 use crate::reset::form::parse_form;
@@ -30,17 +31,97 @@ font-size:1rem;padding:.5rem;border:1px solid #78716c;border-radius:.25rem}\
 input[aria-invalid=true]{border-color:#b91c1c;outline:2px solid #b91c1c}\
 .hint{color:#57534e;font-size:.9rem;margin:.25rem 0 0}.error{color:#b91c1c;font-weight:600;\
 margin:.25rem 0 0}button{margin-top:1.5rem;font-size:1rem;padding:.6rem 1.2rem;\
-background:#1d4ed8;color:#fff;border:0;border-radius:.25rem;cursor:pointer}";
+background:#1d4ed8;color:#fff;border:0;border-radius:.25rem;cursor:pointer}\
+nav{font-size:.9rem;margin:0 0 1rem;color:#57534e}nav a{margin-right:.6rem;color:#1d4ed8}\
+nav a[aria-current]{color:#1c1917;font-weight:600;text-decoration:none}";
+
+/// The language a page is in, with the catalogues and the path its language switch links to.
+struct Ui<'a> {
+    catalogues: &'a Catalogues,
+    lang: Lang,
+    path: String,
+}
+
+impl Ui<'_> {
+    fn of<'a>(ctx: &'a Worker, req: &Request) -> Ui<'a> {
+        Ui::of_shared(&ctx.shared, req)
+    }
+
+    fn of_shared<'a>(shared: &'a Shared, req: &Request) -> Ui<'a> {
+        // A language picked with the switch wins over the browser's.
+        let picked = req.query().and_then(|q| {
+            q.split('&')
+                .find_map(|kv| kv.strip_prefix("lang="))
+                .and_then(Lang::from_tag)
+        });
+        Ui {
+            catalogues: &shared.catalogues,
+            lang: picked.unwrap_or_else(|| crate::i18n::negotiate(req.header("accept-language"))),
+            path: req.path().to_string(),
+        }
+    }
+
+    fn t(&self, id: &str) -> String {
+        self.catalogues.text(self.lang, id, &[])
+    }
+
+    /// Message `id` as HTML: escaped, with `$account` in bold.
+    fn with_account(&self, id: &str, account: &str, more: &[(&str, Arg<'_>)]) -> String {
+        const MARK: &str = "\u{e000}";
+        let mut args = vec![("account", Arg::Text(MARK))];
+        for (name, value) in more {
+            args.push((
+                name,
+                match value {
+                    Arg::Text(t) => Arg::Text(t),
+                    Arg::Number(n) => Arg::Number(*n),
+                },
+            ));
+        }
+        let text = self.catalogues.text(self.lang, id, &args);
+        escape_html(&text).replace(MARK, &format!("<strong>{}</strong>", escape_html(account)))
+    }
+
+    /// The switch: a link per shipped language to this page in it (no script; a GET keeps the
+    /// form's state, which is empty until submitted).
+    fn switch(&self) -> String {
+        let links: Vec<String> = Lang::all()
+            .map(|lang| {
+                let current = if lang == self.lang {
+                    " aria-current=\"true\""
+                } else {
+                    ""
+                };
+                format!(
+                    "<a href=\"{}?lang={}\" lang=\"{}\" hreflang=\"{}\"{current}>{}</a>",
+                    escape_html(&self.path),
+                    lang.tag(),
+                    lang.tag(),
+                    lang.tag(),
+                    escape_html(lang.autonym())
+                )
+            })
+            .collect();
+        format!(
+            "<nav aria-label=\"{}\">{}</nav>",
+            escape_html(&self.t("lang-switch-label")),
+            links.join("")
+        )
+    }
+}
 
 /// Every reset response carries these: the token is in the URL, so nothing may cache the
 /// page, send it on as a referrer, or frame it.
-fn page(status: u16, title: &str, body: &str) -> Response {
+fn page(ui: &Ui<'_>, status: u16, title: &str, body: &str) -> Response {
     let html = format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+        "<!doctype html>\n<html lang=\"{lang}\" dir=\"{dir}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <meta name=\"referrer\" content=\"no-referrer\"><title>{}</title><style>{STYLE}</style>\
-         </head><body><main>\n{body}\n</main></body></html>\n",
-        escape_html(title)
+         <meta name=\"referrer\" content=\"no-referrer\"><title>{title}</title><style>{STYLE}</style>\
+         </head><body><main>\n{switch}\n{body}\n</main></body></html>\n",
+        lang = ui.lang.tag(),
+        dir = ui.lang.dir(),
+        title = escape_html(title),
+        switch = ui.switch(),
     );
     let style_hash =
         base64::engine::general_purpose::STANDARD.encode(Sha256::digest(STYLE.as_bytes()));
@@ -59,45 +140,50 @@ fn page(status: u16, title: &str, body: &str) -> Response {
         .with_header("X-Content-Type-Options", "nosniff")
 }
 
-fn gone() -> Response {
-    page(
+/// A page of a heading and paragraphs, each a message.
+fn simple(ui: &Ui<'_>, status: u16, title: &str, heading: &str, paragraphs: &[&str]) -> Response {
+    let mut body = format!("<h1>{}</h1>", escape_html(&ui.t(heading)));
+    for id in paragraphs {
+        body.push_str(&format!("\n<p>{}</p>", escape_html(&ui.t(id))));
+    }
+    page(ui, status, &ui.t(title), &body)
+}
+
+fn gone(ui: &Ui<'_>) -> Response {
+    simple(
+        ui,
         410,
-        "This link no longer works",
-        "<h1>This link no longer works</h1>\n<p>It has expired, it was already used, or a newer \
-         link replaced it. A reset link works once, for a limited time.</p>\n<p>To get a new \
-         one, ask for your password again where you asked before: in your weblog client \
-         (\"mail my password\") or at your domain provider.</p>",
+        "gone-title",
+        "gone-title",
+        &["gone-what", "gone-next"],
     )
 }
 
-fn too_many() -> Response {
-    page(
-        429,
-        "Too many attempts",
-        "<h1>Too many attempts</h1>\n<p>Too many invalid links were opened from your address. \
-         Wait a minute and try again.</p>",
-    )
-    .with_header("Retry-After", "60")
+fn too_many(ui: &Ui<'_>) -> Response {
+    let body = format!(
+        "<h1>{}</h1>\n<p>{}</p>",
+        escape_html(&ui.t("too-many-title")),
+        escape_html(
+            &ui.catalogues
+                .text(ui.lang, "too-many-body", &[("minutes", Arg::Number(1))])
+        )
+    );
+    page(ui, 429, &ui.t("too-many-title"), &body).with_header("Retry-After", "60")
 }
 
-fn busy() -> Response {
-    page(
-        503,
-        "Busy",
-        "<h1>The server is busy</h1>\n<p>Nothing was changed. Please submit the form again in a \
-         moment.</p>",
-    )
-    .with_header("Retry-After", "1")
+fn busy(ui: &Ui<'_>) -> Response {
+    simple(ui, 503, "busy-title", "busy-heading", &["busy-body"]).with_header("Retry-After", "1")
 }
 
 /// The database file is gone from under the server (`db::watch`): nothing can be changed until
 /// its operator restores it.
-fn unavailable() -> Response {
-    page(
+fn unavailable(ui: &Ui<'_>) -> Response {
+    simple(
+        ui,
         503,
-        "Unavailable",
-        "<h1>Passwords cannot be changed right now</h1>\n<p>The server's database is \
-         unavailable, so nothing was changed. Please try again later.</p>",
+        "unavailable-title",
+        "unavailable-heading",
+        &["unavailable-body"],
     )
     .with_header("Retry-After", "300")
 }
@@ -115,7 +201,13 @@ enum Field {
     Form,
 }
 
-fn form(ctx: &Worker, row: &TokenRow, status: u16, error: Option<(Field, &str)>) -> Response {
+fn form(
+    ctx: &Worker,
+    ui: &Ui<'_>,
+    row: &TokenRow,
+    status: u16,
+    error: Option<(Field, &str)>,
+) -> Response {
     let err_for = |f: Field| error.filter(|(field, _)| *field == f).map(|(_, m)| m);
     let field = |id: &str, label: &str, hint: Option<String>, f: Field| {
         let error = err_for(f);
@@ -156,23 +248,33 @@ fn form(ctx: &Worker, row: &TokenRow, status: u16, error: Option<(Field, &str)>)
     let form_error = err_for(Field::Form)
         .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>\n", escape_html(e)))
         .unwrap_or_default();
+    let expires = ui.catalogues.date_time(ui.lang, row.expires_at);
     let body = format!(
-        "<h1>Set a new password</h1>\n<p>For <strong>{account}</strong>. This link works once, \
-         until {expiry} UTC.</p>\n{form_error}<form method=\"post\">\n\
+        "<h1>{title}</h1>\n<p>{intro}</p>\n{form_error}<form method=\"post\">\n\
          <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\n{first}\n{second}\n\
-         <button id=\"submit\" type=\"submit\">Set password</button>\n</form>",
-        account = escape_html(&row.account),
-        expiry = clock::sql_datetime(row.expires_at),
+         <button id=\"submit\" type=\"submit\">{submit}</button>\n</form>",
+        title = escape_html(&ui.t("form-title")),
+        intro = ui.with_account(
+            "form-for",
+            &row.account,
+            &[("expires", Arg::Text(&expires))]
+        ),
         csrf = crate::hex::hex(&row.csrf),
         first = field(
             "password",
-            "New password",
+            &escape_html(&ui.t("form-password-label")),
             Some(policy(ctx, row.login)),
             Field::Password
         ),
-        second = field("password2", "New password, again", None, Field::Password2),
+        second = field(
+            "password2",
+            &escape_html(&ui.t("form-password2-label")),
+            None,
+            Field::Password2
+        ),
+        submit = escape_html(&ui.t("form-submit")),
     );
-    page(status, "Set a new password", &body)
+    page(ui, status, &ui.t("form-title"), &body)
 }
 
 /// The token from `/reset/<token>`.
@@ -182,12 +284,12 @@ fn token_of(req: &Request) -> &str {
 
 /// Looks the token up; `Err` is the response for a link that does not work (recorded against
 /// the address).
-fn usable_row(ctx: &Worker, req: &Request) -> Result<TokenRow, Response> {
+fn usable_row(ctx: &Worker, ui: &Ui<'_>, req: &Request) -> Result<TokenRow, Response> {
     let ip = req.client;
     let limit = ctx.shared.config().reset.invalid_hits_per_minute.get();
     if ctx.shared.reset_hits.over(ip, limit) {
         METRICS.rate_limited(RateLimit::ResetInvalidLink);
-        return Err(too_many());
+        return Err(too_many(ui));
     }
     let row = find_token(&ctx.db, token_of(req)).map_err(|e| {
         log::error!("reset: cannot read tokens: {e}");
@@ -204,35 +306,40 @@ fn usable_row(ctx: &Worker, req: &Request) -> Result<TokenRow, Response> {
             } else {
                 log::info!("reset: invalid or stale reset link opened from {ip}");
             }
-            Err(gone())
+            Err(gone(ui))
         }
     }
 }
 
 /// `GET /reset/<token>`.
 pub fn show(ctx: &mut Worker, req: &Request) -> Response {
-    match usable_row(ctx, req) {
-        Ok(row) if row.purpose == Purpose::NotMe => not_me_form(&row),
-        Ok(row) => form(ctx, &row, 200, None),
+    let ui = Ui::of(ctx, req);
+    match usable_row(ctx, &ui, req) {
+        Ok(row) if row.purpose == Purpose::NotMe => not_me_form(&ui, &row),
+        Ok(row) => form(ctx, &ui, &row, 200, None),
         Err(response) => response,
     }
 }
 
 /// The page behind a notice's "this wasn't me" link: one button, so that a mail scanner that
 /// opens the link locks nothing.
-fn not_me_form(row: &TokenRow) -> Response {
+fn not_me_form(ui: &Ui<'_>, row: &TokenRow) -> Response {
+    let heading = ui.catalogues.text(
+        ui.lang,
+        "not-me-heading",
+        &[("account", Arg::Text(&row.account))],
+    );
     page(
+        ui,
         200,
-        "This wasn't me",
+        &ui.t("not-me-title"),
         &format!(
-            "<h1>Lock {account}?</h1>\n<p>If you did not change the password of \
-             <strong>{account}</strong>, lock it now: nobody can log in with the new password, \
-             its sessions end, and a fresh link to choose your own password is mailed to the \
-             account's address.</p>\n<form method=\"post\"><input type=\"hidden\" \
-             name=\"csrf\" value=\"{csrf}\"><button type=\"submit\">Lock the account and \
-             mail me a new link</button></form>",
-            account = escape_html(&row.account),
-            csrf = crate::hex::hex(&row.csrf)
+            "<h1>{heading}</h1>\n<p>{body}</p>\n<form method=\"post\"><input type=\"hidden\" \
+             name=\"csrf\" value=\"{csrf}\"><button type=\"submit\">{submit}</button></form>",
+            heading = escape_html(&heading),
+            body = ui.with_account("not-me-body", &row.account, &[]),
+            csrf = crate::hex::hex(&row.csrf),
+            submit = escape_html(&ui.t("not-me-submit")),
         ),
     )
 }
@@ -240,10 +347,10 @@ fn not_me_form(row: &TokenRow) -> Response {
 /// `POST` of a "this wasn't me" link: the login's password becomes the hash of a secret
 /// nobody has (its sessions and cached logins end with it), every link of the login is voided,
 /// and a fresh reset link goes to each of its addresses.
-fn lock(ctx: &mut Worker, req: &Request, row: TokenRow, csrf: &str) -> Response {
+fn lock(ctx: &mut Worker, ui: &Ui<'_>, req: &Request, row: TokenRow, csrf: &str) -> Response {
     let expected = crate::hex::hex(&row.csrf);
     if !bool::from(expected.as_bytes().ct_eq(csrf.as_bytes())) {
-        return not_me_form(&row);
+        return not_me_form(ui, &row);
     }
     let hash = match ctx
         .shared
@@ -251,7 +358,7 @@ fn lock(ctx: &mut Worker, req: &Request, row: TokenRow, csrf: &str) -> Response 
         .hash(&crate::hex::hex(&rand::random::<[u8; 32]>()))
     {
         Ok(hash) => hash,
-        Err(CredentialError::Busy) => return busy(),
+        Err(CredentialError::Busy) => return busy(ui),
         Err(e) => {
             log::error!("reset: cannot lock a login: {e}");
             return Response::text(500, "internal error");
@@ -280,8 +387,8 @@ fn lock(ctx: &mut Worker, req: &Request, row: TokenRow, csrf: &str) -> Response 
     });
     let recipients = match locked {
         Ok(Some(recipients)) => recipients,
-        Ok(None) => return gone(),
-        Err(e) if db::is_vanished(&e) => return unavailable(),
+        Ok(None) => return gone(ui),
+        Err(e) if db::is_vanished(&e) => return unavailable(ui),
         Err(e) => {
             log::error!("reset: cannot lock a login: {e}");
             return Response::text(500, "internal error");
@@ -305,35 +412,46 @@ fn lock(ctx: &mut Worker, req: &Request, row: TokenRow, csrf: &str) -> Response 
         }
     }
     page(
+        ui,
         200,
-        "Account locked",
+        &ui.t("locked-title"),
         &format!(
-            "<h1 id=\"done\">Account locked</h1>\n<p><strong>{}</strong> is locked: nobody can \
-             log in with the password that was set. A link to choose your own password has been \
-             mailed to the account's address.</p>",
-            escape_html(&row.account)
+            "<h1 id=\"done\">{}</h1>\n<p>{}</p>",
+            escape_html(&ui.t("locked-title")),
+            ui.with_account("locked-body", &row.account, &[])
         ),
     )
 }
 
 /// `POST /reset/<token>`.
 pub fn submit(ctx: &mut Worker, req: &Request) -> Response {
-    let row = match usable_row(ctx, req) {
+    // The catalogues live as long as the shared state; a handle keeps `ctx` free for writes.
+    let shared = ctx.shared.clone();
+    let ui = Ui::of_shared(&shared, req);
+    let row = match usable_row(ctx, &ui, req) {
         Ok(row) => row,
         Err(response) => return response,
     };
     if row.purpose == Purpose::NotMe {
         let csrf = parse_form(&req.body).map(|d| d.csrf).unwrap_or_default();
-        return lock(ctx, req, row, &csrf);
+        return lock(ctx, &ui, req, row, &csrf);
     }
     let data = match parse_form(&req.body) {
         Ok(data) => data,
         Err(why) => {
             return form(
                 ctx,
+                &ui,
                 &row,
                 400,
-                Some((Field::Form, &format!("The form could not be read: {why}."))),
+                Some((
+                    Field::Form,
+                    &ui.catalogues.text(
+                        ui.lang,
+                        "error-form-unreadable",
+                        &[("why", Arg::Text(&why.to_string()))],
+                    ),
+                )),
             );
         }
     };
@@ -341,28 +459,28 @@ pub fn submit(ctx: &mut Worker, req: &Request) -> Response {
     if !bool::from(expected.as_bytes().ct_eq(data.csrf.as_bytes())) {
         return form(
             ctx,
+            &ui,
             &row,
             403,
-            Some((
-                Field::Form,
-                "This form is out of date. Enter the new password again.",
-            )),
+            Some((Field::Form, &ui.t("error-csrf"))),
         );
     }
     if data.password.is_empty() {
         return form(
             ctx,
+            &ui,
             &row,
             422,
-            Some((Field::Password, "Enter a new password.")),
+            Some((Field::Password, &ui.t("error-empty"))),
         );
     }
     if data.password != data.password2 {
         return form(
             ctx,
+            &ui,
             &row,
             422,
-            Some((Field::Password2, "The two passwords do not match.")),
+            Some((Field::Password2, &ui.t("error-mismatch"))),
         );
     }
     // The login's own rule first (length, characters), then how guessable it is, with the
@@ -377,13 +495,13 @@ pub fn submit(ctx: &mut Worker, req: &Request) -> Response {
         if !why.ends_with('.') {
             why.push('.');
         }
-        return form(ctx, &row, 422, Some((Field::Password, &why)));
+        return form(ctx, &ui, &row, 422, Some((Field::Password, &why)));
     }
     // What the login's clients send is what is hashed (the MD5 for xmlStorageSystem).
     let credential = passwords::credential(row.login, &data.password);
     let hash = match ctx.shared.credentials.hash(&credential) {
         Ok(hash) => hash,
-        Err(CredentialError::Busy) => return busy(),
+        Err(CredentialError::Busy) => return busy(&ui),
         Err(e) => {
             log::error!("reset: cannot hash the new password: {e}");
             return Response::text(500, "internal error");
@@ -432,8 +550,8 @@ pub fn submit(ctx: &mut Worker, req: &Request) -> Response {
             .shared
             .throttle
             .clear(crate::logins::throttle::Key::Account(login)),
-        Ok(false) => return gone(),
-        Err(e) if db::is_vanished(&e) => return unavailable(),
+        Ok(false) => return gone(&ui),
+        Err(e) if db::is_vanished(&e) => return unavailable(&ui),
         Err(e) => {
             log::error!("reset: cannot set the new password: {e}");
             return Response::text(500, "internal error");
@@ -445,12 +563,13 @@ pub fn submit(ctx: &mut Worker, req: &Request) -> Response {
     log::info!("reset: password set for {login} through a reset link");
     let next = passwords::after_change(login);
     page(
+        &ui,
         200,
-        "Password changed",
+        &ui.t("done-title"),
         &format!(
-            "<h1 id=\"done\">Password changed</h1>\n<p>The password of <strong>{}</strong> has \
-             been changed.</p>\n<p>{next}</p>",
-            escape_html(&row.account)
+            "<h1 id=\"done\">{}</h1>\n<p>{}</p>\n<p>{next}</p>",
+            escape_html(&ui.t("done-title")),
+            ui.with_account("done-body", &row.account, &[])
         ),
     )
 }

@@ -11,6 +11,7 @@ use crate::audit::failed::Trail;
 use crate::config::{Config, PublicUrls};
 use crate::credentials::Credentials;
 use crate::http;
+use crate::i18n::Catalogues;
 use crate::logins::strength::Policy;
 use crate::logins::throttle::LoginThrottle;
 use crate::reset::ResetLinks;
@@ -43,9 +44,14 @@ pub struct Shared {
     pub throttle: LoginThrottle,
     /// The audit trail's failed-login counts and retention.
     pub audit: Arc<Trail>,
+    /// What users read, in their language.
+    pub catalogues: Catalogues,
 }
 
 impl Shared {
+    // Each argument is one of the parts `serve` starts, in the order it starts them; a struct
+    // of them would only repeat this list.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         config: Config,
         urls: PublicUrls,
@@ -54,8 +60,10 @@ impl Shared {
         reset: Arc<dyn ResetLinks>,
         policy: Policy,
         audit: Arc<Trail>,
+        catalogues: Catalogues,
     ) -> Shared {
         Shared {
+            catalogues,
             audit,
             policy: RwLock::new(Arc::new(policy)),
             throttle: LoginThrottle::default(),
@@ -146,6 +154,7 @@ pub fn test_worker(reset: Arc<dyn ResetLinks>) -> (tempfile::TempDir, Worker) {
         reset,
         Policy::scoring(3),
         Arc::new(Trail::new(365)),
+        Catalogues::built_in().unwrap(),
     );
     (dir, Worker::new(Arc::new(shared), db))
 }

@@ -6,6 +6,7 @@ mod cli;
 mod config;
 mod faults;
 mod http;
+mod languages;
 mod layers;
 mod lifecycle;
 mod links;

@@ -1,0 +1,64 @@
+# Die Seite hinter einem Link zum Zurücksetzen des Passworts, auf Deutsch.
+
+## Datum und Uhrzeit (UTC)
+month-name = { $month ->
+    [1] Januar
+    [2] Februar
+    [3] März
+    [4] April
+    [5] Mai
+    [6] Juni
+    [7] Juli
+    [8] August
+    [9] September
+    [10] Oktober
+    [11] November
+   *[12] Dezember
+}
+date-time-utc = { $day }. { month-name } { $year }, { $hour }:{ $minute } Uhr UTC
+
+## Das Formular
+form-title = Neues Passwort festlegen
+form-for = Für { $account }. Dieser Link funktioniert einmal, bis { $expires }.
+form-password-label = Neues Passwort
+form-password2-label = Neues Passwort wiederholen
+form-submit = Passwort speichern
+lang-switch-label = Sprache
+
+## Fehler im Formular
+error-form-unreadable = Das Formular konnte nicht gelesen werden: { $why }.
+error-csrf = Dieses Formular ist veraltet. Bitte geben Sie das neue Passwort noch einmal ein.
+error-empty = Bitte geben Sie ein neues Passwort ein.
+error-mismatch = Die beiden Passwörter stimmen nicht überein.
+
+## Der Link funktioniert nicht mehr (410)
+gone-title = Dieser Link funktioniert nicht mehr
+gone-what = Er ist abgelaufen, wurde schon benutzt oder durch einen neueren Link ersetzt. Ein Link zum Zurücksetzen funktioniert nur einmal und nur für begrenzte Zeit.
+gone-next = Einen neuen Link bekommen Sie dort, wo Sie ihn zuvor angefordert haben: in Ihrem Weblog-Programm („Passwort zusenden“) oder bei Ihrem Domain-Anbieter.
+
+## Zu viele ungültige Links von einer Adresse (429)
+too-many-title = Zu viele Versuche
+too-many-body = Von Ihrer Adresse aus wurden zu viele ungültige Links geöffnet. Bitte warten Sie { $minutes ->
+    [one] eine Minute
+   *[other] { $minutes } Minuten
+} und versuchen Sie es dann erneut.
+
+## Der Server ist ausgelastet oder seine Datenbank nicht erreichbar (503)
+busy-title = Ausgelastet
+busy-heading = Der Server ist gerade ausgelastet
+busy-body = Es wurde nichts geändert. Bitte senden Sie das Formular gleich noch einmal ab.
+unavailable-title = Nicht verfügbar
+unavailable-heading = Passwörter können gerade nicht geändert werden
+unavailable-body = Die Datenbank des Servers ist nicht erreichbar, daher wurde nichts geändert. Bitte versuchen Sie es später noch einmal.
+
+## „Das war ich nicht“
+not-me-title = Das war ich nicht
+not-me-heading = { $account } sperren?
+not-me-body = Wenn Sie das Passwort von { $account } nicht geändert haben, sperren Sie das Konto jetzt: Mit dem neuen Passwort kann sich niemand mehr anmelden, alle Sitzungen werden beendet, und an die Adresse des Kontos geht ein neuer Link, mit dem Sie selbst ein Passwort wählen.
+not-me-submit = Konto sperren und neuen Link senden
+locked-title = Konto gesperrt
+locked-body = { $account } ist gesperrt: Mit dem zuletzt gesetzten Passwort kann sich niemand anmelden. An die Adresse des Kontos wurde ein Link geschickt, mit dem Sie ein eigenes Passwort wählen.
+
+## Fertig
+done-title = Passwort geändert
+done-body = Das Passwort von { $account } wurde geändert.

@@ -1,0 +1,175 @@
+//! The reset page in the user's language (issue 20), against the real binary over HTTP: the
+//! browser's Accept-Language with quality values and regional fallback, the switch (`?lang=`,
+//! no script), form errors and the other pages in the chosen language, and English for
+//! anything else.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::reset::{csrf_of, form_body, path_of};
+use crate::support::{HttpResponse, Server, cli, exchange, parse_response};
+use crate::xss::{capabilities_ok, register};
+
+/// A request with an `Accept-Language` header (none when empty).
+fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    accept_language: &str,
+    body: &str,
+) -> HttpResponse {
+    let language = if accept_language.is_empty() {
+        String::new()
+    } else {
+        format!("Accept-Language: {accept_language}\r\n")
+    };
+    let raw = format!(
+        "{method} {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n{language}\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let bytes = exchange(addr, raw.as_bytes(), Duration::from_secs(30));
+    parse_response(&bytes).unwrap().0
+}
+
+fn lang_of(html: &str) -> &str {
+    let start = html.find("<html lang=\"").unwrap() + 12;
+    &html[start..start + html[start..].find('"').unwrap()]
+}
+
+fn md5(text: &str) -> String {
+    passlink::hex::md5_hex(text.as_bytes())
+}
+
+/// A reset link for a new user, printed by `passlink user reset-link`.
+fn link(server: &Server, email: &str) -> (String, String) {
+    let usernum = register(server, email, &md5("Quartz-Harbor-41"));
+    let out =
+        String::from_utf8(cli(&server.config, &["user", "reset-link", email]).stdout).unwrap();
+    let link = out.lines().find(|l| l.contains("/reset/")).unwrap();
+    (usernum, path_of(link))
+}
+
+#[test]
+fn the_page_follows_accept_language_and_the_switch() {
+    let server = Server::start();
+    let (_, path) = link(&server, "lea@example.org");
+    let get = |accept: &str, path: &str| request(server.addr, "GET", path, accept, "").text();
+    for (accept, lang, heading) in [
+        (
+            "fr-CA,fr;q=0.9,en;q=0.5",
+            "fr",
+            "Choisir un nouveau mot de passe",
+        ),
+        ("de-AT", "de", "Neues Passwort festlegen"),
+        ("en;q=0.2, ja", "ja", "新しいパスワードの設定"),
+        ("pt-PT", "pt-BR", "Crie uma nova senha"),
+        ("es-MX,es;q=0.8", "es", "Elige una contraseña nueva"),
+        ("zh-CN, *;q=0.5", "en", "Set a new password"),
+        ("", "en", "Set a new password"),
+        (
+            "de;q=nonsense, ;;, q=1, en-x-ünï",
+            "en",
+            "Set a new password",
+        ),
+    ] {
+        let html = get(accept, &path);
+        assert_eq!(lang_of(&html), lang, "{accept:?}: {html}");
+        assert!(html.contains(heading), "{accept:?}: {html}");
+        assert!(html.contains("lea@example.org"), "{html}");
+    }
+    // The expiry in the language's own form, UTC named.
+    let fr = get("fr", &path);
+    assert!(fr.contains(" h ") && fr.contains(" UTC"), "{fr}");
+    let ja = get("ja", &path);
+    assert!(ja.contains("日 ") && ja.contains("（UTC）"), "{ja}");
+    // The switch: a link per language, the current one marked; a picked language wins over
+    // the browser's.
+    let html = get("de", &format!("{path}?lang=es"));
+    assert_eq!(lang_of(&html), "es");
+    for tag in ["en", "de", "fr", "es", "pt-BR", "ja"] {
+        assert!(
+            html.contains(&format!("?lang={tag}\" lang=\"{tag}\"")),
+            "{tag}: {html}"
+        );
+    }
+    assert!(
+        html.contains("hreflang=\"es\" aria-current=\"true\">Español</a>"),
+        "{html}"
+    );
+    assert!(html.contains("<nav aria-label=\"Idioma\">"), "{html}");
+    // An unknown pick is ignored, not an error.
+    assert_eq!(lang_of(&get("de", &format!("{path}?lang=xx"))), "de");
+}
+
+#[test]
+fn errors_and_the_other_pages_are_in_the_chosen_language_and_the_link_still_works() {
+    let server = Server::start();
+    let (usernum, path) = link(&server, "max@example.org");
+    let page = request(server.addr, "GET", &path, "de", "").text();
+    let mismatch = request(
+        server.addr,
+        "POST",
+        &path,
+        "de-DE",
+        &form_body(&csrf_of(&page), "Kupfer-Wiese-52", "Kupfer-Wiese-53"),
+    );
+    assert_eq!(mismatch.status, 422);
+    let html = mismatch.text();
+    assert_eq!(lang_of(&html), "de");
+    assert!(
+        html.contains("id=\"password2-error\">Die beiden Passwörter stimmen nicht überein.</p>"),
+        "{html}"
+    );
+    // A stale form, in Japanese.
+    let stale = request(
+        server.addr,
+        "POST",
+        &path,
+        "ja",
+        &form_body(&"0".repeat(32), "Kupfer-Wiese-52", "Kupfer-Wiese-52"),
+    );
+    assert_eq!(stale.status, 403);
+    assert!(
+        stale.text().contains("このフォームは古くなっています"),
+        "{}",
+        stale.text()
+    );
+    // A link that does not exist, in Brazilian Portuguese.
+    let gone = request(
+        server.addr,
+        "GET",
+        &format!("/reset/{}", "A".repeat(43)),
+        "pt-BR",
+        "",
+    );
+    assert_eq!(gone.status, 410);
+    assert!(
+        gone.text().contains("Este link não funciona mais"),
+        "{}",
+        gone.text()
+    );
+    // After all that, the link works, and says so in Japanese.
+    let page = request(server.addr, "GET", &path, "ja", "").text();
+    let done = request(
+        server.addr,
+        "POST",
+        &format!("{path}?lang=ja"),
+        "",
+        &form_body(&csrf_of(&page), "Kupfer-Wiese-52", "Kupfer-Wiese-52"),
+    );
+    assert_eq!(done.status, 200, "{}", done.text());
+    assert!(
+        done.text()
+            .contains("<strong>max@example.org (xmlStorageSystem user"),
+        "{}",
+        done.text()
+    );
+    assert!(
+        done.text().contains("パスワードを変更しました"),
+        "{}",
+        done.text()
+    );
+    assert!(capabilities_ok(&server, &usernum, &md5("Kupfer-Wiese-52")));
+    server.assert_healthy(Duration::from_secs(2));
+}
