@@ -173,3 +173,120 @@ fn errors_and_the_other_pages_are_in_the_chosen_language_and_the_link_still_work
     assert!(capabilities_ok(&server, &usernum, &md5("Kupfer-Wiese-52")));
     server.assert_healthy(Duration::from_secs(2));
 }
+
+/// Runs `tests/scripts/chromium_reset.py` on `link` with Chromium in `lang`; returns its JSON.
+fn chromium(
+    link: &str,
+    lang: &str,
+    switch_to: &str,
+    out_dir: &std::path::Path,
+) -> serde_json::Value {
+    let out = std::process::Command::new("python3")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/scripts/chromium_reset.py"
+        ))
+        .arg(link)
+        .arg(out_dir)
+        .args([
+            "--password",
+            "Lantern-Quiet-Orchard-29",
+            "--mismatch",
+            "something-else",
+            "--lang",
+            lang,
+            "--switch-to",
+            switch_to,
+        ])
+        .output()
+        .expect("chromium and chromium-driver (.ci/run installs them)");
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn chromium_in_german_japanese_and_canadian_french_gets_the_page_in_its_language() {
+    let server = Server::start();
+    let out_dir =
+        std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("reset-page-languages");
+    let _ = std::fs::remove_dir_all(&out_dir);
+    std::fs::create_dir_all(&out_dir).unwrap();
+    for (n, (lang, switch_to, expect)) in [
+        (
+            "de",
+            "ja",
+            [
+                "de",
+                "Neues Passwort festlegen",
+                "Neues Passwort",
+                "ja",
+                "新しいパスワードの設定",
+                "Die beiden Passwörter stimmen nicht überein.",
+                "Passwort geändert",
+            ],
+        ),
+        (
+            "ja",
+            "en",
+            [
+                "ja",
+                "新しいパスワードの設定",
+                "新しいパスワード",
+                "en",
+                "Set a new password",
+                "2つのパスワードが一致しません。",
+                "パスワードを変更しました",
+            ],
+        ),
+        (
+            "fr-CA",
+            "es",
+            [
+                "fr",
+                "Choisir un nouveau mot de passe",
+                "Nouveau mot de passe",
+                "es",
+                "Elige una contraseña nueva",
+                "Les deux mots de passe ne sont pas identiques.",
+                "Mot de passe modifié",
+            ],
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (usernum, path) = link(&server, &format!("chromium{n}@example.org"));
+        let url = format!("http://{}{path}", server.addr);
+        let got = chromium(&url, lang, switch_to, &out_dir);
+        let [html_lang, h1, label, switched, switched_h1, mismatch, done] = expect;
+        assert_eq!(got["html_lang"], html_lang, "{lang}: {got}");
+        assert_eq!(got["h1"], h1, "{lang}: {got}");
+        assert_eq!(got["label"], label, "{lang}: {got}");
+        assert_eq!(got["switched_lang"], switched, "{lang}: {got}");
+        assert_eq!(got["switched_h1"], switched_h1, "{lang}: {got}");
+        assert_eq!(got["back_lang"], html_lang, "{lang}: {got}");
+        assert_eq!(got["mismatch_error"], mismatch, "{lang}: {got}");
+        assert_eq!(got["describedby_ok"], true, "{lang}: {got}");
+        assert_eq!(got["done"], done, "{lang}: {got}");
+        assert!(capabilities_ok(
+            &server,
+            &usernum,
+            &md5("Lantern-Quiet-Orchard-29")
+        ));
+        for shot in [
+            "1-form.png",
+            "1b-switched.png",
+            "2-mismatch.png",
+            "3-done.png",
+        ] {
+            let bytes = std::fs::read(out_dir.join(format!("{lang}-{shot}"))).unwrap();
+            assert!(bytes.starts_with(b"\x89PNG"), "{lang}-{shot}");
+        }
+    }
+    eprintln!("screenshots in {}", out_dir.display());
+}

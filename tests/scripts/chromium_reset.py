@@ -13,6 +13,10 @@ Steps:
      tied to #password);
   3. submits NEW twice and saves OUTDIR/3-done.png of the success page (#done).
 
+With --lang TAG, Chromium's language (and so its Accept-Language) is TAG and the screenshots
+are named TAG-1-form.png and so on; with --switch-to OTHER as well, step 1 also follows the
+page's own link to OTHER (TAG-1b-switched.png) and back.
+
 On success it prints one JSON object on stdout:
 
     {"title", "h1", "mismatch_error", "describedby", "describedby_ok", "aria_invalid",
@@ -261,7 +265,11 @@ class ChromeDriver:
             return []
 
 
-def capabilities(profile):
+def capabilities(profile, lang=None):
+    # --lang sets the UI language; the Accept-Language Chromium sends comes from the profile's
+    # intl.accept_languages (and --accept-lang), which --lang alone does not set on Linux.
+    language = (["--lang=" + lang, "--accept-lang=" + lang] if lang else [])
+    prefs = {"intl": {"accept_languages": lang}} if lang else {}
     return {"capabilities": {"alwaysMatch": {
         "browserName": "chrome",
         "pageLoadStrategy": "normal",
@@ -286,22 +294,43 @@ def capabilities(profile):
                 "--disable-sync",
                 "--disable-default-apps",
                 "--disable-domain-reliability",
-            ],
+            ] + language,
+            "prefs": prefs,
         },
     }}}
 
 
 def run(driver, args, result, step):
     step[0] = "create session"
-    session = driver.call("POST", "/session", capabilities(args.profile), SESSION_TIMEOUT)
+    session = driver.call(
+        "POST", "/session", capabilities(args.profile, args.lang), SESSION_TIMEOUT)
     driver.session = session["sessionId"]
+    shot = (lambda name: os.path.join(args.outdir, args.lang + "-" + name)) if args.lang \
+        else (lambda name: os.path.join(args.outdir, name))
 
     step[0] = "open the form"
     driver.load(args.url, "#password", "the reset form")
     result["title"] = driver.s("GET", "/title")
     result["h1"] = driver.text("h1")
-    result["screenshots"].append(
-        driver.screenshot(os.path.join(args.outdir, "1-form.png")))
+    result["html_lang"] = driver.js("return document.documentElement.lang")
+    result["label"] = driver.text("label[for=password]")
+    result["screenshots"].append(driver.screenshot(shot("1-form.png")))
+
+    if args.switch_to:
+        step[0] = "switch the language with the page's own link"
+        driver.navigating(
+            lambda: driver.click('nav a[hreflang="%s"]' % args.switch_to), "the switched page")
+        driver.wait_for("#password", "the form in the other language",
+                        time.time() + STEP_TIMEOUT)
+        result["switched_lang"] = driver.js("return document.documentElement.lang")
+        result["switched_h1"] = driver.text("h1")
+        result["screenshots"].append(driver.screenshot(shot("1b-switched.png")))
+        step[0] = "switch back"
+        driver.navigating(
+            lambda: driver.click('nav a[hreflang="%s"]' % result["html_lang"]),
+            "the page switched back")
+        driver.wait_for("#password", "the form again", time.time() + STEP_TIMEOUT)
+        result["back_lang"] = driver.js("return document.documentElement.lang")
 
     step[0] = "submit mismatching passwords"
     driver.fill("#password", args.password)
@@ -315,7 +344,7 @@ def run(driver, args, result, step):
     result["aria_invalid"] = driver.attribute("#password2", "aria-invalid")
     result["password_aria_invalid"] = driver.attribute("#password", "aria-invalid")
     result["screenshots"].append(
-        driver.screenshot(os.path.join(args.outdir, "2-mismatch.png")))
+        driver.screenshot(shot("2-mismatch.png")))
 
     if args.weak:
         step[0] = "submit a guessable password"
@@ -327,7 +356,7 @@ def run(driver, args, result, step):
         result["weak_describedby_ok"] = "password-error" in (described or "").split()
         result["weak_aria_invalid"] = driver.attribute("#password", "aria-invalid")
         result["screenshots"].append(
-            driver.screenshot(os.path.join(args.outdir, "2b-weak.png")))
+            driver.screenshot(shot("2b-weak.png")))
 
     step[0] = "submit matching passwords"
     driver.fill("#password", args.password)
@@ -336,7 +365,7 @@ def run(driver, args, result, step):
     result["done"] = driver.text("#done")
     result["body"] = driver.text("body")
     result["screenshots"].append(
-        driver.screenshot(os.path.join(args.outdir, "3-done.png")))
+        driver.screenshot(shot("3-done.png")))
 
 
 def on_signal(signum, _frame):
@@ -355,7 +384,15 @@ def main():
     parser.add_argument("--weak",
                         help="a guessable password the page must refuse, submitted twice "
                              "after the mismatch step (its error tied to #password)")
+    parser.add_argument("--lang",
+                        help="the browser's language (a BCP 47 tag): Chromium's UI and its "
+                             "Accept-Language; screenshots are named LANG-*.png")
+    parser.add_argument("--switch-to",
+                        help="with --lang: follow the page's own link to this language, check "
+                             "the page changed, and come back")
     args = parser.parse_args()
+    if args.switch_to and not args.lang:
+        parser.error("--switch-to needs --lang")
     if args.password == args.mismatch:
         parser.error("--mismatch must differ from --password")
     for path in (CHROMIUM, CHROMEDRIVER):
@@ -370,7 +407,8 @@ def main():
     chromedriver = ChromeDriver(os.path.join(workdir, "chromedriver.log"))
     driver = None
     # Every key up front, in output order; a failure report shows null for what was not reached.
-    result = {key: None for key in ("title", "h1", "mismatch_error", "describedby",
+    result = {key: None for key in ("title", "h1", "html_lang", "label", "switched_lang",
+                                    "switched_h1", "back_lang", "mismatch_error", "describedby",
                                     "describedby_ok", "aria_invalid", "password_aria_invalid",
                                     "weak_error", "weak_describedby_ok", "weak_aria_invalid",
                                     "done", "body")}
