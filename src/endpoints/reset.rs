@@ -190,8 +190,32 @@ fn unavailable(ui: &Ui<'_>) -> Response {
 }
 
 /// The policy text shown under the first field.
-fn policy(ctx: &Worker, login: Login) -> String {
-    passwords::policy(login, &ctx.shared.config().xcp)
+fn policy(ctx: &Worker, ui: &Ui<'_>, login: Login) -> String {
+    match login {
+        Login::XssUser(_) => ui.t("policy-weblog"),
+        Login::Profile(_) | Login::SubUser(_) => {
+            let xcp = &ctx.shared.config().xcp;
+            ui.catalogues.text(
+                ui.lang,
+                "policy-domain",
+                &[
+                    (
+                        "min",
+                        Arg::Number(
+                            i64::try_from(xcp.password_min_length.get()).unwrap_or(i64::MAX),
+                        ),
+                    ),
+                    (
+                        "max",
+                        Arg::Number(
+                            i64::try_from(xcp.password_max_length.get()).unwrap_or(i64::MAX),
+                        ),
+                    ),
+                    ("chars", Arg::Text(passwords::DOMAIN_PASSWORD_CHARS)),
+                ],
+            )
+        }
+    }
 }
 
 /// Which field an error belongs to.
@@ -264,7 +288,7 @@ fn form(
         first = field(
             "password",
             &escape_html(&ui.t("form-password-label")),
-            Some(policy(ctx, row.login)),
+            Some(policy(ctx, ui, row.login)),
             Field::Password
         ),
         second = field(
@@ -562,7 +586,10 @@ pub fn submit(ctx: &mut Worker, req: &Request) -> Response {
     // Cached verifications of the old password must not outlive it.
     ctx.shared.credentials.forget_all();
     log::info!("reset: password set for {login} through a reset link");
-    let next = passwords::after_change(login);
+    let next = escape_html(&ui.t(match login {
+        Login::XssUser(_) => "done-next-weblog",
+        Login::Profile(_) | Login::SubUser(_) => "done-next-domain",
+    }));
     page(
         &ui,
         200,

@@ -62,3 +62,9 @@ locked-body = { $account } ist gesperrt: Mit dem zuletzt gesetzten Passwort kann
 ## Fertig
 done-title = Passwort geändert
 done-body = Das Passwort von { $account } wurde geändert.
+
+## Die Regeln unter dem ersten Feld, und was nach dem Ändern zu tun ist
+policy-weblog = 8 bis 128 Zeichen: Buchstaben, Ziffern, Leerzeichen und Satzzeichen (druckbares ASCII, also ohne Umlaute). Eine Passphrase aus mehreren Alltagswörtern ist willkommen; gängige oder leicht zu erratende Passwörter werden abgelehnt.
+policy-domain = { $min } bis { $max } Zeichen: { $chars }. Gängige oder leicht zu erratende Passwörter werden abgelehnt.
+done-next-weblog = Geben Sie das neue Passwort in Ihrem Weblog-Programm ein, wenn es das nächste Mal danach fragt (bei Radio UserLand: das Passwort des Community-Servers in den Einstellungen).
+done-next-domain = Melden Sie sich mit dem neuen Passwort in Ihrer Domain-Verwaltung an. Frühere Sitzungen wurden abgemeldet.

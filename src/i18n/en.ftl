@@ -63,3 +63,9 @@ locked-body = { $account } is locked: nobody can log in with the password that w
 ## Done
 done-title = Password changed
 done-body = The password of { $account } has been changed.
+
+## The rules under the first field, and what to do once the password is set
+policy-weblog = 8 to 128 characters: letters, digits, spaces and punctuation (printable ASCII). A passphrase of several everyday words is welcome; common or easily guessed passwords are refused.
+policy-domain = { $min } to { $max } characters: { $chars }. Common or easily guessed passwords are refused.
+done-next-weblog = Enter the new password in your weblog client (for Radio UserLand: the community server password in Preferences) the next time it asks.
+done-next-domain = Log in to your domain management with the new password. Earlier sessions have been signed out.

@@ -62,3 +62,9 @@ locked-body = { $account } está bloqueada: nadie puede entrar con la contraseñ
 ## Hecho
 done-title = Contraseña cambiada
 done-body = Se ha cambiado la contraseña de { $account }.
+
+## Las reglas bajo el primer campo, y qué hacer una vez cambiada la contraseña
+policy-weblog = De 8 a 128 caracteres: letras, cifras, espacios y signos de puntuación (ASCII imprimible, es decir, sin tildes ni eñes). Una frase de varias palabras corrientes es bienvenida; se rechazan las contraseñas habituales o fáciles de adivinar.
+policy-domain = De { $min } a { $max } caracteres: { $chars }. Se rechazan las contraseñas habituales o fáciles de adivinar.
+done-next-weblog = Escribe la contraseña nueva en tu programa de weblog la próxima vez que te la pida (en Radio UserLand: la contraseña del servidor de la comunidad, en Preferencias).
+done-next-domain = Entra en la gestión de tu dominio con la contraseña nueva. Se han cerrado las sesiones anteriores.

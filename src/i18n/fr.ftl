@@ -62,3 +62,9 @@ locked-body = { $account } est verrouillé : plus personne ne peut se connecter 
 ## Terminé
 done-title = Mot de passe modifié
 done-body = Le mot de passe de { $account } a été modifié.
+
+## Les règles sous le premier champ, et la suite une fois le mot de passe changé
+policy-weblog = De 8 à 128 caractères : lettres, chiffres, espaces et ponctuation (ASCII imprimable, donc sans accents). Une phrase de passe faite de plusieurs mots courants est bienvenue ; les mots de passe courants ou faciles à deviner sont refusés.
+policy-domain = De { $min } à { $max } caractères : { $chars }. Les mots de passe courants ou faciles à deviner sont refusés.
+done-next-weblog = Saisissez le nouveau mot de passe dans votre logiciel de weblog la prochaine fois qu’il vous le demandera (pour Radio UserLand : le mot de passe du serveur communautaire, dans les Préférences).
+done-next-domain = Connectez-vous à la gestion de votre nom de domaine avec le nouveau mot de passe. Les sessions ouvertes auparavant ont été fermées.

@@ -62,3 +62,9 @@ locked-body = { $account } está bloqueada: ninguém consegue entrar com a senha
 ## Pronto
 done-title = Senha alterada
 done-body = A senha de { $account } foi alterada.
+
+## As regras abaixo do primeiro campo, e o que fazer depois de trocar a senha
+policy-weblog = De 8 a 128 caracteres: letras, números, espaços e pontuação (ASCII imprimível, ou seja, sem acentos). Uma frase com várias palavras do dia a dia é bem-vinda; senhas comuns ou fáceis de adivinhar são recusadas.
+policy-domain = De { $min } a { $max } caracteres: { $chars }. Senhas comuns ou fáceis de adivinhar são recusadas.
+done-next-weblog = Digite a nova senha no seu programa de weblog na próxima vez que ele pedir (no Radio UserLand: a senha do servidor da comunidade, em Preferências).
+done-next-domain = Entre no gerenciamento do seu domínio com a nova senha. As sessões anteriores foram encerradas.

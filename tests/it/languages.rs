@@ -78,6 +78,11 @@ fn the_page_follows_accept_language_and_the_switch() {
         assert!(html.contains(heading), "{accept:?}: {html}");
         assert!(html.contains("lea@example.org"), "{html}");
     }
+    // The rules under the field, in the language.
+    let de = get("de", &path);
+    assert!(de.contains("8 bis 128 Zeichen"), "{de}");
+    let ja = get("ja", &path);
+    assert!(ja.contains("8～128文字"), "{ja}");
     // The expiry in the language's own form, UTC named.
     let fr = get("fr", &path);
     assert!(fr.contains(" h ") && fr.contains(" UTC"), "{fr}");
@@ -168,6 +173,12 @@ fn errors_and_the_other_pages_are_in_the_chosen_language_and_the_link_still_work
     assert!(
         done.text().contains("パスワードを変更しました"),
         "{}",
+        done.text()
+    );
+    assert!(
+        done.text()
+            .contains("次にウェブログのソフトから求められたときに"),
+        "what to do next, in Japanese: {}",
         done.text()
     );
     assert!(capabilities_ok(&server, &usernum, &md5("Kupfer-Wiese-52")));
