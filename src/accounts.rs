@@ -19,14 +19,17 @@ pub fn wire_credential(password: &str) -> String {
 /// The policy for xmlStorageSystem passwords set on this server: 8 to 128 printable ASCII
 /// characters (what every legacy client can type and hash the same way).
 pub fn check_password_policy(password: &str) -> Result<(), String> {
+    password_rule(password).map_err(|r| r.to_string())
+}
+
+/// [`check_password_policy`], with the reason as a value.
+pub fn password_rule(password: &str) -> Result<(), crate::logins::Refusal> {
     let len = password.chars().count();
     if !(8..=128).contains(&len) {
-        return Err(format!(
-            "the password must be 8 to 128 characters long (it has {len})"
-        ));
+        return Err(crate::logins::Refusal::WeblogLength { has: len });
     }
     if !password.bytes().all(|b| (0x20..0x7f).contains(&b)) {
-        return Err("the password may only contain printable ASCII characters".into());
+        return Err(crate::logins::Refusal::WeblogCharacters);
     }
     Ok(())
 }

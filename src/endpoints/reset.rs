@@ -14,7 +14,7 @@ use crate::db;
 use crate::endpoints::worker::{Shared, Worker};
 use crate::http::{Request, Response};
 use crate::i18n::{Arg, Catalogues, Lang};
-use crate::logins::{Login, passwords};
+use crate::logins::{Login, Refusal, passwords};
 use crate::metrics::{METRICS, RateLimit, ResetEvent};
 use crate::reset::form::parse_form;
 use crate::reset::notice;
@@ -22,6 +22,7 @@ use crate::reset::templates::escape_html;
 use crate::reset::{
     LinkRequest, Purpose, TokenRow, consume, find_token, void_all_tokens, void_tokens,
 };
+use zxcvbn::feedback::{Suggestion, Warning};
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;line-height:1.5;margin:0;\
 background:#f5f5f4;color:#1c1917}main{max-width:28rem;margin:3rem auto;padding:2rem;\
@@ -214,6 +215,102 @@ fn policy(ctx: &Worker, ui: &Ui<'_>, login: Login) -> String {
                     ("chars", Arg::Text(passwords::DOMAIN_PASSWORD_CHARS)),
                 ],
             )
+        }
+    }
+}
+
+/// Why a password was refused, in the page's language, with zxcvbn's advice.
+fn refusal_text(ui: &Ui<'_>, refusal: &Refusal) -> String {
+    let text = |id: &str, args: &[(&str, Arg<'_>)]| ui.catalogues.text(ui.lang, id, args);
+    let count = |n: usize| Arg::Number(i64::try_from(n).unwrap_or(i64::MAX));
+    match refusal {
+        Refusal::WeblogLength { has } => text("rule-weblog-length", &[("has", count(*has))]),
+        Refusal::WeblogCharacters => text("rule-weblog-characters", &[]),
+        Refusal::DomainLength { min, max } => text(
+            "rule-domain-length",
+            &[("min", count(*min)), ("max", count(*max))],
+        ),
+        Refusal::DomainCharacter { bad, allowed } => text(
+            "rule-domain-character",
+            &[
+                ("bad", Arg::Text(&bad.to_string())),
+                ("allowed", Arg::Text(allowed)),
+            ],
+        ),
+        Refusal::Blocklisted => text("rule-blocklisted", &[]),
+        Refusal::TooEasy {
+            score,
+            min,
+            warning,
+            suggestions,
+        } => {
+            let advice = warning
+                .map(warning_id)
+                .into_iter()
+                .chain(suggestions.iter().map(|s| suggestion_id(*s)));
+            let mut all = text(
+                "rule-too-easy",
+                &[
+                    ("score", Arg::Number((*score).into())),
+                    ("min", Arg::Number((*min).into())),
+                ],
+            );
+            for id in advice {
+                let next = text(id, &[]);
+                all = text(
+                    "sentences",
+                    &[("first", Arg::Text(&all)), ("second", Arg::Text(&next))],
+                );
+            }
+            all
+        }
+    }
+}
+
+/// zxcvbn's warnings by message id. Exhaustive on purpose: a zxcvbn release with a new one
+/// fails to build here rather than show it untranslated.
+fn warning_id(warning: Warning) -> &'static str {
+    match warning {
+        Warning::StraightRowsOfKeysAreEasyToGuess => "zxcvbn-warning-straight-rows",
+        Warning::ShortKeyboardPatternsAreEasyToGuess => "zxcvbn-warning-short-keyboard-patterns",
+        Warning::RepeatsLikeAaaAreEasyToGuess => "zxcvbn-warning-repeats-aaa",
+        Warning::RepeatsLikeAbcAbcAreOnlySlightlyHarderToGuess => "zxcvbn-warning-repeats-abcabc",
+        Warning::ThisIsATop10Password => "zxcvbn-warning-top10",
+        Warning::ThisIsATop100Password => "zxcvbn-warning-top100",
+        Warning::ThisIsACommonPassword => "zxcvbn-warning-common",
+        Warning::ThisIsSimilarToACommonlyUsedPassword => "zxcvbn-warning-similar-to-common",
+        Warning::SequencesLikeAbcAreEasyToGuess => "zxcvbn-warning-sequences",
+        Warning::RecentYearsAreEasyToGuess => "zxcvbn-warning-recent-years",
+        Warning::AWordByItselfIsEasyToGuess => "zxcvbn-warning-word-by-itself",
+        Warning::DatesAreOftenEasyToGuess => "zxcvbn-warning-dates",
+        Warning::NamesAndSurnamesByThemselvesAreEasyToGuess => "zxcvbn-warning-names-by-themselves",
+        Warning::CommonNamesAndSurnamesAreEasyToGuess => "zxcvbn-warning-common-names",
+    }
+}
+
+/// zxcvbn's suggestions by message id, exhaustive like [`warning_id`].
+fn suggestion_id(suggestion: Suggestion) -> &'static str {
+    match suggestion {
+        Suggestion::UseAFewWordsAvoidCommonPhrases => "zxcvbn-suggestion-few-words",
+        Suggestion::NoNeedForSymbolsDigitsOrUppercaseLetters => {
+            "zxcvbn-suggestion-no-need-for-symbols"
+        }
+        Suggestion::AddAnotherWordOrTwo => "zxcvbn-suggestion-add-a-word",
+        Suggestion::CapitalizationDoesntHelpVeryMuch => "zxcvbn-suggestion-capitalization",
+        Suggestion::AllUppercaseIsAlmostAsEasyToGuessAsAllLowercase => {
+            "zxcvbn-suggestion-all-uppercase"
+        }
+        Suggestion::ReversedWordsArentMuchHarderToGuess => "zxcvbn-suggestion-reversed-words",
+        Suggestion::PredictableSubstitutionsDontHelpVeryMuch => "zxcvbn-suggestion-substitutions",
+        Suggestion::UseALongerKeyboardPatternWithMoreTurns => {
+            "zxcvbn-suggestion-longer-keyboard-pattern"
+        }
+        Suggestion::AvoidRepeatedWordsAndCharacters => "zxcvbn-suggestion-avoid-repeats",
+        Suggestion::AvoidSequences => "zxcvbn-suggestion-avoid-sequences",
+        Suggestion::AvoidRecentYears => "zxcvbn-suggestion-avoid-recent-years",
+        Suggestion::AvoidYearsThatAreAssociatedWithYou => "zxcvbn-suggestion-avoid-your-years",
+        Suggestion::AvoidDatesAndYearsThatAreAssociatedWithYou => {
+            "zxcvbn-suggestion-avoid-your-dates"
         }
     }
 }
@@ -510,16 +607,10 @@ pub fn submit(ctx: &mut Worker, req: &Request) -> Response {
     }
     // The login's own rule first (length, characters), then how guessable it is, with the
     // account's own words (its email, profile and domain name) as context.
-    let rule = passwords::check(row.login, &data.password, &ctx.shared.config().xcp)
-        .and_then(|()| ctx.shared.policy().check(&data.password, &[&row.account]));
-    if let Err(why) = rule {
-        let mut why = why;
-        if let Some(first) = why.get(..1) {
-            why = format!("{}{}", first.to_uppercase(), &why[1..]);
-        }
-        if !why.ends_with('.') {
-            why.push('.');
-        }
+    let rule = passwords::rule(row.login, &data.password, &ctx.shared.config().xcp)
+        .and_then(|()| ctx.shared.policy().refusal(&data.password, &[&row.account]));
+    if let Err(refusal) = rule {
+        let why = refusal_text(&ui, &refusal);
         return form(ctx, &ui, &row, 422, Some((Field::Password, &why)));
     }
     // What the login's clients send is what is hashed (the MD5 for xmlStorageSystem).

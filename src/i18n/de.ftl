@@ -68,3 +68,41 @@ policy-weblog = 8 bis 128 Zeichen: Buchstaben, Ziffern, Leerzeichen und Satzzeic
 policy-domain = { $min } bis { $max } Zeichen: { $chars }. Gängige oder leicht zu erratende Passwörter werden abgelehnt.
 done-next-weblog = Geben Sie das neue Passwort in Ihrem Weblog-Programm ein, wenn es das nächste Mal danach fragt (bei Radio UserLand: das Passwort des Community-Servers in den Einstellungen).
 done-next-domain = Melden Sie sich mit dem neuen Passwort in Ihrer Domain-Verwaltung an. Frühere Sitzungen wurden abgemeldet.
+
+## Warum ein neues Passwort abgelehnt wurde
+rule-weblog-length = Das Passwort muss 8 bis 128 Zeichen lang sein (es hat { $has }).
+rule-weblog-characters = Das Passwort darf nur druckbare ASCII-Zeichen enthalten: Buchstaben ohne Umlaute und Akzente, Ziffern, Leerzeichen und Satzzeichen.
+rule-domain-length = Das Passwort muss { $min } bis { $max } Zeichen lang sein.
+rule-domain-character = Das Passwort darf „{ $bad }“ nicht enthalten. Erlaubt sind A–Z, a–z, 0–9 und { $allowed }
+rule-blocklisted = Dieses Passwort steht auf der Liste geleakter oder gesperrter Passwörter. Bitte wählen Sie ein anderes.
+rule-too-easy = Dieses Passwort ist zu leicht zu erraten (Stärke { $score } von 4; nötig ist mindestens { $min }).
+sentences = { $first } { $second }
+
+## Die Hinweise von zxcvbn zu einem zu leicht zu erratenden Passwort
+zxcvbn-warning-straight-rows = Tastenreihen sind leicht zu erraten.
+zxcvbn-warning-short-keyboard-patterns = Kurze Tastaturmuster sind leicht zu erraten.
+zxcvbn-warning-repeats-aaa = Wiederholungen wie „aaa“ sind leicht zu erraten.
+zxcvbn-warning-repeats-abcabc = Wiederholungen wie „abcabcabc“ sind kaum schwerer zu erraten als „abc“.
+zxcvbn-warning-top10 = Dies ist eines der zehn häufigsten Passwörter.
+zxcvbn-warning-top100 = Dies ist eines der hundert häufigsten Passwörter.
+zxcvbn-warning-common = Dies ist ein sehr häufiges Passwort.
+zxcvbn-warning-similar-to-common = Dies ähnelt einem häufig benutzten Passwort.
+zxcvbn-warning-sequences = Folgen wie abc oder 6543 sind leicht zu erraten.
+zxcvbn-warning-recent-years = Jahreszahlen der letzten Jahre sind leicht zu erraten.
+zxcvbn-warning-word-by-itself = Ein einzelnes Wort ist leicht zu erraten.
+zxcvbn-warning-dates = Daten sind oft leicht zu erraten.
+zxcvbn-warning-names-by-themselves = Vor- und Nachnamen allein sind leicht zu erraten.
+zxcvbn-warning-common-names = Häufige Vor- und Nachnamen sind leicht zu erraten.
+zxcvbn-suggestion-few-words = Nehmen Sie mehrere Wörter, aber keine gängigen Redewendungen.
+zxcvbn-suggestion-no-need-for-symbols = Sonderzeichen, Ziffern oder Großbuchstaben sind nicht nötig.
+zxcvbn-suggestion-add-a-word = Fügen Sie ein oder zwei Wörter hinzu. Seltene Wörter sind besser.
+zxcvbn-suggestion-capitalization = Großschreibung hilft kaum.
+zxcvbn-suggestion-all-uppercase = Nur Großbuchstaben sind fast so leicht zu erraten wie nur Kleinbuchstaben.
+zxcvbn-suggestion-reversed-words = Rückwärts geschriebene Wörter sind kaum schwerer zu erraten.
+zxcvbn-suggestion-substitutions = Vorhersehbare Ersetzungen wie „@“ statt „a“ helfen kaum.
+zxcvbn-suggestion-longer-keyboard-pattern = Nehmen Sie ein längeres Tastaturmuster mit mehr Richtungswechseln.
+zxcvbn-suggestion-avoid-repeats = Vermeiden Sie wiederholte Wörter und Zeichen.
+zxcvbn-suggestion-avoid-sequences = Vermeiden Sie Folgen.
+zxcvbn-suggestion-avoid-recent-years = Vermeiden Sie Jahreszahlen der letzten Jahre.
+zxcvbn-suggestion-avoid-your-years = Vermeiden Sie Jahreszahlen, die mit Ihnen zu tun haben.
+zxcvbn-suggestion-avoid-your-dates = Vermeiden Sie Daten und Jahreszahlen, die mit Ihnen zu tun haben.

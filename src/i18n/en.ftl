@@ -69,3 +69,42 @@ policy-weblog = 8 to 128 characters: letters, digits, spaces and punctuation (pr
 policy-domain = { $min } to { $max } characters: { $chars }. Common or easily guessed passwords are refused.
 done-next-weblog = Enter the new password in your weblog client (for Radio UserLand: the community server password in Preferences) the next time it asks.
 done-next-domain = Log in to your domain management with the new password. Earlier sessions have been signed out.
+
+## Why a new password was refused
+rule-weblog-length = The password must be 8 to 128 characters long (it has { $has }).
+rule-weblog-characters = The password may only contain printable ASCII characters: letters without accents, digits, spaces and punctuation.
+rule-domain-length = The password must be { $min } to { $max } characters long.
+rule-domain-character = The password may not contain “{ $bad }”. Allowed are A-Z, a-z, 0-9 and { $allowed }
+rule-blocklisted = This password is on the list of breached or forbidden passwords. Choose another.
+rule-too-easy = This password is too easy to guess (strength { $score } of 4; at least { $min } is needed).
+# Two sentences of advice one after the other.
+sentences = { $first } { $second }
+
+## zxcvbn's advice on a password that is too easy to guess
+zxcvbn-warning-straight-rows = Straight rows of keys are easy to guess.
+zxcvbn-warning-short-keyboard-patterns = Short keyboard patterns are easy to guess.
+zxcvbn-warning-repeats-aaa = Repeats like “aaa” are easy to guess.
+zxcvbn-warning-repeats-abcabc = Repeats like “abcabcabc” are only slightly harder to guess than “abc”.
+zxcvbn-warning-top10 = This is a top-10 common password.
+zxcvbn-warning-top100 = This is a top-100 common password.
+zxcvbn-warning-common = This is a very common password.
+zxcvbn-warning-similar-to-common = This is similar to a commonly used password.
+zxcvbn-warning-sequences = Sequences like abc or 6543 are easy to guess.
+zxcvbn-warning-recent-years = Recent years are easy to guess.
+zxcvbn-warning-word-by-itself = A word by itself is easy to guess.
+zxcvbn-warning-dates = Dates are often easy to guess.
+zxcvbn-warning-names-by-themselves = Names and surnames by themselves are easy to guess.
+zxcvbn-warning-common-names = Common names and surnames are easy to guess.
+zxcvbn-suggestion-few-words = Use a few words, avoid common phrases.
+zxcvbn-suggestion-no-need-for-symbols = No need for symbols, digits, or uppercase letters.
+zxcvbn-suggestion-add-a-word = Add another word or two. Uncommon words are better.
+zxcvbn-suggestion-capitalization = Capitalization doesn't help very much.
+zxcvbn-suggestion-all-uppercase = All-uppercase is almost as easy to guess as all-lowercase.
+zxcvbn-suggestion-reversed-words = Reversed words aren't much harder to guess.
+zxcvbn-suggestion-substitutions = Predictable substitutions like “@” instead of “a” don't help very much.
+zxcvbn-suggestion-longer-keyboard-pattern = Use a longer keyboard pattern with more turns.
+zxcvbn-suggestion-avoid-repeats = Avoid repeated words and characters.
+zxcvbn-suggestion-avoid-sequences = Avoid sequences.
+zxcvbn-suggestion-avoid-recent-years = Avoid recent years.
+zxcvbn-suggestion-avoid-your-years = Avoid years that are associated with you.
+zxcvbn-suggestion-avoid-your-dates = Avoid dates and years that are associated with you.

@@ -68,3 +68,41 @@ policy-weblog = De 8 à 128 caractères : lettres, chiffres, espaces et ponctuat
 policy-domain = De { $min } à { $max } caractères : { $chars }. Les mots de passe courants ou faciles à deviner sont refusés.
 done-next-weblog = Saisissez le nouveau mot de passe dans votre logiciel de weblog la prochaine fois qu’il vous le demandera (pour Radio UserLand : le mot de passe du serveur communautaire, dans les Préférences).
 done-next-domain = Connectez-vous à la gestion de votre nom de domaine avec le nouveau mot de passe. Les sessions ouvertes auparavant ont été fermées.
+
+## Pourquoi un nouveau mot de passe a été refusé
+rule-weblog-length = Le mot de passe doit compter de 8 à 128 caractères (il en a { $has }).
+rule-weblog-characters = Le mot de passe ne peut contenir que des caractères ASCII imprimables : lettres sans accents, chiffres, espaces et ponctuation.
+rule-domain-length = Le mot de passe doit compter de { $min } à { $max } caractères.
+rule-domain-character = Le mot de passe ne peut pas contenir « { $bad } ». Sont autorisés A-Z, a-z, 0-9 et { $allowed }
+rule-blocklisted = Ce mot de passe figure sur la liste des mots de passe divulgués ou interdits. Choisissez-en un autre.
+rule-too-easy = Ce mot de passe est trop facile à deviner (robustesse { $score } sur 4 ; il faut au moins { $min }).
+sentences = { $first } { $second }
+
+## Les conseils de zxcvbn pour un mot de passe trop facile à deviner
+zxcvbn-warning-straight-rows = Les rangées de touches sont faciles à deviner.
+zxcvbn-warning-short-keyboard-patterns = Les motifs de clavier courts sont faciles à deviner.
+zxcvbn-warning-repeats-aaa = Les répétitions comme « aaa » sont faciles à deviner.
+zxcvbn-warning-repeats-abcabc = Les répétitions comme « abcabcabc » sont à peine plus difficiles à deviner que « abc ».
+zxcvbn-warning-top10 = C’est l’un des dix mots de passe les plus courants.
+zxcvbn-warning-top100 = C’est l’un des cent mots de passe les plus courants.
+zxcvbn-warning-common = C’est un mot de passe très courant.
+zxcvbn-warning-similar-to-common = Il ressemble à un mot de passe très utilisé.
+zxcvbn-warning-sequences = Les suites comme abc ou 6543 sont faciles à deviner.
+zxcvbn-warning-recent-years = Les années récentes sont faciles à deviner.
+zxcvbn-warning-word-by-itself = Un mot seul est facile à deviner.
+zxcvbn-warning-dates = Les dates sont souvent faciles à deviner.
+zxcvbn-warning-names-by-themselves = Les prénoms et noms seuls sont faciles à deviner.
+zxcvbn-warning-common-names = Les prénoms et noms courants sont faciles à deviner.
+zxcvbn-suggestion-few-words = Utilisez plusieurs mots, en évitant les expressions toutes faites.
+zxcvbn-suggestion-no-need-for-symbols = Inutile d’ajouter des symboles, des chiffres ou des majuscules.
+zxcvbn-suggestion-add-a-word = Ajoutez un ou deux mots. Les mots peu courants sont préférables.
+zxcvbn-suggestion-capitalization = Les majuscules n’aident pas beaucoup.
+zxcvbn-suggestion-all-uppercase = Tout en majuscules est presque aussi facile à deviner que tout en minuscules.
+zxcvbn-suggestion-reversed-words = Les mots écrits à l’envers ne sont guère plus difficiles à deviner.
+zxcvbn-suggestion-substitutions = Les substitutions prévisibles comme « @ » au lieu de « a » n’aident pas beaucoup.
+zxcvbn-suggestion-longer-keyboard-pattern = Utilisez un motif de clavier plus long, avec plus de changements de direction.
+zxcvbn-suggestion-avoid-repeats = Évitez les mots et les caractères répétés.
+zxcvbn-suggestion-avoid-sequences = Évitez les suites.
+zxcvbn-suggestion-avoid-recent-years = Évitez les années récentes.
+zxcvbn-suggestion-avoid-your-years = Évitez les années qui vous sont associées.
+zxcvbn-suggestion-avoid-your-dates = Évitez les dates et les années qui vous sont associées.

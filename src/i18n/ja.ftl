@@ -52,3 +52,41 @@ policy-weblog = 8～128文字の半角英数字・スペース・記号（印字
 policy-domain = { $min }～{ $max }文字。使える文字：{ $chars }。よく使われるパスワードや推測されやすいパスワードは使えません。
 done-next-weblog = 次にウェブログのソフトから求められたときに、新しいパスワードを入力してください（Radio UserLand の場合は、環境設定のコミュニティサーバーのパスワード）。
 done-next-domain = 新しいパスワードでドメイン管理画面にログインしてください。以前のセッションはログアウトされました。
+
+## 新しいパスワードが使えなかった理由
+rule-weblog-length = パスワードは8～128文字にしてください（現在{ $has }文字）。
+rule-weblog-characters = パスワードに使えるのは、印字可能なASCII文字（半角の英字・数字・スペース・記号）だけです。
+rule-domain-length = パスワードは{ $min }～{ $max }文字にしてください。
+rule-domain-character = パスワードに「{ $bad }」は使えません。使える文字：A-Z、a-z、0-9、{ $allowed }
+rule-blocklisted = このパスワードは、流出したパスワードまたは使用禁止のパスワードの一覧に載っています。別のパスワードにしてください。
+rule-too-easy = このパスワードは推測されやすすぎます（強度 { $score }/4、{ $min } 以上が必要です）。
+sentences = { $first }{ $second }
+
+## 推測されやすいパスワードへの zxcvbn の助言
+zxcvbn-warning-straight-rows = キーボードで横一列に並んだキーは推測されやすいです。
+zxcvbn-warning-short-keyboard-patterns = 短いキーボードのパターンは推測されやすいです。
+zxcvbn-warning-repeats-aaa = 「aaa」のような繰り返しは推測されやすいです。
+zxcvbn-warning-repeats-abcabc = 「abcabcabc」のような繰り返しは、「abc」よりわずかに推測しにくいだけです。
+zxcvbn-warning-top10 = よく使われるパスワードの上位10位に入っています。
+zxcvbn-warning-top100 = よく使われるパスワードの上位100位に入っています。
+zxcvbn-warning-common = 非常によく使われるパスワードです。
+zxcvbn-warning-similar-to-common = よく使われるパスワードに似ています。
+zxcvbn-warning-sequences = 「abc」や「6543」のような連続した文字は推測されやすいです。
+zxcvbn-warning-recent-years = 最近の年は推測されやすいです。
+zxcvbn-warning-word-by-itself = 単語ひとつだけでは推測されやすいです。
+zxcvbn-warning-dates = 日付は推測されやすいことが多いです。
+zxcvbn-warning-names-by-themselves = 名前や名字だけでは推測されやすいです。
+zxcvbn-warning-common-names = よくある名前や名字は推測されやすいです。
+zxcvbn-suggestion-few-words = 単語をいくつか組み合わせてください。ありふれた言い回しは避けてください。
+zxcvbn-suggestion-no-need-for-symbols = 記号や数字、大文字を入れる必要はありません。
+zxcvbn-suggestion-add-a-word = 単語をもう1つか2つ加えてください。あまり使われない単語のほうが安全です。
+zxcvbn-suggestion-capitalization = 大文字にしても、あまり強くなりません。
+zxcvbn-suggestion-all-uppercase = すべて大文字でも、すべて小文字とほとんど変わらず推測されやすいです。
+zxcvbn-suggestion-reversed-words = 単語を逆から書いても、あまり推測しにくくなりません。
+zxcvbn-suggestion-substitutions = 「a」の代わりに「@」のような、予想しやすい置き換えはあまり効果がありません。
+zxcvbn-suggestion-longer-keyboard-pattern = 向きを何度も変える、もっと長いキーボードのパターンにしてください。
+zxcvbn-suggestion-avoid-repeats = 単語や文字の繰り返しは避けてください。
+zxcvbn-suggestion-avoid-sequences = 連続した文字は避けてください。
+zxcvbn-suggestion-avoid-recent-years = 最近の年は避けてください。
+zxcvbn-suggestion-avoid-your-years = ご自身に関係のある年は避けてください。
+zxcvbn-suggestion-avoid-your-dates = ご自身に関係のある日付や年は避けてください。

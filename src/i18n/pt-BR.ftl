@@ -68,3 +68,41 @@ policy-weblog = De 8 a 128 caracteres: letras, números, espaços e pontuação 
 policy-domain = De { $min } a { $max } caracteres: { $chars }. Senhas comuns ou fáceis de adivinhar são recusadas.
 done-next-weblog = Digite a nova senha no seu programa de weblog na próxima vez que ele pedir (no Radio UserLand: a senha do servidor da comunidade, em Preferências).
 done-next-domain = Entre no gerenciamento do seu domínio com a nova senha. As sessões anteriores foram encerradas.
+
+## Por que uma nova senha foi recusada
+rule-weblog-length = A senha precisa ter de 8 a 128 caracteres (ela tem { $has }).
+rule-weblog-characters = A senha só pode ter caracteres ASCII imprimíveis: letras sem acento, números, espaços e pontuação.
+rule-domain-length = A senha precisa ter de { $min } a { $max } caracteres.
+rule-domain-character = A senha não pode conter "{ $bad }". São permitidos A-Z, a-z, 0-9 e { $allowed }
+rule-blocklisted = Esta senha está na lista de senhas vazadas ou proibidas. Escolha outra.
+rule-too-easy = Esta senha é fácil demais de adivinhar (força { $score } de 4; o mínimo é { $min }).
+sentences = { $first } { $second }
+
+## As dicas do zxcvbn sobre uma senha fácil demais de adivinhar
+zxcvbn-warning-straight-rows = Sequências de teclas em linha são fáceis de adivinhar.
+zxcvbn-warning-short-keyboard-patterns = Padrões curtos de teclado são fáceis de adivinhar.
+zxcvbn-warning-repeats-aaa = Repetições como "aaa" são fáceis de adivinhar.
+zxcvbn-warning-repeats-abcabc = Repetições como "abcabcabc" são só um pouco mais difíceis de adivinhar do que "abc".
+zxcvbn-warning-top10 = Esta é uma das dez senhas mais comuns.
+zxcvbn-warning-top100 = Esta é uma das cem senhas mais comuns.
+zxcvbn-warning-common = Esta é uma senha muito comum.
+zxcvbn-warning-similar-to-common = Esta senha é parecida com uma senha muito usada.
+zxcvbn-warning-sequences = Sequências como abc ou 6543 são fáceis de adivinhar.
+zxcvbn-warning-recent-years = Anos recentes são fáceis de adivinhar.
+zxcvbn-warning-word-by-itself = Uma palavra sozinha é fácil de adivinhar.
+zxcvbn-warning-dates = Datas costumam ser fáceis de adivinhar.
+zxcvbn-warning-names-by-themselves = Nomes e sobrenomes sozinhos são fáceis de adivinhar.
+zxcvbn-warning-common-names = Nomes e sobrenomes comuns são fáceis de adivinhar.
+zxcvbn-suggestion-few-words = Use algumas palavras e evite frases feitas.
+zxcvbn-suggestion-no-need-for-symbols = Não precisa de símbolos, números nem letras maiúsculas.
+zxcvbn-suggestion-add-a-word = Acrescente mais uma ou duas palavras. Palavras pouco comuns são melhores.
+zxcvbn-suggestion-capitalization = Letras maiúsculas não ajudam muito.
+zxcvbn-suggestion-all-uppercase = Tudo em maiúsculas é quase tão fácil de adivinhar quanto tudo em minúsculas.
+zxcvbn-suggestion-reversed-words = Palavras escritas de trás para a frente não são muito mais difíceis de adivinhar.
+zxcvbn-suggestion-substitutions = Trocas previsíveis, como "@" no lugar de "a", não ajudam muito.
+zxcvbn-suggestion-longer-keyboard-pattern = Use um padrão de teclado mais longo, com mais mudanças de direção.
+zxcvbn-suggestion-avoid-repeats = Evite repetir palavras e caracteres.
+zxcvbn-suggestion-avoid-sequences = Evite sequências.
+zxcvbn-suggestion-avoid-recent-years = Evite anos recentes.
+zxcvbn-suggestion-avoid-your-years = Evite anos ligados a você.
+zxcvbn-suggestion-avoid-your-dates = Evite datas e anos ligados a você.

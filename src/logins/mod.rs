@@ -59,3 +59,72 @@ impl fmt::Display for Login {
         }
     }
 }
+
+/// Why a new password was refused, as a value: the protocols and the operator's commands show
+/// it in English ([`fmt::Display`]), the reset page in the user's language.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Refusal {
+    /// An xmlStorageSystem password outside 8 to 128 characters (`has` of them).
+    WeblogLength { has: usize },
+    /// An xmlStorageSystem password with a character outside printable ASCII.
+    WeblogCharacters,
+    /// An OpenSRS password outside the configured lengths.
+    DomainLength { min: usize, max: usize },
+    /// An OpenSRS password with a character OpenSRS does not allow.
+    DomainCharacter { bad: char, allowed: &'static str },
+    /// On the operator's blocklist.
+    Blocklisted,
+    /// zxcvbn's score under the minimum, with its advice.
+    TooEasy {
+        score: u8,
+        min: u8,
+        warning: Option<zxcvbn::feedback::Warning>,
+        suggestions: Vec<zxcvbn::feedback::Suggestion>,
+    },
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refusal::WeblogLength { has } => write!(
+                f,
+                "the password must be 8 to 128 characters long (it has {has})"
+            ),
+            Refusal::WeblogCharacters => {
+                f.write_str("the password may only contain printable ASCII characters")
+            }
+            Refusal::DomainLength { min, max } => {
+                write!(f, "the password must be {min} to {max} characters long")
+            }
+            Refusal::DomainCharacter { bad, allowed } => write!(
+                f,
+                "the password may not contain {bad:?}; allowed are A-Z, a-z, 0-9 and {allowed}"
+            ),
+            Refusal::Blocklisted => f.write_str(
+                "this password is on the list of breached or forbidden passwords: choose another",
+            ),
+            Refusal::TooEasy {
+                score,
+                min,
+                warning,
+                suggestions,
+            } => {
+                let mut why = format!(
+                    "this password is too easy to guess (strength {score} of 4; at least {min} \
+                     is needed)"
+                );
+                match warning {
+                    Some(warning) => why.push_str(&format!(": {warning}")),
+                    None => why.push('.'),
+                }
+                for suggestion in suggestions {
+                    why.push_str(&format!(" {suggestion}"));
+                }
+                if !why.ends_with('.') {
+                    why.push('.');
+                }
+                f.write_str(&why)
+            }
+        }
+    }
+}

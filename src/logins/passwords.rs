@@ -15,9 +15,14 @@ pub const DOMAIN_PASSWORD_CHARS: &str = "A-Z, a-z, 0-9 and []()!@$^,.~|=-+_{}#\"
 
 /// Whether `password` meets the login's policy; the reason, in lower case, if not.
 pub fn check(login: Login, password: &str, xcp: &XcpConfig) -> Result<(), String> {
+    rule(login, password, xcp).map_err(|r| r.to_string())
+}
+
+/// [`check`], with the reason as a value.
+pub fn rule(login: Login, password: &str, xcp: &XcpConfig) -> Result<(), super::Refusal> {
     match login {
-        Login::XssUser(_) => accounts::check_password_policy(password),
-        Login::Profile(_) | Login::SubUser(_) => domains::check_password(password, xcp),
+        Login::XssUser(_) => accounts::password_rule(password),
+        Login::Profile(_) | Login::SubUser(_) => domains::password_rule(password, xcp),
     }
 }
 

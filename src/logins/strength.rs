@@ -7,6 +7,7 @@ use std::sync::{Arc, OnceLock};
 
 use md5::{Digest, Md5};
 
+use super::Refusal;
 use super::blocklist::Blocklist;
 use crate::config::PasswordsConfig;
 
@@ -50,16 +51,17 @@ impl Policy {
     /// domain, login name), which make a password easier to guess. The reason, for the user,
     /// when not.
     pub fn check(&self, password: &str, context: &[&str]) -> Result<(), String> {
+        self.refusal(password, context).map_err(|r| r.to_string())
+    }
+
+    /// [`Policy::check`], with the reason as a value.
+    pub fn refusal(&self, password: &str, context: &[&str]) -> Result<(), Refusal> {
         if self
             .blocklist
             .as_ref()
             .is_some_and(|list| list.contains_password(password))
         {
-            return Err(
-                "this password is on the list of breached or forbidden passwords: \
-                        choose another"
-                    .into(),
-            );
+            return Err(Refusal::Blocklisted);
         }
         // Scoring off: no zxcvbn work at all (it costs milliseconds per password).
         if self.min_score == 0 {
@@ -79,23 +81,15 @@ impl Policy {
         if score >= self.min_score {
             return Ok(());
         }
-        let mut why = format!(
-            "this password is too easy to guess (strength {score} of 4; at least {} is needed)",
-            self.min_score
-        );
-        if let Some(feedback) = estimate.feedback() {
-            match feedback.warning() {
-                Some(warning) => why.push_str(&format!(": {warning}")),
-                None => why.push('.'),
-            }
-            for suggestion in feedback.suggestions() {
-                why.push_str(&format!(" {suggestion}"));
-            }
-        }
-        if !why.ends_with('.') {
-            why.push('.');
-        }
-        Err(why)
+        let feedback = estimate.feedback();
+        Err(Refusal::TooEasy {
+            score,
+            min: self.min_score,
+            warning: feedback.and_then(|f| f.warning()),
+            suggestions: feedback
+                .map(|f| f.suggestions().to_vec())
+                .unwrap_or_default(),
+        })
     }
 
     /// For `registerUser`, which receives `md5(password)` only: refused when it is the MD5 of

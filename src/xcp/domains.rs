@@ -14,23 +14,27 @@ const PASSWORD_SYMBOLS: &str = "[]()!@$^,.~|=-+_{}#\"";
 /// Checks a profile or sub-user password against the OpenSRS character set and the configured
 /// length bounds.
 pub fn check_password(password: &str, rules: &XcpConfig) -> Result<(), String> {
+    password_rule(password, rules).map_err(|r| r.to_string())
+}
+
+/// [`check_password`], with the reason as a value.
+pub fn password_rule(password: &str, rules: &XcpConfig) -> Result<(), crate::logins::Refusal> {
     let (min, max) = (
         rules.password_min_length.get(),
         rules.password_max_length.get(),
     );
     let len = password.chars().count();
     if len < min || len > max {
-        return Err(format!(
-            "the password must be {min} to {max} characters long"
-        ));
+        return Err(crate::logins::Refusal::DomainLength { min, max });
     }
     if let Some(bad) = password
         .chars()
         .find(|c| !c.is_ascii_alphanumeric() && !PASSWORD_SYMBOLS.contains(*c))
     {
-        return Err(format!(
-            "the password may not contain {bad:?}; allowed are A-Z, a-z, 0-9 and {PASSWORD_SYMBOLS}"
-        ));
+        return Err(crate::logins::Refusal::DomainCharacter {
+            bad,
+            allowed: PASSWORD_SYMBOLS,
+        });
     }
     Ok(())
 }

@@ -301,3 +301,46 @@ fn chromium_in_german_japanese_and_canadian_french_gets_the_page_in_its_language
     }
     eprintln!("screenshots in {}", out_dir.display());
 }
+
+#[test]
+fn a_refused_password_is_explained_in_the_language_with_zxcvbns_advice() {
+    let server = Server::start_with("", "[passwords]\nmin_score = 3\n");
+    let (_, path) = link(&server, "ida@example.org");
+    let refused = |accept: &str, password: &str| {
+        let page = request(server.addr, "GET", &path, accept, "").text();
+        let reply = request(
+            server.addr,
+            "POST",
+            &path,
+            accept,
+            &form_body(&csrf_of(&page), password, password),
+        );
+        assert_eq!(reply.status, 422, "{}", reply.text());
+        let html = reply.text();
+        let start = html.find("id=\"password-error\">").unwrap() + 20;
+        html[start..start + html[start..].find("</p>").unwrap()].to_string()
+    };
+    assert_eq!(
+        refused("de", "password123"),
+        "Dieses Passwort ist zu leicht zu erraten (Stärke 0 von 4; nötig ist mindestens 3). \
+         Dies ist ein sehr häufiges Passwort. Fügen Sie ein oder zwei Wörter \
+         hinzu. Seltene Wörter sind besser."
+    );
+    let ja = refused("ja", "qwertyuiop1");
+    assert!(
+        ja.starts_with("このパスワードは推測されやすすぎます（強度 "),
+        "{ja}"
+    );
+    assert!(!ja.is_ascii(), "{ja}");
+    // The rules of the login itself, too: too short, in French.
+    assert_eq!(
+        refused("fr", "court"),
+        "Le mot de passe doit compter de 8 à 128 caractères (il en a 5)."
+    );
+    // English stays English, zxcvbn's own words.
+    let en = refused("en", "password123");
+    assert!(
+        en.starts_with("This password is too easy to guess (strength 0 of 4"),
+        "{en}"
+    );
+}
