@@ -506,21 +506,13 @@ pub fn percent_decode(text: &str) -> Option<String> {
 
 /// Decodes `%XX` escapes into bytes, whatever they are; `None` for a malformed escape.
 pub fn percent_decode_bytes(text: &str) -> Option<Vec<u8>> {
-    fn hex_value(b: u8) -> Option<u8> {
-        match b {
-            b'0'..=b'9' => Some(b - b'0'),
-            b'a'..=b'f' => Some(b - b'a' + 10),
-            b'A'..=b'F' => Some(b - b'A' + 10),
-            _ => None,
-        }
-    }
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while let Some(&b) = bytes.get(i) {
         if b == b'%' {
-            let high = hex_value(*bytes.get(i + 1)?)?;
-            let low = hex_value(*bytes.get(i + 2)?)?;
+            let high = crate::hex::digit_value(*bytes.get(i + 1)?)?;
+            let low = crate::hex::digit_value(*bytes.get(i + 2)?)?;
             out.push(high << 4 | low);
             i += 3;
         } else {

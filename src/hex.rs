@@ -17,6 +17,17 @@ pub fn hex(bytes: &[u8]) -> String {
     out
 }
 
+/// The value of one hex digit (any case); `None` for anything else. Decoders use it rather than
+/// `u8::from_str_radix`, which also takes a sign (`%+1`).
+pub fn digit_value(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
 /// Whether `text` is already an MD5 hex digest (any case).
 pub fn is_md5_hex(text: &str) -> bool {
     text.len() == 32 && text.bytes().all(|b| b.is_ascii_hexdigit())

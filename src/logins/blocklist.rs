@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 use md5::Md5;
 use sha1::{Digest, Sha1};
 
+use crate::hex::digit_value;
+
 const BITS_PER_KEY: u64 = 16;
 const HASHES: u64 = 11;
 /// Lines longer than this are not passwords anyone types; they are refused with their line.
@@ -51,15 +53,6 @@ enum Line<'a> {
     Plain(&'a [u8]),
 }
 
-fn hex_value(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
-}
-
 fn parse(line: &[u8]) -> Line<'_> {
     let line = line.strip_suffix(b"\n").unwrap_or(line);
     let line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -81,7 +74,7 @@ fn parse(line: &[u8]) -> Line<'_> {
     if hash.len() == 40 {
         let mut out = [0u8; 20];
         let decoded = out.iter_mut().enumerate().all(|(i, byte)| {
-            match (hex_value(hash[2 * i]), hex_value(hash[2 * i + 1])) {
+            match (digit_value(hash[2 * i]), digit_value(hash[2 * i + 1])) {
                 (Some(high), Some(low)) => {
                     *byte = high << 4 | low;
                     true
