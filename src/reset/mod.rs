@@ -32,8 +32,8 @@ use crate::mail::{self, Waker};
 use crate::metrics::{METRICS, RateLimit, ResetEvent};
 use limits::Buckets;
 pub use templates::Templates;
+use tokens::{NewToken, token_hash};
 pub use tokens::{Purpose, new_token};
-use tokens::{insert_token, token_hash};
 
 /// A request for a link.
 #[derive(Debug, Clone)]
@@ -197,15 +197,14 @@ pub fn issue_in(
     requester: &str,
 ) -> rusqlite::Result<String> {
     void_tokens(conn, login, now)?;
-    insert_token(
-        conn,
+    NewToken {
         login,
         account,
         expires_at,
-        now,
         requester,
-        Purpose::Reset,
-    )
+        purpose: Purpose::Reset,
+    }
+    .insert(conn, now)
 }
 
 /// Voids the login's outstanding reset links. A "this wasn't me" link stays: a later change,
@@ -376,8 +375,6 @@ impl ResetService {
         let settings = self.settings();
         let now = clock::unix_now();
         let token = new_token();
-        let mut csrf = [0u8; 16];
-        rand::fill(&mut csrf);
         let ttl = i64::try_from(settings.config.ttl_secs.get()).unwrap_or(i64::MAX);
         let expires_at = now.saturating_add(ttl);
         let link = format!("{}/reset/{token}", self.public_url);
@@ -404,7 +401,6 @@ impl ResetService {
             request.email,
             clock::rfc3339(expires_at)
         );
-        let hash = token_hash(&token);
         let issued = self.writer.run(move |tx| -> Result<Issued, ResetError> {
             let asked = audit::Entry::new(audit::Event::ResetRequested, &account, &requester)
                 .login(login)
@@ -425,20 +421,14 @@ impl ResetService {
             audit::record(tx, &asked, now)?;
             // A new link replaces the older ones.
             void_tokens(tx, login, now)?;
-            tx.prepare_cached(
-                "INSERT INTO reset_tokens (token_hash, login_kind, login_id, account, csrf, \
-                 requester_ip, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            )?
-            .execute(params![
-                hash.as_slice(),
-                login.kind(),
-                login.id(),
-                account,
-                csrf.as_slice(),
-                requester,
-                now,
-                expires_at
-            ])?;
+            NewToken {
+                login,
+                account: &account,
+                expires_at,
+                requester: &requester,
+                purpose: Purpose::Reset,
+            }
+            .store(tx, &token, now)?;
             mail::enqueue(tx, &message, now)?;
             let issued = audit::Entry::new(audit::Event::LinkIssued, &account, &requester)
                 .login(login)

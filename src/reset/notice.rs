@@ -10,7 +10,7 @@
 use rusqlite::Connection;
 
 use super::templates::{Templates, Vars};
-use super::tokens::{Purpose, insert_token};
+use super::tokens::{NewToken, Purpose};
 use crate::logins::Login;
 use crate::xcp::profiles;
 use crate::{accounts, clock, mail};
@@ -76,15 +76,14 @@ pub fn queue(
         return Ok(0);
     }
     let expires_at = now.saturating_add(NOT_ME_TTL_SECS);
-    let token = insert_token(
-        conn,
-        change.login,
-        change.account,
+    let token = NewToken {
+        login: change.login,
+        account: change.account,
         expires_at,
-        now,
-        "notice",
-        Purpose::NotMe,
-    )?;
+        requester: "notice",
+        purpose: Purpose::NotMe,
+    }
+    .insert(conn, now)?;
     let link = format!("{public_url}/reset/{token}");
     let expiry = format!("{} UTC", clock::sql_datetime(expires_at));
     let changed_at = clock::sql_datetime(now);

@@ -38,34 +38,45 @@ impl Purpose {
     }
 }
 
-/// Stores a new token of `purpose` and returns it.
-pub(super) fn insert_token(
-    conn: &Connection,
-    login: Login,
-    account: &str,
-    expires_at: i64,
-    now: i64,
-    requester: &str,
-    purpose: Purpose,
-) -> rusqlite::Result<String> {
-    let token = new_token();
-    let mut csrf = [0u8; 16];
-    rand::fill(&mut csrf);
-    conn.prepare_cached(
-        "INSERT INTO reset_tokens (token_hash, login_kind, login_id, account, csrf, \
-         requester_ip, created_at, expires_at, purpose) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    )?
-    .execute(params![
-        token_hash(&token).as_slice(),
-        login.kind(),
-        login.id(),
-        account,
-        csrf.as_slice(),
-        requester,
-        now,
-        expires_at,
-        purpose.as_str()
-    ])?;
-    Ok(token)
+/// A token's row, besides the token itself.
+pub(super) struct NewToken<'a> {
+    pub login: Login,
+    pub account: &'a str,
+    pub expires_at: i64,
+    /// The client address, or who else asked ("admin", "import", "notice").
+    pub requester: &'a str,
+    pub purpose: Purpose,
+}
+
+impl NewToken<'_> {
+    /// Stores a new token and returns it.
+    pub(super) fn insert(&self, conn: &Connection, now: i64) -> rusqlite::Result<String> {
+        let token = new_token();
+        self.store(conn, &token, now)?;
+        Ok(token)
+    }
+
+    /// Stores `token` (its hash only) with a fresh anti-CSRF value, for a caller that made the
+    /// token beforehand (to write it into a mail outside the transaction).
+    pub(super) fn store(&self, conn: &Connection, token: &str, now: i64) -> rusqlite::Result<()> {
+        let mut csrf = [0u8; 16];
+        rand::fill(&mut csrf);
+        conn.prepare_cached(
+            "INSERT INTO reset_tokens (token_hash, login_kind, login_id, account, csrf, \
+             requester_ip, created_at, expires_at, purpose) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )?
+        .execute(params![
+            token_hash(token).as_slice(),
+            self.login.kind(),
+            self.login.id(),
+            self.account,
+            csrf.as_slice(),
+            self.requester,
+            now,
+            self.expires_at,
+            self.purpose.as_str()
+        ])?;
+        Ok(())
+    }
 }
