@@ -414,8 +414,7 @@ impl ResetService {
                     r.get(0)
                 })?;
             if recent >= max {
-                let why = format!("{via}; no link: {max} links for this login in the last hour");
-                audit::record(tx, &asked.refused(&why), now)?;
+                // Counted, not written here: anyone may ask again and again (`audit::failed`).
                 return Ok(Issued::Limited);
             }
             audit::record(tx, &asked, now)?;
@@ -438,6 +437,13 @@ impl ResetService {
         })?;
         if issued == Issued::Limited {
             METRICS.rate_limited(RateLimit::ResetLogin);
+            self.trail.refused(
+                Refusal::HourlyLimit,
+                Some(request.login),
+                request.account,
+                request.requester,
+                now,
+            );
             return Ok(Issued::Limited);
         }
         METRICS.reset_link(ResetEvent::Issued, 1);

@@ -597,3 +597,61 @@ fn a_resellers_sub_user_changes_are_in_the_audit() {
     }
     x.server.assert_healthy(Duration::from_secs(2));
 }
+
+#[test]
+fn requests_over_the_hourly_limit_are_counted_not_written_one_by_one() {
+    let smtp = Smtp::start_on(0, false);
+    let mut server = Server::start_with(
+        "",
+        &format!(
+            "{}\n[reset]\nmax_per_login_per_hour = 1\n",
+            smtp_config(smtp.port, false)
+        ),
+    );
+    register(&server, "lou@example.org", &md5("Pepper-Lagoon-64"));
+    for _ in 0..4 {
+        post(
+            &server,
+            "/RPC2",
+            &xmlrpc_call("xmlStorageSystem.mailPasswordToUser", &["lou@example.org"]),
+        );
+    }
+    wait_mails(&smtp, 1);
+    // Wait until the mailer has looked at all four requests.
+    let start = Instant::now();
+    while !server.log().contains("hourly limit reached") {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "{}",
+            server.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let asked = audit(&server.config, &["--event", "reset_requested"]);
+    assert_eq!(
+        asked.len(),
+        1,
+        "only the request that made a link: {asked:?}"
+    );
+    server.signal("TERM");
+    assert!(server.wait_exit(Duration::from_secs(20)).success());
+    let refused: Vec<_> = audit(&server.config, &["--event", "reset_requested"])
+        .into_iter()
+        .filter(|r| r["outcome"] == "refused")
+        .collect();
+    assert_eq!(refused.len(), 1, "one row for three refusals: {refused:?}");
+    assert_eq!(refused[0]["count"], 3);
+    assert!(
+        refused[0]["account"]
+            .as_str()
+            .unwrap()
+            .starts_with("lou@example.org (xmlStorageSystem user"),
+        "{}",
+        refused[0]
+    );
+    assert_eq!(
+        refused[0]["detail"],
+        "3 × the login had its hourly number of links"
+    );
+}
