@@ -153,6 +153,7 @@ pub fn negotiate(accept_language: Option<&str>) -> Lang {
 }
 
 /// A value a message takes.
+#[derive(Debug, Clone, Copy)]
 pub enum Arg<'a> {
     Text(&'a str),
     Number(i64),

@@ -71,15 +71,7 @@ impl Ui<'_> {
     fn with_account(&self, id: &str, account: &str, more: &[(&str, Arg<'_>)]) -> String {
         const MARK: &str = "\u{e000}";
         let mut args = vec![("account", Arg::Text(MARK))];
-        for (name, value) in more {
-            args.push((
-                name,
-                match value {
-                    Arg::Text(t) => Arg::Text(t),
-                    Arg::Number(n) => Arg::Number(*n),
-                },
-            ));
-        }
+        args.extend_from_slice(more);
         let text = self.catalogues.text(self.lang, id, &args);
         escape_html(&text).replace(MARK, &format!("<strong>{}</strong>", escape_html(account)))
     }
