@@ -245,3 +245,37 @@ CREATE TABLE audit_events (
     count      INTEGER NOT NULL DEFAULT 1
 ) STRICT;
 CREATE INDEX audit_events_at ON audit_events (at);
+
+-- migrate: 10
+-- Languages and reseller brands (src/reset/audience.rs reads them). A login's `language` is
+-- the one its owner last chose on a passlink page (a shipped BCP 47 tag such as 'de' or
+-- 'pt-BR', checked in code so that a new language needs no migration); NULL until then. Its
+-- mails use it first, then its reseller's.
+ALTER TABLE users    ADD COLUMN language TEXT;
+ALTER TABLE profiles ADD COLUMN language TEXT;
+ALTER TABLE subusers ADD COLUMN language TEXT;
+-- A reseller's brand (owned by src/xcp/resellers.rs, set by `passlink reseller brand`): what
+-- its customers see on reset mails and pages instead of the server's defaults. NULL = unset.
+ALTER TABLE resellers ADD COLUMN brand_name TEXT;     -- "Acme Domains"
+ALTER TABLE resellers ADD COLUMN mail_from  TEXT;     -- the From: address; the envelope stays [smtp] from
+ALTER TABLE resellers ADD COLUMN support    TEXT;     -- an address or an https URL
+ALTER TABLE resellers ADD COLUMN accent     TEXT;     -- '#rrggbb'
+ALTER TABLE resellers ADD COLUMN language   TEXT;
+-- A reseller's own mail texts, per mail and language, checked like [reset] templates_dir's.
+CREATE TABLE reseller_templates (
+    reseller_id INTEGER NOT NULL REFERENCES resellers(id) ON DELETE CASCADE,
+    name        TEXT NOT NULL,                    -- "reset.de.txt", "changed.html", ...
+    body        TEXT NOT NULL,
+    PRIMARY KEY (reseller_id, name)
+) STRICT;
+-- The language of a link's mail when the login or its reseller chose it (NULL: the server's
+-- default, so the browser decides the page's), and the domain an XCP link was issued for,
+-- which the page names.
+ALTER TABLE reset_tokens ADD COLUMN language TEXT;
+ALTER TABLE reset_tokens ADD COLUMN domain   TEXT;
+-- A message's own From: and Reply-To: (a reseller's brand) and its language; NULL = the
+-- server's [smtp] from, no Reply-To.
+ALTER TABLE outbox ADD COLUMN from_name    TEXT;
+ALTER TABLE outbox ADD COLUMN from_address TEXT;
+ALTER TABLE outbox ADD COLUMN reply_to     TEXT;
+ALTER TABLE outbox ADD COLUMN language     TEXT;

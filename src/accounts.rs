@@ -267,6 +267,22 @@ pub fn replace_password_hash(
     )? == 1)
 }
 
+/// The language user `id` last chose on a passlink page (a tag), if any.
+pub fn language(conn: &Connection, id: i64) -> rusqlite::Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT language FROM users WHERE id = ?1")?
+        .query_row(params![id], |r| r.get(0))
+        .optional()?
+        .flatten())
+}
+
+/// Remembers the language user `id` chose on a passlink page, for its mails.
+pub fn set_language(conn: &Connection, id: i64, tag: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached("UPDATE users SET language = ?2 WHERE id = ?1")?
+        .execute(params![id, tag])?;
+    Ok(())
+}
+
 pub fn set_disabled(conn: &Connection, id: i64, disabled: bool) -> rusqlite::Result<bool> {
     Ok(conn.execute(
         "UPDATE users SET disabled = ?2 WHERE id = ?1",

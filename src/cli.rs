@@ -13,6 +13,7 @@ use crate::logins::{Login, passwords};
 use crate::serve::{self, AppError};
 
 mod audit_trail;
+mod brand;
 mod import;
 mod links;
 mod migrate;
@@ -335,6 +336,10 @@ pub enum ResellerCommand {
         #[arg(long = "allow-ip", value_name = "CIDR")]
         allow_ip: Vec<String>,
     },
+    /// Brand a reseller's reset mails and pages for its customers: its name, From: address,
+    /// support address or page, accent colour, language and own mail texts. Only the parts
+    /// given change; without any, prints the brand.
+    Brand(brand::BrandArgs),
     /// Remove a reseller. One that still holds domains is refused unless --cascade is given,
     /// which removes its domains and owner profiles with it (and says which).
     Remove {
@@ -790,31 +795,29 @@ fn run_user(config: &Config, command: UserCommand) -> Result<(), AppError> {
                 .map_err(|e| AppError::Invalid(e.to_string()))?;
             // The owner hears of it like of any change, with a way to undo it.
             let notice = if config.smtp.enabled {
-                Some(
-                    crate::reset::Templates::load_changed(&config.reset.templates_dir)
-                        .map_err(|e| AppError::Invalid(e.to_string()))?,
-                )
+                Some(crate::reset::load_mails(config).map_err(AppError::Invalid)?)
             } else {
                 None
             };
             let account = u.account();
-            let public_url = migrate::reset_url(config);
+            let site = crate::reset::site(config, &migrate::reset_url(config));
             let queued = db::write(&mut conn, |tx| -> rusqlite::Result<usize> {
                 passwords::set_hash(tx, login, &hash)?;
                 crate::reset::void_tokens(tx, login, crate::clock::unix_now())?;
                 let path = "passlink user set-password";
                 audit::admin(tx, Event::PasswordChanged, Some(login), &account, path)?;
                 match &notice {
-                    Some(templates) => crate::reset::notice::queue(
+                    Some(mails) => crate::reset::notice::queue(
                         tx,
                         &crate::reset::notice::Change {
                             login,
                             account: &account,
-                            method: "passlink user set-password",
-                            from: "the server's command line",
+                            method: crate::reset::templates::Method::Operator,
+                            by: crate::reset::templates::By::Operator,
+                            domain: None,
                         },
-                        templates,
-                        &public_url,
+                        mails,
+                        &site,
                         crate::clock::unix_now(),
                     ),
                     None => Ok(0),
@@ -1078,22 +1081,40 @@ fn run_reseller(config: &Config, command: ResellerCommand) -> Result<(), AppErro
                 .ok_or_else(|| AppError::NotFound(format!("no reseller {name:?}")))?;
             let (domains, profiles) =
                 crate::xcp::domains::held_by_reseller(&conn, r.id).map_err(db_err)?;
+            let brand = resellers::brand(&conn, r.id).map_err(db_err)?;
             if json {
                 let mut object = reseller_json(&r);
                 object["profiles"] = profiles.into();
                 object["domains"] = domains.into();
+                let templates: Vec<String> = resellers::templates(&conn, r.id)
+                    .map_err(db_err)?
+                    .into_iter()
+                    .map(|(name, _)| name)
+                    .collect();
+                object["brand"] = serde_json::json!({
+                    "display_name": brand.name,
+                    "mail_from": brand.mail_from,
+                    "support": brand.support,
+                    "accent": brand.accent,
+                    "language": brand.language,
+                    "templates": templates,
+                });
                 json_line(&object);
                 return Ok(());
             }
             println!("reseller:    {}", r.username);
             println!("created:     {}", clock::rfc3339(r.created_at));
             println!("allowed ips: {}", allowlist_text(&r.allowed_ips));
+            for (label, value) in brand::lines(&conn, r.id) {
+                println!("{:<13}{value}", format!("{label}:"));
+            }
             println!("profiles:    {profiles}");
             println!("domains:     {}", domains.len());
             for d in domains {
                 println!("  {d}");
             }
         }
+        ResellerCommand::Brand(args) => brand::run(&mut conn, &args)?,
         ResellerCommand::Allow { name, allow_ip } => {
             let allowed = parse_allowlist(&allow_ip)?;
             let detail = format!("allowed ips set to {}", allowlist_text(&allowed));

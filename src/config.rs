@@ -110,8 +110,12 @@ pub struct ResetConfig {
     pub ip_refill_per_minute: NonZeroU32,
     /// Invalid reset-link hits per IP per minute before the page answers 429.
     pub invalid_hits_per_minute: NonZeroU32,
-    /// `reset.txt` and `reset.html` here replace the built-in mail templates.
+    /// `reset.txt` and `reset.html` here replace the built-in mail templates (`reset.de.txt`
+    /// and so on for one language).
     pub templates_dir: PathBuf,
+    /// The language of mails to a login that chose none and has no reseller's language, and
+    /// of pages when the browser asks for no shipped language: a tag such as `de` or `pt-BR`.
+    pub language: String,
 }
 
 impl Default for ResetConfig {
@@ -123,6 +127,7 @@ impl Default for ResetConfig {
             ip_refill_per_minute: nz_u32(10),
             invalid_hits_per_minute: nz_u32(30),
             templates_dir: PathBuf::from("/etc/passlink/templates"),
+            language: "en".to_string(),
         }
     }
 }
@@ -718,6 +723,16 @@ impl Config {
                     total / 1024,
                     budget / 1024,
                     budget / running.max(1) as u64
+                ),
+            ));
+        }
+        if crate::i18n::Lang::exactly(&self.reset.language).is_none() {
+            return Err(semantic(
+                "reset.language",
+                format!(
+                    "{:?} is not a shipped language; the languages are {}",
+                    self.reset.language,
+                    crate::i18n::Lang::tags().join(", ")
                 ),
             ));
         }

@@ -90,6 +90,20 @@ impl Lang {
         self.shipped().dir
     }
 
+    /// The shipped language with exactly this tag (any case): `de`, `pt-BR`. For what an
+    /// operator or reseller sets, where `pt` must not quietly mean `pt-BR`.
+    pub fn exactly(tag: &str) -> Option<Lang> {
+        SHIPPED
+            .iter()
+            .position(|s| s.tag.eq_ignore_ascii_case(tag.trim()))
+            .map(Lang)
+    }
+
+    /// The shipped tags, for error messages.
+    pub fn tags() -> Vec<&'static str> {
+        SHIPPED.iter().map(|s| s.tag).collect()
+    }
+
     /// The shipped language a tag names: exactly (any case), or by its primary language
     /// (`de-AT` → `de`, `pt` or `pt-PT` → `pt-BR`).
     pub fn from_tag(tag: &str) -> Option<Lang> {
@@ -142,14 +156,14 @@ pub fn accepted(header: &str) -> Vec<String> {
     tags.into_iter().map(|(tag, _)| tag).collect()
 }
 
-/// The shipped language an `Accept-Language` header asks for first; English when none.
-pub fn negotiate(accept_language: Option<&str>) -> Lang {
+/// The shipped language an `Accept-Language` header asks for first; `None` when it asks for
+/// none of them (the server's default then applies).
+pub fn negotiate(accept_language: Option<&str>) -> Option<Lang> {
     accept_language
         .map(accepted)
         .unwrap_or_default()
         .iter()
         .find_map(|tag| Lang::from_tag(tag))
-        .unwrap_or(Lang::ENGLISH)
 }
 
 /// A value a message takes.
@@ -193,6 +207,15 @@ impl Catalogues {
             bundles.push(bundle);
         }
         Ok(Catalogues { bundles })
+    }
+
+    /// [`Catalogues::built_in`], parsed once per process and shared: they never change.
+    pub fn shared() -> Result<std::sync::Arc<Catalogues>, String> {
+        static SHARED: std::sync::OnceLock<Result<std::sync::Arc<Catalogues>, String>> =
+            std::sync::OnceLock::new();
+        SHARED
+            .get_or_init(|| Catalogues::built_in().map(std::sync::Arc::new))
+            .clone()
     }
 
     /// Message `id` in `lang` with `args`; in English if `lang`'s catalogue lacks it (the test
@@ -285,14 +308,15 @@ mod tests {
 
     #[test]
     fn regional_tags_fall_back_to_their_language_then_english() {
-        let tag = |h: &str| negotiate(Some(h)).tag();
+        let tag = |h: &str| negotiate(Some(h)).unwrap_or(Lang::ENGLISH).tag();
         assert_eq!(tag("fr-CA"), "fr");
         assert_eq!(tag("de-AT,en;q=0.5"), "de");
         assert_eq!(tag("pt-PT"), "pt-BR");
         assert_eq!(tag("PT-br"), "pt-BR");
         assert_eq!(tag("zh-CN, ja;q=0.3"), "ja");
         assert_eq!(tag("zh-CN"), "en");
-        assert_eq!(negotiate(None).tag(), "en");
+        assert_eq!(negotiate(None), None);
+        assert_eq!(negotiate(Some("zh, *")), None);
     }
 
     #[test]
@@ -315,6 +339,148 @@ mod tests {
         assert!(
             !c.text(Lang::ENGLISH, "form-submit", &[])
                 .contains('\u{2068}')
+        );
+    }
+
+    /// The places that render what users read. Every text they show must come from a
+    /// catalogue; the code adds only markup, values and punctuation between them.
+    const RENDER_SITES: [(&str, &str); 4] = [
+        ("src/endpoints/reset.rs", include_str!("endpoints/reset.rs")),
+        ("src/reset/templates.rs", include_str!("reset/templates.rs")),
+        ("src/reset/audience.rs", include_str!("reset/audience.rs")),
+        ("src/reset/notice.rs", include_str!("reset/notice.rs")),
+    ];
+
+    /// Literals there that users do not read: the operator's (`check-config`, the audit
+    /// trail's account of how a link was asked for), and the style sheet.
+    const NOT_FOR_USERS: [&str; 8] = [
+        "font-family:",
+        "the \"this wasn't me\" link, after locking the login",
+        "cannot read",
+        "unknown placeholder",
+        "the placeholders are",
+        "no {link}: the mail would not contain the reset link",
+        "is not a shipped language; the languages are",
+        "not a template name: reset, changed or moved, an optional language, then .txt or .html",
+    ];
+
+    /// The string literals of Rust source outside comments, tests, `log::` calls and audit
+    /// details, with the line each starts on.
+    fn literals(source: &str) -> Vec<(usize, String)> {
+        let code = source
+            .split("#[cfg(test)]")
+            .next()
+            .unwrap_or(source)
+            .as_bytes();
+        let mut out = Vec::new();
+        let (mut i, mut line, mut depth) = (0, 1, 0usize);
+        let mut log_depth: Option<usize> = None;
+        while i < code.len() {
+            match code[i] {
+                b'\n' => line += 1,
+                b'/' if code.get(i + 1) == Some(&b'/') => {
+                    while i < code.len() && code[i] != b'\n' {
+                        i += 1;
+                    }
+                    continue;
+                }
+                // A character literal such as '"' or '{'.
+                b'\'' if code.get(i + 2) == Some(&b'\'') => i += 2,
+                b'\'' if code.get(i + 1) == Some(&b'\\') && code.get(i + 3) == Some(&b'\'') => {
+                    i += 3
+                }
+                // The log's lines and the audit trail's details are the operator's.
+                b'l' if code[i..].starts_with(b"log::") => log_depth = Some(depth),
+                b'.' if code[i..].starts_with(b".detail(") => log_depth = Some(depth),
+                b'(' => depth += 1,
+                b')' => {
+                    depth = depth.saturating_sub(1);
+                    if log_depth == Some(depth) {
+                        log_depth = None;
+                    }
+                }
+                b'"' => {
+                    let start_line = line;
+                    let mut text = Vec::new();
+                    i += 1;
+                    while i < code.len() && code[i] != b'"' {
+                        if code[i] == b'\\' {
+                            i += 1;
+                            if code.get(i) == Some(&b'\n') {
+                                line += 1;
+                                while code.get(i + 1).is_some_and(u8::is_ascii_whitespace) {
+                                    i += 1;
+                                }
+                            } else if let Some(&c) = code.get(i) {
+                                text.push(if c == b'n' { b'\n' } else { c });
+                            }
+                        } else {
+                            if code[i] == b'\n' {
+                                line += 1;
+                            }
+                            text.push(code[i]);
+                        }
+                        i += 1;
+                    }
+                    if log_depth.is_none() {
+                        out.push((start_line, String::from_utf8_lossy(&text).into_owned()));
+                    }
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        out
+    }
+
+    /// Whether `text`, with markup, placeholders and entities taken out, holds two words in a
+    /// row: prose.
+    fn prose(text: &str) -> bool {
+        let mut plain = String::new();
+        let mut skip: Option<char> = None;
+        for c in text.chars() {
+            match (skip, c) {
+                (None, '<') => skip = Some('>'),
+                (None, '{') => skip = Some('}'),
+                (None, '&') => skip = Some(';'),
+                (Some(end), c) if c == end => {
+                    skip = None;
+                    plain.push(' ');
+                }
+                (Some(_), _) => {}
+                (None, c) => plain.push(c),
+            }
+        }
+        let word = |w: &str| {
+            let w = w.trim_end_matches(['.', ',', ':', '!', '?']);
+            w.len() >= 2 && w.chars().all(char::is_alphabetic)
+        };
+        let words: Vec<&str> = plain.split(' ').collect();
+        words.windows(2).any(|pair| word(pair[0]) && word(pair[1]))
+    }
+
+    #[test]
+    fn no_user_facing_text_is_left_in_the_code_that_renders_pages_and_mails() {
+        assert!(prose("Set a new password"));
+        assert!(prose("internal error"));
+        assert!(!prose("<p class=\"site\">{}<br><span>{}</span></p>"));
+        assert!(!prose("font-family: sans-serif; line-height: 1.5"));
+        let mut found = Vec::new();
+        let mut scanned = 0;
+        for (file, source) in RENDER_SITES {
+            let literals = literals(source);
+            scanned += literals.len();
+            for (line, text) in literals {
+                if prose(&text) && !NOT_FOR_USERS.iter().any(|o| text.contains(o)) {
+                    found.push(format!("{file}:{line}: {text:?}"));
+                }
+            }
+        }
+        assert!(scanned > 100, "the scanner found only {scanned} literals");
+        assert!(
+            found.is_empty(),
+            "text for users belongs in src/i18n/*.ftl:\n{}",
+            found.join("\n")
         );
     }
 }

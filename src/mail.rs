@@ -25,12 +25,19 @@ const SCRUBBED: &str = "(removed once the message was delivered: it held a reset
 const MAX_RETRY_DELAY_SECS: i64 = 3600;
 
 /// A message to enqueue.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Message {
     pub recipient: String,
     pub subject: String,
     pub text: String,
     pub html: Option<String>,
+    /// The `From:` display name and address, when not the server's `[smtp] from` (a
+    /// reseller's brand). The SMTP envelope sender stays the server's.
+    pub from_name: Option<String>,
+    pub from_address: Option<String>,
+    pub reply_to: Option<String>,
+    /// The body's language (`Content-Language`).
+    pub language: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,7 +81,8 @@ pub fn enqueue_at(
 ) -> rusqlite::Result<i64> {
     conn.prepare_cached(
         "INSERT INTO outbox (recipient, subject, body_text, body_html, next_attempt_at, \
-         created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+         created_at, from_name, from_address, reply_to, language) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?
     .execute(params![
         message.recipient,
@@ -82,7 +90,11 @@ pub fn enqueue_at(
         message.text,
         message.html,
         send_at,
-        now
+        now,
+        message.from_name,
+        message.from_address,
+        message.reply_to,
+        message.language
     ])?;
     Ok(conn.last_insert_rowid())
 }
@@ -260,8 +272,25 @@ impl std::error::Error for DeliveryError {}
 
 /// The RFC 5322 bytes of a message.
 pub fn render(message: &Message, from: &str, now: i64) -> Result<Vec<u8>, DeliveryError> {
-    let mut builder = mail_send::mail_builder::MessageBuilder::new()
-        .from(from.to_string())
+    let address = message
+        .from_address
+        .clone()
+        .unwrap_or_else(|| from.to_string());
+    let mut builder = mail_send::mail_builder::MessageBuilder::new();
+    builder = match &message.from_name {
+        Some(name) => builder.from((name.clone(), address)),
+        None => builder.from(address),
+    };
+    if let Some(reply_to) = &message.reply_to {
+        builder = builder.reply_to(reply_to.clone());
+    }
+    if let Some(language) = &message.language {
+        builder = builder.header(
+            "Content-Language",
+            mail_send::mail_builder::headers::raw::Raw::new(language.clone()),
+        );
+    }
+    let mut builder = builder
         .to(message.recipient.clone())
         .subject(message.subject.clone())
         .date(now)
@@ -418,7 +447,7 @@ pub fn send_test(
             "This is a test message from passlink on {host_name}, sent by `passlink mail test`.\n\
              If you can read it, reset mails reach this address.\n"
         ),
-        html: None,
+        ..Message::default()
     };
     let bytes = render(&message, &smtp.from, now)?;
     step(format!(
@@ -673,8 +702,8 @@ fn claim_batch(
     db::write(conn, |tx| {
         let rows = {
             let mut stmt = tx.prepare_cached(
-                "SELECT id, created_at, attempts, recipient, subject, body_text, body_html \
-                 FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?1 \
+                "SELECT id, created_at, attempts, recipient, subject, body_text, body_html, \
+                 from_name, from_address, reply_to, language FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?1 \
                  ORDER BY next_attempt_at, id LIMIT ?2",
             )?;
             stmt.query_map(params![now, i64::try_from(limit).unwrap_or(1)], |r| {
@@ -687,6 +716,10 @@ fn claim_batch(
                         subject: r.get(4)?,
                         text: r.get(5)?,
                         html: r.get(6)?,
+                        from_name: r.get(7)?,
+                        from_address: r.get(8)?,
+                        reply_to: r.get(9)?,
+                        language: r.get(10)?,
                     },
                 ))
             })?
@@ -810,7 +843,7 @@ mod tests {
             recipient: to.into(),
             subject: "Reset".into(),
             text: "Open https://example.org/reset/abc".into(),
-            html: None,
+            ..Message::default()
         }
     }
 

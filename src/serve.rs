@@ -23,7 +23,7 @@ use crate::lock::{self, DataDirLock, LockError};
 use crate::logging;
 use crate::logins::strength::Policy;
 use crate::mail;
-use crate::reset::{ResetService, Templates};
+use crate::reset::{Mails, ResetService};
 use crate::xss::notify::Notifier;
 
 #[derive(Debug)]
@@ -139,7 +139,7 @@ pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Re
     let audit = Arc::new(Trail::new(config.audit.keep_days.get()));
     let reset_service = start_reset_service(
         &config,
-        files.templates,
+        files.mails,
         &bound.urls,
         &db_path,
         &mail_waker,
@@ -163,7 +163,7 @@ pub fn serve(config: Config, source: Source, config_path: Option<PathBuf>) -> Re
         reset_service.clone(),
         files.policy,
         audit.clone(),
-        crate::i18n::Catalogues::built_in().map_err(|e| AppError::Io {
+        crate::i18n::Catalogues::shared().map_err(|e| AppError::Io {
             what: format!("reading the built-in message catalogues: {e}"),
             error: std::io::Error::other("invalid catalogue"),
         })?,
@@ -281,7 +281,8 @@ struct Bound {
 pub struct Files {
     /// Each listener's TLS acceptor, by listener index.
     pub tls: Vec<Option<Arc<http::TlsAcceptor>>>,
-    pub templates: Templates,
+    /// Every mail in every language, with the operator's templates.
+    pub mails: Mails,
     /// The password policy, with the blocklist file read.
     pub policy: Policy,
 }
@@ -306,19 +307,11 @@ pub fn load_files(config: &Config, source: &Source) -> Result<Files, ConfigError
             None => None,
         });
     }
-    let templates = Templates::load(&config.reset.templates_dir)
-        .map_err(|e| semantic("reset.templates_dir".into(), e.to_string()))?;
-    // Read here only to be checked: the reset service and the importer read them when used.
-    Templates::load_changed(&config.reset.templates_dir)
-        .and_then(|_| Templates::load_moved(&config.reset.templates_dir))
-        .map_err(|e| semantic("reset.templates_dir".into(), e.to_string()))?;
+    let mails =
+        crate::reset::load_mails(config).map_err(|e| semantic("reset.templates_dir".into(), e))?;
     let policy = Policy::load(&config.passwords)
         .map_err(|e| semantic("passwords.blocklist_file".into(), e))?;
-    Ok(Files {
-        tls,
-        templates,
-        policy,
-    })
+    Ok(Files { tls, mails, policy })
 }
 
 /// Binds every listener, with its TLS acceptor from [`load_files`], before anything is
@@ -424,7 +417,7 @@ fn start_credentials(config: &Config) -> Result<Credentials, AppError> {
 /// The reset-link service, with its group-commit thread on a connection of its own.
 fn start_reset_service(
     config: &Config,
-    templates: Templates,
+    mails: Mails,
     urls: &PublicUrls,
     db_path: &Path,
     mail_waker: &mail::Waker,
@@ -433,8 +426,8 @@ fn start_reset_service(
     Ok(Arc::new(ResetService::new(
         config.reset.clone(),
         config.smtp.enabled,
-        urls.reset.clone(),
-        templates,
+        crate::reset::site(config, &urls.reset),
+        mails,
         mail_waker.clone(),
         db::GroupWriter::start(open_worker_db(db_path, config)?).map_err(|error| AppError::Io {
             what: "starting the group-commit thread".into(),
@@ -609,8 +602,8 @@ impl Live {
                 return;
             }
         };
-        let templates = match Templates::load(&config.reset.templates_dir) {
-            Ok(templates) => templates,
+        let mails = match crate::reset::load_mails(&config) {
+            Ok(mails) => mails,
             Err(e) => {
                 log::error!(
                     "reload failed, keeping the running configuration: cannot read the mail \
@@ -667,8 +660,9 @@ impl Live {
         self.app
             .set_decode_limit(config.server.max_buffered_bytes.get());
         *self.mailer.write().unwrap_or_else(PoisonError::into_inner) = mail_settings(&config);
+        let site = crate::reset::site(&config, &self.app.urls.reset);
         self.reset
-            .reload(config.reset.clone(), config.smtp.enabled, templates);
+            .reload(config.reset.clone(), config.smtp.enabled, site, mails);
         self.app.replace_config(config);
         self.app.replace_policy(policy);
         self.app.audit.set_keep_days(config_keep_days);

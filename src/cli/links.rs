@@ -12,7 +12,7 @@ use crate::audit::{self, Event};
 use crate::config::Config;
 use crate::logins::Login;
 use crate::reset::admin::{self, Revoked};
-use crate::reset::{self, Templates, templates};
+use crate::reset::{self, Audience, Mails, templates};
 use crate::serve::AppError;
 use crate::xcp::{domains, profiles, resellers};
 use crate::{accounts, clock, db, mail};
@@ -96,6 +96,8 @@ struct Target<'a> {
     email: &'a str,
     /// Who the address belongs to when it is not the account's own ("the owner contact").
     whose: Option<&'a str>,
+    /// The domain a domain link is for, which its mail and page name.
+    domain: Option<&'a str>,
 }
 
 /// `passlink user reset-link USER`.
@@ -130,6 +132,7 @@ pub fn user_link(
             account: &account,
             email: &user.email,
             whose: None,
+            domain: None,
         },
         options,
     )
@@ -184,6 +187,7 @@ pub fn domain_link(
             account: &label,
             email,
             whose: Some(&whose),
+            domain: Some(&info.name),
         },
         options,
     )
@@ -198,20 +202,31 @@ fn issue(
     options: &LinkOptions,
 ) -> Result<(), AppError> {
     let ttl = ttl_secs(config, options.ttl.as_deref())?;
-    let templates = if options.mail {
+    let mails = if options.mail {
         Some(mail_templates(config, target)?)
     } else {
         None
     };
     let public_url = super::migrate::reset_url(config);
+    let site = reset::site(config, &public_url);
     warn_if_unreachable(config, &public_url);
     let now = clock::unix_now();
     let expires_at = now.saturating_add(ttl);
     let expiry = format!("{} UTC", clock::sql_datetime(expires_at));
     let (link, queued) = db::write(conn, |tx| -> Result<_, AppError> {
-        let token = reset::issue_in(tx, target.login, target.account, expires_at, now, ADMIN)?;
+        let audience = reset::audience::of(tx, target.login, target.domain, &site)?
+            .unwrap_or_else(|| Audience::fallback(target.login, target.account, &site));
+        let issue = reset::Issue {
+            login: target.login,
+            account: target.account,
+            expires_at,
+            requester: ADMIN,
+            language: audience.language,
+            domain: target.domain,
+        };
+        let token = reset::issue_in(tx, &issue, now)?;
         let link = format!("{public_url}/reset/{token}");
-        let detail = match &templates {
+        let detail = match &mails {
             Some(_) => format!(
                 "by the operator, mailed to {}; expires {expiry}",
                 target.email
@@ -220,17 +235,16 @@ fn issue(
         };
         let login = Some(target.login);
         audit::admin(tx, Event::LinkIssued, login, target.account, &detail)?;
-        let queued = match &templates {
-            Some(templates) => {
-                let message = templates.render(&templates::Vars {
-                    link: &link,
-                    account: target.account,
-                    expiry: &expiry,
-                    ip: ADMIN,
-                    public_url: &public_url,
-                    changed_at: "",
-                    method: "",
+        let queued = match &mails {
+            Some(mails) => {
+                let message = mails.render(&templates::Mail {
+                    kind: templates::Kind::Reset,
+                    audience: &audience,
                     recipient: target.email,
+                    link: &link,
+                    expires_at,
+                    by: templates::By::Operator,
+                    changed: None,
                 });
                 Some(mail::enqueue(tx, &message, now)?)
             }
@@ -296,7 +310,7 @@ fn ttl_secs(config: &Config, given: Option<&str>) -> Result<i64, AppError> {
 
 /// The reset mail's templates, once `--mail` can work for this target: mail is on and the
 /// target has an address.
-fn mail_templates(config: &Config, target: &Target<'_>) -> Result<Templates, AppError> {
+fn mail_templates(config: &Config, target: &Target<'_>) -> Result<Mails, AppError> {
     if !config.smtp.enabled {
         return Err(AppError::Invalid(
             "--mail: mail is turned off ([smtp] enabled = false in the config), so no link was \
@@ -312,7 +326,7 @@ fn mail_templates(config: &Config, target: &Target<'_>) -> Result<Templates, App
             target.account
         )));
     }
-    Templates::load(&config.reset.templates_dir).map_err(|e| {
+    reset::load_mails(config).map_err(|e| {
         AppError::Invalid(format!(
             "--mail: the reset mail's template cannot be used, so no link was issued: {e}"
         ))

@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 
 use crate::config::Config;
 use crate::migrate::{self, MigrateError, Options, Report, pycs, virtuoso};
-use crate::reset::Templates;
 use crate::serve::{self, AppError};
 
 /// Opens (creating and migrating if need be) the configured database, as every writing
@@ -96,16 +95,15 @@ pub fn virtuoso(
                     .into(),
             ));
         }
-        let templates = Templates::load_moved(&config.reset.templates_dir)
-            .map_err(|e| AppError::Invalid(e.to_string()))?;
+        let mails = crate::reset::load_mails(config).map_err(AppError::Invalid)?;
         let ttl_secs = parse_ttl(link_ttl).ok_or_else(|| {
             AppError::Invalid(format!(
                 "--link-ttl {link_ttl:?} is not a duration such as 7d, 48h, 90m or 3600s"
             ))
         })?;
         Some(Box::new(virtuoso::MovedMail {
-            templates,
-            public_url: reset_url(config),
+            mails,
+            site: crate::reset::site(config, &reset_url(config)),
             ttl_secs,
             per_minute: mails_per_minute,
         }))

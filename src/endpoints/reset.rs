@@ -16,9 +16,11 @@ use crate::http::{Request, Response};
 use crate::i18n::{Arg, Catalogues, Lang};
 use crate::logins::{Login, Refusal, passwords};
 use crate::metrics::{METRICS, RateLimit, ResetEvent};
+use crate::reset::audience::{self, Audience};
 use crate::reset::form::parse_form;
 use crate::reset::notice;
-use crate::reset::templates::escape_html;
+use crate::reset::templates::{By, Method};
+use crate::reset::templates::{account_text, escape_html};
 use crate::reset::{
     LinkRequest, Purpose, TokenRow, consume, find_token, void_all_tokens, void_tokens,
 };
@@ -35,13 +37,20 @@ margin:.25rem 0 0}button{margin-top:1.5rem;font-size:1rem;padding:.6rem 1.2rem;\
 background:#1d4ed8;color:#fff;border:0;border-radius:.25rem;cursor:pointer}\
 nav{font-size:.9rem;margin:0 0 1rem;color:#57534e}nav a{margin-right:.6rem;color:#1d4ed8;\
 display:inline-block;white-space:nowrap}\
-nav a[aria-current]{color:#1c1917;font-weight:600;text-decoration:none}";
+nav a[aria-current]{color:#1c1917;font-weight:600;text-decoration:none}\
+.site{font-weight:600;margin:0 0 1rem}.site span{font-weight:400;color:#57534e;\
+overflow-wrap:anywhere}.support{color:#57534e;font-size:.9rem;margin:1.5rem 0 0}\
+p,strong{overflow-wrap:anywhere}";
 
-/// The language a page is in, with the catalogues and the path its language switch links to.
+/// The language a page is in, with the catalogues, the path its language switch links to,
+/// and once the link is known, whom the page is for (their site, account and brand).
 struct Ui<'a> {
     catalogues: &'a Catalogues,
     lang: Lang,
+    /// Whether the user picked `lang` with the switch (else the browser or the server did).
+    picked: bool,
     path: String,
+    audience: Option<Audience>,
 }
 
 impl Ui<'_> {
@@ -54,17 +63,49 @@ impl Ui<'_> {
         let picked = req.query().and_then(|q| {
             q.split('&')
                 .find_map(|kv| kv.strip_prefix("lang="))
-                .and_then(Lang::from_tag)
+                .and_then(Lang::exactly)
+        });
+        let lang = picked.unwrap_or_else(|| {
+            crate::i18n::negotiate(req.header("accept-language")).unwrap_or_else(|| {
+                Lang::exactly(&shared.config().reset.language).unwrap_or(Lang::ENGLISH)
+            })
         });
         Ui {
             catalogues: &shared.catalogues,
-            lang: picked.unwrap_or_else(|| crate::i18n::negotiate(req.header("accept-language"))),
+            lang,
+            picked: picked.is_some(),
             path: req.path().to_string(),
+            audience: None,
         }
+    }
+
+    /// The page for the link's owner: in the language of the link's mail when the login or
+    /// its reseller chose one (unless the user picked another), naming their site and account.
+    fn for_link(mut self, ctx: &Worker, row: &TokenRow) -> Self {
+        if let (false, Some(lang)) = (self.picked, row.language) {
+            self.lang = lang;
+        }
+        let site = crate::reset::site(&ctx.shared.config(), &ctx.shared.urls.reset);
+        self.audience = match audience::of(&ctx.db, row.login, row.domain.as_deref(), &site) {
+            Ok(audience) => audience,
+            Err(e) => {
+                log::warn!("reset: cannot read whom a link is for: {e}");
+                None
+            }
+        };
+        self
     }
 
     fn t(&self, id: &str) -> String {
         self.catalogues.text(self.lang, id, &[])
+    }
+
+    /// The account as its owner knows it (the operator's label if its rows are gone).
+    fn account(&self, row: &TokenRow) -> String {
+        match &self.audience {
+            Some(audience) => account_text(self.catalogues, self.lang, &audience.account),
+            None => row.account.clone(),
+        }
     }
 
     /// Message `id` as HTML: escaped, with `$account` in bold.
@@ -102,27 +143,94 @@ impl Ui<'_> {
             links.join("")
         )
     }
+
+    /// The site the page belongs to, as its users know it: the community's name and address,
+    /// or a domain's reseller by its brand.
+    fn site(&self) -> String {
+        match &self.audience {
+            Some(audience) if audience.brand.is_some() => {
+                format!("<p class=\"site\">{}</p>", escape_html(&audience.site))
+            }
+            Some(audience) => format!(
+                "<p class=\"site\">{}<br><span>{}</span></p>",
+                escape_html(&audience.site),
+                escape_html(&audience.url)
+            ),
+            None => String::new(),
+        }
+    }
+
+    /// Where to ask for help, when the reseller gave an address or page.
+    fn support(&self) -> String {
+        let Some(support) = self.audience.as_ref().and_then(Audience::support) else {
+            return String::new();
+        };
+        const MARK: &str = "\u{e000}";
+        let href = if support.contains("://") {
+            support.to_string()
+        } else {
+            format!("mailto:{support}")
+        };
+        let text = self
+            .catalogues
+            .text(self.lang, "support-line", &[("support", Arg::Text(MARK))]);
+        format!(
+            "<p class=\"support\">{}</p>",
+            escape_html(&text).replace(
+                MARK,
+                &format!(
+                    "<a href=\"{}\">{}</a>",
+                    escape_html(&href),
+                    escape_html(support)
+                )
+            )
+        )
+    }
+
+    /// The style sheet: the house style, with the reseller's accent colour (a checked
+    /// `#rrggbb`) on the heading rule, the links and the button.
+    fn style(&self) -> String {
+        match self
+            .audience
+            .as_ref()
+            .and_then(|a| a.brand.as_ref())
+            .and_then(|b| b.accent.as_deref())
+            .filter(|a| audience::is_colour(a))
+        {
+            Some(accent) => format!(
+                "{STYLE}h1{{border-bottom:3px solid {accent};padding-bottom:.3rem}}\
+                 button{{background:{accent}}}nav a,.support a{{color:{accent}}}"
+            ),
+            None => STYLE.to_string(),
+        }
+    }
 }
 
 /// Every reset response carries these: the token is in the URL, so nothing may cache the
-/// page, send it on as a referrer, or frame it.
+/// page, send it on as a referrer, or frame it. The style sheet is allowed by the hash of
+/// exactly the sheet sent, so a reseller's accent colour needs no weaker policy.
 fn page(ui: &Ui<'_>, status: u16, title: &str, body: &str) -> Response {
+    let style = ui.style();
     let html = format!(
         "<!doctype html>\n<html lang=\"{lang}\" dir=\"{dir}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <meta name=\"referrer\" content=\"no-referrer\"><title>{title}</title><style>{STYLE}</style>\
-         </head><body><main>\n{switch}\n{body}\n</main></body></html>\n",
+         <meta name=\"referrer\" content=\"no-referrer\"><title>{title}</title><style>{style}</style>\
+         </head><body><main>\n{switch}\n{site}\n{body}\n{support}\n</main></body></html>\n",
         lang = ui.lang.tag(),
         dir = ui.lang.dir(),
         title = escape_html(title),
         switch = ui.switch(),
+        site = ui.site(),
+        support = ui.support(),
     );
     let style_hash =
-        base64::engine::general_purpose::STANDARD.encode(Sha256::digest(STYLE.as_bytes()));
+        base64::engine::general_purpose::STANDARD.encode(Sha256::digest(style.as_bytes()));
     Response::new(status)
         .with_body("text/html; charset=utf-8", html.into_bytes())
         .with_header("Cache-Control", "no-store")
         .with_header("Referrer-Policy", "no-referrer")
+        .with_header("Content-Language", ui.lang.tag())
+        .with_header("Vary", "Accept-Language")
         .with_header(
             "Content-Security-Policy",
             format!(
@@ -132,6 +240,17 @@ fn page(ui: &Ui<'_>, status: u16, title: &str, body: &str) -> Response {
         )
         .with_header("X-Frame-Options", "DENY")
         .with_header("X-Content-Type-Options", "nosniff")
+}
+
+/// Something failed on the server: nothing was changed, in the page's language.
+fn internal_error(ui: &Ui<'_>) -> Response {
+    simple(
+        ui,
+        500,
+        "internal-error-title",
+        "internal-error-title",
+        &["internal-error-body"],
+    )
 }
 
 /// A page of a heading and paragraphs, each a message.
@@ -204,7 +323,7 @@ fn policy(ctx: &Worker, ui: &Ui<'_>, login: Login) -> String {
                             i64::try_from(xcp.password_max_length.get()).unwrap_or(i64::MAX),
                         ),
                     ),
-                    ("chars", Arg::Text(passwords::DOMAIN_PASSWORD_CHARS)),
+                    ("symbols", Arg::Text(crate::xcp::domains::PASSWORD_SYMBOLS)),
                 ],
             )
         }
@@ -370,7 +489,7 @@ fn form(
         title = escape_html(&ui.t("form-title")),
         intro = ui.with_account(
             "form-for",
-            &row.account,
+            &ui.account(row),
             &[("expires", Arg::Text(&expires))]
         ),
         csrf = crate::hex::hex(&row.csrf),
@@ -407,7 +526,7 @@ fn usable_row(ctx: &Worker, ui: &Ui<'_>, req: &Request) -> Result<TokenRow, Resp
     }
     let row = find_token(&ctx.db, token_of(req)).map_err(|e| {
         log::error!("reset: cannot read tokens: {e}");
-        Response::text(500, "internal error")
+        internal_error(ui)
     })?;
     match row {
         Some(row) if row.usable(clock::unix_now()) => Ok(row),
@@ -429,8 +548,14 @@ fn usable_row(ctx: &Worker, ui: &Ui<'_>, req: &Request) -> Result<TokenRow, Resp
 pub fn show(ctx: &mut Worker, req: &Request) -> Response {
     let ui = Ui::of(ctx, req);
     match usable_row(ctx, &ui, req) {
-        Ok(row) if row.purpose == Purpose::NotMe => not_me_form(&ui, &row),
-        Ok(row) => form(ctx, &ui, &row, 200, None),
+        Ok(row) => {
+            let ui = ui.for_link(ctx, &row);
+            if row.purpose == Purpose::NotMe {
+                not_me_form(&ui, &row)
+            } else {
+                form(ctx, &ui, &row, 200, None)
+            }
+        }
         Err(response) => response,
     }
 }
@@ -441,7 +566,7 @@ fn not_me_form(ui: &Ui<'_>, row: &TokenRow) -> Response {
     let heading = ui.catalogues.text(
         ui.lang,
         "not-me-heading",
-        &[("account", Arg::Text(&row.account))],
+        &[("account", Arg::Text(&ui.account(row)))],
     );
     page(
         ui,
@@ -451,7 +576,7 @@ fn not_me_form(ui: &Ui<'_>, row: &TokenRow) -> Response {
             "<h1>{heading}</h1>\n<p>{body}</p>\n<form method=\"post\"><input type=\"hidden\" \
              name=\"csrf\" value=\"{csrf}\"><button type=\"submit\">{submit}</button></form>",
             heading = escape_html(&heading),
-            body = ui.with_account("not-me-body", &row.account, &[]),
+            body = ui.with_account("not-me-body", &ui.account(row), &[]),
             csrf = crate::hex::hex(&row.csrf),
             submit = escape_html(&ui.t("not-me-submit")),
         ),
@@ -475,7 +600,7 @@ fn lock(ctx: &mut Worker, ui: &Ui<'_>, req: &Request, row: TokenRow, csrf: &str)
         Err(CredentialError::Busy) => return busy(ui),
         Err(e) => {
             log::error!("reset: cannot lock a login: {e}");
-            return Response::text(500, "internal error");
+            return internal_error(ui);
         }
     };
     let token = token_of(req).to_string();
@@ -505,7 +630,7 @@ fn lock(ctx: &mut Worker, ui: &Ui<'_>, req: &Request, row: TokenRow, csrf: &str)
         Err(e) if db::is_vanished(&e) => return unavailable(ui),
         Err(e) => {
             log::error!("reset: cannot lock a login: {e}");
-            return Response::text(500, "internal error");
+            return internal_error(ui);
         }
     };
     ctx.shared.credentials.forget_all();
@@ -520,6 +645,7 @@ fn lock(ctx: &mut Worker, ui: &Ui<'_>, req: &Request, row: TokenRow, csrf: &str)
             email,
             requester: req.client,
             via: "the \"this wasn't me\" link, after locking the login",
+            domain: row.domain.as_deref(),
         };
         if let Err(e) = ctx.shared.reset.send(&request) {
             log::warn!("reset: no fresh link after locking {login}: {e}");
@@ -532,7 +658,7 @@ fn lock(ctx: &mut Worker, ui: &Ui<'_>, req: &Request, row: TokenRow, csrf: &str)
         &format!(
             "<h1 id=\"done\">{}</h1>\n<p>{}</p>",
             escape_html(&ui.t("locked-title")),
-            ui.with_account("locked-body", &row.account, &[])
+            ui.with_account("locked-body", &ui.account(&row), &[])
         ),
     )
 }
@@ -546,6 +672,7 @@ pub fn submit(ctx: &mut Worker, req: &Request) -> Response {
         Ok(row) => row,
         Err(response) => return response,
     };
+    let ui = ui.for_link(ctx, &row);
     if row.purpose == Purpose::NotMe {
         let csrf = parse_form(&req.body).map(|d| d.csrf).unwrap_or_default();
         return lock(ctx, &ui, req, row, &csrf);
@@ -599,8 +726,12 @@ pub fn submit(ctx: &mut Worker, req: &Request) -> Response {
     }
     // The login's own rule first (length, characters), then how guessable it is, with the
     // account's own words (its email, profile and domain name) as context.
-    let rule = passwords::rule(row.login, &data.password, &ctx.shared.config().xcp)
-        .and_then(|()| ctx.shared.policy().refusal(&data.password, &[&row.account]));
+    let rule =
+        passwords::rule(row.login, &data.password, &ctx.shared.config().xcp).and_then(|()| {
+            ctx.shared
+                .policy()
+                .refusal(&data.password, &[&row.account, &ui.account(&row)])
+        });
     if let Err(refusal) = rule {
         let why = refusal_text(&ui, &refusal);
         return form(ctx, &ui, &row, 422, Some((Field::Password, &why)));
@@ -612,7 +743,7 @@ pub fn submit(ctx: &mut Worker, req: &Request) -> Response {
         Err(CredentialError::Busy) => return busy(&ui),
         Err(e) => {
             log::error!("reset: cannot hash the new password: {e}");
-            return Response::text(500, "internal error");
+            return internal_error(&ui);
         }
     };
     let token = token_of(req).to_string();
@@ -620,6 +751,7 @@ pub fn submit(ctx: &mut Worker, req: &Request) -> Response {
     let now = clock::unix_now();
     let client = req.client.to_string();
     let reset_links = ctx.shared.reset.clone();
+    let lang = ui.lang;
     let changed = db::write(&mut ctx.db, |tx| -> rusqlite::Result<bool> {
         // The token is spent in the same transaction that sets the password: two submissions
         // of one link cannot both succeed.
@@ -628,6 +760,8 @@ pub fn submit(ctx: &mut Worker, req: &Request) -> Response {
         }
         let updated = passwords::set_hash(tx, login, &hash)?;
         void_tokens(tx, login, now)?;
+        // The page's language is the one its owner reads: their mails use it from now on.
+        audience::remember_language(tx, login, lang)?;
         if updated {
             let used =
                 audit::Entry::new(audit::Event::LinkUsed, &row.account, &client).login(login);
@@ -644,8 +778,9 @@ pub fn submit(ctx: &mut Worker, req: &Request) -> Response {
         let change = notice::Change {
             login,
             account: &row.account,
-            method: "a reset link",
-            from: &client,
+            method: Method::ResetLink,
+            by: By::Address(&client),
+            domain: row.domain.as_deref(),
         };
         if let Err(e) = reset_links.notify_change(tx, &change) {
             log::error!("reset: no password-changed notice for {login}: {e}");
@@ -662,7 +797,7 @@ pub fn submit(ctx: &mut Worker, req: &Request) -> Response {
         Err(e) if db::is_vanished(&e) => return unavailable(&ui),
         Err(e) => {
             log::error!("reset: cannot set the new password: {e}");
-            return Response::text(500, "internal error");
+            return internal_error(&ui);
         }
     }
     METRICS.reset_link(ResetEvent::Used, 1);
@@ -680,7 +815,7 @@ pub fn submit(ctx: &mut Worker, req: &Request) -> Response {
         &format!(
             "<h1 id=\"done\">{}</h1>\n<p>{}</p>\n<p>{next}</p>",
             escape_html(&ui.t("done-title")),
-            ui.with_account("done-body", &row.account, &[])
+            ui.with_account("done-body", &ui.account(&row), &[])
         ),
     )
 }

@@ -45,7 +45,7 @@ pub struct Shared {
     /// The audit trail's failed-login counts and retention.
     pub audit: Arc<Trail>,
     /// What users read, in their language.
-    pub catalogues: Catalogues,
+    pub catalogues: Arc<Catalogues>,
 }
 
 impl Shared {
@@ -60,7 +60,7 @@ impl Shared {
         reset: Arc<dyn ResetLinks>,
         policy: Policy,
         audit: Arc<Trail>,
-        catalogues: Catalogues,
+        catalogues: Arc<Catalogues>,
     ) -> Shared {
         Shared {
             catalogues,
@@ -154,7 +154,7 @@ pub fn test_worker(reset: Arc<dyn ResetLinks>) -> (tempfile::TempDir, Worker) {
         reset,
         Policy::scoring(3),
         Arc::new(Trail::new(365)),
-        Catalogues::built_in().unwrap(),
+        Catalogues::shared().unwrap(),
     );
     (dir, Worker::new(Arc::new(shared), db))
 }

@@ -21,16 +21,27 @@ date-time-utc = { $day } { month-name } { $year }, { $hour }:{ $minute } UTC
 ## The form
 form-title = Set a new password
 form-for = For { $account }. This link works once, until { $expires }.
+# Under the heading of every page: where to ask for help ($support is an address or a web page).
+support-line = Questions? Contact { $support }.
 form-password-label = New password
 form-password2-label = New password, again
 form-submit = Set password
 lang-switch-label = Language
 
 ## Errors on the form
-error-form-unreadable = The form could not be read: { $why }.
+error-form-unreadable = The form could not be read: { $why ->
+    [too-large] it is too large
+    [field-twice] a field was sent twice
+    [bad-percent] it is not encoded correctly
+   *[not-utf8] it is not in UTF-8
+}. Enter the new password again.
 error-csrf = This form is out of date. Enter the new password again.
 error-empty = Enter a new password.
 error-mismatch = The two passwords do not match.
+
+## Something failed on the server (500)
+internal-error-title = Something went wrong
+internal-error-body = The server could not finish this request, and nothing was changed. Please try again in a few minutes; if it keeps happening, tell the site's operator.
 
 ## A link that no longer works (410)
 gone-title = This link no longer works
@@ -66,7 +77,7 @@ done-body = The password of { $account } has been changed.
 
 ## The rules under the first field, and what to do once the password is set
 policy-weblog = 8 to 128 characters: letters, digits, spaces and punctuation (printable ASCII). A passphrase of several everyday words is welcome; common or easily guessed passwords are refused.
-policy-domain = { $min } to { $max } characters: { $chars }. Common or easily guessed passwords are refused.
+policy-domain = { $min } to { $max } characters: A-Z, a-z, 0-9 and { $symbols }. Common or easily guessed passwords are refused.
 done-next-weblog = Enter the new password in your weblog client (for Radio UserLand: the community server password in Preferences) the next time it asks.
 done-next-domain = Log in to your domain management with the new password. Earlier sessions have been signed out.
 
@@ -108,3 +119,44 @@ zxcvbn-suggestion-avoid-sequences = Avoid sequences.
 zxcvbn-suggestion-avoid-recent-years = Avoid recent years.
 zxcvbn-suggestion-avoid-your-years = Avoid years that are associated with you.
 zxcvbn-suggestion-avoid-your-dates = Avoid dates and years that are associated with you.
+
+## Mails. $site is the site's name as its users know it (a community's name, or a domain
+## provider's brand), $url its address; $account the account as its owner knows it.
+mail-signature = { $site }: { $url }
+
+# The reset link
+mail-reset-subject = Reset your password: { $account }
+mail-reset-intro = Someone asked to reset the password of { $account } on { $site }.
+mail-reset-open = To choose a new password, open this link before { $expires }:
+mail-reset-once-from = The link works once. The request came from the address { $ip }.
+mail-reset-once-operator = The link works once. The site's operator sent it to you.
+mail-reset-ignore = If it wasn't you, ignore this mail: nothing changes until the link is used.
+
+# The notice after a password change
+mail-changed-subject = Your password was changed: { $account }
+mail-changed-what = The password of { $account } on { $site } was changed on { $changed }, { $method ->
+    [reset-link] through a reset link
+    [xcp-change] in your domain provider's control panel
+   *[xcp-subuser] by the domain's owner, in your domain provider's control panel
+}, from the address { $ip }.
+mail-changed-what-operator = The password of { $account } on { $site } was changed on { $changed } by the site's operator.
+mail-changed-if-you = If that was you, there is nothing to do.
+mail-changed-if-not = If it wasn't you, open this link before { $expires }: it locks the account at once (nobody can log in with the new password) and mails you a fresh link to choose your own:
+mail-changed-link-text = This wasn't me
+# How a password was changed, for an operator's own notice template ({method}).
+mail-method = { $method ->
+    [reset-link] a reset link
+    [xcp-change] the domain provider's control panel
+    [xcp-subuser] the domain owner, in the domain provider's control panel
+   *[operator] the site's operator
+}
+
+# An imported weblog's first mail
+mail-moved-subject = Your weblog has moved: { $account }
+mail-moved-where = Your weblog { $account } has moved to { $site } ({ $url }). Its pages and files are there, and the old addresses lead to them.
+mail-moved-why = The old server kept passwords in a form that could be read back, so your password was not brought over. To choose a new one, open this link before { $expires }:
+mail-moved-then = The link works once. Then set the new password in your weblog software (Radio UserLand and others ask for it again at the next upload).
+
+## Accounts as their owners know them
+# A domain's second login (an OpenSRS sub-user), e.g. "bob (example.com)".
+account-subuser = { $username } ({ $domain })

@@ -20,16 +20,26 @@ date-time-utc = { $day } { month-name } { $year } à { $hour } h { $minute } UTC
 ## Le formulaire
 form-title = Choisir un nouveau mot de passe
 form-for = Pour { $account }. Ce lien ne sert qu’une fois, jusqu’au { $expires }.
+support-line = Des questions ? Contactez { $support }.
 form-password-label = Nouveau mot de passe
 form-password2-label = Confirmez le nouveau mot de passe
 form-submit = Enregistrer le mot de passe
 lang-switch-label = Langue
 
 ## Erreurs dans le formulaire
-error-form-unreadable = Le formulaire n’a pas pu être lu : { $why }.
+error-form-unreadable = Le formulaire n’a pas pu être lu : { $why ->
+    [too-large] il est trop volumineux
+    [field-twice] un champ a été envoyé deux fois
+    [bad-percent] il n’est pas correctement encodé
+   *[not-utf8] il n’est pas encodé en UTF-8
+}. Saisissez à nouveau le nouveau mot de passe.
 error-csrf = Ce formulaire n’est plus à jour. Saisissez à nouveau le nouveau mot de passe.
 error-empty = Saisissez un nouveau mot de passe.
 error-mismatch = Les deux mots de passe ne sont pas identiques.
+
+## Une erreur sur le serveur (500)
+internal-error-title = Une erreur s’est produite
+internal-error-body = Le serveur n’a pas pu mener cette demande à bien, et rien n’a été modifié. Réessayez dans quelques minutes ; si le problème persiste, prévenez l’administrateur du site.
 
 ## Un lien qui ne fonctionne plus (410)
 gone-title = Ce lien ne fonctionne plus
@@ -65,7 +75,7 @@ done-body = Le mot de passe de { $account } a été modifié.
 
 ## Les règles sous le premier champ, et la suite une fois le mot de passe changé
 policy-weblog = De 8 à 128 caractères : lettres, chiffres, espaces et ponctuation (ASCII imprimable, donc sans accents). Une phrase de passe faite de plusieurs mots courants est bienvenue ; les mots de passe courants ou faciles à deviner sont refusés.
-policy-domain = De { $min } à { $max } caractères : { $chars }. Les mots de passe courants ou faciles à deviner sont refusés.
+policy-domain = De { $min } à { $max } caractères : A-Z, a-z, 0-9 et { $symbols }. Les mots de passe courants ou faciles à deviner sont refusés.
 done-next-weblog = Saisissez le nouveau mot de passe dans votre logiciel de weblog la prochaine fois qu’il vous le demandera (pour Radio UserLand : le mot de passe du serveur communautaire, dans les Préférences).
 done-next-domain = Connectez-vous à la gestion de votre nom de domaine avec le nouveau mot de passe. Les sessions ouvertes auparavant ont été fermées.
 
@@ -106,3 +116,44 @@ zxcvbn-suggestion-avoid-sequences = Évitez les suites.
 zxcvbn-suggestion-avoid-recent-years = Évitez les années récentes.
 zxcvbn-suggestion-avoid-your-years = Évitez les années qui vous sont associées.
 zxcvbn-suggestion-avoid-your-dates = Évitez les dates et les années qui vous sont associées.
+
+## E-mails. $site est le nom du site tel que ses utilisateurs le connaissent (le nom d’une communauté
+## ou la marque d’un fournisseur de noms de domaine), $url son adresse ; $account le compte tel que son titulaire le connaît.
+mail-signature = { $site } : { $url }
+
+# Le lien de réinitialisation
+mail-reset-subject = Réinitialisation de votre mot de passe : { $account }
+mail-reset-intro = Quelqu’un a demandé la réinitialisation du mot de passe du compte { $account } sur { $site }.
+mail-reset-open = Pour choisir un nouveau mot de passe, ouvrez ce lien avant le { $expires } :
+mail-reset-once-from = Ce lien ne sert qu’une fois. La demande a été faite depuis l’adresse IP { $ip }.
+mail-reset-once-operator = Ce lien ne sert qu’une fois. C’est l’administrateur du site qui vous l’a envoyé.
+mail-reset-ignore = Si vous n’êtes pas à l’origine de cette demande, ignorez ce message : rien ne change tant que le lien n’a pas été utilisé.
+
+# L’avis envoyé après un changement de mot de passe
+mail-changed-subject = Votre mot de passe a été modifié : { $account }
+mail-changed-what = Le mot de passe du compte { $account } sur { $site } a été modifié le { $changed }, { $method ->
+    [reset-link] au moyen d’un lien de réinitialisation
+    [xcp-change] dans l’espace client de votre fournisseur de nom de domaine
+   *[xcp-subuser] par le titulaire du domaine, dans l’espace client de votre fournisseur de nom de domaine
+}, depuis l’adresse IP { $ip }.
+mail-changed-what-operator = Le mot de passe du compte { $account } sur { $site } a été modifié le { $changed } par l’administrateur du site.
+mail-changed-if-you = Si c’est vous qui l’avez modifié, vous n’avez rien à faire.
+mail-changed-if-not = Si ce n’est pas vous, ouvrez ce lien avant le { $expires } : il verrouille aussitôt le compte (plus personne ne peut se connecter avec le nouveau mot de passe) et vous envoie un nouveau lien pour choisir vous-même votre mot de passe :
+mail-changed-link-text = Ce n’était pas moi
+# Comment un mot de passe a été changé, pour le modèle personnel d’un administrateur ({method}).
+mail-method = { $method ->
+    [reset-link] un lien de réinitialisation
+    [xcp-change] l’espace client du fournisseur de nom de domaine
+    [xcp-subuser] le titulaire du domaine, dans l’espace client du fournisseur de nom de domaine
+   *[operator] l’administrateur du site
+}
+
+# Le premier message d’un weblog importé
+mail-moved-subject = Votre weblog a déménagé : { $account }
+mail-moved-where = Votre weblog { $account } a déménagé sur { $site } ({ $url }). Ses pages et ses fichiers s’y trouvent désormais, et les anciennes adresses y renvoient.
+mail-moved-why = L’ancien serveur conservait les mots de passe sous une forme qui permettait de les relire : votre mot de passe n’a donc pas été repris. Pour en choisir un nouveau, ouvrez ce lien avant le { $expires } :
+mail-moved-then = Ce lien ne sert qu’une fois. Saisissez ensuite le nouveau mot de passe dans votre logiciel de weblog (Radio UserLand et d’autres vous le redemanderont lors du prochain envoi vers le serveur).
+
+## Les comptes tels que leurs titulaires les connaissent
+# Le deuxième identifiant d’un domaine (un sous-utilisateur OpenSRS), par exemple « bob (example.com) ».
+account-subuser = { $username } ({ $domain })

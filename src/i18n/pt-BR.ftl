@@ -20,16 +20,26 @@ date-time-utc = { $day } de { month-name } de { $year }, { $hour }:{ $minute } U
 ## O formulário
 form-title = Crie uma nova senha
 form-for = Para { $account }. Este link só pode ser usado uma vez, até { $expires }.
+support-line = Dúvidas? Entre em contato: { $support }.
 form-password-label = Nova senha
 form-password2-label = Repita a nova senha
 form-submit = Salvar senha
 lang-switch-label = Idioma
 
 ## Erros no formulário
-error-form-unreadable = Não foi possível ler o formulário: { $why }.
+error-form-unreadable = Não foi possível ler o formulário: { $why ->
+    [too-large] ele é grande demais
+    [field-twice] um campo foi enviado duas vezes
+    [bad-percent] ele não está codificado corretamente
+   *[not-utf8] ele não está em UTF-8
+}. Digite a nova senha de novo.
 error-csrf = Este formulário está desatualizado. Digite a nova senha de novo.
 error-empty = Digite uma nova senha.
 error-mismatch = As duas senhas não são iguais.
+
+## Algo deu errado no servidor (500)
+internal-error-title = Algo deu errado
+internal-error-body = O servidor não conseguiu concluir esta solicitação, e nada foi alterado. Tente de novo daqui a alguns minutos; se o problema continuar, avise o administrador do site.
 
 ## Um link que não funciona mais (410)
 gone-title = Este link não funciona mais
@@ -65,7 +75,7 @@ done-body = A senha de { $account } foi alterada.
 
 ## As regras abaixo do primeiro campo, e o que fazer depois de trocar a senha
 policy-weblog = De 8 a 128 caracteres: letras, números, espaços e pontuação (ASCII imprimível, ou seja, sem acentos). Uma frase com várias palavras do dia a dia é bem-vinda; senhas comuns ou fáceis de adivinhar são recusadas.
-policy-domain = De { $min } a { $max } caracteres: { $chars }. Senhas comuns ou fáceis de adivinhar são recusadas.
+policy-domain = De { $min } a { $max } caracteres: A-Z, a-z, 0-9 e { $symbols }. Senhas comuns ou fáceis de adivinhar são recusadas.
 done-next-weblog = Digite a nova senha no seu programa de weblog na próxima vez que ele pedir (no Radio UserLand: a senha do servidor da comunidade, em Preferências).
 done-next-domain = Entre no gerenciamento do seu domínio com a nova senha. As sessões anteriores foram encerradas.
 
@@ -106,3 +116,44 @@ zxcvbn-suggestion-avoid-sequences = Evite sequências.
 zxcvbn-suggestion-avoid-recent-years = Evite anos recentes.
 zxcvbn-suggestion-avoid-your-years = Evite anos ligados a você.
 zxcvbn-suggestion-avoid-your-dates = Evite datas e anos ligados a você.
+
+## E-mails. $site é o nome do site como os usuários o conhecem (o nome de uma comunidade ou
+## a marca de um provedor de domínios), $url é o endereço dele; $account é a conta como o dono a conhece.
+mail-signature = { $site }: { $url }
+
+# O link de redefinição
+mail-reset-subject = Redefina sua senha: { $account }
+mail-reset-intro = Alguém pediu para redefinir a senha de { $account } em { $site }.
+mail-reset-open = Para escolher uma nova senha, abra este link antes de { $expires }:
+mail-reset-once-from = O link só pode ser usado uma vez. O pedido foi feito a partir do endereço IP { $ip }.
+mail-reset-once-operator = O link só pode ser usado uma vez. Quem enviou este link para você foi o administrador do site.
+mail-reset-ignore = Se não foi você, ignore este e-mail: nada muda enquanto o link não for usado.
+
+# O aviso depois de uma troca de senha
+mail-changed-subject = Sua senha foi alterada: { $account }
+mail-changed-what = A senha de { $account } em { $site } foi alterada em { $changed }, { $method ->
+    [reset-link] por meio de um link de redefinição
+    [xcp-change] no painel de controle do seu provedor de domínios
+   *[xcp-subuser] pelo titular do domínio, no painel de controle do seu provedor de domínios
+}, a partir do endereço IP { $ip }.
+mail-changed-what-operator = A senha de { $account } em { $site } foi alterada em { $changed } pelo administrador do site.
+mail-changed-if-you = Se foi você, não é preciso fazer nada.
+mail-changed-if-not = Se não foi você, abra este link antes de { $expires }: ele bloqueia a conta na hora (ninguém vai conseguir entrar com a nova senha) e envia para você um novo link para escolher sua própria senha:
+mail-changed-link-text = Não fui eu
+# Como uma senha foi alterada, para o modelo próprio de um administrador ({method}).
+mail-method = { $method ->
+    [reset-link] link de redefinição
+    [xcp-change] painel de controle do provedor de domínios
+    [xcp-subuser] titular do domínio, no painel de controle do provedor de domínios
+   *[operator] administrador do site
+}
+
+# O primeiro e-mail de um weblog importado
+mail-moved-subject = Seu weblog mudou de endereço: { $account }
+mail-moved-where = Seu weblog { $account } mudou para { $site } ({ $url }). As páginas e os arquivos dele estão lá agora, e os endereços antigos levam até eles.
+mail-moved-why = O servidor antigo guardava as senhas de um jeito que permitia lê-las de volta, por isso sua senha não foi transferida. Para escolher uma nova, abra este link antes de { $expires }:
+mail-moved-then = O link só pode ser usado uma vez. Depois, digite a nova senha no seu programa de weblog (o Radio UserLand e outros vão pedi-la de novo no próximo envio de arquivos).
+
+## Contas como os donos as conhecem
+# O segundo login de um domínio (um subusuário do OpenSRS), por exemplo "bob (example.com)".
+account-subuser = { $username } ({ $domain })

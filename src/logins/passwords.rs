@@ -10,9 +10,6 @@ use crate::config::XcpConfig;
 use crate::hex::md5_hex;
 use crate::xcp::{cookies, domains, profiles};
 
-/// The characters an OpenSRS profile's password may hold, as the policy states them.
-pub const DOMAIN_PASSWORD_CHARS: &str = "A-Z, a-z, 0-9 and []()!@$^,.~|=-+_{}#\"";
-
 /// Whether `password` meets the login's policy; the reason, in lower case, if not.
 pub fn check(login: Login, password: &str, xcp: &XcpConfig) -> Result<(), String> {
     rule(login, password, xcp).map_err(|r| r.to_string())

@@ -17,7 +17,7 @@ use super::{Mailing, MigrateError, Read, Refused, SourceUser, email_digest};
 use crate::audit;
 use crate::logins::Login;
 use crate::mail;
-use crate::reset::{self, Templates};
+use crate::reset::{self, Audience, Mails, Site, templates};
 use crate::{accounts, clock, redirects};
 
 pub const REQUIRED: [&str; 3] = ["email", "name", "password"];
@@ -140,8 +140,8 @@ fn client_credential(password: &str) -> String {
 /// `--force-reset`: each new account gets a link that lives `ttl_secs`, in a "your weblog has
 /// moved" mail, sent `per_minute` at a time through the outbox.
 pub struct MovedMail {
-    pub templates: Templates,
-    pub public_url: String,
+    pub mails: Mails,
+    pub site: Site,
     pub ttl_secs: i64,
     pub per_minute: u32,
 }
@@ -162,24 +162,27 @@ impl Mailing for MovedMail {
         let delay = i64::try_from(index.saturating_mul(60) / per_minute).unwrap_or(i64::MAX);
         let send_at = now.saturating_add(delay);
         let expires_at = send_at.saturating_add(self.ttl_secs);
-        let token = reset::issue_in(
-            tx,
-            Login::XssUser(user_id),
-            &account,
-            expires_at,
-            now,
-            "import",
-        )?;
-        let link = format!("{}/reset/{token}", self.public_url);
-        let message = self.templates.render(&reset::templates::Vars {
-            link: &link,
+        let login = Login::XssUser(user_id);
+        let link = reset::Issue {
+            login,
             account: &account,
-            expiry: &format!("{} UTC", clock::sql_datetime(expires_at)),
-            ip: "",
-            public_url: &self.public_url,
-            changed_at: "",
-            method: "",
+            expires_at,
+            requester: "import",
+            language: None,
+            domain: None,
+        };
+        let token = reset::issue_in(tx, &link, now)?;
+        let link = format!("{}/reset/{token}", self.site.url);
+        let audience = reset::audience::of(tx, login, None, &self.site)?
+            .unwrap_or_else(|| Audience::fallback(login, &user.email, &self.site));
+        let message = self.mails.render(&templates::Mail {
+            kind: templates::Kind::Moved,
+            audience: &audience,
             recipient: &user.email,
+            link: &link,
+            expires_at,
+            by: templates::By::Import,
+            changed: None,
         });
         mail::enqueue_at(tx, &message, now, send_at)?;
         let detail = format!(

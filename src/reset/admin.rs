@@ -148,7 +148,15 @@ mod tests {
     const NOW: i64 = 1_700_000_000;
 
     fn issue(conn: &Connection, login: Login, account: &str, by: &str) -> String {
-        issue_in(conn, login, account, NOW + 1800, NOW, by).unwrap()
+        let link = crate::reset::Issue {
+            login,
+            account,
+            expires_at: NOW + 1800,
+            requester: by,
+            language: None,
+            domain: None,
+        };
+        issue_in(conn, &link, NOW).unwrap()
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! go through [`issue_in`] and [`admin`].
 
 pub mod admin;
+pub mod audience;
 pub mod form;
 pub mod limits;
 pub mod notice;
@@ -30,8 +31,9 @@ use crate::config::ResetConfig;
 use crate::logins::Login;
 use crate::mail::{self, Waker};
 use crate::metrics::{METRICS, RateLimit, ResetEvent};
+pub use audience::{Audience, Site};
 use limits::Buckets;
-pub use templates::Templates;
+pub use templates::Mails;
 use tokens::{NewToken, token_hash};
 pub use tokens::{Purpose, new_token};
 
@@ -48,6 +50,8 @@ pub struct LinkRequest<'a> {
     /// How it was asked for, for the audit trail ("XCP send_password by reseller acme, to the
     /// owner contact").
     pub via: &'a str,
+    /// The domain an XCP request named, which the mail and the page name.
+    pub domain: Option<&'a str>,
 }
 
 #[derive(Debug)]
@@ -123,6 +127,10 @@ pub struct TokenRow {
     pub expires_at: i64,
     pub ended_at: Option<i64>,
     pub purpose: Purpose,
+    /// The language its mail was in, when the login or its reseller chose it.
+    pub language: Option<crate::i18n::Lang>,
+    /// The domain an XCP request named.
+    pub domain: Option<String>,
 }
 
 impl TokenRow {
@@ -136,40 +144,33 @@ pub fn find_token(conn: &Connection, token: &str) -> rusqlite::Result<Option<Tok
         return Ok(None);
     }
     conn.prepare_cached(
-        "SELECT login_kind, login_id, account, csrf, expires_at, ended_at, purpose \
-         FROM reset_tokens WHERE token_hash = ?1",
+        "SELECT login_kind, login_id, account, csrf, expires_at, ended_at, purpose, \
+         language, domain FROM reset_tokens WHERE token_hash = ?1",
     )?
     .query_row(params![token_hash(token).as_slice()], |r| {
         let kind: String = r.get(0)?;
         let purpose: String = r.get(6)?;
-        Ok((
-            (kind, r.get::<_, i64>(1)?),
-            r.get(2)?,
-            r.get(3)?,
-            r.get(4)?,
-            r.get(5)?,
-            purpose,
-        ))
+        let language: Option<String> = r.get(7)?;
+        let Some(login) = Login::from_kind(&kind, r.get(1)?) else {
+            return Ok(None);
+        };
+        Ok(Some(TokenRow {
+            login,
+            account: r.get(2)?,
+            csrf: r.get(3)?,
+            expires_at: r.get(4)?,
+            ended_at: r.get(5)?,
+            purpose: if purpose == "not_me" {
+                Purpose::NotMe
+            } else {
+                Purpose::Reset
+            },
+            language: language.as_deref().and_then(crate::i18n::Lang::exactly),
+            domain: r.get(8)?,
+        }))
     })
     .optional()
-    .map(|row| {
-        row.and_then(
-            |((kind, id), account, csrf, expires_at, ended_at, purpose)| {
-                Some(TokenRow {
-                    login: Login::from_kind(&kind, id)?,
-                    account,
-                    csrf,
-                    expires_at,
-                    ended_at,
-                    purpose: if purpose == "not_me" {
-                        Purpose::NotMe
-                    } else {
-                        Purpose::Reset
-                    },
-                })
-            },
-        )
-    })
+    .map(Option::flatten)
 }
 
 /// Ends the token if it is still usable; `false` if it was used, voided or expired meanwhile.
@@ -188,23 +189,33 @@ pub fn consume(conn: &Connection, token: &str, now: i64) -> rusqlite::Result<boo
 /// the operator may hold. `requester` is what `passlink reset list` shows as having asked
 /// ("import", "admin"), since no client address did. No hourly limit applies: these callers
 /// are the operator.
-pub fn issue_in(
-    conn: &Connection,
-    login: Login,
-    account: &str,
-    expires_at: i64,
-    now: i64,
-    requester: &str,
-) -> rusqlite::Result<String> {
-    void_tokens(conn, login, now)?;
+pub fn issue_in(conn: &Connection, link: &Issue<'_>, now: i64) -> rusqlite::Result<String> {
+    void_tokens(conn, link.login, now)?;
     NewToken {
-        login,
-        account,
-        expires_at,
-        requester,
+        login: link.login,
+        account: link.account,
+        expires_at: link.expires_at,
+        requester: link.requester,
         purpose: Purpose::Reset,
+        language: link.language,
+        domain: link.domain,
     }
     .insert(conn, now)
+}
+
+/// A link an operator or an import issues ([`issue_in`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Issue<'a> {
+    pub login: Login,
+    /// The account as `passlink reset list` names it.
+    pub account: &'a str,
+    pub expires_at: i64,
+    /// Who asked: "import", "admin".
+    pub requester: &'a str,
+    /// The language of its mail, when the login or its reseller chose it.
+    pub language: Option<crate::i18n::Lang>,
+    /// The domain a domain link is for.
+    pub domain: Option<&'a str>,
 }
 
 /// Voids the login's outstanding reset links. A "this wasn't me" link stays: a later change,
@@ -278,22 +289,31 @@ enum Issued {
     Limited,
 }
 
+/// The mails as `config` has them: the operator's files from `[reset] templates_dir`, in
+/// `[reset] language` by default. `serve`, its reload, `check-config` and the commands that
+/// mail all read them here.
+pub fn load_mails(config: &crate::config::Config) -> Result<Mails, String> {
+    let catalogues = crate::i18n::Catalogues::shared()
+        .map_err(|e| format!("the built-in message catalogues: {e}"))?;
+    let default =
+        crate::i18n::Lang::exactly(&config.reset.language).unwrap_or(crate::i18n::Lang::ENGLISH);
+    Mails::load(&config.reset.templates_dir, catalogues, default).map_err(|e| e.to_string())
+}
+
+/// The site as `config` names it: the community's name and the public URL of links.
+pub fn site(config: &crate::config::Config, reset_url: &str) -> Site {
+    Site {
+        name: config.xmlstorage.community_name.clone(),
+        url: reset_url.to_string(),
+    }
+}
+
 /// What a config reload can change.
 struct Settings {
     config: ResetConfig,
     mail_enabled: bool,
-    templates: Templates,
-    /// The password-changed notice's.
-    changed: Templates,
-}
-
-/// The notice's templates from `dir`; the built-in ones (and an error in the log) when they
-/// cannot be used. `check-config` and the start refuse such files before this is reached.
-fn changed_templates(dir: &std::path::Path) -> Templates {
-    Templates::load_changed(dir).unwrap_or_else(|e| {
-        log::error!("the password-changed notice's templates: {e}; using the built-in ones");
-        Templates::built_in_changed()
-    })
+    mails: Mails,
+    site: Site,
 }
 
 /// The reset-link service: tokens, their mails, and the limits.
@@ -301,7 +321,6 @@ pub struct ResetService {
     settings: RwLock<Arc<Settings>>,
     /// Token and request rows go through group commit.
     writer: crate::db::GroupWriter,
-    public_url: String,
     buckets: Mutex<Buckets>,
     mailer: Waker,
     /// Where refused requests are counted.
@@ -312,8 +331,8 @@ impl ResetService {
     pub fn new(
         config: ResetConfig,
         mail_enabled: bool,
-        public_url: String,
-        templates: Templates,
+        site: Site,
+        mails: Mails,
         mailer: Waker,
         writer: crate::db::GroupWriter,
         trail: Arc<Trail>,
@@ -323,18 +342,18 @@ impl ResetService {
             writer,
             buckets: Mutex::new(Buckets::new(&config)),
             settings: RwLock::new(Arc::new(Settings {
-                changed: changed_templates(&config.templates_dir),
                 config,
                 mail_enabled,
-                templates,
+                mails,
+                site,
             })),
-            public_url,
             mailer,
         }
     }
 
-    /// Applies a reloaded config: limits, TTL, whether mail is on, and the templates.
-    pub fn reload(&self, config: ResetConfig, mail_enabled: bool, templates: Templates) {
+    /// Applies a reloaded config: limits, TTL, whether mail is on, the site's name and the
+    /// mails.
+    pub fn reload(&self, config: ResetConfig, mail_enabled: bool, site: Site, mails: Mails) {
         {
             let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
             buckets.set_rates(&config);
@@ -343,10 +362,10 @@ impl ResetService {
             .settings
             .write()
             .unwrap_or_else(PoisonError::into_inner) = Arc::new(Settings {
-            changed: changed_templates(&config.templates_dir),
             config,
             mail_enabled,
-            templates,
+            mails,
+            site,
         });
     }
 
@@ -377,17 +396,9 @@ impl ResetService {
         let token = new_token();
         let ttl = i64::try_from(settings.config.ttl_secs.get()).unwrap_or(i64::MAX);
         let expires_at = now.saturating_add(ttl);
-        let link = format!("{}/reset/{token}", self.public_url);
-        let message = settings.templates.render(&templates::Vars {
-            link: &link,
-            account: request.account,
-            expiry: &format!("{} UTC", clock::sql_datetime(expires_at)),
-            ip: &request.requester.to_string(),
-            public_url: &self.public_url,
-            changed_at: "",
-            method: "",
-            recipient: request.email,
-        });
+        let link = format!("{}/reset/{token}", settings.site.url);
+        let email = request.email.to_string();
+        let domain = request.domain.map(str::to_string);
         // One transaction for the count, the token and its mail, shared (group commit) with
         // other requests' writes: the reply waits for the commit, so an acknowledged link is
         // durable, but concurrent requests share one fsync.
@@ -418,6 +429,18 @@ impl ResetService {
                 return Ok(Issued::Limited);
             }
             audit::record(tx, &asked, now)?;
+            // The mail speaks the login's language and carries its reseller's brand.
+            let audience = audience::of(tx, login, domain.as_deref(), &settings.site)?
+                .unwrap_or_else(|| Audience::fallback(login, &account, &settings.site));
+            let message = settings.mails.render(&templates::Mail {
+                kind: templates::Kind::Reset,
+                audience: &audience,
+                recipient: &email,
+                link: &link,
+                expires_at,
+                by: templates::By::Address(&requester),
+                changed: None,
+            });
             // A new link replaces the older ones.
             void_tokens(tx, login, now)?;
             NewToken {
@@ -426,6 +449,8 @@ impl ResetService {
                 expires_at,
                 requester: &requester,
                 purpose: Purpose::Reset,
+                language: audience.language,
+                domain: domain.as_deref(),
             }
             .store(tx, &token, now)?;
             mail::enqueue(tx, &message, now)?;
@@ -476,6 +501,7 @@ impl ResetService {
                         email: &user.email,
                         requester,
                         via: "mailPasswordToUser",
+                        domain: None,
                     };
                     if self.issue(&request)? == Issued::Limited {
                         log::info!(
@@ -557,8 +583,8 @@ impl ResetLinks for ResetService {
         let queued = notice::queue(
             conn,
             change,
-            &settings.changed,
-            &self.public_url,
+            &settings.mails,
+            &settings.site,
             clock::unix_now(),
         )?;
         log::info!(
@@ -606,8 +632,14 @@ mod tests {
         ResetService::new(
             config,
             true,
-            "http://public".into(),
-            Templates::built_in(),
+            Site {
+                name: "a community".into(),
+                url: "http://public".into(),
+            },
+            Mails::built_in(
+                Arc::new(crate::i18n::Catalogues::built_in().unwrap()),
+                crate::i18n::Lang::ENGLISH,
+            ),
             Waker::default(),
             crate::db::GroupWriter::start(conn).unwrap(),
             Arc::new(Trail::new(365)),
@@ -621,6 +653,7 @@ mod tests {
             email: "alice@example.org",
             requester: "192.0.2.1".parse().unwrap(),
             via: "a test",
+            domain: None,
         }
     }
 

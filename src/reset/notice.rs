@@ -9,11 +9,12 @@
 
 use rusqlite::Connection;
 
-use super::templates::{Templates, Vars};
+use super::audience::{self, Audience, Site};
+use super::templates::{By, Kind, Mail, Mails, Method};
 use super::tokens::{NewToken, Purpose};
 use crate::logins::Login;
 use crate::xcp::profiles;
-use crate::{accounts, clock, mail};
+use crate::{accounts, mail};
 
 /// How long a "this wasn't me" link works.
 pub const NOT_ME_TTL_SECS: i64 = 7 * 86_400;
@@ -24,10 +25,12 @@ pub struct Change<'a> {
     pub login: Login,
     /// The account as the mails and pages name it.
     pub account: &'a str,
-    /// By which way: "a reset link", "XCP change password", "passlink user set-password".
-    pub method: &'a str,
-    /// The client's address, or where the change came from ("the server's command line").
-    pub from: &'a str,
+    /// By which way.
+    pub method: Method,
+    /// The client, by its address, or the operator.
+    pub by: By<'a>,
+    /// The domain an XCP request named, which the mail names.
+    pub domain: Option<&'a str>,
 }
 
 /// Where the login's reset links go: the user's address; for a domain profile or sub-user,
@@ -67,8 +70,8 @@ pub fn recipients(conn: &Connection, login: Login) -> rusqlite::Result<Vec<Strin
 pub fn queue(
     conn: &Connection,
     change: &Change<'_>,
-    templates: &Templates,
-    public_url: &str,
+    mails: &Mails,
+    site: &Site,
     now: i64,
 ) -> rusqlite::Result<usize> {
     let recipients = recipients(conn, change.login)?;
@@ -76,27 +79,28 @@ pub fn queue(
         return Ok(0);
     }
     let expires_at = now.saturating_add(NOT_ME_TTL_SECS);
+    let audience = audience::of(conn, change.login, change.domain, site)?
+        .unwrap_or_else(|| Audience::fallback(change.login, change.account, site));
     let token = NewToken {
         login: change.login,
         account: change.account,
         expires_at,
         requester: "notice",
         purpose: Purpose::NotMe,
+        language: audience.language,
+        domain: change.domain,
     }
     .insert(conn, now)?;
-    let link = format!("{public_url}/reset/{token}");
-    let expiry = format!("{} UTC", clock::sql_datetime(expires_at));
-    let changed_at = clock::sql_datetime(now);
+    let link = format!("{}/reset/{token}", site.url);
     for recipient in &recipients {
-        let message = templates.render(&Vars {
-            link: &link,
-            account: change.account,
-            expiry: &expiry,
-            ip: change.from,
-            public_url,
-            changed_at: &changed_at,
-            method: change.method,
+        let message = mails.render(&Mail {
+            kind: Kind::Changed,
+            audience: &audience,
             recipient,
+            link: &link,
+            expires_at,
+            by: change.by,
+            changed: Some((now, change.method)),
         });
         mail::enqueue(conn, &message, now)?;
     }

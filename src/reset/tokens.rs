@@ -46,6 +46,10 @@ pub(super) struct NewToken<'a> {
     /// The client address, or who else asked ("admin", "import", "notice").
     pub requester: &'a str,
     pub purpose: Purpose,
+    /// The mail's language, when the login or its reseller chose it: the page opens in it.
+    pub language: Option<crate::i18n::Lang>,
+    /// The domain an XCP request named.
+    pub domain: Option<&'a str>,
 }
 
 impl NewToken<'_> {
@@ -63,8 +67,8 @@ impl NewToken<'_> {
         rand::fill(&mut csrf);
         conn.prepare_cached(
             "INSERT INTO reset_tokens (token_hash, login_kind, login_id, account, csrf, \
-             requester_ip, created_at, expires_at, purpose) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+             requester_ip, created_at, expires_at, purpose, language, domain) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         )?
         .execute(params![
             token_hash(token).as_slice(),
@@ -75,7 +79,9 @@ impl NewToken<'_> {
             self.requester,
             now,
             self.expires_at,
-            self.purpose.as_str()
+            self.purpose.as_str(),
+            self.language.map(crate::i18n::Lang::tag),
+            self.domain
         ])?;
         Ok(())
     }

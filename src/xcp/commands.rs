@@ -50,6 +50,7 @@ use crate::logins::throttle::{Key, LoginThrottle};
 use crate::metrics::{self, Note};
 use crate::metrics::{METRICS, RateLimit};
 use crate::reset::notice;
+use crate::reset::templates::{By, Method};
 use crate::reset::{LinkRequest, ResetError, ResetLinks};
 use crate::secret::Secret;
 
@@ -778,6 +779,7 @@ fn send_password(
         email: &email,
         requester: caller.ip,
         via: &via,
+        domain: Some(&domain.name),
     })?;
     Ok(Outcome::success("Message sent"))
 }
@@ -1021,7 +1023,6 @@ fn change_password(
     let login = scope.account.login;
     let reset = env.reset;
     let account = scope.account.label(&scope.domain.name);
-    let from = format!("{} (reseller {})", caller.ip, caller.reseller.username);
     let client = caller.ip.to_string();
     let path = format!(
         "XCP change password by reseller {}",
@@ -1042,8 +1043,9 @@ fn change_password(
             &notice::Change {
                 login,
                 account: &account,
-                method: "XCP change password",
-                from: &from,
+                method: Method::XcpChange,
+                by: By::Address(&client),
+                domain: Some(&scope.domain.name),
             },
         )?;
         Ok(())
@@ -1258,7 +1260,6 @@ fn modify_subuser(
         username.unwrap_or(&sub.username),
         scope.domain.name
     );
-    let from = format!("{} (reseller {})", caller.ip, caller.reseller.username);
     let client = caller.ip.to_string();
     let path = format!(
         "XCP modify subuser by reseller {}",
@@ -1287,8 +1288,9 @@ fn modify_subuser(
                 &notice::Change {
                     login: sub.login,
                     account: &account,
-                    method: "XCP modify sub-user",
-                    from: &from,
+                    method: Method::XcpSubuser,
+                    by: By::Address(&client),
+                    domain: Some(&scope.domain.name),
                 },
             )?;
         }

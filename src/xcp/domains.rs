@@ -9,7 +9,7 @@ use crate::config::XcpConfig;
 
 /// Characters OpenSRS allows in passwords besides letters and digits (the docs' change-password
 /// set and the legacy manage.cgi pattern together).
-const PASSWORD_SYMBOLS: &str = "[]()!@$^,.~|=-+_{}#\"";
+pub const PASSWORD_SYMBOLS: &str = "[]()!@$^,.~|=-+_{}#\"";
 
 /// Checks a profile or sub-user password against the OpenSRS character set and the configured
 /// length bounds.

@@ -181,6 +181,55 @@ pub fn account(conn: &Connection, login: Login) -> rusqlite::Result<Option<Accou
     }
 }
 
+/// What the reset mails and pages need of a profile or sub-user: the reseller whose brand
+/// they carry, the language the login chose (if any), and the profile's first domain.
+#[derive(Debug, Clone)]
+pub struct Facing {
+    pub reseller_id: i64,
+    pub username: String,
+    pub language: Option<String>,
+    pub first_domain: Option<String>,
+}
+
+/// [`Facing`] for a profile or sub-user login; `None` for anything else or a login gone.
+pub fn facing(conn: &Connection, login: Login) -> rusqlite::Result<Option<Facing>> {
+    let sql = match login {
+        Login::Profile(_) => {
+            "SELECT p.reseller_id, p.username, p.language, \
+             (SELECT name FROM domains WHERE profile_id = p.id ORDER BY id LIMIT 1) \
+             FROM profiles p WHERE p.id = ?1"
+        }
+        Login::SubUser(_) => {
+            "SELECT p.reseller_id, s.username, s.language, \
+             (SELECT name FROM domains WHERE profile_id = p.id ORDER BY id LIMIT 1) \
+             FROM subusers s JOIN profiles p ON p.id = s.profile_id WHERE s.id = ?1"
+        }
+        Login::XssUser(_) => return Ok(None),
+    };
+    conn.prepare_cached(sql)?
+        .query_row(params![login_id(login)], |r| {
+            Ok(Facing {
+                reseller_id: r.get(0)?,
+                username: r.get(1)?,
+                language: r.get(2)?,
+                first_domain: r.get(3)?,
+            })
+        })
+        .optional()
+}
+
+/// Remembers the language a profile or sub-user chose on a passlink page, for its mails.
+pub fn set_language(conn: &Connection, login: Login, tag: &str) -> rusqlite::Result<()> {
+    let sql = match login {
+        Login::Profile(_) => "UPDATE profiles SET language = ?2 WHERE id = ?1",
+        Login::SubUser(_) => "UPDATE subusers SET language = ?2 WHERE id = ?1",
+        Login::XssUser(_) => return Ok(()),
+    };
+    conn.prepare_cached(sql)?
+        .execute(params![login_id(login), tag])?;
+    Ok(())
+}
+
 /// Remembers a successful login, which the next one reports.
 pub fn record_login(conn: &Connection, login: Login, now: i64, ip: &str) -> rusqlite::Result<()> {
     let sql = match login {

@@ -147,6 +147,102 @@ pub fn remove(conn: &Connection, username: &str) -> rusqlite::Result<bool> {
     )? == 1)
 }
 
+/// What a reseller's customers see on reset mails and pages in place of the server's
+/// defaults (`passlink reseller brand`). Each part is optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Brand {
+    /// "Acme Domains": the site's name on pages and mails.
+    pub name: Option<String>,
+    /// The mails' `From:` address; the SMTP envelope sender stays the server's.
+    pub mail_from: Option<String>,
+    /// An address or an https URL, shown on pages and in mails, and the mails' `Reply-To:`
+    /// when it is an address.
+    pub support: Option<String>,
+    /// `#rrggbb`, for the page's heading rule and button.
+    pub accent: Option<String>,
+    /// A shipped language tag: the mails' language when the login chose none.
+    pub language: Option<String>,
+}
+
+impl Brand {
+    pub fn is_empty(&self) -> bool {
+        *self == Brand::default()
+    }
+}
+
+/// Reseller `id`'s username.
+pub fn username_of(conn: &Connection, id: i64) -> rusqlite::Result<Option<String>> {
+    conn.prepare_cached("SELECT username FROM resellers WHERE id = ?1")?
+        .query_row(params![id], |r| r.get(0))
+        .optional()
+}
+
+/// The brand of reseller `id` (empty when none is set or the reseller is gone).
+pub fn brand(conn: &Connection, id: i64) -> rusqlite::Result<Brand> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT brand_name, mail_from, support, accent, language FROM resellers \
+             WHERE id = ?1",
+        )?
+        .query_row(params![id], |r| {
+            Ok(Brand {
+                name: r.get(0)?,
+                mail_from: r.get(1)?,
+                support: r.get(2)?,
+                accent: r.get(3)?,
+                language: r.get(4)?,
+            })
+        })
+        .optional()?
+        .unwrap_or_default())
+}
+
+/// Replaces reseller `username`'s brand (checked by the caller). `false` if unknown.
+pub fn set_brand(conn: &Connection, username: &str, brand: &Brand) -> rusqlite::Result<bool> {
+    Ok(conn.execute(
+        "UPDATE resellers SET brand_name = ?2, mail_from = ?3, support = ?4, accent = ?5, \
+         language = ?6 WHERE username = ?1",
+        params![
+            username,
+            brand.name,
+            brand.mail_from,
+            brand.support,
+            brand.accent,
+            brand.language
+        ],
+    )? == 1)
+}
+
+/// Reseller `id`'s own mail templates, by file name ("reset.de.txt"), sorted by name.
+pub fn templates(conn: &Connection, id: i64) -> rusqlite::Result<Vec<(String, String)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT name, body FROM reseller_templates WHERE reseller_id = ?1 ORDER BY name",
+    )?;
+    let rows = stmt.query_map(params![id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
+}
+
+/// Sets (or with `None` removes) one of reseller `id`'s templates.
+pub fn set_template(
+    conn: &Connection,
+    id: i64,
+    name: &str,
+    body: Option<&str>,
+) -> rusqlite::Result<()> {
+    match body {
+        Some(body) => conn.execute(
+            "INSERT INTO reseller_templates (reseller_id, name, body) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (reseller_id, name) DO UPDATE SET body = excluded.body",
+            params![id, name, body],
+        )?,
+        None => conn.execute(
+            "DELETE FROM reseller_templates WHERE reseller_id = ?1 AND name = ?2",
+            params![id, name],
+        )?,
+    };
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -419,7 +419,7 @@ fn check_refuses_empty_and_foreign_files_saying_why() {
         },
         &[
             "schema version 0",
-            "missing 16 of passlink's tables: meta, users, files",
+            "missing 17 of passlink's tables: meta, users, files",
         ],
     );
     check_refuses(

@@ -536,8 +536,7 @@ fn recipients(smtp: &Smtp) -> Vec<String> {
         .iter()
         .filter_map(|m| {
             m.lines()
-                .next()
-                .and_then(|l| l.strip_prefix("X-Envelope-To: "))
+                .find_map(|l| l.strip_prefix("X-Envelope-To: "))
                 .map(str::to_string)
         })
         .collect()

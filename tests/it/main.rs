@@ -2,6 +2,7 @@
 //! a temporary data directory and talks to it over HTTP or its command line.
 
 mod audit;
+mod brands;
 mod cli;
 mod config;
 mod faults;

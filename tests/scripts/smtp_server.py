@@ -21,6 +21,8 @@ With --starttls the server offers STARTTLS with CERT/KEY (PEM) and answers
 """
 
 import argparse
+import email
+import email.policy
 import os
 import re
 import signal
@@ -43,6 +45,16 @@ READY_TIMEOUT = 15
 # How long shutdown may take before we give up on a clean stop and exit anyway.
 STOP_TIMEOUT = 10
 NAME = re.compile(r"^(\d+)-[0-9a-f]{32}\.eml$")
+
+
+def decoded(content):
+    """The message's subject and text parts, decoded."""
+    message = email.message_from_bytes(content, policy=email.policy.default)
+    parts = ["Subject: %s" % message.get("Subject", "")]
+    for part in message.walk():
+        if part.get_content_maintype() == "text":
+            parts.append("[%s]\n%s" % (part.get_content_type(), part.get_content()))
+    return "\n".join(parts)
 
 
 class Maildir:
@@ -74,10 +86,16 @@ class Maildir:
             content = envelope.content
         if isinstance(content, str):
             content = content.encode("utf-8", "surrogateescape")
-        header = "X-Envelope-To: %s\r\n" % ", ".join(envelope.rcpt_tos)
+        header = "X-Envelope-From: %s\r\nX-Envelope-To: %s\r\n" % (
+            envelope.mail_from, ", ".join(envelope.rcpt_tos))
         name = self.next_name()
         tmp = os.path.join(self.directory, ".%s.tmp" % name)
         try:
+            # Beside it, before it: the subject and each text part decoded (quoted-printable,
+            # base64, RFC 2047), for tests that read a German or Japanese mail's words.
+            with open(os.path.join(self.directory, name + ".decoded"), "w",
+                      encoding="utf-8") as f:
+                f.write(decoded(content))
             with open(tmp, "wb") as f:
                 f.write(header.encode("utf-8") + content)
                 f.flush()

@@ -349,7 +349,8 @@ pub fn config_page(config: &str, version: &str) -> Result<String, String> {
          \\fBdata_dir = \\(dq/var/lib/passlink\\(dq\\fR.\n\
          .TP\n\
          .I /etc/passlink/templates/\n\
-         Mail templates (\\fBreset.txt\\fR, \\fBreset.html\\fR); see \\fBtemplates_dir\\fR.\n\
+         Mail templates (\\fBreset.txt\\fR, \\fBreset.html\\fR, \\fBreset.de.txt\\fR, ...); \
+         see \\fBtemplates_dir\\fR.\n\
          .TP\n\
          .I /var/lib/passlink/\n\
          The packaged data directory (\\fBdata_dir\\fR): the database, the mail spool and \
@@ -658,7 +659,9 @@ The configuration, read when neither \fB\-\-config\fR nor \fBPASSLINK_CONFIG\fR 
 another file; without it, the built\-in defaults apply. See \fBpasslink.toml\fR(5).
 .TP
 .I /etc/passlink/templates/
-Mail templates, \fBreset.txt\fR and optionally \fBreset.html\fR (\fBtemplates_dir\fR).
+Mail templates (\fBtemplates_dir\fR): \fBreset.txt\fR and optionally \fBreset.html\fR in
+the default language, \fBreset.de.txt\fR and so on for one language; likewise
+\fBchanged.*\fR and \fBmoved.*\fR.
 .TP
 .I /var/lib/passlink/
 The packaged data directory (\fBdata_dir\fR; \fI./passlink\-data/\fR without a
@@ -745,6 +748,16 @@ is shown this once:
 .PP
 .EX
 sudo \-u passlink passlink reseller add acme \-\-allow\-ip 192.0.2.0/24
+.EE
+.PP
+Brand that reseller's reset mails and pages for its customers: its name, where to ask, its
+colour, German for customers who chose no language, and its own German reset mail (checked
+like the files in \fBtemplates_dir\fR):
+.PP
+.EX
+sudo \-u passlink passlink reseller brand acme \-\-display\-name "Acme Domains" \e
+    \-\-support help@acme.example \-\-accent \(aq#0b5394\(aq \-\-language de \e
+    \-\-template reset.de.txt=/etc/passlink/acme/reset.de.txt
 .EE
 .PP
 Check a CSV file of domains (see \fBDOMAIN IMPORT FORMAT\fR) that the user
