@@ -3,14 +3,15 @@
 # that, unlike req/s on a shared machine, does not move with the neighbours. For before/after
 # comparisons of one workload between two builds (run it on each binary).
 #
-#   bench/callgrind.sh BINARY LABEL [N] [xmlrpc|soap|get|save]
+#   bench/callgrind.sh BINARY LABEL [N] [xmlrpc|soap|get|save|reset]
 #   bench/callgrind.sh target/release/passlink after 2000 xmlrpc
 #
 # Starts BINARY under callgrind on a free loopback port with a temporary data directory,
 # registers one user, sends 20 warm-up requests, zeroes the counters (callgrind_control -z),
 # sends N requests one after another on one keep-alive connection, dumps the counters
 # (callgrind_control -d) and prints "LABEL KIND Ir/req=…". Workloads: XML-RPC and SOAP
-# getServerCapabilities, GET of a stored 4,096-byte file, saveMultipleFiles of that file.
+# getServerCapabilities, GET of a stored 4,096-byte file, saveMultipleFiles of that file, GET of
+# the user's reset page (a link from `passlink user reset-link`).
 # Counts for the same binary repeat to within about 2% (the mailer's tick and timers differ).
 # Needs valgrind (Debian's valgrind) and python3.
 set -euo pipefail
@@ -31,9 +32,9 @@ C
 valgrind --tool=callgrind --callgrind-out-file=$T/cg.out "$BIN" serve --config $T/p.toml > $T/log 2>&1 &
 PID=$!
 for i in $(seq 300); do curl -sf http://127.0.0.1:$PORT/healthz >/dev/null && break; sleep 0.2; done
-python3 - "$PORT" "$N" "$KIND" "$PID" "$T" <<'PY'
+python3 - "$PORT" "$N" "$KIND" "$PID" "$T" "$BIN" <<'PY'
 import http.client, sys, subprocess, re
-port, n, kind, pid, t = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+port, n, kind, pid, t, binary = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6]
 # md5("Tundra-47-Violet-bench"): not a common password, which registerUser refuses (issue 19).
 MD5="cd335034dc1445bc7c767910b638a735"
 c = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
@@ -59,6 +60,14 @@ def get():
     c.request("GET", "/users/%s/bench/file.txt" % u); r = c.getresponse(); d = r.read(); assert r.status == 200 and len(d) == 4096, (r.status, len(d)); return "ok"
 if kind == "get":
     post = lambda p, b, e: get(); path = body = extra = None; ok = "ok"
+if kind == "reset":
+    out = subprocess.run([binary, "user", "reset-link", "b@example.com", "--config", t + "/p.toml"],
+                         check=True, capture_output=True, text=True).stdout
+    reset_path = "/reset/" + re.search(r"/reset/([A-Za-z0-9_-]{43})", out).group(1)
+    def page():
+        c.request("GET", reset_path, headers={"Accept-Language": "de-DE,de;q=0.9,en;q=0.8"})
+        r = c.getresponse(); d = r.read(); assert r.status == 200 and b"csrf" in d, (r.status, d[:200]); return "ok"
+    post = lambda p, b, e: page(); path = body = extra = None; ok = "ok"
 for _ in range(20): assert ok in post(path, body, extra)
 subprocess.run(["callgrind_control", "-z", pid], check=True, capture_output=True)
 for _ in range(n): post(path, body, extra)

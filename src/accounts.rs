@@ -267,13 +267,12 @@ pub fn replace_password_hash(
     )? == 1)
 }
 
-/// The language user `id` last chose on a passlink page (a tag), if any.
-pub fn language(conn: &Connection, id: i64) -> rusqlite::Result<Option<String>> {
-    Ok(conn
-        .prepare_cached("SELECT language FROM users WHERE id = ?1")?
-        .query_row(params![id], |r| r.get(0))
-        .optional()?
-        .flatten())
+/// User `id`'s email address and the language it last chose on a passlink page (a tag), if
+/// any: what its reset mails and pages need, in one narrow read.
+pub fn facing(conn: &Connection, id: i64) -> rusqlite::Result<Option<(String, Option<String>)>> {
+    conn.prepare_cached("SELECT email, language FROM users WHERE id = ?1")?
+        .query_row(params![id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()
 }
 
 /// Remembers the language user `id` chose on a passlink page, for its mails.

@@ -451,7 +451,7 @@ pub fn run() -> ExitCode {
     let result = match cli.command {
         Command::Serve => serve::serve(config, source, cli.config.clone()),
         Command::CheckConfig => serve::load_files(&config, &source)
-            .map(|_| check_config(&config, &source))
+            .map(|files| check_config(&config, &source, &files.mails))
             .map_err(AppError::Config),
         Command::Db { command } => run_db(&config, command),
         Command::User { command } => run_user(&config, command),
@@ -542,7 +542,7 @@ fn refuse_as_root(config: &Config) -> Option<String> {
     ))
 }
 
-fn check_config(config: &Config, source: &Source) {
+fn check_config(config: &Config, source: &Source, mails: &crate::reset::Mails) {
     let mut effective = config.clone();
     let listeners = config.effective_listeners();
     let urls = config.configured_urls();
@@ -594,7 +594,21 @@ fn check_config(config: &Config, source: &Source) {
         urls.reset, urls.files, urls.xmlstorage
     );
     println!("# client address: {}", config.client_address_summary());
+    let replaced = mails.replaced_names();
+    println!(
+        "# mails: in {} by default; from {}: {}",
+        config.reset.language,
+        config.reset.templates_dir.display(),
+        if replaced.is_empty() {
+            "none (the built-in texts)".to_string()
+        } else {
+            replaced.join(", ")
+        }
+    );
     print!("{text}");
+    for warning in mails.warnings() {
+        eprintln!("passlink: warning: {warning}");
+    }
     // On standard error, so that standard output stays a file one can copy.
     for warning in config.warnings() {
         eprintln!("passlink: warning: {warning}");
@@ -1114,7 +1128,7 @@ fn run_reseller(config: &Config, command: ResellerCommand) -> Result<(), AppErro
                 println!("  {d}");
             }
         }
-        ResellerCommand::Brand(args) => brand::run(&mut conn, &args)?,
+        ResellerCommand::Brand(args) => brand::run(&mut conn, &args, &config.reset.language)?,
         ResellerCommand::Allow { name, allow_ip } => {
             let allowed = parse_allowlist(&allow_ip)?;
             let detail = format!("allowed ips set to {}", allowlist_text(&allowed));

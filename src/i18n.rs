@@ -329,6 +329,13 @@ mod tests {
         assert_eq!(c.date_time(Lang::ENGLISH, t), "23 November 2026, 10:05 UTC");
         assert_eq!(c.date_time(de, t), "23. November 2026, 10:05 Uhr UTC");
         assert_eq!(c.date_time(ja, t), "2026年11月23日 10:05（UTC）");
+        // The first of the month, as French and Brazilian Portuguese write it.
+        let first = 1_796_115_600; // 2026-12-01 09:00 UTC
+        let fr = Lang::from_tag("fr").unwrap();
+        let pt = Lang::from_tag("pt-BR").unwrap();
+        assert_eq!(c.date_time(fr, first), "1er décembre 2026 à 09 h 00 UTC");
+        assert_eq!(c.date_time(pt, first), "1º de dezembro de 2026, 09:00 UTC");
+        assert_eq!(c.date_time(fr, t), "23 novembre 2026 à 10 h 05 UTC");
         let minutes = |lang, n| c.text(lang, "too-many-body", &[("minutes", Arg::Number(n))]);
         assert!(
             minutes(Lang::ENGLISH, 1).contains("a minute"),
@@ -353,8 +360,10 @@ mod tests {
 
     /// Literals there that users do not read: the operator's (`check-config`, the audit
     /// trail's account of how a link was asked for), and the style sheet.
-    const NOT_FOR_USERS: [&str; 8] = [
+    const NOT_FOR_USERS: [&str; 10] = [
         "font-family:",
+        ": not used: ",
+        ", the default language)",
         "the \"this wasn't me\" link, after locking the login",
         "cannot read",
         "unknown placeholder",

@@ -309,6 +309,9 @@ pub fn load_files(config: &Config, source: &Source) -> Result<Files, ConfigError
     }
     let mails =
         crate::reset::load_mails(config).map_err(|e| semantic("reset.templates_dir".into(), e))?;
+    for warning in mails.warnings() {
+        log::warn!("reset.templates_dir: {warning}");
+    }
     let policy = Policy::load(&config.passwords)
         .map_err(|e| semantic("passwords.blocklist_file".into(), e))?;
     Ok(Files { tls, mails, policy })
@@ -603,7 +606,12 @@ impl Live {
             }
         };
         let mails = match crate::reset::load_mails(&config) {
-            Ok(mails) => mails,
+            Ok(mails) => {
+                for warning in mails.warnings() {
+                    log::warn!("reset.templates_dir: {warning}");
+                }
+                mails
+            }
             Err(e) => {
                 log::error!(
                     "reload failed, keeping the running configuration: cannot read the mail \

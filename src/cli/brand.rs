@@ -66,13 +66,24 @@ fn plain(option: &str, text: &str, max: usize) -> Result<String, AppError> {
     }
     if text
         .chars()
-        .any(|c| c.is_control() || c == '"' || c == '<' || c == '>')
+        .any(|c| c.is_control() || invisible(c) || "\"<>".contains(c))
     {
         return Err(invalid(format!(
-            "{option} {text:?}: no line breaks, control characters, quotes or angle brackets"
+            "{option} {text:?}: no line breaks, control or invisible characters (such as \
+             direction marks), quotes or angle brackets"
         )));
     }
     Ok(text.to_string())
+}
+
+/// Characters that change how text around them reads without being seen (zero-width, bidi
+/// controls) or that mean nothing outside an application (private use): a display name with
+/// U+202E could make "Acme" read as something else.
+fn invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}'
+        | '\u{E000}'..='\u{F8FF}' | '\u{F0000}'..='\u{10FFFF}')
 }
 
 /// A bare mail address: `local@domain.tld`.
@@ -172,8 +183,41 @@ fn apply(mut brand: Brand, args: &BrandArgs) -> Result<Brand, AppError> {
     Ok(brand)
 }
 
-/// `--template NAME=FILE`s read and checked.
-fn read_templates(given: &[String]) -> Result<Vec<(String, String)>, AppError> {
+/// A template name as stored: the stem, the shipped tag as passlink writes it, the extension.
+/// A name without a language is for `home`, the reseller's language, and stored with it, so
+/// that changing that language later does not relabel a text written in it.
+fn stored_name(option: &str, name: &str, home: Lang) -> Result<String, AppError> {
+    let (rest, ext) = name
+        .rsplit_once('.')
+        .filter(|(_, ext)| matches!(*ext, "txt" | "html"))
+        .ok_or_else(|| {
+            invalid(format!(
+                "{option} {name:?}: not a mail text's name: reset, changed or moved, an \
+                 optional language, then .txt or .html (reset.txt, changed.de.html)"
+            ))
+        })?;
+    let (stem, lang) = match rest.split_once('.') {
+        Some((stem, tag)) => (
+            stem,
+            Lang::exactly(tag).ok_or_else(|| {
+                invalid(format!(
+                    "{option} {name:?}: {tag:?} is not a shipped language; the languages are {}",
+                    Lang::tags().join(", ")
+                ))
+            })?,
+        ),
+        None => (rest, home),
+    };
+    if !["reset", "changed", "moved"].contains(&stem) {
+        return Err(invalid(format!(
+            "{option} {name:?}: {stem:?} is no mail; the mails are reset, changed and moved"
+        )));
+    }
+    Ok(format!("{stem}.{}.{ext}", lang.tag()))
+}
+
+/// `--template NAME=FILE`s read and checked, under their stored names.
+fn read_templates(given: &[String], home: Lang) -> Result<Vec<(String, String)>, AppError> {
     let mut out = Vec::new();
     for item in given {
         let Some((name, path)) = item.split_once('=') else {
@@ -181,19 +225,34 @@ fn read_templates(given: &[String]) -> Result<Vec<(String, String)>, AppError> {
                 "--template {item:?}: write NAME=FILE, such as reset.de.txt=./acme-reset-de.txt"
             )));
         };
+        let name = stored_name("--template", name, home)?;
+        let name = name.as_str();
         let path = std::path::Path::new(path);
-        let size = std::fs::metadata(path)
-            .map_err(|e| invalid(format!("--template {name}: {}: {e}", path.display())))?
-            .len();
-        if size > MAX_TEMPLATE_BYTES {
+        let cannot =
+            |e: std::io::Error| invalid(format!("--template {name}: {}: {e}", path.display()));
+        // Read through a bound, so that a FIFO or a device cannot feed it without end.
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(
+            &mut std::io::Read::take(
+                std::fs::File::open(path).map_err(cannot)?,
+                MAX_TEMPLATE_BYTES + 1,
+            ),
+            &mut bytes,
+        )
+        .map_err(cannot)?;
+        if bytes.len() as u64 > MAX_TEMPLATE_BYTES {
             return Err(invalid(format!(
-                "--template {name}: {} is {size} bytes; a mail text may be at most {} KiB",
+                "--template {name}: {} is larger than {} KiB, too long for a mail text",
                 path.display(),
                 MAX_TEMPLATE_BYTES / 1024
             )));
         }
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| invalid(format!("--template {name}: {}: {e}", path.display())))?;
+        let text = String::from_utf8(bytes).map_err(|_| {
+            invalid(format!(
+                "--template {name}: {} is not UTF-8; save it as UTF-8",
+                path.display()
+            ))
+        })?;
         check_named(name, &text).map_err(|e| {
             let why = match e {
                 TemplateError::Invalid { line, message, .. } => format!("line {line}: {message}"),
@@ -218,7 +277,11 @@ fn changes(args: &BrandArgs) -> bool {
 }
 
 /// `passlink reseller brand NAME …`: applies the changes, or with none prints the brand.
-pub fn run(conn: &mut rusqlite::Connection, args: &BrandArgs) -> Result<(), AppError> {
+pub fn run(
+    conn: &mut rusqlite::Connection,
+    args: &BrandArgs,
+    server_language: &str,
+) -> Result<(), AppError> {
     let db_err = |e: rusqlite::Error| AppError::Db(e.into());
     let name = &args.name;
     let reseller = resellers::find(conn, name)
@@ -229,20 +292,51 @@ pub fn run(conn: &mut rusqlite::Connection, args: &BrandArgs) -> Result<(), AppE
         return Ok(());
     }
     let brand = apply(resellers::brand(conn, reseller.id).map_err(db_err)?, args)?;
-    let templates = read_templates(&args.template)?;
+    // Texts without a language are in the reseller's (else the server's).
+    let home = brand
+        .language
+        .as_deref()
+        .or(Some(server_language))
+        .and_then(Lang::exactly)
+        .unwrap_or(Lang::ENGLISH);
+    let templates = read_templates(&args.template, home)?;
+    let removed: Vec<String> = args
+        .remove_template
+        .iter()
+        .map(|n| stored_name("--remove-template", n.trim(), home))
+        .collect::<Result<_, _>>()?;
+    let stored: Vec<String> = resellers::templates(conn, reseller.id)
+        .map_err(db_err)?
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    if let Some(missing) = removed.iter().find(|n| !stored.contains(n)) {
+        return Err(AppError::NotFound(format!(
+            "--remove-template {missing}: reseller {name} has no such mail text (it has: {}); \
+             nothing was changed",
+            if stored.is_empty() {
+                "none".to_string()
+            } else {
+                stored.join(", ")
+            }
+        )));
+    }
     let detail = describe(args);
     db::write(conn, |tx| -> rusqlite::Result<()> {
         resellers::set_brand(tx, name, &brand)?;
         for (template, text) in &templates {
             resellers::set_template(tx, reseller.id, template, Some(text))?;
         }
-        for template in &args.remove_template {
-            resellers::set_template(tx, reseller.id, template.trim(), None)?;
+        for template in &removed {
+            resellers::set_template(tx, reseller.id, template, None)?;
         }
         let account = format!("reseller {name}");
         audit::admin(tx, Event::ResellerChanged, None, &account, &detail)
     })
     .map_err(db_err)?;
+    for (template, _) in &templates {
+        println!("reseller {name}: mail text {template} stored");
+    }
     println!("reseller {name}: brand updated");
     if args.from.is_some() {
         eprintln!(

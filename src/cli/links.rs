@@ -214,7 +214,7 @@ fn issue(
     let expires_at = now.saturating_add(ttl);
     let expiry = format!("{} UTC", clock::sql_datetime(expires_at));
     let (link, queued) = db::write(conn, |tx| -> Result<_, AppError> {
-        let audience = reset::audience::of(tx, target.login, target.domain, &site)?
+        let audience = reset::audience::for_mail(tx, target.login, target.domain, &site)?
             .unwrap_or_else(|| Audience::fallback(target.login, target.account, &site));
         let issue = reset::Issue {
             login: target.login,

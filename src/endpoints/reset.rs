@@ -42,13 +42,27 @@ nav a[aria-current]{color:#1c1917;font-weight:600;text-decoration:none}\
 overflow-wrap:anywhere}.support{color:#57534e;font-size:.9rem;margin:1.5rem 0 0}\
 p,strong{overflow-wrap:anywhere}";
 
+/// Where a page's language came from, most deliberate first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LangSource {
+    /// The switch (`?lang=`).
+    Picked,
+    /// The language of the link's mail, chosen by the login or its reseller.
+    Mail,
+    /// The browser's `Accept-Language`.
+    Browser,
+    /// `[reset] language`, or English.
+    Default,
+}
+
 /// The language a page is in, with the catalogues, the path its language switch links to,
 /// and once the link is known, whom the page is for (their site, account and brand).
 struct Ui<'a> {
     catalogues: &'a Catalogues,
     lang: Lang,
-    /// Whether the user picked `lang` with the switch (else the browser or the server did).
-    picked: bool,
+    /// Where `lang` came from: only the user's own choice (the switch, or their browser) is
+    /// remembered for their mails, never a fallback.
+    source: LangSource,
     path: String,
     audience: Option<Audience>,
 }
@@ -65,15 +79,19 @@ impl Ui<'_> {
                 .find_map(|kv| kv.strip_prefix("lang="))
                 .and_then(Lang::exactly)
         });
-        let lang = picked.unwrap_or_else(|| {
-            crate::i18n::negotiate(req.header("accept-language")).unwrap_or_else(|| {
-                Lang::exactly(&shared.config().reset.language).unwrap_or(Lang::ENGLISH)
-            })
-        });
+        let browser = crate::i18n::negotiate(req.header("accept-language"));
+        let (lang, source) = match (picked, browser) {
+            (Some(lang), _) => (lang, LangSource::Picked),
+            (None, Some(lang)) => (lang, LangSource::Browser),
+            (None, None) => (
+                Lang::exactly(&shared.config().reset.language).unwrap_or(Lang::ENGLISH),
+                LangSource::Default,
+            ),
+        };
         Ui {
             catalogues: &shared.catalogues,
             lang,
-            picked: picked.is_some(),
+            source,
             path: req.path().to_string(),
             audience: None,
         }
@@ -82,8 +100,10 @@ impl Ui<'_> {
     /// The page for the link's owner: in the language of the link's mail when the login or
     /// its reseller chose one (unless the user picked another), naming their site and account.
     fn for_link(mut self, ctx: &Worker, row: &TokenRow) -> Self {
-        if let (false, Some(lang)) = (self.picked, row.language) {
+        if let (LangSource::Browser | LangSource::Default, Some(lang)) = (self.source, row.language)
+        {
             self.lang = lang;
+            self.source = LangSource::Mail;
         }
         let site = crate::reset::site(&ctx.shared.config(), &ctx.shared.urls.reset);
         self.audience = match audience::of(&ctx.db, row.login, row.domain.as_deref(), &site) {
@@ -189,7 +209,18 @@ impl Ui<'_> {
 
     /// The style sheet: the house style, with the reseller's accent colour (a checked
     /// `#rrggbb`) on the heading rule, the links and the button.
-    fn style(&self) -> String {
+    /// With the base64 SHA-256 the CSP allows it by: computed once for the house style,
+    /// per page only for an accent colour.
+    fn style(
+        &self,
+    ) -> (
+        std::borrow::Cow<'static, str>,
+        std::borrow::Cow<'static, str>,
+    ) {
+        static HOUSE_HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let hash = |sheet: &str| {
+            base64::engine::general_purpose::STANDARD.encode(Sha256::digest(sheet.as_bytes()))
+        };
         match self
             .audience
             .as_ref()
@@ -197,11 +228,18 @@ impl Ui<'_> {
             .and_then(|b| b.accent.as_deref())
             .filter(|a| audience::is_colour(a))
         {
-            Some(accent) => format!(
-                "{STYLE}h1{{border-bottom:3px solid {accent};padding-bottom:.3rem}}\
-                 button{{background:{accent}}}nav a,.support a{{color:{accent}}}"
+            Some(accent) => {
+                let sheet = format!(
+                    "{STYLE}h1{{border-bottom:3px solid {accent};padding-bottom:.3rem}}\
+                     button{{background:{accent}}}nav a,.support a{{color:{accent}}}"
+                );
+                let digest = hash(&sheet);
+                (sheet.into(), digest.into())
+            }
+            None => (
+                STYLE.into(),
+                HOUSE_HASH.get_or_init(|| hash(STYLE)).as_str().into(),
             ),
-            None => STYLE.to_string(),
         }
     }
 }
@@ -210,7 +248,7 @@ impl Ui<'_> {
 /// page, send it on as a referrer, or frame it. The style sheet is allowed by the hash of
 /// exactly the sheet sent, so a reseller's accent colour needs no weaker policy.
 fn page(ui: &Ui<'_>, status: u16, title: &str, body: &str) -> Response {
-    let style = ui.style();
+    let (style, style_hash) = ui.style();
     let html = format!(
         "<!doctype html>\n<html lang=\"{lang}\" dir=\"{dir}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
@@ -223,8 +261,6 @@ fn page(ui: &Ui<'_>, status: u16, title: &str, body: &str) -> Response {
         site = ui.site(),
         support = ui.support(),
     );
-    let style_hash =
-        base64::engine::general_purpose::STANDARD.encode(Sha256::digest(style.as_bytes()));
     Response::new(status)
         .with_body("text/html; charset=utf-8", html.into_bytes())
         .with_header("Cache-Control", "no-store")
@@ -751,7 +787,7 @@ pub fn submit(ctx: &mut Worker, req: &Request) -> Response {
     let now = clock::unix_now();
     let client = req.client.to_string();
     let reset_links = ctx.shared.reset.clone();
-    let lang = ui.lang;
+    let chosen = matches!(ui.source, LangSource::Picked | LangSource::Browser).then_some(ui.lang);
     let changed = db::write(&mut ctx.db, |tx| -> rusqlite::Result<bool> {
         // The token is spent in the same transaction that sets the password: two submissions
         // of one link cannot both succeed.
@@ -760,8 +796,11 @@ pub fn submit(ctx: &mut Worker, req: &Request) -> Response {
         }
         let updated = passwords::set_hash(tx, login, &hash)?;
         void_tokens(tx, login, now)?;
-        // The page's language is the one its owner reads: their mails use it from now on.
-        audience::remember_language(tx, login, lang)?;
+        // A language its owner chose (the switch, or their browser's) is the one their mails
+        // use from now on; a fallback is no choice and is not remembered.
+        if let Some(lang) = chosen {
+            audience::remember_language(tx, login, lang)?;
+        }
         if updated {
             let used =
                 audit::Entry::new(audit::Event::LinkUsed, &row.account, &client).login(login);

@@ -15,7 +15,11 @@ month-name = { $month ->
     [11] novembre
    *[12] décembre
 }
-date-time-utc = { $day } { month-name } { $year } à { $hour } h { $minute } UTC
+# Le premier du mois s’écrit « 1er ».
+date-time-utc = { $day ->
+    [1] 1er
+   *[other] { $day }
+} { month-name } { $year } à { $hour } h { $minute } UTC
 
 ## Le formulaire
 form-title = Choisir un nouveau mot de passe

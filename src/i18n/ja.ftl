@@ -6,7 +6,7 @@ date-time-utc = { $year }年{ $month }月{ $day }日 { $hour }:{ $minute }（UTC
 
 ## フォーム
 form-title = 新しいパスワードの設定
-form-for = 対象：{ $account }。このリンクは { $expires } まで、一度だけ使えます。
+form-for = 対象：{ $account }。このリンクは{ $expires }まで、一度だけ使えます。
 support-line = ご不明な点は { $support } までお問い合わせください。
 form-password-label = 新しいパスワード
 form-password2-label = 新しいパスワード（確認）

@@ -15,7 +15,11 @@ month-name = { $month ->
     [11] novembro
    *[12] dezembro
 }
-date-time-utc = { $day } de { month-name } de { $year }, { $hour }:{ $minute } UTC
+# O primeiro dia do mês se escreve "1º".
+date-time-utc = { $day ->
+    [1] 1º
+   *[other] { $day }
+} de { month-name } de { $year }, { $hour }:{ $minute } UTC
 
 ## O formulário
 form-title = Crie uma nova senha

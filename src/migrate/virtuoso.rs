@@ -173,7 +173,7 @@ impl Mailing for MovedMail {
         };
         let token = reset::issue_in(tx, &link, now)?;
         let link = format!("{}/reset/{token}", self.site.url);
-        let audience = reset::audience::of(tx, login, None, &self.site)?
+        let audience = reset::audience::for_mail(tx, login, None, &self.site)?
             .unwrap_or_else(|| Audience::fallback(login, &user.email, &self.site));
         let message = self.mails.render(&templates::Mail {
             kind: templates::Kind::Moved,

@@ -99,13 +99,13 @@ pub fn of(
 ) -> rusqlite::Result<Option<Audience>> {
     match login {
         Login::XssUser(id) => {
-            let Some(user) = accounts::find(conn, id)? else {
+            let Some((email, language)) = accounts::facing(conn, id)? else {
                 return Ok(None);
             };
-            let language = accounts::language(conn, id)?.and_then(|t| Lang::exactly(&t));
+            let language = language.as_deref().and_then(Lang::exactly);
             Ok(Some(Audience {
                 login,
-                account: Account::Email(user.email),
+                account: Account::Email(email),
                 site: site.name.clone(),
                 url: site.url.clone(),
                 language,
@@ -133,10 +133,9 @@ pub fn of(
                 .as_deref()
                 .and_then(Lang::exactly)
                 .or_else(|| brand.language.as_deref().and_then(Lang::exactly));
-            let site_name = match &brand.name {
-                Some(name) => name.clone(),
-                None => resellers::username_of(conn, facing.reseller_id)?.unwrap_or_default(),
-            };
+            // A reseller that set no name: the server's own name, not its API username, which
+            // its customers never saw.
+            let site_name = brand.name.clone().unwrap_or_else(|| site.name.clone());
             Ok(Some(Audience {
                 login,
                 account,
@@ -149,12 +148,27 @@ pub fn of(
                     mail_from: brand.mail_from,
                     support: brand.support,
                     accent: brand.accent.filter(|a| is_colour(a)),
-                    templates: resellers::templates(conn, facing.reseller_id)?,
+                    // Read by [`for_mail`]: a page needs none.
+                    templates: Vec::new(),
                     language: brand.language.as_deref().and_then(Lang::exactly),
                 }),
             }))
         }
     }
+}
+
+/// [`of`], with the reseller's own mail texts, for writing a mail.
+pub fn for_mail(
+    conn: &Connection,
+    login: Login,
+    domain: Option<&str>,
+    site: &Site,
+) -> rusqlite::Result<Option<Audience>> {
+    let mut audience = of(conn, login, domain, site)?;
+    if let Some(brand) = audience.as_mut().and_then(|a| a.brand.as_mut()) {
+        brand.templates = resellers::templates(conn, brand.reseller_id)?;
+    }
+    Ok(audience)
 }
 
 /// Remembers the language the owner of `login` chose on a page, for its mails.

@@ -430,7 +430,7 @@ impl ResetService {
             }
             audit::record(tx, &asked, now)?;
             // The mail speaks the login's language and carries its reseller's brand.
-            let audience = audience::of(tx, login, domain.as_deref(), &settings.site)?
+            let audience = audience::for_mail(tx, login, domain.as_deref(), &settings.site)?
                 .unwrap_or_else(|| Audience::fallback(login, &account, &settings.site));
             let message = settings.mails.render(&templates::Mail {
                 kind: templates::Kind::Reset,

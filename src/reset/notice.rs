@@ -79,7 +79,7 @@ pub fn queue(
         return Ok(0);
     }
     let expires_at = now.saturating_add(NOT_ME_TTL_SECS);
-    let audience = audience::of(conn, change.login, change.domain, site)?
+    let audience = audience::for_mail(conn, change.login, change.domain, site)?
         .unwrap_or_else(|| Audience::fallback(change.login, change.account, site));
     let token = NewToken {
         login: change.login,

@@ -318,6 +318,9 @@ pub struct Mails {
     /// chose none.
     default: Lang,
     replaced: Vec<Replaced>,
+    /// Files in the directory that are not used, and why (a language passlink does not ship:
+    /// a backup such as `reset.old.txt`, or a misspelt tag such as `reset.pt_BR.txt`).
+    warnings: Vec<String>,
 }
 
 impl Mails {
@@ -327,6 +330,7 @@ impl Mails {
             catalogues,
             default,
             replaced: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 
@@ -334,7 +338,9 @@ impl Mails {
     /// (its first line may be `Subject: …`) and `reset.html` for the default language,
     /// `reset.de.txt` and so on for one language, likewise `changed.*` and `moved.*`. A
     /// missing directory replaces nothing; a file with an unknown language, an unknown
-    /// placeholder or no `{link}` is refused with its path and line.
+    /// placeholder or no `{link}` is refused with its path and line. A file named for a language
+    /// passlink does not ship is not used, with a warning ([`Mails::warnings`]): refusing it
+    /// would stop a server whose directory holds `reset.old.txt` from starting.
     pub fn load(
         dir: &Path,
         catalogues: Arc<Catalogues>,
@@ -353,6 +359,7 @@ impl Mails {
             }
         };
         let mut files = Vec::new();
+        let mut warnings = Vec::new();
         for entry in entries {
             let entry = entry.map_err(|error| TemplateError::Read {
                 path: dir.to_path_buf(),
@@ -361,10 +368,15 @@ impl Mails {
             let Some(name) = entry.file_name().to_str().map(str::to_string) else {
                 continue;
             };
-            if parse_name(&name).is_none() {
-                continue;
-            }
             let path = dir.join(&name);
+            match parse_name(&name) {
+                None => continue,
+                Some(Err(why)) => {
+                    warnings.push(format!("{}: not used: {why}", path.display()));
+                    continue;
+                }
+                Some(Ok(_)) => {}
+            }
             let text = std::fs::read_to_string(&path)
                 .map_err(|error| TemplateError::Read { path, error })?;
             files.push((name, text));
@@ -373,20 +385,31 @@ impl Mails {
             replaced: replacements(&files, &|name| dir.join(name))?,
             catalogues,
             default,
+            warnings,
         })
+    }
+
+    /// Why some files of the directory are not used, for the log and `check-config`.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     pub fn default_language(&self) -> Lang {
         self.default
     }
 
-    /// The file names of the operator's replacements, for `check-config`'s report.
+    /// Which mails the operator's files replace, and in which language, for `check-config`:
+    /// "reset (de)", "changed (en, the default language)".
     pub fn replaced_names(&self) -> Vec<String> {
         self.replaced
             .iter()
             .map(|r| match r.lang {
-                Some(lang) => format!("{}.{}", r.kind.stem(), lang.tag()),
-                None => r.kind.stem().to_string(),
+                Some(lang) => format!("{} ({})", r.kind.stem(), lang.tag()),
+                None => format!(
+                    "{} ({}, the default language)",
+                    r.kind.stem(),
+                    self.default.tag()
+                ),
             })
             .collect()
     }
@@ -411,7 +434,7 @@ impl Mails {
         });
         let replacement =
             reseller.or_else(|| pick(&self.replaced, mail.kind, lang, self.default).cloned());
-        let built_in_text = || writer.text();
+        let built_in_text = || writer.bodies().0;
         let (text, html) = match &replacement {
             Some(Replacement {
                 text: Some(text),
@@ -426,7 +449,10 @@ impl Mails {
                 html: Some(html),
                 ..
             }) => (built_in_text(), Some(writer.fill(html, &escape_html))),
-            _ => (built_in_text(), Some(writer.html())),
+            _ => {
+                let (text, html) = writer.bodies();
+                (text, Some(html))
+            }
         };
         let subject = match replacement.as_ref().and_then(|r| r.subject.as_ref()) {
             Some(subject) => writer.fill(subject, &|s| s.to_string()),
@@ -573,20 +599,24 @@ impl Writer<'_> {
         )
     }
 
-    fn text(&self) -> String {
-        let mut out = String::new();
-        for paragraph in self.paragraphs(&self.account()) {
-            out.push_str(paragraph.as_deref().unwrap_or(self.mail.link));
-            out.push_str("\n\n");
+    /// The built-in text and HTML bodies, from one formatting of the paragraphs.
+    fn bodies(&self) -> (String, String) {
+        let paragraphs = self.paragraphs(ACCOUNT_MARK);
+        let account = self.account();
+        let signature = self.signature();
+        let mut text = String::with_capacity(1024);
+        for paragraph in &paragraphs {
+            match paragraph {
+                Some(p) => text.push_str(&p.replace(ACCOUNT_MARK, &account)),
+                None => text.push_str(self.mail.link),
+            }
+            text.push_str("\n\n");
         }
         // The conventional signature separator, so that mail readers set it apart.
-        out.push_str("-- \n");
-        out.push_str(&self.signature());
-        out.push('\n');
-        out
-    }
+        text.push_str("-- \n");
+        text.push_str(&signature);
+        text.push('\n');
 
-    fn html(&self) -> String {
         let accent = self
             .mail
             .audience
@@ -594,43 +624,45 @@ impl Writer<'_> {
             .as_ref()
             .and_then(|b| b.accent.as_deref())
             .unwrap_or("#1d4ed8");
-        let account = format!("<strong>{}</strong>", escape_html(&self.account()));
+        let strong = format!("<strong>{}</strong>", escape_html(&account));
         let link_text = match self.mail.kind {
             Kind::Changed => self.t("mail-changed-link-text", &[]),
             Kind::Reset | Kind::Moved => self.mail.link.to_string(),
         };
-        let mut out = format!(
+        let mut html = format!(
             "<!doctype html>\n<html lang=\"{}\" dir=\"{}\"><body style=\"font-family: \
              sans-serif; line-height: 1.5\">\n",
             self.lang.tag(),
             self.lang.dir()
         );
-        for paragraph in self.paragraphs(ACCOUNT_MARK) {
+        for paragraph in &paragraphs {
             match paragraph {
-                Some(p) => out.push_str(&format!(
+                Some(p) => html.push_str(&format!(
                     "<p>{}</p>\n",
-                    escape_html(&p).replace(ACCOUNT_MARK, &account)
+                    escape_html(p).replace(ACCOUNT_MARK, &strong)
                 )),
-                None => out.push_str(&format!(
+                None => html.push_str(&format!(
                     "<p><a href=\"{}\" style=\"color: {accent}\">{}</a></p>\n",
                     escape_html(self.mail.link),
                     escape_html(&link_text)
                 )),
             }
         }
-        out.push_str(&format!(
+        html.push_str(&format!(
             "<p style=\"color: #57534e\">{}</p>\n</body></html>\n",
-            escape_html(&self.signature())
+            escape_html(&signature)
         ));
-        out
+        (text, html)
     }
 
     /// An operator's or reseller's template filled in.
     fn fill(&self, template: &str, encode: &dyn Fn(&str) -> String) -> String {
         let audience = self.mail.audience;
         let (changed_at, method) = match self.mail.changed {
+            // As before languages: `YYYY-MM-DD HH:MM:SS`, UTC, so that a template written
+            // "{changed_at} UTC" still reads right.
             Some((at, method)) => (
-                self.catalogues.date_time(self.lang, at),
+                crate::clock::sql_datetime(at),
                 self.t("mail-method", &[("method", Arg::Text(method.key()))]),
             ),
             None => (String::new(), String::new()),
@@ -683,35 +715,40 @@ struct Vars<'a> {
 }
 
 fn fill(template: &str, vars: &Vars<'_>, encode: &dyn Fn(&str) -> String) -> String {
-    // One pass, so a value that contains `{link}` is not expanded again.
+    // One pass, so a value that contains `{link}` is not expanded again; a placeholder is a
+    // name right after `{` and right before `}`, so each `{` is looked at once.
     let mut out = String::with_capacity(template.len() + 128);
     let mut rest = template;
     while let Some(start) = rest.find('{') {
         out.push_str(&rest[..start]);
-        let after = &rest[start..];
-        let value = after.find('}').and_then(|end| {
-            let value = match &after[1..end] {
-                "link" => vars.link,
-                "account" => vars.account,
-                "expiry" => vars.expiry,
-                "ip" => vars.ip,
-                "public_url" => vars.public_url,
-                "changed_at" => vars.changed_at,
-                "method" => vars.method,
-                "site" => vars.site,
-                "support" => vars.support,
-                _ => return None,
-            };
-            Some((value, end))
-        });
+        let after = &rest[start + 1..];
+        let name_len = after
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(after.len());
+        let value = if after[name_len..].starts_with('}') {
+            match &after[..name_len] {
+                "link" => Some(vars.link),
+                "account" => Some(vars.account),
+                "expiry" => Some(vars.expiry),
+                "ip" => Some(vars.ip),
+                "public_url" => Some(vars.public_url),
+                "changed_at" => Some(vars.changed_at),
+                "method" => Some(vars.method),
+                "site" => Some(vars.site),
+                "support" => Some(vars.support),
+                _ => None,
+            }
+        } else {
+            None
+        };
         match value {
-            Some((value, end)) => {
+            Some(value) => {
                 out.push_str(&encode(value));
-                rest = &after[end + 1..];
+                rest = &after[name_len + 1..];
             }
             None => {
                 out.push('{');
-                rest = &after[1..];
+                rest = after;
             }
         }
     }
@@ -946,13 +983,17 @@ mod tests {
         )
         .unwrap();
         assert!(load().is_ok());
-        std::fs::write(dir.path().join("changed.pt_BR.txt"), "{link}\n").unwrap();
-        let err = load().unwrap_err().to_string();
+        // A file for a language passlink does not ship is left out, with a warning.
+        std::fs::write(dir.path().join("changed.pt_BR.txt"), "{nonsense}\n").unwrap();
+        let mails = load().unwrap();
+        assert_eq!(mails.warnings().len(), 1);
         assert!(
-            err.contains("changed.pt_BR.txt:1: ")
-                && err.contains("\"pt_BR\" is not a shipped language"),
-            "{err}"
+            mails.warnings()[0]
+                .contains("changed.pt_BR.txt: not used: \"pt_BR\" is not a shipped language"),
+            "{:?}",
+            mails.warnings()
         );
+        assert_eq!(mails.replaced_names(), ["reset (en, the default language)"]);
         std::fs::remove_file(dir.path().join("changed.pt_BR.txt")).unwrap();
         std::fs::write(dir.path().join("moved.ja.html"), "<p>{Link}</p>\n").unwrap();
         let err = load().unwrap_err().to_string();

@@ -196,12 +196,12 @@ pub fn facing(conn: &Connection, login: Login) -> rusqlite::Result<Option<Facing
     let sql = match login {
         Login::Profile(_) => {
             "SELECT p.reseller_id, p.username, p.language, \
-             (SELECT name FROM domains WHERE profile_id = p.id ORDER BY id LIMIT 1) \
+             (SELECT name FROM domains WHERE profile_id = p.id ORDER BY name LIMIT 1) \
              FROM profiles p WHERE p.id = ?1"
         }
         Login::SubUser(_) => {
             "SELECT p.reseller_id, s.username, s.language, \
-             (SELECT name FROM domains WHERE profile_id = p.id ORDER BY id LIMIT 1) \
+             (SELECT name FROM domains WHERE profile_id = p.id ORDER BY name LIMIT 1) \
              FROM subusers s JOIN profiles p ON p.id = s.profile_id WHERE s.id = ?1"
         }
         Login::XssUser(_) => return Ok(None),

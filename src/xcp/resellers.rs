@@ -170,13 +170,6 @@ impl Brand {
     }
 }
 
-/// Reseller `id`'s username.
-pub fn username_of(conn: &Connection, id: i64) -> rusqlite::Result<Option<String>> {
-    conn.prepare_cached("SELECT username FROM resellers WHERE id = ?1")?
-        .query_row(params![id], |r| r.get(0))
-        .optional()
-}
-
 /// The brand of reseller `id` (empty when none is set or the reseller is gone).
 pub fn brand(conn: &Connection, id: i64) -> rusqlite::Result<Brand> {
     Ok(conn

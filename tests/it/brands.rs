@@ -110,6 +110,14 @@ fn a_branded_reseller_s_customers_get_german_mail_from_acme_and_a_german_page() 
             "\"pt_BR\" is not a shipped language",
         ),
         (vec!["--clear", "colour"], "the parts are display-name"),
+        (
+            vec!["--display-name", "Acme\u{202e}"],
+            "invisible characters",
+        ),
+        (
+            vec!["--remove-template", "reset.fr.txt"],
+            "reseller resellerx has no such mail text",
+        ),
     ] {
         let mut all = vec!["reseller", "brand", "resellerx"];
         all.extend(args.iter().copied());
@@ -297,6 +305,22 @@ fn a_branded_reseller_s_customers_get_german_mail_from_acme_and_a_german_page() 
             .contains("<strong>helper (example.info)</strong>")
     );
 
+    // The owner set a password on a page in the reseller's language without choosing it: that
+    // is not remembered, so the reseller's new language applies to their next mail.
+    let (ok, _, _) = run(
+        config,
+        &["reseller", "brand", "resellerx", "--language", "fr"],
+    );
+    assert!(ok);
+    x.call(
+        "send_password",
+        "domain",
+        &[],
+        &[("domain_name", "example.info"), ("send_to", "owner")],
+    );
+    let french = wait_for(&smtp, |m| header(m, "Content-Language") == Some("fr"));
+    assert!(decoded(&french).contains("mot de passe"), "{french}");
+
     // A reseller without a brand is untouched: English, the server's sender.
     let (_, show, _) = run(config, &["reseller", "show", "other", "--json"]);
     let json: serde_json::Value = serde_json::from_str(show.trim()).unwrap();
@@ -466,15 +490,22 @@ fn the_operator_s_templates_per_language_are_checked_and_used() {
         "{stderr}"
     );
     let config = write_config(dir.path(), "", &rest("de"));
+    // A file for a language passlink does not ship (a typo, a backup) is not used, and
+    // check-config says so; it does not stop the server.
     std::fs::write(templates.join("reset.pt_BR.txt"), "{link}\n").unwrap();
-    let (ok, _, stderr) = run(&config, &["check-config"]);
-    assert!(!ok);
+    std::fs::write(templates.join("changed.old.txt"), "{nonsense}\n").unwrap();
+    let (ok, out, stderr) = run(&config, &["check-config"]);
+    assert!(ok, "{stderr}");
     assert!(
-        stderr.contains("reset.templates_dir")
-            && stderr.contains("reset.pt_BR.txt:1: \"pt_BR\" is not a shipped language"),
+        stderr.contains("reset.pt_BR.txt: not used: \"pt_BR\" is not a shipped language")
+            && stderr.contains("changed.old.txt: not used"),
         "{stderr}"
     );
-    std::fs::remove_file(templates.join("reset.pt_BR.txt")).unwrap();
+    assert!(
+        out.contains("# mails: in de by default; from ")
+            && out.contains("none (the built-in texts)"),
+        "{out}"
+    );
     std::fs::write(
         templates.join("reset.de.txt"),
         "Subject: Neues Passwort für {account}\n\nHallo,\n\n{link}\n\ngilt bis {expiry} ({sitename})\n",
@@ -493,6 +524,7 @@ fn the_operator_s_templates_per_language_are_checked_and_used() {
     .unwrap();
     let (ok, out, stderr) = run(&config, &["check-config"]);
     assert!(ok, "{out}{stderr}");
+    assert!(out.contains("reset (de)"), "{out}");
     let server = Server::start_with("", &rest("de"));
     register(&server, "uwe@example.org", &passlink::hex::md5_hex(b"asdf"));
     post(

@@ -220,7 +220,7 @@ fn chromium(
 }
 
 #[test]
-fn chromium_in_german_japanese_and_canadian_french_gets_the_page_in_its_language() {
+fn chromium_in_every_shipped_language_gets_the_page_in_its_language() {
     let server = Server::start();
     let out_dir =
         std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("reset-page-languages");
@@ -264,6 +264,45 @@ fn chromium_in_german_japanese_and_canadian_french_gets_the_page_in_its_language
                 "Elige una contraseña nueva",
                 "Les deux mots de passe ne sont pas identiques.",
                 "Mot de passe modifié",
+            ],
+        ),
+        (
+            "es-MX",
+            "pt-BR",
+            [
+                "es",
+                "Elige una contraseña nueva",
+                "Contraseña nueva",
+                "pt-BR",
+                "Crie uma nova senha",
+                "Las dos contraseñas no coinciden.",
+                "Contraseña cambiada",
+            ],
+        ),
+        (
+            "pt-BR",
+            "fr",
+            [
+                "pt-BR",
+                "Crie uma nova senha",
+                "Nova senha",
+                "fr",
+                "Choisir un nouveau mot de passe",
+                "As duas senhas não são iguais.",
+                "Senha alterada",
+            ],
+        ),
+        (
+            "en-GB",
+            "de",
+            [
+                "en",
+                "Set a new password",
+                "New password",
+                "de",
+                "Neues Passwort festlegen",
+                "The two passwords do not match.",
+                "Password changed",
             ],
         ),
     ]

@@ -334,7 +334,9 @@ fn a_domain_link_sets_the_profile_or_sub_user_password_for_xcp() {
     // The page names the domain and its reseller, not the operator's label.
     assert!(
         form.text().contains("<strong>example.info</strong>")
-            && form.text().contains("<p class=\"site\">resellerx</p>"),
+            && form
+                .text()
+                .contains("<p class=\"site\">passlink community server</p>"),
         "{}",
         form.text()
     );

@@ -514,7 +514,10 @@ fn an_xcp_password_change_notices_the_owner_and_admin_contacts() {
             mail.contains("in your domain provider's control panel"),
             "{mail}"
         );
-        assert!(mail.contains("example.info on resellerx"), "{mail}");
+        assert!(
+            mail.contains("example.info on passlink community server"),
+            "{mail}"
+        );
         assert!(!mail.contains("XCP"), "{mail}");
     }
     let _ = OWNER_PASSWORD;
