@@ -3,7 +3,7 @@
 # that, unlike req/s on a shared machine, does not move with the neighbours. For before/after
 # comparisons of one workload between two builds (run it on each binary).
 #
-#   bench/callgrind.sh BINARY LABEL [N] [xmlrpc|soap|get|save|reset]
+#   bench/callgrind.sh BINARY LABEL [N] [xmlrpc|soap|get|save|reset|xcp]
 #   bench/callgrind.sh target/release/passlink after 2000 xmlrpc
 #
 # Starts BINARY under callgrind on a free loopback port with a temporary data directory,
@@ -11,7 +11,8 @@
 # sends N requests one after another on one keep-alive connection, dumps the counters
 # (callgrind_control -d) and prints "LABEL KIND Ir/req=…". Workloads: XML-RPC and SOAP
 # getServerCapabilities, GET of a stored 4,096-byte file, saveMultipleFiles of that file, GET of
-# the user's reset page (a link from `passlink user reset-link`).
+# the user's reset page (a link from `passlink user reset-link`), or XCP send_password for a
+# domain of a reseller (its mail goes to the spool: no SMTP host is set).
 # Counts for the same binary repeat to within about 2% (the mailer's tick and timers differ).
 # Needs valgrind (Debian's valgrind) and python3.
 set -euo pipefail
@@ -28,6 +29,10 @@ listen = "127.0.0.1:$PORT"
 data_dir = "$T/data"
 [log]
 level = "warn"
+[reset]
+max_per_login_per_hour = 1000000000
+ip_burst = 1000000000
+ip_refill_per_minute = 1000000000
 C
 valgrind --tool=callgrind --callgrind-out-file=$T/cg.out "$BIN" serve --config $T/p.toml > $T/log 2>&1 &
 PID=$!
@@ -60,6 +65,27 @@ def get():
     c.request("GET", "/users/%s/bench/file.txt" % u); r = c.getresponse(); d = r.read(); assert r.status == 200 and len(d) == 4096, (r.status, len(d)); return "ok"
 if kind == "get":
     post = lambda p, b, e: get(); path = body = extra = None; ok = "ok"
+if kind == "xcp":
+    import hashlib
+    cli = lambda *a, stdin=None: subprocess.run([binary, *a, "--config", t + "/p.toml"], check=True,
+                                                capture_output=True, text=True, input=stdin).stdout
+    key = re.search(r"\(shown only now\): (\w+)", cli("reseller", "add", "bench")).group(1)
+    cli("domain", "add", "example.info", "--reseller", "bench", "--profile", "alice",
+        "--owner-email", "owner@example.info", "--admin-email", "admin@example.info",
+        "--password-stdin", stdin="Tundra-47-Violet\n")
+    md5 = lambda b: hashlib.md5(b).hexdigest()
+    xbody = ("<?xml version='1.0' encoding=\"UTF-8\" standalone=\"no\" ?>\n<!DOCTYPE OPS_envelope SYSTEM \"ops.dtd\">\n"
+             "<OPS_envelope><header><version>0.9</version></header><body><data_block><dt_assoc>"
+             "<item key=\"protocol\">XCP</item><item key=\"action\">SEND_PASSWORD</item>"
+             "<item key=\"object\">DOMAIN</item><item key=\"attributes\"><dt_assoc>"
+             "<item key=\"domain_name\">example.info</item><item key=\"send_to\">owner</item>"
+             "<item key=\"sub_user\">0</item></dt_assoc></item></dt_assoc></data_block></body>"
+             "</OPS_envelope>").encode()
+    sig = md5((md5(xbody + key.encode()) + key).encode())
+    def xcp():
+        c.request("POST", "/", xbody, {"Content-Type": "text/xml", "X-Username": "bench", "X-Signature": sig})
+        r = c.getresponse(); d = r.read(); assert r.status == 200 and b'key="is_success">1<' in d, d[:300]; return "ok"
+    post = lambda p, b, e: xcp(); path = body = extra = None; ok = "ok"
 if kind == "reset":
     out = subprocess.run([binary, "user", "reset-link", "b@example.com", "--config", t + "/p.toml"],
                          check=True, capture_output=True, text=True).stdout

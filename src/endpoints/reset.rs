@@ -35,7 +35,7 @@ input[aria-invalid=true]{border-color:#b91c1c;outline:2px solid #b91c1c}\
 .hint{color:#57534e;font-size:.9rem;margin:.25rem 0 0}.error{color:#b91c1c;font-weight:600;\
 margin:.25rem 0 0}button{margin-top:1.5rem;font-size:1rem;padding:.6rem 1.2rem;\
 background:#1d4ed8;color:#fff;border:0;border-radius:.25rem;cursor:pointer}\
-nav{font-size:.9rem;margin:0 0 1rem;color:#57534e}nav a{margin-right:.6rem;color:#1d4ed8;\
+nav{font-size:.9rem;margin:0 0 1rem;color:#57534e}nav a{margin-inline-end:.6rem;color:#1d4ed8;\
 display:inline-block;white-space:nowrap}\
 nav a[aria-current]{color:#1c1917;font-weight:600;text-decoration:none}\
 .site{font-weight:600;margin:0 0 1rem}.site span{font-weight:400;color:#57534e;\
@@ -683,7 +683,7 @@ fn lock(ctx: &mut Worker, ui: &Ui<'_>, req: &Request, row: TokenRow, csrf: &str)
             via: "the \"this wasn't me\" link, after locking the login",
             domain: row.domain.as_deref(),
         };
-        if let Err(e) = ctx.shared.reset.send(&request) {
+        if let Err(e) = ctx.shared.reset.send(&ctx.db, &request) {
             log::warn!("reset: no fresh link after locking {login}: {e}");
         }
     }

@@ -29,8 +29,9 @@ pub struct Brand {
     /// Checked `#rrggbb`: nothing else reaches a style sheet.
     pub accent: Option<String>,
     /// Its own mail templates, by file name ("reset.de.txt"); the unsuffixed ones are in
-    /// its language (else the server's).
+    /// its language (else the server's). Read only for a mail, and only when it has some.
     pub templates: Vec<(String, String)>,
+    pub has_templates: bool,
     pub language: Option<Lang>,
 }
 
@@ -150,6 +151,7 @@ pub fn of(
                     accent: brand.accent.filter(|a| is_colour(a)),
                     // Read by [`for_mail`]: a page needs none.
                     templates: Vec::new(),
+                    has_templates: brand.has_templates,
                     language: brand.language.as_deref().and_then(Lang::exactly),
                 }),
             }))
@@ -165,7 +167,11 @@ pub fn for_mail(
     site: &Site,
 ) -> rusqlite::Result<Option<Audience>> {
     let mut audience = of(conn, login, domain, site)?;
-    if let Some(brand) = audience.as_mut().and_then(|a| a.brand.as_mut()) {
+    if let Some(brand) = audience
+        .as_mut()
+        .and_then(|a| a.brand.as_mut())
+        .filter(|b| b.has_templates)
+    {
         brand.templates = resellers::templates(conn, brand.reseller_id)?;
     }
     Ok(audience)

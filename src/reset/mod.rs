@@ -86,8 +86,9 @@ impl From<rusqlite::Error> for ResetError {
 /// `request_for_email` write through the service's group commit and return once durable.
 pub trait ResetLinks: Send + Sync {
     /// Issues a link for `request.login` and queues the mail to `request.email`, in one
-    /// transaction. Returns once both are durable.
-    fn send(&self, request: &LinkRequest<'_>) -> Result<(), ResetError>;
+    /// transaction. Returns once both are durable. `conn` is the caller's, for reading whom
+    /// the mail is for (language, brand) before the transaction, outside the group commit.
+    fn send(&self, conn: &Connection, request: &LinkRequest<'_>) -> Result<(), ResetError>;
 
     /// Records a request for the xmlStorageSystem account with this address. Whether the
     /// address has an account is decided later, by the mailer thread, so this takes the same
@@ -389,15 +390,28 @@ impl ResetService {
     }
 
     /// Issues a token and enqueues its mail, in one transaction, unless the login had its
-    /// hourly number of links.
-    fn issue(&self, request: &LinkRequest<'_>) -> Result<Issued, ResetError> {
+    /// hourly number of links. The mail is written beforehand, from what `conn` reads: the
+    /// group-commit thread, which every writer waits on, only stores.
+    fn issue(&self, conn: &Connection, request: &LinkRequest<'_>) -> Result<Issued, ResetError> {
         let settings = self.settings();
         let now = clock::unix_now();
         let token = new_token();
         let ttl = i64::try_from(settings.config.ttl_secs.get()).unwrap_or(i64::MAX);
         let expires_at = now.saturating_add(ttl);
         let link = format!("{}/reset/{token}", settings.site.url);
-        let email = request.email.to_string();
+        // The mail speaks the login's language and carries its reseller's brand.
+        let audience = audience::for_mail(conn, request.login, request.domain, &settings.site)?
+            .unwrap_or_else(|| Audience::fallback(request.login, request.account, &settings.site));
+        let message = settings.mails.render(&templates::Mail {
+            kind: templates::Kind::Reset,
+            audience: &audience,
+            recipient: request.email,
+            link: &link,
+            expires_at,
+            by: templates::By::Address(&request.requester.to_string()),
+            changed: None,
+        });
+        let language = audience.language;
         let domain = request.domain.map(str::to_string);
         // One transaction for the count, the token and its mail, shared (group commit) with
         // other requests' writes: the reply waits for the commit, so an acknowledged link is
@@ -429,18 +443,6 @@ impl ResetService {
                 return Ok(Issued::Limited);
             }
             audit::record(tx, &asked, now)?;
-            // The mail speaks the login's language and carries its reseller's brand.
-            let audience = audience::for_mail(tx, login, domain.as_deref(), &settings.site)?
-                .unwrap_or_else(|| Audience::fallback(login, &account, &settings.site));
-            let message = settings.mails.render(&templates::Mail {
-                kind: templates::Kind::Reset,
-                audience: &audience,
-                recipient: &email,
-                link: &link,
-                expires_at,
-                by: templates::By::Address(&requester),
-                changed: None,
-            });
             // A new link replaces the older ones.
             void_tokens(tx, login, now)?;
             NewToken {
@@ -449,7 +451,7 @@ impl ResetService {
                 expires_at,
                 requester: &requester,
                 purpose: Purpose::Reset,
-                language: audience.language,
+                language,
                 domain: domain.as_deref(),
             }
             .store(tx, &token, now)?;
@@ -503,7 +505,7 @@ impl ResetService {
                         via: "mailPasswordToUser",
                         domain: None,
                     };
-                    if self.issue(&request)? == Issued::Limited {
+                    if self.issue(conn, &request)? == Issued::Limited {
                         log::info!(
                             "reset: no link for {} (hourly limit reached)",
                             request.login
@@ -534,14 +536,14 @@ impl ResetService {
 }
 
 impl ResetLinks for ResetService {
-    fn send(&self, request: &LinkRequest<'_>) -> Result<(), ResetError> {
+    fn send(&self, conn: &Connection, request: &LinkRequest<'_>) -> Result<(), ResetError> {
         if !self.settings().mail_enabled {
             return Err(ResetError::MailDisabled);
         }
         if !self.take_token(request.requester) {
             return Err(ResetError::RateLimited);
         }
-        match self.issue(request)? {
+        match self.issue(conn, request)? {
             Issued::Yes => Ok(()),
             Issued::Limited => Err(ResetError::RateLimited),
         }
@@ -602,7 +604,7 @@ pub struct LogOnly;
 
 #[cfg(test)]
 impl ResetLinks for LogOnly {
-    fn send(&self, request: &LinkRequest<'_>) -> Result<(), ResetError> {
+    fn send(&self, _conn: &Connection, request: &LinkRequest<'_>) -> Result<(), ResetError> {
         log::info!("reset link requested for {}", request.login);
         Ok(())
     }
@@ -661,7 +663,7 @@ mod tests {
     fn a_link_is_a_hashed_token_and_a_queued_mail() {
         let (dir, conn) = crate::db::migrated_temp_db();
         let s = service(&dir, 3);
-        s.send(&request(Login::Profile(7))).unwrap();
+        s.send(&conn, &request(Login::Profile(7))).unwrap();
         let body: String = conn
             .query_row("SELECT body_text FROM outbox", [], |r| r.get(0))
             .unwrap();
@@ -680,7 +682,7 @@ mod tests {
         assert_eq!(row.login, Login::Profile(7));
         assert!(row.usable(clock::unix_now()));
         // A second link voids the first.
-        s.send(&request(Login::Profile(7))).unwrap();
+        s.send(&conn, &request(Login::Profile(7))).unwrap();
         assert!(
             !find_token(&conn, &token)
                 .unwrap()
@@ -695,13 +697,13 @@ mod tests {
         let (dir, conn) = crate::db::migrated_temp_db();
         let s = service(&dir, 3);
         for _ in 0..3 {
-            s.send(&request(Login::SubUser(1))).unwrap();
+            s.send(&conn, &request(Login::SubUser(1))).unwrap();
         }
         assert!(matches!(
-            s.send(&request(Login::SubUser(1))),
+            s.send(&conn, &request(Login::SubUser(1))),
             Err(ResetError::RateLimited)
         ));
-        s.send(&request(Login::SubUser(2))).unwrap();
+        s.send(&conn, &request(Login::SubUser(2))).unwrap();
         let mails: i64 = conn
             .query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))
             .unwrap();

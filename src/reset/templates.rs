@@ -899,6 +899,7 @@ mod tests {
                 support: Some("help@acme.example".into()),
                 accent: Some("#0b5394".into()),
                 templates: vec![],
+                has_templates: false,
                 language: Some(lang("de")),
             }),
         };
@@ -1021,6 +1022,7 @@ mod tests {
                 "reset.de.txt".into(),
                 "Subject: Acme: {account}\n\n{link} -- {support}\n".into(),
             )],
+            has_templates: true,
             language: None,
         });
         let m = mails.render(&mail(Kind::Reset, &audience));

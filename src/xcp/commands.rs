@@ -773,14 +773,17 @@ fn send_password(
         "XCP send_password by reseller {}, to the {role} contact",
         caller.reseller.username
     );
-    env.reset.send(&LinkRequest {
-        login: account.login,
-        account: &label,
-        email: &email,
-        requester: caller.ip,
-        via: &via,
-        domain: Some(&domain.name),
-    })?;
+    env.reset.send(
+        conn,
+        &LinkRequest {
+            login: account.login,
+            account: &label,
+            email: &email,
+            requester: caller.ip,
+            via: &via,
+            domain: Some(&domain.name),
+        },
+    )?;
     Ok(Outcome::success("Message sent"))
 }
 
@@ -1372,7 +1375,7 @@ mod tests {
     struct Recording(Arc<Recorder>);
 
     impl ResetLinks for Recording {
-        fn send(&self, r: &LinkRequest<'_>) -> Result<(), ResetError> {
+        fn send(&self, _conn: &Connection, r: &LinkRequest<'_>) -> Result<(), ResetError> {
             let mut sent = self.0.sent.lock().unwrap();
             sent.push((r.login, r.email.to_string(), r.account.to_string()));
             Ok(())

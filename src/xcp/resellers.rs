@@ -162,6 +162,9 @@ pub struct Brand {
     pub accent: Option<String>,
     /// A shipped language tag: the mails' language when the login chose none.
     pub language: Option<String>,
+    /// Whether it stored mail texts of its own ([`templates`]): most have none, and a mail
+    /// then reads no more.
+    pub has_templates: bool,
 }
 
 impl Brand {
@@ -174,8 +177,9 @@ impl Brand {
 pub fn brand(conn: &Connection, id: i64) -> rusqlite::Result<Brand> {
     Ok(conn
         .prepare_cached(
-            "SELECT brand_name, mail_from, support, accent, language FROM resellers \
-             WHERE id = ?1",
+            "SELECT brand_name, mail_from, support, accent, language, \
+             EXISTS (SELECT 1 FROM reseller_templates WHERE reseller_id = resellers.id) \
+             FROM resellers WHERE id = ?1",
         )?
         .query_row(params![id], |r| {
             Ok(Brand {
@@ -184,6 +188,7 @@ pub fn brand(conn: &Connection, id: i64) -> rusqlite::Result<Brand> {
                 support: r.get(2)?,
                 accent: r.get(3)?,
                 language: r.get(4)?,
+                has_templates: r.get(5)?,
             })
         })
         .optional()?
