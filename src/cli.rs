@@ -1095,16 +1095,12 @@ fn run_reseller(config: &Config, command: ResellerCommand) -> Result<(), AppErro
                 .ok_or_else(|| AppError::NotFound(format!("no reseller {name:?}")))?;
             let (domains, profiles) =
                 crate::xcp::domains::held_by_reseller(&conn, r.id).map_err(db_err)?;
-            let brand = resellers::brand(&conn, r.id).map_err(db_err)?;
             if json {
+                let brand = resellers::brand(&conn, r.id).map_err(db_err)?;
                 let mut object = reseller_json(&r);
                 object["profiles"] = profiles.into();
                 object["domains"] = domains.into();
-                let templates: Vec<String> = resellers::templates(&conn, r.id)
-                    .map_err(db_err)?
-                    .into_iter()
-                    .map(|(name, _)| name)
-                    .collect();
+                let templates = brand::template_names(&conn, r.id)?;
                 object["brand"] = serde_json::json!({
                     "display_name": brand.name,
                     "mail_from": brand.mail_from,
@@ -1119,9 +1115,7 @@ fn run_reseller(config: &Config, command: ResellerCommand) -> Result<(), AppErro
             println!("reseller:    {}", r.username);
             println!("created:     {}", clock::rfc3339(r.created_at));
             println!("allowed ips: {}", allowlist_text(&r.allowed_ips));
-            for (label, value) in brand::lines(&conn, r.id) {
-                println!("{:<13}{value}", format!("{label}:"));
-            }
+            brand::print(&conn, r.id)?;
             println!("profiles:    {profiles}");
             println!("domains:     {}", domains.len());
             for d in domains {

@@ -7,7 +7,7 @@ use crate::audit::{self, Event};
 use crate::db;
 use crate::i18n::Lang;
 use crate::reset::audience::is_colour;
-use crate::reset::templates::{TemplateError, check_named};
+use crate::reset::templates::{self, TemplateError, check_named};
 use crate::serve::AppError;
 use crate::xcp::resellers::{self, Brand};
 
@@ -183,37 +183,9 @@ fn apply(mut brand: Brand, args: &BrandArgs) -> Result<Brand, AppError> {
     Ok(brand)
 }
 
-/// A template name as stored: the stem, the shipped tag as passlink writes it, the extension.
-/// A name without a language is for `home`, the reseller's language, and stored with it, so
-/// that changing that language later does not relabel a text written in it.
+/// [`templates::stored_name`], its refusal naming the option.
 fn stored_name(option: &str, name: &str, home: Lang) -> Result<String, AppError> {
-    let (rest, ext) = name
-        .rsplit_once('.')
-        .filter(|(_, ext)| matches!(*ext, "txt" | "html"))
-        .ok_or_else(|| {
-            invalid(format!(
-                "{option} {name:?}: not a mail text's name: reset, changed or moved, an \
-                 optional language, then .txt or .html (reset.txt, changed.de.html)"
-            ))
-        })?;
-    let (stem, lang) = match rest.split_once('.') {
-        Some((stem, tag)) => (
-            stem,
-            Lang::exactly(tag).ok_or_else(|| {
-                invalid(format!(
-                    "{option} {name:?}: {tag:?} is not a shipped language; the languages are {}",
-                    Lang::tags().join(", ")
-                ))
-            })?,
-        ),
-        None => (rest, home),
-    };
-    if !["reset", "changed", "moved"].contains(&stem) {
-        return Err(invalid(format!(
-            "{option} {name:?}: {stem:?} is no mail; the mails are reset, changed and moved"
-        )));
-    }
-    Ok(format!("{stem}.{}.{ext}", lang.tag()))
+    templates::stored_name(name, home).map_err(|why| invalid(format!("{option} {name:?}: {why}")))
 }
 
 /// `--template NAME=FILE`s read and checked, under their stored names.
@@ -288,7 +260,7 @@ pub fn run(
         .map_err(db_err)?
         .ok_or_else(|| AppError::NotFound(format!("no reseller {name:?}")))?;
     if !changes(args) {
-        print(conn, reseller.id);
+        print(conn, reseller.id)?;
         return Ok(());
     }
     let brand = apply(resellers::brand(conn, reseller.id).map_err(db_err)?, args)?;
@@ -348,7 +320,7 @@ pub fn run(
             brand.mail_from.as_deref().unwrap_or("")
         );
     }
-    print(conn, reseller.id);
+    print(conn, reseller.id)?;
     Ok(())
 }
 
@@ -381,33 +353,44 @@ fn describe(args: &BrandArgs) -> String {
     format!("brand: {}", parts.join(", "))
 }
 
-/// The brand's lines, as `reseller show` prints them.
-pub fn lines(conn: &rusqlite::Connection, id: i64) -> Vec<(String, String)> {
-    let brand = resellers::brand(conn, id).unwrap_or_default();
-    let unset = || "(not set)".to_string();
-    let templates: Vec<String> = resellers::templates(conn, id)
-        .unwrap_or_default()
+/// The names of reseller `id`'s own mail texts.
+pub fn template_names(conn: &rusqlite::Connection, id: i64) -> Result<Vec<String>, AppError> {
+    Ok(resellers::templates(conn, id)
+        .map_err(|e| AppError::Db(e.into()))?
         .into_iter()
         .map(|(name, _)| name)
-        .collect();
-    vec![
-        ("brand name".into(), brand.name.unwrap_or_else(unset)),
+        .collect())
+}
+
+/// The brand as `reseller show` and `reseller brand` print it, a line per part.
+pub fn print(conn: &rusqlite::Connection, id: i64) -> Result<(), AppError> {
+    let brand = resellers::brand(conn, id).map_err(|e| AppError::Db(e.into()))?;
+    for (label, value) in lines(brand, &template_names(conn, id)?) {
+        println!("{:<13}{value}", format!("{label}:"));
+    }
+    Ok(())
+}
+
+fn lines(brand: Brand, templates: &[String]) -> [(&'static str, String); 6] {
+    let unset = || "(not set)".to_string();
+    [
+        ("brand name", brand.name.unwrap_or_else(unset)),
         (
-            "mail from".into(),
+            "mail from",
             brand
                 .mail_from
                 .unwrap_or_else(|| "(not set: [smtp] from)".into()),
         ),
-        ("support".into(), brand.support.unwrap_or_else(unset)),
-        ("accent".into(), brand.accent.unwrap_or_else(unset)),
+        ("support", brand.support.unwrap_or_else(unset)),
+        ("accent", brand.accent.unwrap_or_else(unset)),
         (
-            "language".into(),
+            "language",
             brand
                 .language
                 .unwrap_or_else(|| "(not set: [reset] language)".into()),
         ),
         (
-            "mail texts".into(),
+            "mail texts",
             if templates.is_empty() {
                 "(built in)".into()
             } else {
@@ -415,12 +398,6 @@ pub fn lines(conn: &rusqlite::Connection, id: i64) -> Vec<(String, String)> {
             },
         ),
     ]
-}
-
-fn print(conn: &rusqlite::Connection, id: i64) {
-    for (label, value) in lines(conn, id) {
-        println!("{:<13}{value}", format!("{label}:"));
-    }
 }
 
 #[cfg(test)]

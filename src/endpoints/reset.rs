@@ -20,7 +20,7 @@ use crate::reset::audience::{self, Audience};
 use crate::reset::form::parse_form;
 use crate::reset::notice;
 use crate::reset::templates::{By, Method};
-use crate::reset::templates::{account_text, escape_html};
+use crate::reset::templates::{MARK, account_text, escape_around, escape_html};
 use crate::reset::{
     LinkRequest, Purpose, TokenRow, consume, find_token, void_all_tokens, void_tokens,
 };
@@ -130,11 +130,10 @@ impl Ui<'_> {
 
     /// Message `id` as HTML: escaped, with `$account` in bold.
     fn with_account(&self, id: &str, account: &str, more: &[(&str, Arg<'_>)]) -> String {
-        const MARK: &str = "\u{e000}";
         let mut args = vec![("account", Arg::Text(MARK))];
         args.extend_from_slice(more);
         let text = self.catalogues.text(self.lang, id, &args);
-        escape_html(&text).replace(MARK, &format!("<strong>{}</strong>", escape_html(account)))
+        escape_around(&text, &format!("<strong>{}</strong>", escape_html(account)))
     }
 
     /// The switch: a link per shipped language to this page in it (no script; a GET keeps the
@@ -185,7 +184,6 @@ impl Ui<'_> {
         let Some(support) = self.audience.as_ref().and_then(Audience::support) else {
             return String::new();
         };
-        const MARK: &str = "\u{e000}";
         let href = if support.contains("://") {
             support.to_string()
         } else {
@@ -194,17 +192,12 @@ impl Ui<'_> {
         let text = self
             .catalogues
             .text(self.lang, "support-line", &[("support", Arg::Text(MARK))]);
-        format!(
-            "<p class=\"support\">{}</p>",
-            escape_html(&text).replace(
-                MARK,
-                &format!(
-                    "<a href=\"{}\">{}</a>",
-                    escape_html(&href),
-                    escape_html(support)
-                )
-            )
-        )
+        let link = format!(
+            "<a href=\"{}\">{}</a>",
+            escape_html(&href),
+            escape_html(support)
+        );
+        format!("<p class=\"support\">{}</p>", escape_around(&text, &link))
     }
 
     /// The style sheet: the house style, with the reseller's accent colour (a checked

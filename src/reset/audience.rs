@@ -28,11 +28,11 @@ pub struct Brand {
     pub support: Option<String>,
     /// Checked `#rrggbb`: nothing else reaches a style sheet.
     pub accent: Option<String>,
-    /// Its own mail templates, by file name ("reset.de.txt"); the unsuffixed ones are in
-    /// its language (else the server's). Read only for a mail, and only when it has some.
+    /// Its own mail templates, by file name, each with its language ("reset.de.txt":
+    /// `passlink reseller brand` stores them so). Read only for a mail, and only when it has
+    /// some.
     pub templates: Vec<(String, String)>,
     pub has_templates: bool,
-    pub language: Option<Lang>,
 }
 
 /// The person a mail or page is for.
@@ -152,7 +152,6 @@ pub fn of(
                     // Read by [`for_mail`]: a page needs none.
                     templates: Vec::new(),
                     has_templates: brand.has_templates,
-                    language: brand.language.as_deref().and_then(Lang::exactly),
                 }),
             }))
         }

@@ -399,6 +399,7 @@ impl ResetService {
         let ttl = i64::try_from(settings.config.ttl_secs.get()).unwrap_or(i64::MAX);
         let expires_at = now.saturating_add(ttl);
         let link = format!("{}/reset/{token}", settings.site.url);
+        let requester = request.requester.to_string();
         // The mail speaks the login's language and carries its reseller's brand.
         let audience = audience::for_mail(conn, request.login, request.domain, &settings.site)?
             .unwrap_or_else(|| Audience::fallback(request.login, request.account, &settings.site));
@@ -408,7 +409,7 @@ impl ResetService {
             recipient: request.email,
             link: &link,
             expires_at,
-            by: templates::By::Address(&request.requester.to_string()),
+            by: templates::By::Address(&requester),
             changed: None,
         });
         let language = audience.language;
@@ -419,7 +420,6 @@ impl ResetService {
         let login = request.login;
         let max = i64::from(settings.config.max_per_login_per_hour);
         let account = request.account.to_string();
-        let requester = request.requester.to_string();
         let via = request.via.to_string();
         let mailed = format!(
             "mailed to {}; expires {}",

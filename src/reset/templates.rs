@@ -291,6 +291,26 @@ fn replacements(
     Ok(out)
 }
 
+const NOT_A_NAME: &str = "not a template name: reset, changed or moved, an optional language, \
+                          then .txt or .html (reset.txt, changed.de.html, ...)";
+
+/// A reseller's template name as it is stored: with its language always written, the tag as
+/// passlink writes it (`reset.txt` is stored as `reset.de.txt` when `home`, the reseller's
+/// language, is German), so that changing that language later does not relabel a text
+/// written in it. `Err` says why `name` is no template's.
+pub fn stored_name(name: &str, home: Lang) -> Result<String, String> {
+    match parse_name(name) {
+        None => Err(NOT_A_NAME.into()),
+        Some(Err(why)) => Err(why),
+        Some(Ok(file)) => Ok(format!(
+            "{}.{}.{}",
+            file.kind.stem(),
+            file.lang.unwrap_or(home).tag(),
+            if file.html { "html" } else { "txt" }
+        )),
+    }
+}
+
 /// Checks a reseller's template before it is stored: its name (`reset.de.txt`, ...) and text,
 /// as the operator's files are checked.
 pub fn check_named(name: &str, text: &str) -> Result<(), TemplateError> {
@@ -299,9 +319,7 @@ pub fn check_named(name: &str, text: &str) -> Result<(), TemplateError> {
         return Err(TemplateError::Invalid {
             path,
             line: 1,
-            message: "not a template name: reset, changed or moved, an optional language, \
-                      then .txt or .html (reset.txt, changed.de.html, ...)"
-                .into(),
+            message: NOT_A_NAME.into(),
         });
     }
     replacements(&[(name.to_string(), text.to_string())], &|n| {
@@ -423,17 +441,16 @@ impl Mails {
             mail,
         };
         let reseller = mail.audience.brand.as_ref().and_then(|brand| {
-            // The reseller's unsuffixed files are in its own language.
-            let home = brand.language.unwrap_or(self.default);
             let replaced = replacements(&brand.templates, &|name| {
                 PathBuf::from(format!("reseller {}: {name}", brand.reseller_id))
             })
             .map_err(|e| log::error!("a reseller's mail template: {e}; using the built-in one"))
             .ok()?;
-            pick(&replaced, mail.kind, lang, home).cloned()
+            // Stored with their language always written: no unsuffixed one to fall back to.
+            pick(&replaced, mail.kind, lang, None).cloned()
         });
         let replacement =
-            reseller.or_else(|| pick(&self.replaced, mail.kind, lang, self.default).cloned());
+            reseller.or_else(|| pick(&self.replaced, mail.kind, lang, Some(self.default)).cloned());
         let built_in_text = || writer.bodies().0;
         let (text, html) = match &replacement {
             Some(Replacement {
@@ -479,14 +496,14 @@ impl Mails {
 
 /// The replacement for `kind` in `lang`: the language's own, else the unsuffixed one when
 /// `lang` is the files' `home` language.
-fn pick(replaced: &[Replaced], kind: Kind, lang: Lang, home: Lang) -> Option<&Replacement> {
+fn pick(replaced: &[Replaced], kind: Kind, lang: Lang, home: Option<Lang>) -> Option<&Replacement> {
     let find = |l: Option<Lang>| {
         replaced
             .iter()
             .find(|r| r.kind == kind && r.lang == l)
             .map(|r| &r.replacement)
     };
-    find(Some(lang)).or_else(|| if lang == home { find(None) } else { None })
+    find(Some(lang)).or_else(|| if home == Some(lang) { find(None) } else { None })
 }
 
 /// Writes one mail in one language.
@@ -496,8 +513,14 @@ struct Writer<'a> {
     mail: &'a Mail<'a>,
 }
 
-/// Stands for the account in a message, so that HTML can put it in bold after escaping.
-const ACCOUNT_MARK: &str = "\u{e000}";
+/// Stands for a value in a message (a private-use character, which no catalogue holds), so
+/// that HTML can wrap the value in markup after the text is escaped.
+pub const MARK: &str = "\u{e000}";
+
+/// `text` escaped for HTML, with [`MARK`] replaced by `markup`.
+pub fn escape_around(text: &str, markup: &str) -> String {
+    escape_html(text).replace(MARK, markup)
+}
 
 impl Writer<'_> {
     fn t(&self, id: &str, args: &[(&str, Arg<'_>)]) -> String {
@@ -601,13 +624,13 @@ impl Writer<'_> {
 
     /// The built-in text and HTML bodies, from one formatting of the paragraphs.
     fn bodies(&self) -> (String, String) {
-        let paragraphs = self.paragraphs(ACCOUNT_MARK);
+        let paragraphs = self.paragraphs(MARK);
         let account = self.account();
         let signature = self.signature();
         let mut text = String::with_capacity(1024);
         for paragraph in &paragraphs {
             match paragraph {
-                Some(p) => text.push_str(&p.replace(ACCOUNT_MARK, &account)),
+                Some(p) => text.push_str(&p.replace(MARK, &account)),
                 None => text.push_str(self.mail.link),
             }
             text.push_str("\n\n");
@@ -637,10 +660,7 @@ impl Writer<'_> {
         );
         for paragraph in &paragraphs {
             match paragraph {
-                Some(p) => html.push_str(&format!(
-                    "<p>{}</p>\n",
-                    escape_html(p).replace(ACCOUNT_MARK, &strong)
-                )),
+                Some(p) => html.push_str(&format!("<p>{}</p>\n", escape_around(p, &strong))),
                 None => html.push_str(&format!(
                     "<p><a href=\"{}\" style=\"color: {accent}\">{}</a></p>\n",
                     escape_html(self.mail.link),
@@ -900,7 +920,6 @@ mod tests {
                 accent: Some("#0b5394".into()),
                 templates: vec![],
                 has_templates: false,
-                language: Some(lang("de")),
             }),
         };
         let m = mails.render(&mail(Kind::Reset, &audience));
@@ -1023,7 +1042,6 @@ mod tests {
                 "Subject: Acme: {account}\n\n{link} -- {support}\n".into(),
             )],
             has_templates: true,
-            language: None,
         });
         let m = mails.render(&mail(Kind::Reset, &audience));
         assert_eq!(m.subject, "Acme: <alice> {link}");
